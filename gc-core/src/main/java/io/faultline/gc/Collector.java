@@ -1,0 +1,497 @@
+package io.faultline.gc;
+
+import io.faultline.backend.HeapBackend;
+import io.faultline.gc.compact.PageCompactor;
+import io.faultline.gc.meta.FirstObjectTable;
+import io.faultline.gc.meta.MarkBitmap;
+import io.faultline.gc.meta.OffsetVector;
+import io.faultline.gc.meta.PageStates;
+import io.faultline.heap.Heap;
+import io.faultline.heap.HeapStats;
+import io.faultline.heap.Mutator;
+import io.faultline.heap.Safepoints;
+import io.faultline.model.ObjectLayout;
+import io.faultline.verify.HeapVerifier;
+import io.faultline.verify.VerifyReport;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.LongAdder;
+import java.util.concurrent.locks.LockSupport;
+import java.util.concurrent.locks.ReentrantLock;
+
+/**
+ * The mark-compact collector (the Compressor, as in ART's userfaultfd collector). One cycle:
+ *
+ * <ol>
+ *   <li><b>Pause</b> (all mutators parked at safepoints): retire TLABs, mark from the roots, plan
+ *       (offset vector and first-object table), rewrite every root to its post-compact value, hand
+ *       the old contents to the backend as from-space and mark every to-space page UNPROCESSED.
+ *       With stop-the-world compaction the pause then builds every page itself.</li>
+ *   <li><b>Concurrent compaction</b>: mutators resume. {@link CompactorPool} threads claim pages
+ *       in ascending order and build them; a mutator that touches an UNPROCESSED page builds it
+ *       itself ({@link #pageFault}), one that touches a page another thread is building waits
+ *       for it. From-space is released as a growing prefix as pages finish.</li>
+ *   <li><b>Finish</b>: when every page is MAPPED the backend drops from-space; with
+ *       {@code verifyAfterGc} a short pause runs the verifier.</li>
+ * </ol>
+ *
+ * <p><b>Assumptions and Guarantees:</b> at most one pause at a time (see {@link Safepoints});
+ * a new cycle never starts before the previous compaction has finished (the requester helps
+ * compact and waits); each page is built exactly once, by whoever wins its UNPROCESSED to
+ * PROCESSING CAS; {@link #close()} waits for an in-flight pause, stops the compactor threads
+ * (each finishes at most the page it holds) and never waits for a mutator.
+ */
+public final class Collector implements AutoCloseable {
+    private final Heap heap;
+    private final HeapBackend backend;
+    private final Safepoints safepoints;
+    private final Arena arena = Arena.ofShared();
+    private final MarkBitmap bitmap;
+    private final OffsetVector offsets;
+    private final FirstObjectTable firstObjects;
+    private final PageStates pageStates;
+    private final PageCompactor compactor;
+    private final Marker marker;
+    private final Planner planner;
+    private final GcLog log;
+    private final int pageSize;
+    private final boolean concurrent;
+    private final boolean verify;
+    private final CompactorPool pool;
+    /** Held for the whole pause; close() takes it to wait out an in-flight pause. */
+    private final ReentrantLock pauseLock = new ReentrantLock();
+
+    // ---- state of the current concurrent compaction --------------------------------------
+    /** True from the end of a pause with concurrent compaction until every page is mapped. */
+    private volatile boolean compacting;
+    private final AtomicLong nextPage = new AtomicLong();
+    private final AtomicLong pagesLeft = new AtomicLong();
+    private volatile long toSpacePages;
+    private final AtomicBoolean frontierBusy = new AtomicBoolean();
+    private long frontierPage;
+    private long releasedFromSpace;
+    private long compactionStartNanos;
+    private final Object compactionDone = new Object();
+    private volatile boolean closed;
+    private volatile boolean lastCycleVerified = true;
+
+    // ---- statistics ------------------------------------------------------------------------
+    private volatile long cycles;
+    private final LongAdder pagesCompacted = new LongAdder();
+    private final LongAdder faults = new LongAdder();
+    private final LongAdder mutatorBuiltPages = new LongAdder();
+    private volatile long pauseMaxNanos;
+    private volatile long pauseTotalNanos;
+    private volatile long compactionNanos;
+    private volatile long compactionMaxNanos;
+    private volatile long liveAfterLastGc;
+    private long cycleFaultsAtStart;
+
+    public Collector(Heap heap, HeapBackend backend) {
+        this.heap = heap;
+        this.backend = backend;
+        this.safepoints = heap.safepoints();
+        this.pageSize = backend.pageSize();
+        long capacity = backend.capacity();
+        long pages = capacity / pageSize;
+        this.bitmap = new MarkBitmap(arena, capacity);
+        this.offsets = new OffsetVector(arena, capacity, bitmap);
+        this.firstObjects = new FirstObjectTable(arena, pages);
+        this.pageStates = new PageStates(arena, pages);
+        this.compactor = new PageCompactor(bitmap, offsets, firstObjects, pageSize);
+        this.marker = new Marker(bitmap);
+        this.planner = new Planner(bitmap, offsets, firstObjects, pageSize);
+        this.log = new GcLog(heap.config().gcLog());
+        this.concurrent = heap.config().concurrentCompaction();
+        this.verify = heap.config().verifyAfterGc();
+        this.pool = concurrent ? new CompactorPool(this, heap.config().compactorThreads()) : null;
+    }
+
+    public PageStates pageStates() {
+        return pageStates;
+    }
+
+    public MarkBitmap bitmap() {
+        return bitmap;
+    }
+
+    public OffsetVector offsets() {
+        return offsets;
+    }
+
+    public FirstObjectTable firstObjects() {
+        return firstObjects;
+    }
+
+    public PageCompactor compactor() {
+        return compactor;
+    }
+
+    /** True while a concurrent compaction is in flight. */
+    public boolean isCompacting() {
+        return compacting;
+    }
+
+    // ---- a cycle ---------------------------------------------------------------------------
+
+    /**
+     * Runs one collection. {@code self} is the calling mutator, or null for another thread.
+     * If the previous cycle's compaction is still running, helps finish it first. If the cause
+     * is an allocation failure and another thread completed a cycle meanwhile, returns without a
+     * new one (the caller retries its allocation).
+     */
+    public void collect(Mutator self, String cause) {
+        long seen = cycles;
+        awaitCompaction(self);
+        boolean allocationFailure = !"System.gc()".equals(cause);
+        if (allocationFailure && cycles != seen) {
+            return;
+        }
+        long t0 = System.nanoTime();
+        if (!safepoints.stopTheWorld(self)) {
+            return; // another thread's pause ran while we waited; retry the allocation
+        }
+        pauseLock.lock();
+        try {
+            if (closed) {
+                return;
+            }
+            if (allocationFailure && cycles != seen) {
+                return;
+            }
+            finishCompactionInPause();
+            if (verify && !lastCycleVerified) {
+                checkHeap(cycles);
+            }
+            pause(cause, t0);
+        } finally {
+            pauseLock.unlock();
+            safepoints.resumeTheWorld(self);
+        }
+        if (concurrent && pool != null) {
+            pool.startCycle();
+        }
+    }
+
+    private void pause(String cause, long t0) {
+        long cycle = cycles + 1;
+        heap.retireAllTlabs();
+        long used = heap.top();
+        MemorySegment view = heap.view();
+        marker.begin(view, used);
+        heap.updateRoots(marker::markRoot);
+        marker.end();
+        long newTop = planner.plan(view, used);
+        heap.updateRoots(ref -> ObjectLayout.offsetToRef(offsets.forward(ObjectLayout.refToOffset(ref))));
+        long pages = planner.toSpacePages(newTop);
+        compactor.setCycle(used, newTop);
+        backend.beginCompaction(used, pages * pageSize);
+        heap.setView(backend.view());
+        heap.setTop(pages * pageSize);
+        liveAfterLastGc = newTop;
+        cycleFaultsAtStart = faults.sum();
+        toSpacePages = pages;
+        if (concurrent) {
+            for (long p = 0; p < pages; p++) {
+                pageStates.publish(p, PageStates.UNPROCESSED);
+            }
+            nextPage.set(0);
+            pagesLeft.set(pages);
+            frontierPage = 0;
+            releasedFromSpace = 0;
+            lastCycleVerified = false;
+            compacting = true;
+            compactionStartNanos = System.nanoTime();
+            cycles = cycle;
+            recordPause(System.nanoTime() - t0);
+            log.pause(cycle, "Compact Roots", cause, used, newTop, backend.capacity(), System.nanoTime() - t0);
+        } else {
+            long c0 = System.nanoTime();
+            for (long p = 0; p < pages; p++) {
+                backend.buildPage(p, compactor);
+            }
+            pagesCompacted.add(pages);
+            backend.endCompaction();
+            recordCompaction(System.nanoTime() - c0);
+            cycles = cycle;
+            if (verify) {
+                checkHeap(cycle);
+            }
+            recordPause(System.nanoTime() - t0);
+            log.pause(cycle, "Compact", cause, used, newTop, backend.capacity(), System.nanoTime() - t0);
+        }
+    }
+
+    // ---- concurrent compaction -------------------------------------------------------------
+
+    /**
+     * The software page fault: {@code self} touched {@code page}, which is not MAPPED. Builds the
+     * page if nobody has claimed it, else waits until its owner publishes it. Never blocks a
+     * pause: pauses cannot start while pages are unmapped.
+     */
+    public void pageFault(Mutator self, long page) {
+        faults.increment();
+        if (pageStates.claim(page, PageStates.UNPROCESSED, PageStates.PROCESSING)) {
+            buildAndPublish(page);
+            mutatorBuiltPages.increment();
+            return;
+        }
+        int spins = 0;
+        while (pageStates.stateAcquire(page) != PageStates.MAPPED) {
+            if (closed) {
+                throw new IllegalStateException("heap closed while waiting for page " + page);
+            }
+            if (++spins < 200) {
+                Thread.onSpinWait();
+            } else {
+                Thread.yield();
+            }
+        }
+    }
+
+    /** Claims and builds pages in ascending order until none is left; returns pages built. */
+    long compactSome() {
+        long built = 0;
+        long pages = toSpacePages;
+        while (!closed && compacting) {
+            long p = nextPage.getAndIncrement();
+            if (p >= pages) {
+                break;
+            }
+            if (pageStates.claim(p, PageStates.UNPROCESSED, PageStates.PROCESSING)) {
+                buildAndPublish(p);
+                built++;
+            }
+        }
+        return built;
+    }
+
+    private void buildAndPublish(long page) {
+        backend.buildPage(page, compactor);
+        pageStates.publish(page, PageStates.MAPPED);
+        pagesCompacted.increment();
+        advanceFrontier();
+        if (pagesLeft.decrementAndGet() == 0) {
+            pool.signalAllBuilt();
+        }
+    }
+
+    /** True once every to-space page of the current cycle is MAPPED. */
+    boolean allBuilt() {
+        return pagesLeft.get() == 0;
+    }
+
+    /** Releases from-space below the first object of the lowest page not yet mapped. */
+    private void advanceFrontier() {
+        if (!frontierBusy.compareAndSet(false, true)) {
+            return;
+        }
+        try {
+            long pages = toSpacePages;
+            long f = frontierPage;
+            while (f < pages && pageStates.stateAcquire(f) == PageStates.MAPPED) {
+                f++;
+            }
+            frontierPage = f;
+            long limit = f < pages ? firstObjects.get(f) & -(long) pageSize : compactor.fromTop() & -(long) pageSize;
+            if (limit > releasedFromSpace) {
+                backend.releaseFromSpace(releasedFromSpace, limit - releasedFromSpace);
+                releasedFromSpace = limit;
+            }
+        } finally {
+            frontierBusy.set(false);
+        }
+    }
+
+    /** Called by compactor 0 once every page is mapped. */
+    void finishCompaction() {
+        long nanos = System.nanoTime() - compactionStartNanos;
+        backend.endCompaction();
+        recordCompaction(nanos);
+        long cycle = cycles;
+        log.concurrent(cycle, toSpacePages, nanos, faults.sum() - cycleFaultsAtStart);
+        synchronized (compactionDone) {
+            compacting = false;
+            compactionDone.notifyAll();
+        }
+        if (verify && !closed) {
+            verifyAfterCompaction(cycle);
+        }
+    }
+
+    private void verifyAfterCompaction(long cycle) {
+        if (!safepoints.stopTheWorld(null)) {
+            return; // another pause ran first; it verified this cycle before starting the next
+        }
+        pauseLock.lock();
+        try {
+            if (!closed && cycles == cycle && !compacting && !lastCycleVerified) {
+                checkHeap(cycle);
+            }
+        } finally {
+            pauseLock.unlock();
+            safepoints.resumeTheWorld(null);
+        }
+    }
+
+    /** Helps the in-flight compaction, then waits for it (in a safe region if a mutator). */
+    private void awaitCompaction(Mutator self) {
+        if (!compacting) {
+            return;
+        }
+        compactSome();
+        if (self != null) {
+            self.enterSafeRegion();
+        }
+        try {
+            synchronized (compactionDone) {
+                while (compacting && !closed) {
+                    try {
+                        compactionDone.wait(10);
+                    } catch (InterruptedException e) {
+                        Thread.currentThread().interrupt();
+                        throw new IllegalStateException("interrupted while waiting for compaction", e);
+                    }
+                }
+            }
+        } finally {
+            if (self != null) {
+                self.leaveSafeRegion();
+            }
+        }
+    }
+
+    /** Inside a pause: completes a compaction another thread's cycle left in flight. */
+    private void finishCompactionInPause() {
+        if (!compacting) {
+            return;
+        }
+        compactSome();
+        synchronized (compactionDone) {
+            while (compacting && !closed) {
+                try {
+                    compactionDone.wait(10);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    throw new IllegalStateException("interrupted while finishing compaction", e);
+                }
+            }
+        }
+    }
+
+    // ---- verification ------------------------------------------------------------------------
+
+    /** Stops the world (after any in-flight compaction) and verifies. */
+    public VerifyReport verifyInPause(Mutator self) {
+        awaitCompaction(self);
+        while (!safepoints.stopTheWorld(self)) {
+            awaitCompaction(self);
+        }
+        pauseLock.lock();
+        try {
+            finishCompactionInPause();
+            heap.retireAllTlabs();
+            return runVerifier();
+        } finally {
+            pauseLock.unlock();
+            safepoints.resumeTheWorld(self);
+        }
+    }
+
+    private VerifyReport runVerifier() {
+        int[][] roots = {new int[64]};
+        int[] n = {0};
+        heap.updateRoots(r -> {
+            if (n[0] == roots[0].length) {
+                roots[0] = java.util.Arrays.copyOf(roots[0], n[0] * 2);
+            }
+            roots[0][n[0]++] = r;
+            return r;
+        });
+        return HeapVerifier.verify(heap.view(), heap.top(), heap.types(), roots[0], n[0]);
+    }
+
+    private void checkHeap(long cycle) {
+        heap.retireAllTlabs();
+        VerifyReport r = runVerifier();
+        lastCycleVerified = true;
+        if (!r.ok()) {
+            throw new HeapCorruptedException(cycle, r);
+        }
+    }
+
+    // ---- statistics ------------------------------------------------------------------------
+
+    private synchronized void recordPause(long nanos) {
+        pauseTotalNanos += nanos;
+        if (nanos > pauseMaxNanos) {
+            pauseMaxNanos = nanos;
+        }
+    }
+
+    private synchronized void recordCompaction(long nanos) {
+        compactionNanos += nanos;
+        if (nanos > compactionMaxNanos) {
+            compactionMaxNanos = nanos;
+        }
+    }
+
+    public HeapStats stats(long used) {
+        return new HeapStats(backend.capacity(), used, liveAfterLastGc, cycles, pagesCompacted.sum(),
+                faults.sum() + backend.faultsServed(), pauseMaxNanos, pauseTotalNanos, compactionNanos, compactionMaxNanos);
+    }
+
+    /** Pages built by mutators in their own faults (a subset of {@link HeapStats#faults()}). */
+    public long mutatorBuiltPages() {
+        return mutatorBuiltPages.sum();
+    }
+
+    /** True once every cycle so far has been verified (with {@code verifyAfterGc}). */
+    public boolean allCyclesVerified() {
+        return lastCycleVerified && !compacting;
+    }
+
+    // ---- shutdown ----------------------------------------------------------------------------
+
+    public boolean isClosed() {
+        return closed;
+    }
+
+    /**
+     * Abandons an in-flight compaction: waits for a pause in progress, stops the compactor
+     * threads, then frees the metadata. Mutators still attached fail on their next fault.
+     */
+    @Override
+    public void close() {
+        closed = true;
+        synchronized (compactionDone) {
+            compactionDone.notifyAll();
+        }
+        if (pool != null) {
+            pool.shutdown();
+        }
+        pauseLock.lock();
+        try {
+            compacting = false;
+        } finally {
+            pauseLock.unlock();
+        }
+        closeArena();
+    }
+
+    private void closeArena() {
+        for (int attempt = 0; ; attempt++) {
+            try {
+                arena.close();
+                return;
+            } catch (IllegalStateException busy) {
+                if (attempt > 1000) {
+                    throw busy;
+                }
+                LockSupport.parkNanos(1_000_000);
+            }
+        }
+    }
+}

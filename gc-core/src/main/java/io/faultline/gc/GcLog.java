@@ -1,0 +1,49 @@
+package io.faultline.gc;
+
+import java.util.Locale;
+import java.util.function.Consumer;
+
+/**
+ * Formats one line per collection in the style of HotSpot's {@code -Xlog:gc}:
+ * <pre>
+ * [0.412s][info][gc] GC(3) Pause Compact (Allocation Failure) 60M-&gt;12M(64M) 3.214ms
+ * [0.415s][info][gc] GC(3) Concurrent Compact 301 pages 2.877ms, 12 faults
+ * </pre>
+ */
+final class GcLog {
+    private final Consumer<String> sink;
+    private final long startNanos = System.nanoTime();
+
+    GcLog(Consumer<String> sink) {
+        this.sink = sink;
+    }
+
+    boolean enabled() {
+        return sink != null;
+    }
+
+    void pause(long cycle, String kind, String cause, long before, long after, long capacity, long nanos) {
+        if (sink != null) {
+            sink.accept(String.format(Locale.ROOT, "%s GC(%d) Pause %s (%s) %s->%s(%s) %.3fms",
+                    prefix(), cycle, kind, cause, size(before), size(after), size(capacity), nanos / 1e6));
+        }
+    }
+
+    void concurrent(long cycle, long pages, long nanos, long faults) {
+        if (sink != null) {
+            sink.accept(String.format(Locale.ROOT, "%s GC(%d) Concurrent Compact %d pages %.3fms, %d faults",
+                    prefix(), cycle, pages, nanos / 1e6, faults));
+        }
+    }
+
+    private String prefix() {
+        return String.format(Locale.ROOT, "[%.3fs][info][gc]", (System.nanoTime() - startNanos) / 1e9);
+    }
+
+    static String size(long bytes) {
+        if (bytes >= 10L << 20) {
+            return (bytes >> 20) + "M";
+        }
+        return (bytes >> 10) + "K";
+    }
+}

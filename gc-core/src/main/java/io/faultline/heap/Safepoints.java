@@ -1,0 +1,223 @@
+package io.faultline.heap;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.locks.Condition;
+import java.util.concurrent.locks.ReentrantLock;
+
+/**
+ * Our own cooperative safepoints (HotSpot's are a different thing and never involved). A pause
+ * sets {@link #pauseRequested}; every attached mutator notices it at its next allocation or
+ * {@link Mutator#poll()} and parks until the pause ends. A mutator that is about to block on
+ * something else enters a <i>safe region</i> first, so a pause never waits for it.
+ *
+ * <pre>
+ *            attach                poll sees pause
+ *  (none) ----------> RUNNING ---------------------> PARKED ---+
+ *                      |  ^                                      | pause ends
+ *         enterSafe    |  | leaveSafe (waits while a pause is on)|
+ *                      v  |                                      |
+ *                      SAFE  <-------------------------------------+ (back to RUNNING)
+ * </pre>
+ *
+ * <p><b>Assumptions and Guarantees:</b> the fast path is one volatile load of
+ * {@link #pauseRequested}. All state changes happen under {@link #lock}, so a pause that has
+ * observed every other mutator PARKED or SAFE knows none of them touches the heap until
+ * {@link #resumeTheWorld} (which is a happens-before edge for everything the pause wrote).
+ * At most one pause runs at a time; a second requester parks like any mutator and returns
+ * {@code false} from {@link #stopTheWorld} so it can retry its allocation after the first pause.
+ */
+public final class Safepoints {
+    static final int RUNNING = 0;
+    static final int PARKED = 1;
+    static final int SAFE = 2;
+
+    /** Volatile: read by every mutator's poll. */
+    volatile boolean pauseRequested;
+
+    private final ReentrantLock lock = new ReentrantLock();
+    private boolean shutdown;
+    private final Condition changed = lock.newCondition();
+    private final List<Mutator> mutators = new ArrayList<>();
+    private long pauses;
+
+    void register(Mutator m) {
+        lock.lock();
+        try {
+            while (pauseRequested) {
+                changed.awaitUninterruptibly();
+            }
+            m.state = RUNNING;
+            mutators.add(m);
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    void deregister(Mutator m) {
+        lock.lock();
+        try {
+            if (m.state == RUNNING && pauseRequested) {
+                park(m); // a pause is waiting for us: let it finish first
+            }
+            while (pauseRequested) {
+                changed.awaitUninterruptibly(); // never leave the list while a pause scans it
+            }
+            mutators.remove(m);
+            changed.signalAll();
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** The mutator attached on the calling thread, or null. */
+    Mutator current() {
+        Thread t = Thread.currentThread();
+        lock.lock();
+        try {
+            for (Mutator m : mutators) {
+                if (m.owner == t) {
+                    return m;
+                }
+            }
+            return null;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** Attached mutators; stable only inside a pause. */
+    List<Mutator> mutators() {
+        return mutators;
+    }
+
+    /** Slow path of a poll: park until the current pause ends. */
+    void parkForPause(Mutator m) {
+        lock.lock();
+        try {
+            park(m);
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    private void park(Mutator m) {
+        m.state = PARKED;
+        changed.signalAll();
+        while (pauseRequested) {
+            changed.awaitUninterruptibly();
+        }
+        m.state = RUNNING;
+    }
+
+    void enterSafeRegion(Mutator m) {
+        lock.lock();
+        try {
+            m.state = SAFE;
+            changed.signalAll();
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    void leaveSafeRegion(Mutator m) {
+        lock.lock();
+        try {
+            while (pauseRequested) {
+                changed.awaitUninterruptibly();
+            }
+            m.state = RUNNING;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /**
+     * Stops every attached mutator except {@code self} (which may be null for a non-mutator
+     * thread). Returns true when the world is stopped and the caller owns the pause; false if
+     * another pause was running, in which case the caller has already waited it out (parked, if
+     * it is a mutator) and should re-check whatever made it ask.
+     */
+    public boolean stopTheWorld(Mutator self) {
+        lock.lock();
+        try {
+            if (pauseRequested) {
+                if (self != null) {
+                    park(self);
+                } else {
+                    while (pauseRequested) {
+                        changed.awaitUninterruptibly();
+                    }
+                }
+                return false;
+            }
+            if (shutdown) {
+                return false;
+            }
+            pauseRequested = true;
+            if (self != null) {
+                self.state = PARKED;
+            }
+            while (!allStopped() && !shutdown) {
+                changed.awaitUninterruptibly();
+            }
+            if (shutdown) {
+                pauseRequested = false;
+                if (self != null) {
+                    self.state = RUNNING;
+                }
+                changed.signalAll();
+                return false;
+            }
+            pauses++;
+            return true;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    private boolean allStopped() {
+        for (Mutator m : mutators) {
+            if (m.state == RUNNING) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /** Ends the pause begun by a successful {@link #stopTheWorld}. */
+    public void resumeTheWorld(Mutator self) {
+        lock.lock();
+        try {
+            pauseRequested = false;
+            if (self != null) {
+                self.state = RUNNING;
+            }
+            changed.signalAll();
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /**
+     * The heap is closing: a pause still waiting for mutators gives up (its
+     * {@link #stopTheWorld} returns false) and no new pause starts.
+     */
+    public void shutdown() {
+        lock.lock();
+        try {
+            shutdown = true;
+            changed.signalAll();
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    public boolean isPauseRequested() {
+        return pauseRequested;
+    }
+
+    public long pauses() {
+        return pauses;
+    }
+}
