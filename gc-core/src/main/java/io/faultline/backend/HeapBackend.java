@@ -1,6 +1,7 @@
 package io.faultline.backend;
 
 import io.faultline.gc.compact.PageCompactor;
+import io.faultline.gc.meta.GcMetadata;
 import java.lang.foreign.MemorySegment;
 
 /**
@@ -71,11 +72,28 @@ public interface HeapBackend extends AutoCloseable {
     void endCompaction();
 
     /**
-     * Count of page faults the backend served in total (software or kernel). java: faults are
-     * counted by the collector, so 0 here.
+     * Called once, by the collector's constructor, with the side tables a native compactor needs.
+     * java: ignored.
      */
-    default long faultsServed() {
-        return 0;
+    default void attachMetadata(GcMetadata metadata) {
+    }
+
+    /**
+     * True if compactor threads must call {@link #compactPages()} (which claims, builds, maps and
+     * publishes pages without running Java code in between) instead of the collector's Java loop.
+     * java: false.
+     */
+    default boolean compactsNatively() {
+        return false;
+    }
+
+    /**
+     * Compactor thread: claims pages from the control block's cursor and builds, maps and
+     * publishes each, until the cursor passes the last to-space page or the cycle is abandoned.
+     * Returns the number of pages this call built. java: never called.
+     */
+    default long compactPages() {
+        throw new UnsupportedOperationException(name() + " backend does not compact natively");
     }
 
     /** Releases every resource (memory, fds, threads). Idempotent. */

@@ -2,7 +2,9 @@ package io.faultline.gc;
 
 import io.faultline.backend.HeapBackend;
 import io.faultline.gc.compact.PageCompactor;
+import io.faultline.gc.meta.CompactionControl;
 import io.faultline.gc.meta.FirstObjectTable;
+import io.faultline.gc.meta.GcMetadata;
 import io.faultline.gc.meta.MarkBitmap;
 import io.faultline.gc.meta.OffsetVector;
 import io.faultline.gc.meta.PageStates;
@@ -16,7 +18,6 @@ import io.faultline.verify.VerifyReport;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.LongAdder;
 import java.util.concurrent.locks.LockSupport;
 import java.util.concurrent.locks.ReentrantLock;
@@ -52,6 +53,7 @@ public final class Collector implements AutoCloseable {
     private final OffsetVector offsets;
     private final FirstObjectTable firstObjects;
     private final PageStates pageStates;
+    private final CompactionControl control;
     private final PageCompactor compactor;
     private final Marker marker;
     private final Planner planner;
@@ -66,8 +68,6 @@ public final class Collector implements AutoCloseable {
     // ---- state of the current concurrent compaction --------------------------------------
     /** True from the end of a pause with concurrent compaction until every page is mapped. */
     private volatile boolean compacting;
-    private final AtomicLong nextPage = new AtomicLong();
-    private final AtomicLong pagesLeft = new AtomicLong();
     private volatile long toSpacePages;
     private final AtomicBoolean frontierBusy = new AtomicBoolean();
     private long frontierPage;
@@ -80,8 +80,6 @@ public final class Collector implements AutoCloseable {
     // ---- statistics ------------------------------------------------------------------------
     private volatile long cycles;
     private final LongAdder pagesCompacted = new LongAdder();
-    private final LongAdder faults = new LongAdder();
-    private final LongAdder mutatorBuiltPages = new LongAdder();
     private volatile long pauseMaxNanos;
     private volatile long pauseTotalNanos;
     private volatile long compactionNanos;
@@ -100,13 +98,19 @@ public final class Collector implements AutoCloseable {
         this.offsets = new OffsetVector(arena, capacity, bitmap);
         this.firstObjects = new FirstObjectTable(arena, pages);
         this.pageStates = new PageStates(arena, pages);
+        this.control = new CompactionControl(arena, pageSize);
         this.compactor = new PageCompactor(bitmap, offsets, firstObjects, pageSize);
         this.marker = new Marker(bitmap);
         this.planner = new Planner(bitmap, offsets, firstObjects, pageSize);
         this.log = new GcLog(heap.config().gcLog());
         this.concurrent = heap.config().concurrentCompaction();
         this.verify = heap.config().verifyAfterGc();
+        backend.attachMetadata(new GcMetadata(bitmap, offsets, firstObjects, pageStates, control));
         this.pool = concurrent ? new CompactorPool(this, heap.config().compactorThreads()) : null;
+    }
+
+    public CompactionControl control() {
+        return control;
     }
 
     public PageStates pageStates() {
@@ -191,14 +195,17 @@ public final class Collector implements AutoCloseable {
         heap.setView(backend.view());
         heap.setTop(pages * pageSize);
         liveAfterLastGc = newTop;
-        cycleFaultsAtStart = faults.sum();
+        cycleFaultsAtStart = control.get(CompactionControl.FAULTS);
         toSpacePages = pages;
+        control.set(CompactionControl.FROM_TOP, used);
+        control.set(CompactionControl.NEW_TOP, newTop);
+        control.set(CompactionControl.TO_SPACE_PAGES, pages);
         if (concurrent) {
             for (long p = 0; p < pages; p++) {
                 pageStates.publish(p, PageStates.UNPROCESSED);
             }
-            nextPage.set(0);
-            pagesLeft.set(pages);
+            control.set(CompactionControl.NEXT_PAGE, 0);
+            control.set(CompactionControl.PAGES_LEFT, pages);
             frontierPage = 0;
             releasedFromSpace = 0;
             lastCycleVerified = false;
@@ -232,10 +239,10 @@ public final class Collector implements AutoCloseable {
      * pause: pauses cannot start while pages are unmapped.
      */
     public void pageFault(Mutator self, long page) {
-        faults.increment();
+        control.getAndAdd(CompactionControl.FAULTS, 1);
         if (pageStates.claim(page, PageStates.UNPROCESSED, PageStates.PROCESSING)) {
             buildAndPublish(page);
-            mutatorBuiltPages.increment();
+            control.getAndAdd(CompactionControl.FAULT_BUILT_PAGES, 1);
             return;
         }
         int spins = 0;
@@ -253,10 +260,15 @@ public final class Collector implements AutoCloseable {
 
     /** Claims and builds pages in ascending order until none is left; returns pages built. */
     long compactSome() {
+        if (backend.compactsNatively()) {
+            long built = compacting && !closed ? backend.compactPages() : 0;
+            pagesCompacted.add(built);
+            return built;
+        }
         long built = 0;
         long pages = toSpacePages;
         while (!closed && compacting) {
-            long p = nextPage.getAndIncrement();
+            long p = control.getAndAdd(CompactionControl.NEXT_PAGE, 1);
             if (p >= pages) {
                 break;
             }
@@ -273,18 +285,22 @@ public final class Collector implements AutoCloseable {
         pageStates.publish(page, PageStates.MAPPED);
         pagesCompacted.increment();
         advanceFrontier();
-        if (pagesLeft.decrementAndGet() == 0) {
+        if (control.decrement(CompactionControl.PAGES_LEFT) == 0) {
             pool.signalAllBuilt();
         }
     }
 
     /** True once every to-space page of the current cycle is MAPPED. */
     boolean allBuilt() {
-        return pagesLeft.get() == 0;
+        return control.get(CompactionControl.PAGES_LEFT) == 0;
     }
 
-    /** Releases from-space below the first object of the lowest page not yet mapped. */
-    private void advanceFrontier() {
+    /**
+     * Releases from-space below the first object of the lowest page not yet mapped (to-space
+     * page p reads from-space only at or above its first object, and first objects ascend).
+     * Any thread; one at a time, others skip.
+     */
+    void advanceFrontier() {
         if (!frontierBusy.compareAndSet(false, true)) {
             return;
         }
@@ -311,7 +327,7 @@ public final class Collector implements AutoCloseable {
         backend.endCompaction();
         recordCompaction(nanos);
         long cycle = cycles;
-        log.concurrent(cycle, toSpacePages, nanos, faults.sum() - cycleFaultsAtStart);
+        log.concurrent(cycle, toSpacePages, nanos, control.get(CompactionControl.FAULTS) - cycleFaultsAtStart);
         synchronized (compactionDone) {
             compacting = false;
             compactionDone.notifyAll();
@@ -440,12 +456,12 @@ public final class Collector implements AutoCloseable {
 
     public HeapStats stats(long used) {
         return new HeapStats(backend.capacity(), used, liveAfterLastGc, cycles, pagesCompacted.sum(),
-                faults.sum() + backend.faultsServed(), pauseMaxNanos, pauseTotalNanos, compactionNanos, compactionMaxNanos);
+                control.get(CompactionControl.FAULTS), pauseMaxNanos, pauseTotalNanos, compactionNanos, compactionMaxNanos);
     }
 
     /** Pages built by mutators in their own faults (a subset of {@link HeapStats#faults()}). */
     public long mutatorBuiltPages() {
-        return mutatorBuiltPages.sum();
+        return control.get(CompactionControl.FAULT_BUILT_PAGES);
     }
 
     /** True once every cycle so far has been verified (with {@code verifyAfterGc}). */
@@ -466,6 +482,7 @@ public final class Collector implements AutoCloseable {
     @Override
     public void close() {
         closed = true;
+        control.set(CompactionControl.ABANDON, 1);
         synchronized (compactionDone) {
             compactionDone.notifyAll();
         }

@@ -44,7 +44,7 @@ final class CompactorPool {
         while (true) {
             synchronized (lock) {
                 while (!stopping && generation == seen) {
-                    waitOn();
+                    waitOn(100);
                 }
                 if (stopping) {
                     return;
@@ -55,7 +55,8 @@ final class CompactorPool {
             if (id == 0) {
                 synchronized (lock) {
                     while (!stopping && !collector.allBuilt()) {
-                        waitOn();
+                        collector.advanceFrontier();
+                        waitOn(1);
                     }
                     if (stopping) {
                         return;
@@ -66,9 +67,9 @@ final class CompactorPool {
         }
     }
 
-    private void waitOn() {
+    private void waitOn(long millis) {
         try {
-            lock.wait(50);
+            lock.wait(millis);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             stopping = true;
