@@ -2,14 +2,15 @@
  * libfaultline: the native part of the Faultline uffd backend.
  *
  * Everything a mutator blocked in a userfault may wait for runs here, outside HotSpot's
- * safepoint protocol (see design-notes.md). This first version exports only the ABI handshake
- * used by io.faultline.uffd.NativeLibrary.
+ * safepoint protocol (see design-notes.md): the ABI handshake used by io.faultline.uffd.NativeLibrary
+ * (faultline.c) and the uffd heap backend's page compactor, claim loop and fault-service thread
+ * (fl_backend.c, driven by io.faultline.uffd.UffdBackend).
  */
 #ifndef FAULTLINE_H
 #define FAULTLINE_H
 
 /* Bumped whenever an exported signature or a shared memory layout changes. */
-#define FL_VERSION 1
+#define FL_VERSION 2
 
 #define FL_EXPORT __attribute__((visibility("default")))
 
@@ -22,5 +23,70 @@ FL_EXPORT int fl_version(void);
  * Lets the Java bindings check that both sides encode the same requests and struct sizes.
  */
 FL_EXPORT unsigned long fl_uffd_request(unsigned int nr);
+
+#include <stdint.h>
+
+/* Delivery modes: the ordinals of io.faultline.uffd.UffdProbe.Mode. */
+#define FL_MODE_CONTINUE 0
+#define FL_MODE_COPY 1
+#define FL_MODE_MOVE 2
+
+/* Counters of fl_stats(); indexes mirrored by io.faultline.uffd.UffdBackend.Stat. */
+#define FL_STAT_FAULTS 0          /* page-fault messages read from the uffd */
+#define FL_STAT_MINOR_FAULTS 1    /* ... of which UFFD_PAGEFAULT_FLAG_MINOR */
+#define FL_STAT_MISSING_FAULTS 2  /* ... of which MISSING */
+#define FL_STAT_FAULT_BUILT 3     /* pages the service thread claimed and built */
+#define FL_STAT_FAULT_WAITED 4    /* faults on a page another thread owned (waited, then WAKE) */
+#define FL_STAT_IOCTL_CONTINUE 5
+#define FL_STAT_IOCTL_COPY 6
+#define FL_STAT_IOCTL_MOVE 7
+#define FL_STAT_IOCTL_WAKE 8
+#define FL_STAT_IOCTL_ZEROPAGE 9
+#define FL_STAT_EEXIST 10
+#define FL_STAT_EAGAIN 11
+#define FL_STAT_ERRORS 12
+#define FL_STAT_LAST_ERRNO 13
+#define FL_STAT_LAST_ERROR_PAGE 14
+#define FL_STAT_DETACHED_FAULTS 15 /* faults resolved with zeros after the metadata was detached */
+#define FL_STAT_COMPACTOR_BUILT 16 /* pages built by fl_compact_pages */
+#define FL_STAT_COUNT 17
+
+struct fl_heap;
+
+/*
+ * Creates the native state of one heap and starts its fault-service thread (a pthread that
+ * blocks all signals and poll()s the uffd and an eventfd). On success the uffd belongs to the
+ * state (fl_heap_stop closes it); memfd (-1 unless CONTINUE) and view stay the caller's. On failure returns NULL with *err = errno.
+ */
+FL_EXPORT struct fl_heap *fl_heap_new(int mode, int uffd, int memfd, void *view, uint64_t capacity,
+				      uint64_t page_size, int *err);
+/* Records the collector's side tables (raw addresses, layouts in layout.h). */
+FL_EXPORT void fl_heap_attach(struct fl_heap *h, const void *bitmap, const void *offsets, const void *first,
+			      void *states, void *control);
+/* Inside the pause: from-space base, CONTINUE's alias of the to-space half and its memfd offset. */
+FL_EXPORT void fl_heap_begin(struct fl_heap *h, const void *from, void *to_alias, int64_t to_alias_file_offset);
+/*
+ * Called by a dedicated Java thread with the metadata segments as arguments, which keeps their
+ * arena acquired (it cannot be closed) until this returns: when CompactionControl.abandon is set
+ * or fl_heap_stop() runs. Before returning it detaches the service thread from the metadata and
+ * waits until it is not using it.
+ */
+FL_EXPORT void fl_hold_metadata(struct fl_heap *h, const void *bitmap, const void *offsets, const void *first,
+				const void *states, const void *control);
+/* Compactor thread: claims, builds, maps and publishes pages; returns pages built or -errno. */
+FL_EXPORT int64_t fl_compact_pages(struct fl_heap *h);
+/* Maps a page built by the caller (CONTINUE: in the alias; COPY/MOVE: at src). 0 or -errno. */
+FL_EXPORT int fl_install_page(struct fl_heap *h, int64_t page, void *src);
+/* Builds to-space page `page` into buffer with the native compactor (the differential test). */
+FL_EXPORT void fl_compact_page_into(struct fl_heap *h, void *buffer, int64_t page);
+/*
+ * Stops the service thread (joined), waits for compactor calls in flight, then closes the uffd
+ * (which wakes every thread still blocked in a fault). All in one downcall, so no Java safepoint
+ * poll sits between "nobody serves faults" and "no fault can block". Idempotent.
+ */
+FL_EXPORT void fl_heap_stop(struct fl_heap *h);
+/* fl_heap_stop, then frees the state, its eventfd and staging page. */
+FL_EXPORT void fl_heap_free(struct fl_heap *h);
+FL_EXPORT void fl_stats(struct fl_heap *h, int64_t *out, int n);
 
 #endif /* FAULTLINE_H */

@@ -70,12 +70,16 @@ public final class Collector implements AutoCloseable {
     private volatile boolean compacting;
     private volatile long toSpacePages;
     private final AtomicBoolean frontierBusy = new AtomicBoolean();
+    /** Set by the one thread that completes the current compaction; reset in the pause. */
+    private final AtomicBoolean completing = new AtomicBoolean();
     private long frontierPage;
     private long releasedFromSpace;
     private long compactionStartNanos;
     private final Object compactionDone = new Object();
     private volatile boolean closed;
     private volatile boolean lastCycleVerified = true;
+    private volatile long lastVerifiedCycle;
+    private volatile long verifiedCycles;
 
     // ---- statistics ------------------------------------------------------------------------
     private volatile long cycles;
@@ -148,34 +152,38 @@ public final class Collector implements AutoCloseable {
      */
     public void collect(Mutator self, String cause) {
         long seen = cycles;
-        awaitCompaction(self);
         boolean allocationFailure = !"System.gc()".equals(cause);
-        if (allocationFailure && cycles != seen) {
+        while (true) {
+            awaitCompaction(self);
+            if (closed || (allocationFailure && cycles != seen)) {
+                return;
+            }
+            long t0 = System.nanoTime();
+            if (!safepoints.stopTheWorld(self)) {
+                // Another thread's pause (a collection or a verification) ran or is running.
+                if (self == null) {
+                    LockSupport.parkNanos(100_000);
+                }
+                continue;
+            }
+            pauseLock.lock();
+            try {
+                if (closed || (allocationFailure && cycles != seen)) {
+                    return;
+                }
+                finishCompactionInPause();
+                if (verify && !lastCycleVerified) {
+                    checkHeap(cycles);
+                }
+                pause(cause, t0);
+            } finally {
+                pauseLock.unlock();
+                safepoints.resumeTheWorld(self);
+            }
+            if (concurrent) {
+                pool.startCycle();
+            }
             return;
-        }
-        long t0 = System.nanoTime();
-        if (!safepoints.stopTheWorld(self)) {
-            return; // another thread's pause ran while we waited; retry the allocation
-        }
-        pauseLock.lock();
-        try {
-            if (closed) {
-                return;
-            }
-            if (allocationFailure && cycles != seen) {
-                return;
-            }
-            finishCompactionInPause();
-            if (verify && !lastCycleVerified) {
-                checkHeap(cycles);
-            }
-            pause(cause, t0);
-        } finally {
-            pauseLock.unlock();
-            safepoints.resumeTheWorld(self);
-        }
-        if (concurrent && pool != null) {
-            pool.startCycle();
         }
     }
 
@@ -209,6 +217,7 @@ public final class Collector implements AutoCloseable {
             frontierPage = 0;
             releasedFromSpace = 0;
             lastCycleVerified = false;
+            completing.set(false);
             compacting = true;
             compactionStartNanos = System.nanoTime();
             cycles = cycle;
@@ -286,7 +295,7 @@ public final class Collector implements AutoCloseable {
         pagesCompacted.increment();
         advanceFrontier();
         if (control.decrement(CompactionControl.PAGES_LEFT) == 0) {
-            pool.signalAllBuilt();
+            tryComplete();
         }
     }
 
@@ -321,30 +330,42 @@ public final class Collector implements AutoCloseable {
         }
     }
 
-    /** Called by compactor 0 once every page is mapped. */
-    void finishCompaction() {
+    /**
+     * Completes the cycle if every page is mapped: drops from-space, records the phase and wakes
+     * everyone waiting. Any thread may call it (the one that publishes the last page, compactor
+     * 0 while it polls, a thread waiting for the compaction); exactly one completes.
+     */
+    void tryComplete() {
+        if (!compacting || !allBuilt() || !completing.compareAndSet(false, true)) {
+            return;
+        }
         long nanos = System.nanoTime() - compactionStartNanos;
+        advanceFrontier();
         backend.endCompaction();
         recordCompaction(nanos);
-        long cycle = cycles;
-        log.concurrent(cycle, toSpacePages, nanos, control.get(CompactionControl.FAULTS) - cycleFaultsAtStart);
+        log.concurrent(cycles, toSpacePages, nanos, control.get(CompactionControl.FAULTS) - cycleFaultsAtStart);
         synchronized (compactionDone) {
             compacting = false;
             compactionDone.notifyAll();
         }
-        if (verify && !closed) {
-            verifyAfterCompaction(cycle);
-        }
+        pool.signalAllBuilt();
     }
 
-    private void verifyAfterCompaction(long cycle) {
+    /**
+     * Compactor 0, after a cycle completed: verifies the heap in a short pause. Gives up at once
+     * if another pause is running (that pause verifies the heap before it starts a new cycle).
+     */
+    void verifyAfterCompaction() {
+        if (!verify || closed || lastCycleVerified || compacting) {
+            return;
+        }
         if (!safepoints.stopTheWorld(null)) {
-            return; // another pause ran first; it verified this cycle before starting the next
+            return;
         }
         pauseLock.lock();
         try {
-            if (!closed && cycles == cycle && !compacting && !lastCycleVerified) {
-                checkHeap(cycle);
+            if (!closed && !compacting && !lastCycleVerified) {
+                checkHeap(cycles);
             }
         } finally {
             pauseLock.unlock();
@@ -358,20 +379,15 @@ public final class Collector implements AutoCloseable {
             return;
         }
         compactSome();
+        tryComplete();
+        if (!compacting) {
+            return;
+        }
         if (self != null) {
             self.enterSafeRegion();
         }
         try {
-            synchronized (compactionDone) {
-                while (compacting && !closed) {
-                    try {
-                        compactionDone.wait(10);
-                    } catch (InterruptedException e) {
-                        Thread.currentThread().interrupt();
-                        throw new IllegalStateException("interrupted while waiting for compaction", e);
-                    }
-                }
-            }
+            waitForCompaction();
         } finally {
             if (self != null) {
                 self.leaveSafeRegion();
@@ -381,17 +397,24 @@ public final class Collector implements AutoCloseable {
 
     /** Inside a pause: completes a compaction another thread's cycle left in flight. */
     private void finishCompactionInPause() {
-        if (!compacting) {
-            return;
+        if (compacting) {
+            compactSome();
+            waitForCompaction();
         }
-        compactSome();
+    }
+
+    private void waitForCompaction() {
         synchronized (compactionDone) {
             while (compacting && !closed) {
+                tryComplete();
+                if (!compacting) {
+                    break;
+                }
                 try {
-                    compactionDone.wait(10);
+                    compactionDone.wait(1);
                 } catch (InterruptedException e) {
                     Thread.currentThread().interrupt();
-                    throw new IllegalStateException("interrupted while finishing compaction", e);
+                    throw new IllegalStateException("interrupted while waiting for compaction", e);
                 }
             }
         }
@@ -403,13 +426,23 @@ public final class Collector implements AutoCloseable {
     public VerifyReport verifyInPause(Mutator self) {
         awaitCompaction(self);
         while (!safepoints.stopTheWorld(self)) {
+            if (closed) {
+                throw new IllegalStateException("heap is closed");
+            }
+            if (self == null) {
+                LockSupport.parkNanos(100_000);
+            }
             awaitCompaction(self);
         }
         pauseLock.lock();
         try {
             finishCompactionInPause();
             heap.retireAllTlabs();
-            return runVerifier();
+            VerifyReport r = runVerifier();
+            if (r.ok()) {
+                markVerified(cycles);
+            }
+            return r;
         } finally {
             pauseLock.unlock();
             safepoints.resumeTheWorld(self);
@@ -432,9 +465,18 @@ public final class Collector implements AutoCloseable {
     private void checkHeap(long cycle) {
         heap.retireAllTlabs();
         VerifyReport r = runVerifier();
-        lastCycleVerified = true;
         if (!r.ok()) {
             throw new HeapCorruptedException(cycle, r);
+        }
+        markVerified(cycle);
+    }
+
+    /** Inside a pause, after the verifier passed for the heap as {@code cycle} left it. */
+    private void markVerified(long cycle) {
+        lastCycleVerified = true;
+        if (cycle > lastVerifiedCycle) {
+            lastVerifiedCycle = cycle;
+            verifiedCycles++;
         }
     }
 
@@ -456,7 +498,8 @@ public final class Collector implements AutoCloseable {
 
     public HeapStats stats(long used) {
         return new HeapStats(backend.capacity(), used, liveAfterLastGc, cycles, pagesCompacted.sum(),
-                control.get(CompactionControl.FAULTS), pauseMaxNanos, pauseTotalNanos, compactionNanos, compactionMaxNanos);
+                control.get(CompactionControl.FAULTS), pauseMaxNanos, pauseTotalNanos, compactionNanos, compactionMaxNanos,
+                verifiedCycles);
     }
 
     /** Pages built by mutators in their own faults (a subset of {@link HeapStats#faults()}). */

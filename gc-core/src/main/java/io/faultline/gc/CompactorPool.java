@@ -3,7 +3,9 @@ package io.faultline.gc;
 /**
  * The compactor threads of concurrent compaction. At the end of each pause
  * {@link #startCycle()} wakes them; each claims and builds pages until none is left. Thread 0
- * then waits until pages claimed by faulting mutators are published too, and finishes the cycle.
+ * then waits until pages claimed by faulting mutators are published too (completing the cycle
+ * itself if nobody else has, see {@link Collector#tryComplete()}), and runs the verification
+ * pause when the heap asks for one.
  *
  * <p><b>Assumptions and Guarantees:</b> compactor threads are not mutators: they never park at
  * our safepoints and never wait for a mutator, so a mutator waiting on a page a compactor owns
@@ -54,15 +56,16 @@ final class CompactorPool {
             collector.compactSome();
             if (id == 0) {
                 synchronized (lock) {
-                    while (!stopping && !collector.allBuilt()) {
+                    while (!stopping && collector.isCompacting()) {
                         collector.advanceFrontier();
+                        collector.tryComplete();
                         waitOn(1);
                     }
                     if (stopping) {
                         return;
                     }
                 }
-                collector.finishCompaction();
+                collector.verifyAfterCompaction();
             }
         }
     }

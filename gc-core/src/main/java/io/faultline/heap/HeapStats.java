@@ -13,15 +13,17 @@ package io.faultline.heap;
  * @param pauseTotalNanos sum of all pauses
  * @param compactionNanos sum of the compaction phases (inside or after the pause)
  * @param compactionMaxNanos longest compaction phase
+ * @param verifiedCycles  cycles whose result the verifier checked and found intact (equals
+ *                        {@code gcCycles} after {@link Heap#verify()} when every check passed)
  */
 public record HeapStats(long capacity, long used, long liveAfterLastGc, long gcCycles, long pagesCompacted,
                         long faults, long pauseMaxNanos, long pauseTotalNanos, long compactionNanos,
-                        long compactionMaxNanos) {
+                        long compactionMaxNanos, long verifiedCycles) {
     @Override
     public String toString() {
         return String.format("capacity=%d used=%d liveAfterLastGc=%d gcCycles=%d pagesCompacted=%d faults=%d "
-                        + "pauseMax=%.3fms pauseTotal=%.3fms",
+                        + "pauseMax=%.3fms pauseTotal=%.3fms verifiedCycles=%d",
                 capacity, used, liveAfterLastGc, gcCycles, pagesCompacted, faults,
-                pauseMaxNanos / 1e6, pauseTotalNanos / 1e6);
+                pauseMaxNanos / 1e6, pauseTotalNanos / 1e6, verifiedCycles);
     }
 }

@@ -135,19 +135,15 @@ public final class Safepoints {
     /**
      * Stops every attached mutator except {@code self} (which may be null for a non-mutator
      * thread). Returns true when the world is stopped and the caller owns the pause; false if
-     * another pause was running, in which case the caller has already waited it out (parked, if
-     * it is a mutator) and should re-check whatever made it ask.
+     * another pause was running (a mutator has then parked for it and it is over; a non-mutator
+     * returns at once) or the heap is closing. On false, re-check whatever made you ask.
      */
     public boolean stopTheWorld(Mutator self) {
         lock.lock();
         try {
             if (pauseRequested) {
                 if (self != null) {
-                    park(self);
-                } else {
-                    while (pauseRequested) {
-                        changed.awaitUninterruptibly();
-                    }
+                    park(self); // a mutator must take part in the other pause
                 }
                 return false;
             }

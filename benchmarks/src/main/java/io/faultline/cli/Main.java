@@ -1,0 +1,72 @@
+package io.faultline.cli;
+
+import java.io.PrintStream;
+import java.util.Arrays;
+import java.util.List;
+
+/**
+ * The {@code faultline} command: {@code run} a workload on a heap, or {@code probe} userfaultfd.
+ * Exit status 0 on success, 1 when a run fails, 2 for a bad command line (one line on stderr
+ * naming the option and value).
+ */
+public final class Main {
+    public static final int EXIT_OK = 0;
+    public static final int EXIT_FAILED = 1;
+    public static final int EXIT_USAGE = 2;
+
+    private Main() {
+    }
+
+    public static void main(String[] args) {
+        int status = run(args, System.out, System.err);
+        System.out.flush();
+        System.exit(status);
+    }
+
+    /** Runs a command line with the given streams; returns the exit status. Never calls exit. */
+    public static int run(String[] args, PrintStream out, PrintStream err) {
+        List<String> rest = Arrays.asList(args).subList(Math.min(1, args.length), args.length);
+        String command = args.length == 0 ? "--help" : args[0];
+        try {
+            return switch (command) {
+                case "run" -> RunCommand.execute(rest, out, err);
+                case "probe" -> ProbeCommand.execute(rest, out, err);
+                case "help", "--help", "-h" -> {
+                    out.print(usage());
+                    yield args.length == 0 ? EXIT_USAGE : EXIT_OK;
+                }
+                default -> throw new UsageException((command.startsWith("-") ? "unknown option '" : "unknown command '")
+                        + command + "'");
+            };
+        } catch (UsageException e) {
+            String help = command.equals("run") || command.equals("probe") ? "faultline " + command + " --help" : "faultline --help";
+            err.println("faultline: " + e.getMessage() + " (see '" + help + "')");
+            return EXIT_USAGE;
+        }
+    }
+
+    public static String usage() {
+        return """
+                Usage: faultline COMMAND [options]
+
+                Faultline: a concurrent compacting collector for an off-heap object heap,
+                with a pure-Java backend and a userfaultfd backend.
+
+                Commands:
+                  run      run a workload on a heap and report collections, faults and pauses
+                  probe    print which userfaultfd modes work on this machine, and why not
+                  help     print this help
+
+                Run options (see 'faultline run --help' for details and defaults):
+                  --backend java|uffd|auto  --mode continue|copy|move  --heap SIZE
+                  --threads N  --gc-threads N  --stw  --verify  --checked  --gc-log  --json
+                  --workload random|binarytrees|gcbench|gcold
+                  --seed N  --ops N  --duration-ms N  --depth N  --live-mb N  --steps N
+
+                Examples:
+                  faultline run --workload binarytrees --depth 10
+                  faultline run --backend java --workload random --threads 4 --gc-threads 2 --verify --json
+                  faultline probe
+                """;
+    }
+}

@@ -1,0 +1,104 @@
+package io.faultline.cli;
+
+import io.faultline.gc.HeapCorruptedException;
+import io.faultline.heap.Heap;
+import io.faultline.heap.HeapConfig;
+import io.faultline.heap.HeapExhaustedException;
+import io.faultline.heap.HeapStats;
+import io.faultline.verify.VerifyReport;
+import io.faultline.workload.BinaryTrees;
+import io.faultline.workload.GcBench;
+import io.faultline.workload.GcOld;
+import io.faultline.workload.RandomGraph;
+import io.faultline.workload.Workload;
+import java.io.PrintStream;
+import java.util.List;
+
+/**
+ * {@code faultline run}: builds a heap from the options, runs the workload on it, verifies the
+ * heap at the end (with {@code --verify}) and prints a summary line or, with {@code --json}, a
+ * {@link RunReport} as the last stdout line.
+ */
+public final class RunCommand {
+    private RunCommand() {
+    }
+
+    /** Runs the command; returns the exit status. Throws {@link UsageException} for a bad command line. */
+    public static int execute(List<String> args, PrintStream out, PrintStream err) {
+        RunOptions o = RunOptions.parse(args);
+        if (o.help()) {
+            out.print(RunOptions.usage());
+            return Main.EXIT_OK;
+        }
+        BackendChoice backend = BackendChoice.resolve(o.backend(), o.mode(), err);
+        HeapConfig config;
+        try {
+            config = HeapConfig.builder()
+                    .capacity(o.heapBytes())
+                    .backend(backend.factory())
+                    .concurrentCompaction(!o.stw())
+                    .compactorThreads(o.gcThreads())
+                    .verifyAfterGc(o.verify())
+                    .checkedAccess(o.checked())
+                    .gcLog(o.gcLog() ? err::println : null)
+                    .build();
+        } catch (IllegalArgumentException e) {
+            throw new UsageException("--heap '" + ByteSize.format(o.heapBytes()) + "': " + e.getMessage());
+        }
+        Workload workload = workload(o);
+
+        long allocated = 0;
+        long wallNanos = 0;
+        boolean verified = false;
+        Throwable failure = null;
+        String error = null;
+        HeapStats stats;
+        try (Heap heap = Heap.create(config)) {
+            long t0 = System.nanoTime();
+            try {
+                allocated = workload.run(heap, o.threads(), out);
+            } catch (RuntimeException | Error e) {
+                failure = e;
+                error = e.toString();
+            }
+            wallNanos = System.nanoTime() - t0;
+            if (failure == null && o.verify()) {
+                VerifyReport report = heap.verify();
+                verified = report.ok();
+                if (!verified) {
+                    error = "final verification: " + report;
+                }
+            }
+            stats = heap.stats();
+        } catch (RuntimeException | OutOfMemoryError e) {
+            err.println("faultline: cannot create a " + ByteSize.format(config.capacity()) + " heap on the "
+                    + backend.backend() + " backend: " + e);
+            return Main.EXIT_FAILED;
+        }
+        out.flush();
+        if (error != null) {
+            err.println("faultline: run failed: " + error);
+            if (failure != null && !(failure instanceof HeapExhaustedException)
+                    && !(failure instanceof HeapCorruptedException)) {
+                failure.printStackTrace(err);
+            }
+        }
+        RunReport report = new RunReport(backend.backend(), backend.requested(), backend.mode(), workload.name(),
+                o.threads(), o.stw() ? 0 : o.gcThreads(), !o.stw(), config.capacity(), stats, verified, allocated,
+                wallNanos / 1e6, error);
+        out.println(o.json() ? report.toJson() : report.summary());
+        out.flush();
+        return error == null ? Main.EXIT_OK : Main.EXIT_FAILED;
+    }
+
+    private static Workload workload(RunOptions o) {
+        return switch (o.workload()) {
+            case "random" -> new RandomGraph(o.seed(), o.ops(), o.durationMs());
+            case "binarytrees" -> new BinaryTrees(o.depth());
+            case "gcbench" -> new GcBench(o.depth());
+            case "gcold" -> new GcOld(o.seed(), o.liveMb(), o.steps());
+            default -> throw new UsageException("--workload '" + o.workload() + "' is not one of "
+                    + String.join(", ", RunOptions.WORKLOADS));
+        };
+    }
+}

@@ -1,0 +1,248 @@
+package io.faultline.cli;
+
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * The options of {@code faultline run}, parsed and checked. {@link #parse} rejects anything it
+ * does not understand with a one-line {@link UsageException} naming the option and the value;
+ * options that do not apply to the chosen backend or workload are rejected too, so a typo'd
+ * experiment never silently runs with defaults.
+ *
+ * @param backend    {@code java}, {@code uffd} or {@code auto}
+ * @param mode       {@code continue}, {@code copy} or {@code move}; null when not given
+ * @param workload   one of {@link #WORKLOADS}
+ * @param heapBytes  heap capacity in bytes
+ * @param threads    mutator threads
+ * @param gcThreads  compactor threads (concurrent compaction only)
+ * @param stw        stop-the-world compaction instead of concurrent
+ * @param depth      tree depth (binarytrees, gcbench)
+ * @param seed       random seed (random, gcold)
+ * @param ops        operations per thread (random); 0 when {@code durationMs} is given
+ * @param durationMs run time per thread (random); 0 when {@code ops} is used
+ * @param liveMb     live tree storage in MiB over all threads (gcold)
+ * @param steps      steps per thread, each allocating 1 MiB (gcold)
+ * @param verify     run the heap verifier after every collection and at the end
+ * @param checked    checked field access
+ * @param gcLog      print GC log lines to stderr
+ * @param json       print one JSON object as the last stdout line
+ * @param help       print the usage and do nothing else
+ */
+public record RunOptions(
+        String backend,
+        String mode,
+        String workload,
+        long heapBytes,
+        int threads,
+        int gcThreads,
+        boolean stw,
+        int depth,
+        long seed,
+        long ops,
+        long durationMs,
+        int liveMb,
+        int steps,
+        boolean verify,
+        boolean checked,
+        boolean gcLog,
+        boolean json,
+        boolean help) {
+
+    public static final List<String> BACKENDS = List.of("java", "uffd", "auto");
+    public static final List<String> MODES = List.of("continue", "copy", "move");
+    public static final List<String> WORKLOADS = List.of("random", "binarytrees", "gcbench", "gcold");
+
+    public static final String DEFAULT_HEAP = "64m";
+    public static final int DEFAULT_DEPTH = 16;
+    public static final long DEFAULT_SEED = 42;
+    public static final long DEFAULT_OPS = 4_000_000;
+    public static final int DEFAULT_LIVE_MB = 16;
+    public static final int DEFAULT_STEPS = 200;
+
+    /** Options that take a value. */
+    private static final Set<String> VALUED = Set.of("--backend", "--mode", "--workload", "--heap", "--threads",
+            "--gc-threads", "--depth", "--seed", "--ops", "--duration-ms", "--live-mb", "--steps");
+    private static final Set<String> FLAGS = Set.of("--stw", "--verify", "--checked", "--gc-log", "--json", "--help", "-h");
+
+    /** Workload-specific options and the workloads they apply to. */
+    private static final Map<String, Set<String>> APPLIES_TO = Map.of(
+            "--depth", Set.of("binarytrees", "gcbench"),
+            "--seed", Set.of("random", "gcold"),
+            "--ops", Set.of("random"),
+            "--duration-ms", Set.of("random"),
+            "--live-mb", Set.of("gcold"),
+            "--steps", Set.of("gcold"));
+
+    /** Parses the arguments that follow {@code run}. */
+    public static RunOptions parse(List<String> args) {
+        Map<String, String> given = new LinkedHashMap<>();
+        for (int i = 0; i < args.size(); i++) {
+            String arg = args.get(i);
+            String name = arg;
+            String value = null;
+            int eq = arg.indexOf('=');
+            if (arg.startsWith("--") && eq > 0) {
+                name = arg.substring(0, eq);
+                value = arg.substring(eq + 1);
+            }
+            if (VALUED.contains(name)) {
+                if (value == null) {
+                    if (i + 1 >= args.size()) {
+                        throw new UsageException(name + " needs a value");
+                    }
+                    value = args.get(++i);
+                }
+            } else if (FLAGS.contains(name)) {
+                if (value != null) {
+                    throw new UsageException(name + " takes no value (got '" + arg + "')");
+                }
+                value = "true";
+            } else if (arg.startsWith("-")) {
+                throw new UsageException("unknown option '" + arg + "'");
+            } else {
+                throw new UsageException("unexpected argument '" + arg + "'");
+            }
+            given.put(name.equals("-h") ? "--help" : name, value);
+        }
+        if (given.containsKey("--help")) {
+            return defaults(true);
+        }
+
+        String backend = choice(given, "--backend", "java", BACKENDS);
+        String workload = choice(given, "--workload", "random", WORKLOADS);
+        String mode = given.containsKey("--mode") ? choice(given, "--mode", null, MODES) : null;
+        if (mode != null && backend.equals("java")) {
+            throw new UsageException("--mode '" + mode + "' applies to --backend uffd or auto, not java");
+        }
+        for (Map.Entry<String, Set<String>> e : APPLIES_TO.entrySet()) {
+            if (given.containsKey(e.getKey()) && !e.getValue().contains(workload)) {
+                throw new UsageException(e.getKey() + " '" + given.get(e.getKey()) + "' does not apply to --workload "
+                        + workload + " (only " + String.join(", ", e.getValue().stream().sorted().toList()) + ")");
+            }
+        }
+        boolean stw = given.containsKey("--stw");
+        if (stw && given.containsKey("--gc-threads")) {
+            throw new UsageException("--gc-threads '" + given.get("--gc-threads")
+                    + "' has no effect with --stw (the pause compacts every page)");
+        }
+        if (given.containsKey("--ops") && given.containsKey("--duration-ms")) {
+            throw new UsageException("--ops '" + given.get("--ops") + "' and --duration-ms '"
+                    + given.get("--duration-ms") + "' are mutually exclusive");
+        }
+
+        int depth = (int) number(given, "--depth", DEFAULT_DEPTH, 1, 24);
+        if (workload.equals("gcbench") && depth < 4) {
+            throw new UsageException("--depth '" + given.get("--depth") + "' is below gcbench's minimum tree depth 4");
+        }
+
+        String heapText = given.getOrDefault("--heap", DEFAULT_HEAP);
+        long heap;
+        try {
+            heap = ByteSize.parse(heapText);
+        } catch (IllegalArgumentException e) {
+            throw new UsageException("--heap " + e.getMessage());
+        }
+        long durationMs = number(given, "--duration-ms", 0, 1, 86_400_000L);
+        long ops = durationMs > 0 ? 0 : number(given, "--ops", DEFAULT_OPS, 1, Long.MAX_VALUE);
+        return new RunOptions(
+                backend,
+                mode,
+                workload,
+                heap,
+                (int) number(given, "--threads", 1, 1, 256),
+                (int) number(given, "--gc-threads", 1, 1, 64),
+                stw,
+                depth,
+                number(given, "--seed", DEFAULT_SEED, Long.MIN_VALUE, Long.MAX_VALUE),
+                ops,
+                durationMs,
+                (int) number(given, "--live-mb", DEFAULT_LIVE_MB, 1, 16_384),
+                (int) number(given, "--steps", DEFAULT_STEPS, 1, Integer.MAX_VALUE),
+                given.containsKey("--verify"),
+                given.containsKey("--checked"),
+                given.containsKey("--gc-log"),
+                given.containsKey("--json"),
+                false);
+    }
+
+    private static RunOptions defaults(boolean help) {
+        return new RunOptions("java", null, "random", ByteSize.parse(DEFAULT_HEAP), 1, 1, false, DEFAULT_DEPTH,
+                DEFAULT_SEED, DEFAULT_OPS, 0, DEFAULT_LIVE_MB, DEFAULT_STEPS, false, false, false, false, help);
+    }
+
+    private static String choice(Map<String, String> given, String option, String dflt, List<String> allowed) {
+        String v = given.get(option);
+        if (v == null) {
+            return dflt;
+        }
+        String lower = v.toLowerCase(Locale.ROOT);
+        if (!allowed.contains(lower)) {
+            throw new UsageException(option + " '" + v + "' is not one of " + String.join(", ", allowed));
+        }
+        return lower;
+    }
+
+    private static long number(Map<String, String> given, String option, long dflt, long min, long max) {
+        String v = given.get(option);
+        if (v == null) {
+            return dflt;
+        }
+        long n;
+        try {
+            n = Long.parseLong(v.replace("_", ""));
+        } catch (NumberFormatException e) {
+            throw new UsageException(option + " '" + v + "' is not an integer");
+        }
+        if (n < min || n > max) {
+            throw new UsageException(option + " '" + v + "' is out of range [" + min + ", "
+                    + (max == Long.MAX_VALUE || max == Integer.MAX_VALUE ? "..." : Long.toString(max)) + "]");
+        }
+        return n;
+    }
+
+    /** Usage text of {@code faultline run}; every option, its default and what it applies to. */
+    public static String usage() {
+        return """
+                Usage: faultline run [options]
+
+                Runs a workload on a Faultline heap and reports what the collector did.
+
+                Heap and collector:
+                  --backend java|uffd|auto  where compacted pages come from (default java);
+                                            auto: uffd in CONTINUE mode if the probe finds it
+                                            usable, else java, saying which and why on stderr
+                  --mode continue|copy|move uffd delivery mode (uffd and auto only; default continue)
+                  --heap SIZE               heap capacity, e.g. 512k, 64m, 1g (default %s)
+                  --threads N               mutator threads, 1..256 (default 1)
+                  --gc-threads N            compactor threads, 1..64 (default 1)
+                  --stw                     compact every page inside the pause instead of
+                                            concurrently (no faults then)
+                  --verify                  verify the heap after every collection and at the end
+                  --checked                 checked field access (validates every reference)
+                  --gc-log                  print one -Xlog:gc style line per collection to stderr
+
+                Workload:
+                  --workload NAME           random (default), binarytrees, gcbench or gcold
+                  --seed N                  random, gcold: seed; each thread derives its own (default %d)
+                  --ops N                   random: operations per thread (default %d)
+                  --duration-ms N           random: run each thread for N ms instead of --ops
+                  --depth N                 binarytrees: max depth (default %d);
+                                            gcbench: long-lived and max tree depth, stretch
+                                            depth N+2, array scaled with it (default %d, published)
+                  --live-mb N               gcold: live tree storage over all threads (default %d)
+                  --steps N                 gcold: steps per thread, 1 MiB of allocation each (default %d)
+
+                Output:
+                  --json                    print one JSON object as the last stdout line
+                  -h, --help                print this help
+
+                Workload text (e.g. binarytrees' published output) goes to stdout first.
+                Exit status: 0 done, 1 the run failed (heap exhausted, verifier or integrity
+                check failed), 2 bad command line.
+                """.formatted(DEFAULT_HEAP, DEFAULT_SEED, DEFAULT_OPS, DEFAULT_DEPTH, DEFAULT_DEPTH, DEFAULT_LIVE_MB,
+                DEFAULT_STEPS);
+    }
+}

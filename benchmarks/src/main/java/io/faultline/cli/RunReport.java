@@ -1,0 +1,104 @@
+package io.faultline.cli;
+
+import io.faultline.heap.HeapStats;
+import java.util.Locale;
+
+/**
+ * What {@code faultline run --json} prints: one JSON object on one line. Times in milliseconds,
+ * sizes in bytes.
+ *
+ * @param verified true only if {@code --verify} was given, the run completed, the verifier ran
+ *                 after every collection (a failure there fails the run) and a final
+ *                 verification found nothing
+ * @param error    why the run failed, or null
+ */
+public record RunReport(
+        String backend,
+        String requestedBackend,
+        String mode,
+        String workload,
+        int threads,
+        int gcThreads,
+        boolean concurrent,
+        long heapBytes,
+        HeapStats stats,
+        boolean verified,
+        long allocatedBytes,
+        double wallMs,
+        String error) {
+
+    /** The JSON line: no newline, keys in a fixed order. */
+    public String toJson() {
+        StringBuilder b = new StringBuilder(512).append('{');
+        field(b, "backend", backend);
+        field(b, "requestedBackend", requestedBackend);
+        field(b, "mode", mode);
+        field(b, "workload", workload);
+        field(b, "threads", threads);
+        field(b, "gcThreads", gcThreads);
+        field(b, "concurrent", concurrent);
+        field(b, "heapBytes", heapBytes);
+        field(b, "gcCycles", stats.gcCycles());
+        field(b, "verified", verified);
+        field(b, "faults", stats.faults());
+        field(b, "pagesCompacted", stats.pagesCompacted());
+        field(b, "pauseMaxMs", ms(stats.pauseMaxNanos()));
+        field(b, "pauseTotalMs", ms(stats.pauseTotalNanos()));
+        field(b, "compactionMs", ms(stats.compactionNanos()));
+        field(b, "compactionMaxMs", ms(stats.compactionMaxNanos()));
+        field(b, "wallMs", wallMs);
+        field(b, "liveBytesAfterLastGc", stats.liveAfterLastGc());
+        field(b, "allocatedBytes", allocatedBytes);
+        field(b, "error", error);
+        b.setLength(b.length() - 1);
+        return b.append('}').toString();
+    }
+
+    /** One human-readable line, for runs without {@code --json}. */
+    public String summary() {
+        return String.format(Locale.ROOT,
+                "%s %s: %d GC cycles, %d faults, %d pages compacted, pause max %.3f ms (total %.3f ms), "
+                        + "compaction %.3f ms, wall %.0f ms, live after last GC %s, %s",
+                mode == null ? backend : backend + "/" + mode, workload, stats.gcCycles(), stats.faults(),
+                stats.pagesCompacted(), ms(stats.pauseMaxNanos()), ms(stats.pauseTotalNanos()),
+                ms(stats.compactionNanos()), wallMs, ByteSize.format(stats.liveAfterLastGc()),
+                error != null ? "FAILED" : verified ? "verified" : "not verified");
+    }
+
+    private static double ms(long nanos) {
+        return Math.round(nanos / 1e3) / 1e3;
+    }
+
+    private static void field(StringBuilder b, String key, Object value) {
+        b.append('"').append(key).append("\":");
+        switch (value) {
+            case null -> b.append("null");
+            case String s -> string(b, s);
+            case Double d -> b.append(String.format(Locale.ROOT, "%.3f", d));
+            default -> b.append(value);
+        }
+        b.append(',');
+    }
+
+    private static void string(StringBuilder b, String s) {
+        b.append('"');
+        for (int i = 0; i < s.length(); i++) {
+            char c = s.charAt(i);
+            switch (c) {
+                case '"' -> b.append("\\\"");
+                case '\\' -> b.append("\\\\");
+                case '\n' -> b.append("\\n");
+                case '\r' -> b.append("\\r");
+                case '\t' -> b.append("\\t");
+                default -> {
+                    if (c < 0x20) {
+                        b.append(String.format("\\u%04x", (int) c));
+                    } else {
+                        b.append(c);
+                    }
+                }
+            }
+        }
+        b.append('"');
+    }
+}

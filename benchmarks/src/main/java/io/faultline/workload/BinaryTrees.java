@@ -1,0 +1,109 @@
+package io.faultline.workload;
+
+import io.faultline.heap.Heap;
+import io.faultline.heap.Mutator;
+import io.faultline.model.ObjectType;
+import java.io.PrintStream;
+
+/**
+ * The Computer Language Benchmarks Game's binary-trees, with its published output format:
+ *
+ * <pre>
+ * stretch tree of depth 11	 check: 4095
+ * 1024	 trees of depth 4	 check: 31744
+ * ...
+ * long lived tree of depth 10	 check: 2047
+ * </pre>
+ *
+ * Min depth 4, max depth {@code max(6, n)}, stretch depth max + 1; for each depth d = 4, 6, ...
+ * max, {@code 1 << (max - d + 4)} trees are built bottom-up and counted. With several threads
+ * each depth's iterations are split across them (as the Java #7 program does); the output is
+ * the same. Trees are built bottom-up with both children held in handles while their parent is
+ * allocated, since a raw reference dies at every allocation.
+ */
+public final class BinaryTrees implements Workload {
+    private static final ObjectType NODE = ObjectType.builder("TreeNode").refs("left", "right").build();
+    private static final int LEFT = NODE.refSlot("left");
+    private static final int RIGHT = NODE.refSlot("right");
+    private static final int MIN_DEPTH = 4;
+
+    private final int n;
+
+    /** @param n the benchmark's argument: max depth is {@code max(6, n)} */
+    public BinaryTrees(int n) {
+        if (n < 0) {
+            throw new IllegalArgumentException("binarytrees: depth " + n + " is negative");
+        }
+        this.n = n;
+    }
+
+    @Override
+    public String name() {
+        return "binarytrees";
+    }
+
+    @Override
+    public long run(Heap heap, int threads, PrintStream out) {
+        int maxDepth = Math.max(MIN_DEPTH + 2, n);
+        int stretchDepth = maxDepth + 1;
+        int depths = (maxDepth - MIN_DEPTH) / 2 + 1;
+        long[][] checks = new long[threads][depths];
+        long allocated;
+        try (Mutator m = heap.attach()) {
+            int mark = m.handleMark();
+            out.println("stretch tree of depth " + stretchDepth + "\t check: " + check(m, bottomUpTree(m, stretchDepth)));
+
+            int longLived = m.push(bottomUpTree(m, maxDepth));
+            allocated = MutatorThreads.run(heap, threads, "binarytrees", m, (w, t) -> {
+                for (int i = 0; i < depths; i++) {
+                    int depth = MIN_DEPTH + 2 * i;
+                    int iterations = 1 << (maxDepth - depth + MIN_DEPTH);
+                    long sum = 0;
+                    for (int it = t; it < iterations; it += threads) {
+                        sum += check(w, bottomUpTree(w, depth));
+                    }
+                    checks[t][i] = sum;
+                }
+            });
+            for (int i = 0; i < depths; i++) {
+                int depth = MIN_DEPTH + 2 * i;
+                long sum = 0;
+                for (long[] perThread : checks) {
+                    sum += perThread[i];
+                }
+                out.println((1 << (maxDepth - depth + MIN_DEPTH)) + "\t trees of depth " + depth + "\t check: " + sum);
+            }
+            out.println("long lived tree of depth " + maxDepth + "\t check: " + check(m, m.handle(longLived)));
+            m.popTo(mark);
+            allocated += m.allocatedBytes();
+        }
+        return allocated;
+    }
+
+    /**
+     * Builds a complete tree of {@code depth} bottom-up and returns its root, a raw reference
+     * valid until the caller's next allocation.
+     */
+    static int bottomUpTree(Mutator m, int depth) {
+        if (depth <= 0) {
+            return m.allocate(NODE);
+        }
+        int mark = m.handleMark();
+        int left = m.push(bottomUpTree(m, depth - 1));
+        int right = m.push(bottomUpTree(m, depth - 1));
+        int node = m.allocate(NODE);
+        m.setRef(node, LEFT, m.handle(left));
+        m.setRef(node, RIGHT, m.handle(right));
+        m.popTo(mark);
+        return node;
+    }
+
+    /** Counts the nodes of the tree at {@code node}; reads only, so the raw reference stays valid. */
+    static long check(Mutator m, int node) {
+        int left = m.getRef(node, LEFT);
+        if (left == 0) {
+            return 1;
+        }
+        return 1 + check(m, left) + check(m, m.getRef(node, RIGHT));
+    }
+}

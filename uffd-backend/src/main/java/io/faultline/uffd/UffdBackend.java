@@ -1,0 +1,551 @@
+package io.faultline.uffd;
+
+import io.faultline.backend.HeapBackend;
+import io.faultline.gc.compact.PageCompactor;
+import io.faultline.gc.meta.GcMetadata;
+import io.faultline.uffd.UffdProbe.Mode;
+import io.faultline.uffd.sys.Fd;
+import io.faultline.uffd.sys.Memfd;
+import io.faultline.uffd.sys.Mman;
+import io.faultline.uffd.sys.SyscallException;
+import io.faultline.uffd.sys.Userfaultfd;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.util.concurrent.locks.ReentrantReadWriteLock;
+
+/**
+ * The userfaultfd heap backend: to-space pages are really absent from the mutator's view during
+ * a concurrent compaction, a touch is a real userfault, and the mutator's access path has no page
+ * check at all ({@link #accessNeedsPageCheck()} is false). Faults are served by a native thread
+ * and pages are built by native code (see the package documentation for why).
+ *
+ * <h2>Memory per mode</h2>
+ * <table>
+ *   <caption>What each mode maps</caption>
+ *   <tr><th></th><th>{@link Mode#CONTINUE}</th><th>{@link Mode#COPY}</th><th>{@link Mode#MOVE}</th></tr>
+ *   <tr><td>view</td><td>capacity bytes of a 2 x capacity memfd, {@code MAP_SHARED}, re-mapped
+ *       {@code MAP_FIXED} onto the other half in each pause</td>
+ *       <td colspan="2">capacity bytes private anonymous ({@code MAP_NORESERVE}, {@code MADV_NOHUGEPAGE})</td></tr>
+ *   <tr><td>from-space</td><td>the old half, read through a permanent GC alias of the whole
+ *       memfd</td><td colspan="2">the used pages, moved out of the view in the pause with
+ *       {@code mremap(MREMAP_MAYMOVE | MREMAP_DONTUNMAP)} (no copy; the view range stays mapped,
+ *       empty)</td></tr>
+ *   <tr><td>page built in</td><td>the new half, through the alias (populates the page cache)</td>
+ *       <td>a per-thread buffer page</td><td>a per-thread private anonymous staging page</td></tr>
+ *   <tr><td>installed by</td><td>{@code UFFDIO_CONTINUE} (maps the cached page, no copy)</td>
+ *       <td>{@code UFFDIO_COPY} (kernel allocates a page and copies 4 KiB)</td>
+ *       <td>{@code UFFDIO_MOVE} (kernel re-points the staging page's PTE; the staging slot is
+ *       refaulted as a fresh zero page for the next build)</td></tr>
+ *   <tr><td>registered</td><td>{@code [0, toSpaceBytes)} MISSING | MINOR</td>
+ *       <td colspan="2">{@code [0, toSpaceBytes)} MISSING</td></tr>
+ *   <tr><td>released</td><td>{@code FALLOC_FL_PUNCH_HOLE} on the old half as compaction passes
+ *       it, the rest of the half at the end</td><td colspan="2">{@code MADV_DONTNEED} as
+ *       compaction passes it, {@code munmap} at the end</td></tr>
+ *   <tr><td>peak resident</td><td>live + from-space (shmem, counted as Shmem)</td>
+ *       <td colspan="2">live + from-space (anonymous)</td></tr>
+ * </table>
+ *
+ * <p><b>Never-populated memfd pages (CONTINUE).</b> The half that receives to-space was punched
+ * empty at the end of the previous cycle, so when a mutator touches a to-space page the page
+ * cache has no page there and the kernel raises a MISSING fault, not a MINOR one. That is why the
+ * range is registered MISSING | MINOR: an unregistered MISSING fault on shmem would be resolved
+ * by the kernel with a zero page, silently showing the mutator an empty page. Both kinds are
+ * resolved the same way, which is the only way we ever resolve a to-space fault: the page is
+ * written through the alias (which allocates the page-cache page) and then mapped with
+ * {@code UFFDIO_CONTINUE}; we never issue {@code UFFDIO_COPY}/{@code ZEROPAGE} on a to-space page
+ * with live data. MINOR faults appear only if a page was cached before it was built (not with
+ * this release policy). {@link Stat#MINOR_FAULTS} and {@link Stat#MISSING_FAULTS} count them.
+ *
+ * <p><b>The page protocol</b> (native, {@code fl_backend.c}): the claimer (compactor thread in
+ * {@link #compactPages()}, or the fault-service thread for a faulting mutator) CASes the page
+ * state UNPROCESSED to PROCESSING, builds it, stores PROCESSED (release), issues the mode's ioctl
+ * (which wakes the faulting threads; EEXIST is counted and followed by {@code UFFDIO_WAKE}),
+ * stores MAPPED (release) and decrements {@code PAGES_LEFT}. A fault on a page someone else owns
+ * waits (spin, then {@code sched_yield}) for MAPPED and issues {@code UFFDIO_WAKE}.
+ *
+ * <p><b>Shutdown.</b> The collector frees its side tables in {@code Collector.close()}, before
+ * {@link #close()} runs. A guard thread keeps those tables' arena acquired (it sits in one
+ * downcall, {@code fl_hold_metadata}, that takes them as arguments, so the arena cannot close);
+ * when {@code CompactionControl.ABANDON} is set it detaches the service thread from the tables
+ * (from then on faults are resolved with zero pages: the heap is closing) and returns, and the
+ * collector's close retries until the arena is free. {@link #close()} then stops the service
+ * thread, closes the uffd in the same downcall (waking any thread still blocked in a fault),
+ * closes the view's shared arena (later mutator accesses throw), and unmaps everything.
+ *
+ * <p><b>Assumptions and Guarantees:</b> the heap page size is a multiple of the OS page size;
+ * {@link #beginCompaction} and {@link #buildPage} run inside the collector's pause;
+ * {@link #compactPages()} and the fault service never run Java code between claiming a page and
+ * publishing it; the view's address is fixed for the heap's life.
+ */
+public final class UffdBackend implements HeapBackend {
+    /** Name of the memfd (visible in /proc/self/fd and /proc/self/maps). */
+    public static final String MEMFD_NAME = "faultline-heap";
+
+    /** The native counters ({@code FL_STAT_*} in faultline.h), in index order. */
+    public enum Stat {
+        /** Page-fault messages read from the uffd by the service thread. */
+        FAULTS,
+        MINOR_FAULTS,
+        MISSING_FAULTS,
+        /** Pages the service thread built for a faulting mutator. */
+        FAULT_BUILT,
+        /** Faults on a page another thread was building (waited, then UFFDIO_WAKE). */
+        FAULT_WAITED,
+        IOCTL_CONTINUE,
+        IOCTL_COPY,
+        IOCTL_MOVE,
+        IOCTL_WAKE,
+        IOCTL_ZEROPAGE,
+        EEXIST,
+        EAGAIN,
+        ERRORS,
+        LAST_ERRNO,
+        LAST_ERROR_PAGE,
+        /** Faults resolved with zeros after the collector's tables were detached (heap closing). */
+        DETACHED_FAULTS,
+        /** Pages built by compactor threads in {@link #compactPages()}. */
+        COMPACTOR_BUILT
+    }
+
+    private final Mode mode;
+    private final long capacity;
+    private final int pageSize;
+    private final Arena viewArena = Arena.ofShared();
+    private final ReentrantReadWriteLock nativeLock = new ReentrantReadWriteLock();
+    private final Object lock = new Object();
+
+    private int memfd = -1;
+    private long viewAddress;
+    private long aliasAddress;
+    private long stagingAddress;
+    private long handle;
+    private MemorySegment view;
+
+    // ---- current cycle (guarded by lock) ----
+    private int currentHalf;
+    private long fromAddress;
+    private long fromBytes;
+    private long fromFileOffset;
+    private long registeredBytes;
+    private MemorySegment from;
+    private MemorySegment buildTarget;
+    private long buildTargetOffset;
+
+    private Thread guard;
+    private volatile boolean closed;
+    private long[] closedStats;
+
+    /**
+     * Maps a heap of {@code capacity} bytes in {@code mode}. Throws {@link IllegalStateException}
+     * if the native library is missing, {@link SyscallException} if the kernel refuses.
+     */
+    public UffdBackend(Mode mode, long capacity, int pageSize) {
+        if (!NativeLibrary.isLoaded()) {
+            throw new IllegalStateException(NativeLibrary.failureReason());
+        }
+        long osPage = Mman.pageSize();
+        if (pageSize % osPage != 0 || capacity % pageSize != 0) {
+            throw new IllegalArgumentException("uffd backend: page size " + pageSize + " must be a multiple of the OS page "
+                + osPage + " and capacity " + capacity + " a multiple of the page size");
+        }
+        this.mode = mode;
+        this.capacity = capacity;
+        this.pageSize = pageSize;
+        int fd = -1;
+        try {
+            fd = Userfaultfd.open();
+            Userfaultfd.api(fd, features(mode));
+            if (mode == Mode.CONTINUE) {
+                memfd = Memfd.create(MEMFD_NAME);
+                Fd.ftruncate(memfd, 2 * capacity);
+                aliasAddress = Mman.mmapShared(memfd, 2 * capacity);
+                viewAddress = Mman.mmap(0, capacity, Mman.PROT_READ | Mman.PROT_WRITE, Mman.MAP_SHARED, memfd, 0);
+            } else {
+                viewAddress = Mman.mmap(0, capacity, Mman.PROT_READ | Mman.PROT_WRITE,
+                    Mman.MAP_PRIVATE | Mman.MAP_ANONYMOUS | Mman.MAP_NORESERVE, -1, 0);
+                Mman.madvise(viewAddress, capacity, Mman.MADV_NOHUGEPAGE);
+                stagingAddress = Mman.mmapAnonymous(pageSize);
+            }
+            handle = NativeHeap.create(mode.ordinal(), fd, memfd, viewAddress, capacity, pageSize);
+            uffd = fd; // owned by the native state from now on: fl_heap_stop closes it
+            fd = -1;
+            view = viewSegment();
+        } catch (RuntimeException | Error e) {
+            if (fd >= 0) {
+                Fd.close(fd);
+            }
+            release();
+            throw e;
+        }
+    }
+
+    @SuppressWarnings("restricted")
+    private MemorySegment viewSegment() {
+        return MemorySegment.ofAddress(viewAddress).reinterpret(capacity, viewArena, null);
+    }
+
+    /** A factory for {@link io.faultline.heap.HeapConfig.Builder#backend}. */
+    public static Factory factory(Mode mode) {
+        return (capacity, pageSize) -> new UffdBackend(mode, capacity, pageSize);
+    }
+
+    /** The {@code UFFDIO_API} features a mode needs. */
+    static long features(Mode mode) {
+        return switch (mode) {
+            case CONTINUE -> Userfaultfd.UFFD_FEATURE_MINOR_SHMEM | Userfaultfd.UFFD_FEATURE_MISSING_SHMEM;
+            case COPY -> 0;
+            case MOVE -> Userfaultfd.UFFD_FEATURE_MOVE;
+        };
+    }
+
+    public Mode deliveryMode() {
+        return mode;
+    }
+
+    @Override
+    public String name() {
+        return "uffd";
+    }
+
+    @Override
+    public String mode() {
+        return mode.name().toLowerCase(java.util.Locale.ROOT);
+    }
+
+    @Override
+    public long capacity() {
+        return capacity;
+    }
+
+    @Override
+    public int pageSize() {
+        return pageSize;
+    }
+
+    /** The mutator view: the same segment, at the same address, for the heap's life. */
+    @Override
+    public MemorySegment view() {
+        return view;
+    }
+
+    /** The view's raw address (tests and diagnostics). */
+    public long viewAddress() {
+        return viewAddress;
+    }
+
+    @Override
+    public boolean accessNeedsPageCheck() {
+        return false;
+    }
+
+    @Override
+    public boolean compactsNatively() {
+        return true;
+    }
+
+    @Override
+    public void attachMetadata(GcMetadata md) {
+        synchronized (lock) {
+            checkOpen();
+            NativeHeap.attach(handle, md.bitmap().segment().address(), md.offsets().segment().address(),
+                md.firstObjects().segment().address(), md.pageStates().segment().address(),
+                md.control().segment().address());
+            long h = handle;
+            guard = Thread.ofPlatform().daemon().name("faultline-uffd-guard").start(() -> NativeHeap.holdMetadata(h,
+                md.bitmap().segment(), md.offsets().segment(), md.firstObjects().segment(),
+                md.pageStates().segment(), md.control().segment()));
+        }
+    }
+
+    @Override
+    public MemorySegment beginCompaction(long usedBytes, long toSpaceBytes) {
+        synchronized (lock) {
+            checkOpen();
+            long usedPages = (usedBytes + pageSize - 1) & -(long) pageSize;
+            long toAlias = 0;
+            long toFileOffset = 0;
+            if (mode == Mode.CONTINUE) {
+                int fromHalf = currentHalf;
+                int toHalf = 1 - fromHalf;
+                fromFileOffset = fromHalf * capacity;
+                toFileOffset = toHalf * capacity;
+                // No PTEs in the new view; the old half stays readable through the alias.
+                Mman.mmap(viewAddress, capacity, Mman.PROT_READ | Mman.PROT_WRITE, Mman.MAP_SHARED | Mman.MAP_FIXED,
+                    memfd, toFileOffset);
+                currentHalf = toHalf;
+                fromAddress = aliasAddress + fromFileOffset;
+                fromBytes = capacity;
+                toAlias = aliasAddress + toFileOffset;
+                buildTarget = Mman.segment(aliasAddress, 2 * capacity);
+                buildTargetOffset = toFileOffset;
+            } else {
+                fromBytes = usedPages;
+                fromAddress = 0;
+                if (usedPages > 0) {
+                    fromAddress = Mman.mmap(0, usedPages, Mman.PROT_NONE,
+                        Mman.MAP_PRIVATE | Mman.MAP_ANONYMOUS | Mman.MAP_NORESERVE, -1, 0);
+                    moveOut(0, usedPages);
+                }
+                buildTarget = Mman.segment(stagingAddress, pageSize);
+                buildTargetOffset = 0;
+            }
+            from = fromAddress == 0 ? MemorySegment.NULL : Mman.segment(fromAddress, fromBytes);
+            if (toSpaceBytes > 0) {
+                long registerMode = mode == Mode.CONTINUE
+                    ? Userfaultfd.UFFDIO_REGISTER_MODE_MISSING | Userfaultfd.UFFDIO_REGISTER_MODE_MINOR
+                    : Userfaultfd.UFFDIO_REGISTER_MODE_MISSING;
+                long ioctls = Userfaultfd.register(uffd(), viewAddress, toSpaceBytes, registerMode);
+                int needed = switch (mode) {
+                    case CONTINUE -> Userfaultfd._UFFDIO_CONTINUE;
+                    case COPY -> Userfaultfd._UFFDIO_COPY;
+                    case MOVE -> Userfaultfd._UFFDIO_MOVE;
+                };
+                if (!Userfaultfd.hasIoctl(ioctls, needed)) {
+                    Userfaultfd.unregister(uffd(), viewAddress, toSpaceBytes);
+                    throw new IllegalStateException("registered range does not offer " + Userfaultfd.ioctlNames(1L << needed)
+                        + " (offers " + Userfaultfd.ioctlNames(ioctls) + ")");
+                }
+            }
+            registeredBytes = toSpaceBytes;
+            NativeHeap.begin(handle, fromAddress, toAlias, toFileOffset);
+            return from;
+        }
+    }
+
+    /**
+     * COPY/MOVE, in the pause: moves the pages of view {@code [off, off + len)} to the same offsets
+     * of the reserved from-space with {@code mremap(MREMAP_MAYMOVE | MREMAP_FIXED | MREMAP_DONTUNMAP)}
+     * (no copy; the view range stays mapped, empty). mremap moves one VMA at a time and says EFAULT
+     * for a range that spans several, and the view does split into several (uffd registration,
+     * and anonymous VMAs with different anon_vmas do not merge again), so an EFAULT splits the range
+     * in two and retries: O(VMAs x log pages) calls.
+     */
+    private void moveOut(long off, long len) {
+        try {
+            Mman.mremap(viewAddress + off, len, len, Mman.MREMAP_MAYMOVE | Mman.MREMAP_FIXED | Mman.MREMAP_DONTUNMAP,
+                fromAddress + off);
+        } catch (SyscallException e) {
+            if (e.errno() != io.faultline.uffd.sys.Errno.EFAULT || len <= pageSize) {
+                throw e;
+            }
+            long half = Math.max(pageSize, (len / 2) & -(long) pageSize);
+            moveOut(off, half);
+            moveOut(off + half, len - half);
+        }
+    }
+
+    /** The uffd descriptor; the native state owns it (see {@code fl_heap_stop}). */
+    private int uffd = -1;
+
+    private int uffd() {
+        return uffd;
+    }
+
+    /**
+     * Stop-the-world compaction (inside the pause, one thread): builds with the Java compactor
+     * and maps with the mode's ioctl. Concurrent compaction uses {@link #compactPages()} instead.
+     */
+    @Override
+    public void buildPage(long page, PageCompactor compactor) {
+        synchronized (lock) {
+            checkOpen();
+            compactor.compactPage(from, page, buildTarget,
+                mode == Mode.CONTINUE ? buildTargetOffset + page * pageSize : 0);
+            int rc = NativeHeap.installPage(handle, page, mode == Mode.CONTINUE ? 0 : stagingAddress);
+            if (rc < 0) {
+                throw new SyscallException("fl_install_page(page=" + page + ", mode=" + mode() + ")", -rc);
+            }
+        }
+    }
+
+    @Override
+    public long compactPages() {
+        var read = nativeLock.readLock();
+        read.lock();
+        try {
+            if (closed) {
+                return 0;
+            }
+            long built = NativeHeap.compactPages(handle);
+            if (built < 0) {
+                long[] s = stats();
+                throw new SyscallException("fl_compact_pages (" + mode() + ", page " + s[Stat.LAST_ERROR_PAGE.ordinal()]
+                    + ")", (int) -built);
+            }
+            return built;
+        } finally {
+            read.unlock();
+        }
+    }
+
+    @Override
+    public void releaseFromSpace(long offset, long bytes) {
+        synchronized (lock) {
+            if (closed || fromAddress == 0 || offset >= fromBytes) {
+                return;
+            }
+            long n = Math.min(bytes, fromBytes - offset);
+            if (mode == Mode.CONTINUE) {
+                Fd.punchHole(memfd, fromFileOffset + offset, n);
+            } else {
+                Mman.madvise(fromAddress + offset, n, Mman.MADV_DONTNEED);
+            }
+        }
+    }
+
+    @Override
+    public void endCompaction() {
+        synchronized (lock) {
+            if (closed) {
+                return;
+            }
+            if (registeredBytes > 0) {
+                Userfaultfd.unregister(uffd(), viewAddress, registeredBytes);
+                registeredBytes = 0;
+            }
+            releaseFrom();
+            NativeHeap.begin(handle, 0, 0, 0);
+        }
+    }
+
+    private void releaseFrom() {
+        if (fromAddress == 0) {
+            return;
+        }
+        if (mode == Mode.CONTINUE) {
+            Fd.punchHole(memfd, fromFileOffset, capacity);
+        } else {
+            Mman.munmap(fromAddress, fromBytes);
+        }
+        fromAddress = 0;
+        fromBytes = 0;
+        from = null;
+    }
+
+    /** The native counters, indexed by {@link Stat#ordinal()} (after close: their final values). */
+    public long[] stats() {
+        var read = nativeLock.readLock();
+        read.lock();
+        try {
+            if (handle == 0) {
+                return closedStats != null ? closedStats.clone() : new long[Stat.values().length];
+            }
+            return NativeHeap.stats(handle, Stat.values().length);
+        } finally {
+            read.unlock();
+        }
+    }
+
+    public long stat(Stat s) {
+        return stats()[s.ordinal()];
+    }
+
+    /**
+     * Builds to-space page {@code page} of the current cycle into {@code buffer} (at least one page)
+     * with the native compactor, without mapping it. For the differential test; call inside the
+     * pause, between {@link #beginCompaction} and the page's build.
+     */
+    public void compactPageNatively(long page, MemorySegment buffer) {
+        if (buffer.byteSize() < pageSize) {
+            throw new IllegalArgumentException("buffer holds " + buffer.byteSize() + " bytes, need " + pageSize);
+        }
+        synchronized (lock) {
+            checkOpen();
+            NativeHeap.compactPageInto(handle, buffer, page);
+        }
+    }
+
+    private void checkOpen() {
+        if (closed) {
+            throw new IllegalStateException("uffd backend is closed");
+        }
+    }
+
+    /**
+     * Abandons any compaction in flight, stops and joins the service and guard threads, closes the
+     * uffd (waking blocked faulters), closes the view's arena and unmaps and closes everything.
+     * Never waits for a mutator. Idempotent.
+     */
+    @Override
+    public void close() {
+        synchronized (lock) {
+            if (closed) {
+                return;
+            }
+            closed = true;
+        }
+        if (handle != 0) {
+            NativeHeap.stop(handle); // service joined, compactor calls drained, uffd closed
+            closedStats = NativeHeap.stats(handle, Stat.values().length);
+        }
+        if (guard != null) {
+            try {
+                guard.join();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
+        var write = nativeLock.writeLock();
+        write.lock();
+        try {
+            synchronized (lock) {
+                release();
+            }
+        } finally {
+            write.unlock();
+        }
+    }
+
+    private void release() {
+        RuntimeException failure = null;
+        try {
+            viewArena.close();
+        } catch (IllegalStateException alreadyClosed) {
+            // closed by an earlier failed attempt
+        }
+        if (handle != 0) {
+            NativeHeap.free(handle);
+            handle = 0;
+        }
+        try {
+            releaseFrom();
+        } catch (RuntimeException e) {
+            failure = e;
+        }
+        failure = unmap(failure, viewAddress, capacity);
+        viewAddress = 0;
+        failure = unmap(failure, aliasAddress, 2 * capacity);
+        aliasAddress = 0;
+        failure = unmap(failure, stagingAddress, pageSize);
+        stagingAddress = 0;
+        if (memfd >= 0) {
+            try {
+                Fd.close(memfd);
+            } catch (RuntimeException e) {
+                failure = failure == null ? e : failure;
+            }
+            memfd = -1;
+        }
+        view = null;
+        if (failure != null) {
+            throw failure;
+        }
+    }
+
+    private static RuntimeException unmap(RuntimeException failure, long address, long length) {
+        if (address == 0) {
+            return failure;
+        }
+        try {
+            Mman.munmap(address, length);
+        } catch (RuntimeException e) {
+            return failure == null ? e : failure;
+        }
+        return failure;
+    }
+
+    @Override
+    public String toString() {
+        return "UffdBackend[" + mode() + ", capacity=" + capacity + ", pageSize=" + pageSize + "]";
+    }
+}

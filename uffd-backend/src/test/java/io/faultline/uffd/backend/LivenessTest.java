@@ -1,0 +1,62 @@
+package io.faultline.uffd.backend;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.faultline.uffd.UffdProbe.Mode;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+
+/**
+ * Liveness under host GC pressure, each in a forked JVM (same java binary, same class path) so a
+ * deadlock is detected by a timeout and the child killed with SIGKILL: 50 collections while two
+ * mutators fault continuously and a thread churns the Java heap; G1 in every mode, ZGC in CONTINUE.
+ */
+class LivenessTest {
+    static final int CYCLES = Integer.getInteger("faultline.livenessCycles", 50);
+
+    static Stream<Arguments> cases() {
+        return Stream.of(Arguments.of(Mode.CONTINUE, "-XX:+UseG1GC"), Arguments.of(Mode.COPY, "-XX:+UseG1GC"),
+            Arguments.of(Mode.MOVE, "-XX:+UseG1GC"), Arguments.of(Mode.CONTINUE, "-XX:+UseZGC"));
+    }
+
+    @ParameterizedTest(name = "{0} {1}")
+    @MethodSource("cases")
+    void collectionsCompleteWhileMutatorsFaultUnderHostGcPressure(Mode mode, String gc) throws Exception {
+        UffdTestSupport.assumeAvailable(mode);
+        String java = ProcessHandle.current().info().command().orElseThrow();
+        List<String> cmd = new ArrayList<>(List.of(java, "--enable-native-access=ALL-UNNAMED", "-Xmx128m", gc,
+            "-cp", System.getProperty("java.class.path"), LivenessWorkload.class.getName(), mode.name(),
+            Integer.toString(CYCLES), "30000"));
+        Path out = Files.createTempFile("faultline-liveness-", ".log");
+        try {
+            Process p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(out.toFile()).start();
+            boolean done = p.waitFor(180, TimeUnit.SECONDS);
+            if (!done) {
+                p.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
+            }
+            String log = Files.readString(out, StandardCharsets.UTF_8);
+            System.out.println("LivenessTest " + mode + " " + gc + ": " + log.strip());
+            assertTrue(done, "child JVM did not finish within 180 s (stall/deadlock): " + log);
+            assertEquals(0, p.exitValue(), log);
+            assertTrue(log.contains("LIVENESS OK") && log.contains("cycles=" + CYCLES), log);
+            assertTrue(!log.contains(" faults=0 "), "mutators must fault: " + log);
+            assertTrue(!log.contains("hostGcs=0 "), "the churn thread must force host GCs: " + log);
+        } finally {
+            try {
+                Files.deleteIfExists(out);
+            } catch (IOException ignored) {
+                // best effort
+            }
+        }
+    }
+}

@@ -1,0 +1,69 @@
+package io.faultline.uffd.backend;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.faultline.testing.ModelRunner;
+import io.faultline.uffd.UffdBackend.Stat;
+import io.faultline.uffd.UffdProbe.Mode;
+import java.util.SplittableRandom;
+import java.util.stream.Stream;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+
+/**
+ * gc-core's seeded model programs ({@link ModelRunner}, from its test-jar: random allocate / link /
+ * unlink / drop-root / collect against a plain-Java model, verifier after every GC, checked
+ * access) on the uffd backend, in every mode, with concurrent compaction (1-2 compactor threads,
+ * chosen by the seed) and 1 or 2 mutator threads, and once stop-the-world. The seed and a replay
+ * command are printed on failure.
+ */
+class UffdModelTest {
+    static final int PROGRAMS = Integer.getInteger("faultline.uffdPrograms", 40);
+
+    static Stream<Arguments> cases() {
+        return Stream.of(Mode.values()).flatMap(m -> Stream.of(
+            Arguments.of(m, true, 1), Arguments.of(m, true, 2), Arguments.of(m, false, 1)));
+    }
+
+    @ParameterizedTest(name = "{0} concurrent={1} threads={2}")
+    @MethodSource("cases")
+    void programsMatchTheModel(Mode mode, boolean concurrent, int threads) {
+        UffdTestSupport.assumeAvailable(mode);
+        UffdTestSupport.Recording factory = new UffdTestSupport.Recording(mode);
+        ModelRunner runner = new ModelRunner("mvn -pl uffd-backend test -Dtest=UffdModelTest", factory, concurrent);
+        long replay = ModelRunner.replaySeed();
+        if (replay >= 0) {
+            runner.run(replay, threads);
+            return;
+        }
+        long base = Long.getLong("faultline.baseSeed", System.nanoTime());
+        SplittableRandom seeds = new SplittableRandom(base);
+        int programs = concurrent ? PROGRAMS : PROGRAMS / 4;
+        long cycles = 0;
+        long faults = 0;
+        for (int i = 0; i < programs; i++) {
+            ModelRunner.Outcome o = runner.run(seeds.nextLong() & Long.MAX_VALUE, threads);
+            cycles += o.stats().gcCycles();
+            faults += o.stats().faults();
+        }
+        String line = String.format("UffdModelTest %s concurrent=%s threads=%d baseSeed=%d: %d programs, %d GC cycles, "
+            + "%d faults; native %s", mode, concurrent, threads, base, programs, cycles, faults, factory.summary());
+        System.out.println(line);
+        assertTrue(cycles >= programs, line);
+        assertEquals(0, factory.sum(Stat.ERRORS), line);
+        if (concurrent) {
+            assertTrue(faults > 0, "mutators must take real userfaults: " + line);
+            assertEquals(faults, factory.sum(Stat.FAULTS) - factory.sum(Stat.DETACHED_FAULTS), line);
+            String ioctl = switch (mode) {
+                case CONTINUE -> "CONTINUE";
+                case COPY -> "COPY";
+                case MOVE -> "MOVE";
+            };
+            assertTrue(factory.sum(Stat.valueOf("IOCTL_" + ioctl)) > 0, line);
+        } else {
+            assertEquals(0, faults, line);
+        }
+    }
+}
