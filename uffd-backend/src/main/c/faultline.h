@@ -49,7 +49,8 @@ FL_EXPORT unsigned long fl_uffd_request(unsigned int nr);
 #define FL_STAT_LAST_ERROR_PAGE 14
 #define FL_STAT_DETACHED_FAULTS 15 /* faults resolved with zeros after the metadata was detached */
 #define FL_STAT_COMPACTOR_BUILT 16 /* pages built by fl_compact_pages */
-#define FL_STAT_COUNT 17
+#define FL_STAT_GUARD_HELD 17      /* 1 once fl_hold_metadata holds the collector's tables */
+#define FL_STAT_COUNT 18
 
 struct fl_heap;
 
@@ -73,6 +74,8 @@ FL_EXPORT void fl_heap_begin(struct fl_heap *h, const void *from, void *to_alias
  */
 FL_EXPORT void fl_hold_metadata(struct fl_heap *h, const void *bitmap, const void *offsets, const void *first,
 				const void *states, const void *control);
+/* Detaches the service thread from the collector's tables now and waits until it is not using them. */
+FL_EXPORT void fl_heap_detach(struct fl_heap *h);
 /* Compactor thread: claims, builds, maps and publishes pages; returns pages built or -errno. */
 FL_EXPORT int64_t fl_compact_pages(struct fl_heap *h);
 /* Maps a page built by the caller (CONTINUE: in the alias; COPY/MOVE: at src). 0 or -errno. */

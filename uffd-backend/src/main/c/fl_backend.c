@@ -490,8 +490,14 @@ void fl_hold_metadata(struct fl_heap *h, const void *bitmap, const void *offsets
 	(void)states;
 	const struct fl_control *c = control;
 	struct timespec nap = { .tv_sec = 0, .tv_nsec = 2 * 1000 * 1000 };
+	STORE(&h->stats[FL_STAT_GUARD_HELD], 1);
 	while (!LOAD(&c->abandon) && !LOAD(&h->stopping))
 		nanosleep(&nap, NULL);
+	fl_heap_detach(h);
+}
+
+void fl_heap_detach(struct fl_heap *h)
+{
 	STORE(&h->detached, 1);
 	while (LOAD(&h->in_flight))
 		sched_yield();

@@ -25,6 +25,8 @@ final class NativeHeap {
         FunctionDescriptor.ofVoid(JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG));
     private static final MethodHandle HOLD = NativeLibrary.downcall("fl_hold_metadata",
         FunctionDescriptor.ofVoid(JAVA_LONG, ADDRESS, ADDRESS, ADDRESS, ADDRESS, ADDRESS));
+    private static final MethodHandle DETACH = NativeLibrary.downcall("fl_heap_detach",
+        FunctionDescriptor.ofVoid(JAVA_LONG));
     private static final MethodHandle COMPACT = NativeLibrary.downcall("fl_compact_pages",
         FunctionDescriptor.of(JAVA_LONG, JAVA_LONG));
     private static final MethodHandle INSTALL = NativeLibrary.downcall("fl_install_page",
@@ -78,6 +80,14 @@ final class NativeHeap {
                              MemorySegment states, MemorySegment control) {
         try {
             HOLD.invokeExact(h, bitmap, offsets, first, states, control);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    static void detach(long h) {
+        try {
+            DETACH.invokeExact(h);
         } catch (Throwable t) {
             throw rethrow(t);
         }

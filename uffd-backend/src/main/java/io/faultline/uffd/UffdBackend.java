@@ -104,7 +104,9 @@ public final class UffdBackend implements HeapBackend {
         /** Faults resolved with zeros after the collector's tables were detached (heap closing). */
         DETACHED_FAULTS,
         /** Pages built by compactor threads in {@link #compactPages()}. */
-        COMPACTOR_BUILT
+        COMPACTOR_BUILT,
+        /** 1 once the guard thread holds the collector's tables (see the class comment). */
+        GUARD_HELD
     }
 
     private final Mode mode;
@@ -251,9 +253,19 @@ public final class UffdBackend implements HeapBackend {
                 md.firstObjects().segment().address(), md.pageStates().segment().address(),
                 md.control().segment().address());
             long h = handle;
-            guard = Thread.ofPlatform().daemon().name("faultline-uffd-guard").start(() -> NativeHeap.holdMetadata(h,
-                md.bitmap().segment(), md.offsets().segment(), md.firstObjects().segment(),
-                md.pageStates().segment(), md.control().segment()));
+            guard = Thread.ofPlatform().daemon().name("faultline-uffd-guard").start(() -> {
+                try {
+                    NativeHeap.holdMetadata(h, md.bitmap().segment(), md.offsets().segment(),
+                        md.firstObjects().segment(), md.pageStates().segment(), md.control().segment());
+                } catch (IllegalStateException arenaClosed) {
+                    NativeHeap.detach(h); // the tables are gone already: never read them
+                }
+            });
+            // Return only once the guard holds the tables' arena (the collector cannot free them
+            // before its constructor has returned, so this cannot wait for long).
+            while (stat(Stat.GUARD_HELD) == 0 && guard.isAlive()) {
+                Thread.onSpinWait();
+            }
         }
     }
 

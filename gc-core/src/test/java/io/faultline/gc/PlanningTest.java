@@ -1,0 +1,148 @@
+package io.faultline.gc;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.faultline.gc.meta.MarkBitmap;
+import io.faultline.gc.meta.OffsetVector;
+import io.faultline.heap.Heap;
+import io.faultline.heap.HeapConfig;
+import io.faultline.heap.Mutator;
+import io.faultline.model.ObjectLayout;
+import java.lang.foreign.Arena;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+
+/**
+ * The Compressor's planning math at boundary sizes. Objects are allocated back to back (a TLAB
+ * larger than the heap makes every allocation exact), a chosen subset is kept alive, and after a
+ * collection every survivor must sit exactly at 16 (the null guard) plus the sizes of the
+ * survivors before it, with its bytes intact.
+ */
+class PlanningTest {
+    static final int PAGE = 4096;
+
+    static Stream<Arguments> cases() {
+        return Stream.of(
+                Arguments.of("2 words, alternate", repeat(2, 300), alternate(300)),
+                Arguments.of("63 words, alternate", repeat(63, 60), alternate(60)),
+                Arguments.of("64 words, alternate", repeat(64, 60), alternate(60)),
+                Arguments.of("65 words, alternate", repeat(65, 60), alternate(60)),
+                Arguments.of("mixed 2/63/64/65", mixed(), every(mixed().length, 3)),
+                Arguments.of("straddling pages", repeat(65, 40), every(40, 2)),
+                Arguments.of("one object of several pages", new int[] {5, 3 * PAGE / 8 + 5, 7}, new boolean[] {false, true, true}),
+                Arguments.of("several-page object moves", new int[] {700, 3 * PAGE / 8 + 5, 64}, new boolean[] {false, true, true}),
+                Arguments.of("all live", repeat(65, 50), every(50, 1)),
+                Arguments.of("all dead", repeat(65, 50), new boolean[50]),
+                Arguments.of("empty heap", new int[0], new boolean[0]));
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("cases")
+    void survivorsLandWhereThePlanSays(String name, int[] words, boolean[] live) {
+        for (boolean concurrent : new boolean[] {false, true}) {
+            HeapConfig cfg = HeapConfig.builder().capacity(256 * PAGE).pageSize(PAGE).tlabBytes(16 << 20)
+                    .checkedAccess(true).verifyAfterGc(true).concurrentCompaction(concurrent).build();
+            try (Heap heap = Heap.create(cfg); Mutator m = heap.attach()) {
+                List<Integer> handles = new ArrayList<>();
+                long expectOffset = ObjectLayout.HEADER_BYTES;
+                List<Long> expected = new ArrayList<>();
+                long at = ObjectLayout.HEADER_BYTES;
+                for (int i = 0; i < words.length; i++) {
+                    int len = (words[i] - 2) * 8;
+                    int obj = m.allocateByteArray(len);
+                    assertEquals(at, ObjectLayout.refToOffset(obj), "allocation is contiguous");
+                    at += words[i] * 8L;
+                    for (int b = 0; b < len; b += 97) {
+                        m.setByteAt(obj, b, (byte) (i + b));
+                    }
+                    if (live[i]) {
+                        handles.add(m.push(obj));
+                        expected.add(expectOffset);
+                        expectOffset += words[i] * 8L;
+                    }
+                }
+                m.collect();
+                assertEquals(expectOffset, heap.stats().liveAfterLastGc(), "live bytes");
+                long pages = (expectOffset + PAGE - 1) / PAGE;
+                assertEquals(pages * PAGE, heap.top(), "allocation resumes at the next page boundary");
+                int k = 0;
+                for (int i = 0; i < words.length; i++) {
+                    if (!live[i]) {
+                        continue;
+                    }
+                    int obj = m.handle(handles.get(k));
+                    assertEquals((long) expected.get(k), ObjectLayout.refToOffset(obj), "object " + i + " (" + words[i] + " words)");
+                    int len = (words[i] - 2) * 8;
+                    assertEquals(len, m.length(obj));
+                    for (int b = 0; b < len; b += 97) {
+                        assertEquals((byte) (i + b), m.getByteAt(obj, b), "object " + i + " byte " + b);
+                    }
+                    k++;
+                }
+                assertTrue(heap.verify().ok());
+                assertEquals(heap.stats().gcCycles(), heap.stats().verifiedCycles());
+            }
+        }
+    }
+
+    @Test
+    void forwardIsOffsetPlusPopcountBelow() {
+        try (Arena arena = Arena.ofConfined()) {
+            MarkBitmap bitmap = new MarkBitmap(arena, 64 * 1024);
+            OffsetVector offsets = new OffsetVector(arena, 64 * 1024, bitmap);
+            bitmap.clear(64 * 1024);
+            bitmap.markRange(0, 2);        // words 0-1
+            bitmap.markRange(63 * 8, 3);   // words 63-65 cross the first entry
+            bitmap.markRange(130 * 8, 64); // words 130-193: a whole entry's worth, unaligned
+            long live = offsets.build(64 * 1024);
+            assertEquals((2 + 3 + 64) * 8, live);
+            assertEquals(0, offsets.forward(0));
+            assertEquals(16, offsets.forward(63 * 8));
+            assertEquals(24, offsets.forward(64 * 8), "second half of a straddling object");
+            assertEquals(40, offsets.forward(130 * 8));
+            assertEquals(40 + 63 * 8, offsets.forward(193 * 8));
+            assertEquals(63 * 8, bitmap.nextMarked(16, 64 * 1024));
+            assertEquals(130 * 8, bitmap.nextMarked(66 * 8, 64 * 1024));
+            assertEquals(64 * 1024, bitmap.nextMarked(194 * 8, 64 * 1024));
+            assertEquals(100 * 8, bitmap.nextMarked(66 * 8, 100 * 8), "limit is honoured");
+        }
+    }
+
+    static int[] repeat(int w, int n) {
+        int[] a = new int[n];
+        Arrays.fill(a, w);
+        return a;
+    }
+
+    static boolean[] alternate(int n) {
+        boolean[] b = new boolean[n];
+        for (int i = 0; i < n; i += 2) {
+            b[i] = true;
+        }
+        return b;
+    }
+
+    static boolean[] every(int n, int k) {
+        boolean[] b = new boolean[n];
+        for (int i = 0; i < n; i += k) {
+            b[i] = true;
+        }
+        return b;
+    }
+
+    static int[] mixed() {
+        int[] base = {2, 63, 64, 65, 2, 2, 65, 64, 63};
+        int[] a = new int[base.length * 8];
+        for (int i = 0; i < a.length; i++) {
+            a[i] = base[i % base.length];
+        }
+        return a;
+    }
+}
