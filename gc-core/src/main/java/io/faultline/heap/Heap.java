@@ -132,6 +132,11 @@ public final class Heap implements AutoCloseable {
         return backend.mode() == null ? backend.name() : backend.name() + "/" + backend.mode();
     }
 
+    /** True while a concurrent compaction is in flight (pages not yet all mapped). */
+    public boolean collectorIsCompacting() {
+        return collector.isCompacting();
+    }
+
     public HeapBackend backend() {
         return backend;
     }

@@ -1,0 +1,74 @@
+package io.faultline.testing;
+
+import io.faultline.backend.HeapBackend;
+import io.faultline.backend.JavaBackend;
+import io.faultline.gc.compact.PageCompactor;
+import java.lang.foreign.MemorySegment;
+import java.util.List;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentMap;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.LongConsumer;
+
+/**
+ * A {@link JavaBackend} that records what the collector asks of it (an event log and how often
+ * each page was built per cycle), poisons every to-space byte at the start of a compaction so a
+ * read of an unbuilt page is visible, and lets a test hold compactor threads inside
+ * {@link #buildPage} through {@link #compactorHook}.
+ */
+public final class RecordingBackend implements HeapBackend {
+    private final JavaBackend inner;
+    public final List<String> events = new CopyOnWriteArrayList<>();
+    /** Builds of each page in the current cycle. */
+    public final ConcurrentMap<Long, AtomicInteger> builds = new ConcurrentHashMap<>();
+    /** Runs on compactor threads before each page is built (with the page index). */
+    public volatile LongConsumer compactorHook = p -> { };
+    public volatile int cycle;
+
+    public RecordingBackend(long capacity, int pageSize) {
+        this.inner = new JavaBackend(capacity, pageSize);
+    }
+
+    @Override public String name() { return "java"; }
+    @Override public String mode() { return null; }
+    @Override public long capacity() { return inner.capacity(); }
+    @Override public int pageSize() { return inner.pageSize(); }
+    @Override public MemorySegment view() { return inner.view(); }
+    @Override public boolean accessNeedsPageCheck() { return true; }
+
+    @Override
+    public MemorySegment beginCompaction(long usedBytes, long toSpaceBytes) {
+        cycle++;
+        builds.clear();
+        MemorySegment from = inner.beginCompaction(usedBytes, toSpaceBytes);
+        inner.view().asSlice(0, toSpaceBytes).fill((byte) 0xA5);
+        events.add("begin " + cycle + " pages=" + toSpaceBytes / pageSize());
+        return from;
+    }
+
+    @Override
+    public void buildPage(long page, PageCompactor compactor) {
+        if (Thread.currentThread().getName().startsWith("faultline-compactor")) {
+            compactorHook.accept(page);
+        }
+        builds.computeIfAbsent(page, k -> new AtomicInteger()).incrementAndGet();
+        inner.buildPage(page, compactor);
+    }
+
+    @Override
+    public void releaseFromSpace(long offset, long bytes) {
+        inner.releaseFromSpace(offset, bytes);
+    }
+
+    @Override
+    public void endCompaction() {
+        events.add("end " + cycle + " built=" + builds.size());
+        inner.endCompaction();
+    }
+
+    @Override
+    public void close() {
+        inner.close();
+    }
+}
