@@ -18,6 +18,7 @@ import io.faultline.verify.VerifyReport;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.LongAdder;
 import java.util.concurrent.locks.LockSupport;
 import java.util.concurrent.locks.ReentrantLock;
@@ -70,25 +71,34 @@ public final class Collector implements AutoCloseable {
     private volatile boolean compacting;
     private volatile long toSpacePages;
     private final AtomicBoolean frontierBusy = new AtomicBoolean();
-    /** Set by the one thread that completes the current compaction; reset in the pause. */
-    private final AtomicBoolean completing = new AtomicBoolean();
+    /**
+     * The last cycle whose compaction was completed, advanced by CAS by the one thread that
+     * completes it. A cycle number, not a flag, so that a thread that saw every page of cycle N
+     * built but arrives after cycle N+1's pause cannot complete cycle N+1.
+     */
+    private final AtomicLong completedCycle = new AtomicLong();
     private long frontierPage;
     private long releasedFromSpace;
     private long compactionStartNanos;
     private final Object compactionDone = new Object();
     private volatile boolean closed;
+    /** A verification failure found off a mutator thread (compactor 0), rethrown to mutators. */
+    private volatile HeapCorruptedException corruption;
     private volatile boolean lastCycleVerified = true;
     private volatile long lastVerifiedCycle;
     private volatile long verifiedCycles;
 
     // ---- statistics ------------------------------------------------------------------------
     private volatile long cycles;
+    /** Bumped first thing in a pause ({@code cycles} is bumped last); see {@link #claimFor}. */
+    private volatile long pausesStarted;
     private final LongAdder pagesCompacted = new LongAdder();
     private volatile long pauseMaxNanos;
     private volatile long pauseTotalNanos;
     private volatile long compactionNanos;
     private volatile long compactionMaxNanos;
     private volatile long liveAfterLastGc;
+    private volatile long topAfterLastGc;
     private long cycleFaultsAtStart;
 
     public Collector(Heap heap, HeapBackend backend) {
@@ -154,6 +164,12 @@ public final class Collector implements AutoCloseable {
         long seen = cycles;
         boolean allocationFailure = !"System.gc()".equals(cause);
         while (true) {
+            rethrowCorruption();
+            // A cycle that ran since the failure freed what it could, and allocation above its
+            // post-compact top never waits for its compaction: let the caller retry first.
+            if (closed || (allocationFailure && cycles != seen)) {
+                return;
+            }
             awaitCompaction(self);
             if (closed || (allocationFailure && cycles != seen)) {
                 return;
@@ -173,7 +189,9 @@ public final class Collector implements AutoCloseable {
                 }
                 finishCompactionInPause();
                 if (verify && !lastCycleVerified) {
+                    long v0 = System.nanoTime();
                     checkHeap(cycles);
+                    t0 += System.nanoTime() - v0; // verification is not part of the GC pause
                 }
                 pause(cause, t0);
             } finally {
@@ -188,7 +206,17 @@ public final class Collector implements AutoCloseable {
     }
 
     private void pause(String cause, long t0) {
+        lockFrontier(); // a late advanceFrontier must not run against this cycle's planning
+        try {
+            pauseLocked(cause, t0);
+        } finally {
+            frontierBusy.set(false);
+        }
+    }
+
+    private void pauseLocked(String cause, long t0) {
         long cycle = cycles + 1;
+        pausesStarted = cycle; // first: invalidates claims by threads still in the last cycle
         heap.retireAllTlabs();
         long used = heap.top();
         MemorySegment view = heap.view();
@@ -217,9 +245,9 @@ public final class Collector implements AutoCloseable {
             frontierPage = 0;
             releasedFromSpace = 0;
             lastCycleVerified = false;
-            completing.set(false);
             compacting = true;
             compactionStartNanos = System.nanoTime();
+            topAfterLastGc = pages * pageSize;
             cycles = cycle;
             recordPause(System.nanoTime() - t0);
             log.pause(cycle, "Compact Roots", cause, used, newTop, backend.capacity(), System.nanoTime() - t0);
@@ -232,11 +260,13 @@ public final class Collector implements AutoCloseable {
             backend.endCompaction();
             recordCompaction(System.nanoTime() - c0);
             cycles = cycle;
+            topAfterLastGc = pages * pageSize;
+            long pauseNanos = System.nanoTime() - t0;
+            recordPause(pauseNanos);
+            log.pause(cycle, "Compact", cause, used, newTop, backend.capacity(), pauseNanos);
             if (verify) {
-                checkHeap(cycle);
+                checkHeap(cycle); // inside the pause but not counted in it: see HeapStats#pauseMaxNanos
             }
-            recordPause(System.nanoTime() - t0);
-            log.pause(cycle, "Compact", cause, used, newTop, backend.capacity(), System.nanoTime() - t0);
         }
     }
 
@@ -249,13 +279,20 @@ public final class Collector implements AutoCloseable {
      */
     public void pageFault(Mutator self, long page) {
         control.getAndAdd(CompactionControl.FAULTS, 1);
-        if (pageStates.claim(page, PageStates.UNPROCESSED, PageStates.PROCESSING)) {
-            buildAndPublish(page);
-            control.getAndAdd(CompactionControl.FAULT_BUILT_PAGES, 1);
-            return;
-        }
+        // A mutator runs only between pauses, so its claims always belong to the current cycle.
+        // Re-evaluate rather than wait for MAPPED: a stale compactor may claim and revert the
+        // page (see claimFor), leaving it UNPROCESSED again.
         int spins = 0;
-        while (pageStates.stateAcquire(page) != PageStates.MAPPED) {
+        while (true) {
+            int st = pageStates.stateAcquire(page);
+            if (st == PageStates.MAPPED) {
+                return;
+            }
+            if (st == PageStates.UNPROCESSED && pageStates.claim(page, PageStates.UNPROCESSED, PageStates.PROCESSING)) {
+                buildAndPublish(page);
+                control.getAndAdd(CompactionControl.FAULT_BUILT_PAGES, 1);
+                return;
+            }
             if (closed) {
                 throw new IllegalStateException("heap closed while waiting for page " + page);
             }
@@ -267,21 +304,52 @@ public final class Collector implements AutoCloseable {
         }
     }
 
-    /** Claims and builds pages in ascending order until none is left; returns pages built. */
+    /**
+     * Claims {@code page} for cycle {@code cycle}, which the caller saw compacting. The caller may
+     * be late (a compactor preempted, or an unattached thread helping, while the next pause runs):
+     * the claim holds only if no pause started since, i.e. {@code pausesStarted} (bumped first
+     * thing in a pause, while {@code cycles} is bumped last) still equals {@code cycle} after the
+     * CAS. Otherwise the CAS is reverted (we own the page, so nobody else wrote it) and false is
+     * returned: building the page now would race with the pause, whose PAGES_LEFT store would
+     * then never reach zero. The native claim() in fl_backend.c is the same protocol.
+     */
+    private boolean claimFor(long cycle, long page) {
+        if (!pageStates.claim(page, PageStates.UNPROCESSED, PageStates.PROCESSING)) {
+            return false;
+        }
+        if (pausesStarted != cycle) {
+            pageStates.publish(page, PageStates.UNPROCESSED);
+            return false;
+        }
+        return true;
+    }
+
+    /**
+     * Claims and builds pages of the current cycle until none is left; returns pages built.
+     * Pages are claimed in ascending order through the shared cursor (from-space can then be
+     * released as a growing prefix), then a sweep claims any page whose cursor slot was consumed
+     * by a thread that read a previous cycle's page count (a thread preempted across a pause).
+     * The page states are the truth; the cursor is only a hint, so no page is ever skipped.
+     */
     long compactSome() {
         if (backend.compactsNatively()) {
-            long built = compacting && !closed ? backend.compactPages() : 0;
-            pagesCompacted.add(built);
-            return built;
+            return compacting && !closed ? backend.compactPages() : 0;
         }
-        long built = 0;
+        long cycle = cycles;
         long pages = toSpacePages;
-        while (!closed && compacting) {
+        long built = 0;
+        while (!closed && compacting && cycles == cycle) {
             long p = control.getAndAdd(CompactionControl.NEXT_PAGE, 1);
             if (p >= pages) {
                 break;
             }
-            if (pageStates.claim(p, PageStates.UNPROCESSED, PageStates.PROCESSING)) {
+            if (claimFor(cycle, p)) {
+                buildAndPublish(p);
+                built++;
+            }
+        }
+        for (long p = 0; p < pages && !closed && compacting && cycles == cycle; p++) {
+            if (pageStates.stateAcquire(p) == PageStates.UNPROCESSED && claimFor(cycle, p)) {
                 buildAndPublish(p);
                 built++;
             }
@@ -292,7 +360,6 @@ public final class Collector implements AutoCloseable {
     private void buildAndPublish(long page) {
         backend.buildPage(page, compactor);
         pageStates.publish(page, PageStates.MAPPED);
-        pagesCompacted.increment();
         advanceFrontier();
         if (control.decrement(CompactionControl.PAGES_LEFT) == 0) {
             tryComplete();
@@ -308,25 +375,45 @@ public final class Collector implements AutoCloseable {
      * Releases from-space below the first object of the lowest page not yet mapped (to-space
      * page p reads from-space only at or above its first object, and first objects ascend).
      * Any thread; one at a time, others skip.
+     *
+     * <p>The frontier belongs to one cycle. A thread can get here late (it published the last
+     * page, another thread completed the cycle and a new pause began), so the frontier lock is
+     * also held by the whole pause and by the completion, and the work is done only if the cycle
+     * it read on entry is still compacting: otherwise it would release the next cycle's
+     * from-space below pages not yet built, or madvise a from-space already unmapped.
      */
     void advanceFrontier() {
-        if (!frontierBusy.compareAndSet(false, true)) {
+        long cycle = cycles;
+        if (!compacting || !frontierBusy.compareAndSet(false, true)) {
             return;
         }
         try {
-            long pages = toSpacePages;
-            long f = frontierPage;
-            while (f < pages && pageStates.stateAcquire(f) == PageStates.MAPPED) {
-                f++;
-            }
-            frontierPage = f;
-            long limit = f < pages ? firstObjects.get(f) & -(long) pageSize : compactor.fromTop() & -(long) pageSize;
-            if (limit > releasedFromSpace) {
-                backend.releaseFromSpace(releasedFromSpace, limit - releasedFromSpace);
-                releasedFromSpace = limit;
+            if (compacting && cycles == cycle) {
+                advanceFrontierLocked();
             }
         } finally {
             frontierBusy.set(false);
+        }
+    }
+
+    private void advanceFrontierLocked() {
+        long pages = toSpacePages;
+        long f = frontierPage;
+        while (f < pages && pageStates.stateAcquire(f) == PageStates.MAPPED) {
+            f++;
+        }
+        frontierPage = f;
+        long limit = f < pages ? firstObjects.get(f) & -(long) pageSize : compactor.fromTop() & -(long) pageSize;
+        if (limit > releasedFromSpace) {
+            backend.releaseFromSpace(releasedFromSpace, limit - releasedFromSpace);
+            releasedFromSpace = limit;
+        }
+    }
+
+    /** Takes the frontier lock (held briefly by {@link #advanceFrontier}, so a short spin). */
+    private void lockFrontier() {
+        while (!frontierBusy.compareAndSet(false, true)) {
+            Thread.onSpinWait();
         }
     }
 
@@ -336,17 +423,28 @@ public final class Collector implements AutoCloseable {
      * 0 while it polls, a thread waiting for the compaction); exactly one completes.
      */
     void tryComplete() {
-        if (!compacting || !allBuilt() || !completing.compareAndSet(false, true)) {
+        long cycle = cycles; // read first: compacting and PAGES_LEFT are set before it in the pause
+        if (!compacting || !allBuilt()) {
+            return;
+        }
+        long done = completedCycle.get();
+        if (done >= cycle || !completedCycle.compareAndSet(done, cycle)) {
             return;
         }
         long nanos = System.nanoTime() - compactionStartNanos;
-        advanceFrontier();
-        backend.endCompaction();
-        recordCompaction(nanos);
-        log.concurrent(cycles, toSpacePages, nanos, control.get(CompactionControl.FAULTS) - cycleFaultsAtStart);
-        synchronized (compactionDone) {
-            compacting = false;
-            compactionDone.notifyAll();
+        lockFrontier();
+        try {
+            advanceFrontierLocked();
+            backend.endCompaction();
+            pagesCompacted.add(toSpacePages); // each page was built exactly once, by whichever thread
+            recordCompaction(nanos);
+            log.concurrent(cycles, toSpacePages, nanos, control.get(CompactionControl.FAULTS) - cycleFaultsAtStart);
+            synchronized (compactionDone) {
+                compacting = false;
+                compactionDone.notifyAll();
+            }
+        } finally {
+            frontierBusy.set(false);
         }
         pool.signalAllBuilt();
     }
@@ -367,14 +465,30 @@ public final class Collector implements AutoCloseable {
             if (!closed && !compacting && !lastCycleVerified) {
                 checkHeap(cycles);
             }
+        } catch (HeapCorruptedException e) {
+            corruption = e; // rethrown by the next collect, verify or awaitCompaction
+            log.error(e.getMessage());
         } finally {
             pauseLock.unlock();
             safepoints.resumeTheWorld(null);
         }
     }
 
-    /** Helps the in-flight compaction, then waits for it (in a safe region if a mutator). */
-    private void awaitCompaction(Mutator self) {
+    /** Throws the verification failure compactor 0 recorded, if any. */
+    private void rethrowCorruption() {
+        HeapCorruptedException e = corruption;
+        if (e != null) {
+            throw new HeapCorruptedException(e);
+        }
+    }
+
+    /**
+     * Returns once no compaction is in flight: helps build the remaining pages, then waits (in a
+     * safe region if {@code self} is a mutator). Any thread. Throws the {@link
+     * HeapCorruptedException} of a failed verification after compaction.
+     */
+    public void awaitCompaction(Mutator self) {
+        rethrowCorruption();
         if (!compacting) {
             return;
         }
@@ -424,6 +538,9 @@ public final class Collector implements AutoCloseable {
 
     /** Stops the world (after any in-flight compaction) and verifies. */
     public VerifyReport verifyInPause(Mutator self) {
+        if (corruption != null) {
+            return corruption.report();
+        }
         awaitCompaction(self);
         while (!safepoints.stopTheWorld(self)) {
             if (closed) {
@@ -494,6 +611,16 @@ public final class Collector implements AutoCloseable {
         if (nanos > compactionMaxNanos) {
             compactionMaxNanos = nanos;
         }
+    }
+
+    /** Top of the used region right after the last pause: its to-space, in whole pages. */
+    public long topAfterLastGc() {
+        return topAfterLastGc;
+    }
+
+    /** Cycles started so far. */
+    public long cycles() {
+        return cycles;
     }
 
     public HeapStats stats(long used) {

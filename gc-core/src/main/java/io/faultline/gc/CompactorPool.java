@@ -54,20 +54,39 @@ final class CompactorPool {
                 seen = generation;
             }
             collector.compactSome();
-            if (id == 0) {
-                synchronized (lock) {
-                    while (!stopping && collector.isCompacting()) {
-                        collector.advanceFrontier();
-                        collector.tryComplete();
-                        waitOn(1);
-                    }
-                    if (stopping) {
-                        return;
-                    }
-                }
-                collector.verifyAfterCompaction();
+            if (id == 0 && !finishCycle()) {
+                return;
             }
         }
+    }
+
+    /**
+     * Compactor 0 after its claim loop: keeps helping (the sweep in {@link
+     * Collector#compactSome()} picks up pages whose cursor slot was lost, and pages of a cycle
+     * that started meanwhile) until no compaction is in flight, then verifies. Returns false when
+     * stopping.
+     */
+    private boolean finishCycle() {
+        while (collector.isCompacting()) {
+            synchronized (lock) {
+                if (stopping) {
+                    return false;
+                }
+            }
+            collector.compactSome();
+            collector.advanceFrontier();
+            collector.tryComplete();
+            synchronized (lock) {
+                if (stopping) {
+                    return false;
+                }
+                if (collector.isCompacting()) {
+                    waitOn(1);
+                }
+            }
+        }
+        collector.verifyAfterCompaction();
+        return true;
     }
 
     private void waitOn(long millis) {

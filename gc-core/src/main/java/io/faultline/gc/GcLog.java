@@ -36,6 +36,12 @@ final class GcLog {
         }
     }
 
+    void error(String message) {
+        if (sink != null) {
+            sink.accept(prefix().replace("[info]", "[error]") + " " + message);
+        }
+    }
+
     private String prefix() {
         return String.format(Locale.ROOT, "[%.3fs][info][gc]", (System.nanoTime() - startNanos) / 1e9);
     }

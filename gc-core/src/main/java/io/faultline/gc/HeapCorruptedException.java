@@ -11,6 +11,12 @@ public final class HeapCorruptedException extends IllegalStateException {
         this.report = report;
     }
 
+    /** Rethrows {@code cause}, recorded on another thread, on the calling thread. */
+    public HeapCorruptedException(HeapCorruptedException cause) {
+        super(cause.getMessage(), cause);
+        this.report = cause.report;
+    }
+
     public VerifyReport report() {
         return report;
     }

@@ -111,10 +111,25 @@ public final class Heap implements AutoCloseable {
         retireTlab(m);
     }
 
-    /** Runs a full collection from any thread (attached or not); waits for it to complete. */
+    /**
+     * Runs a full collection from any thread (attached or not). Returns after its pause: with
+     * concurrent compaction, pages may still be unmapped; {@link #awaitCompaction()} waits for
+     * them. If a compaction is in flight when called, first helps finish it.
+     */
     public void collect() {
         checkOpen();
         collector.collect(safepoints.current(), "System.gc()");
+    }
+
+    /**
+     * Returns once no concurrent compaction is in flight: the calling thread helps build the
+     * remaining pages, then waits (an attached mutator waits in a safe region, so a pause is
+     * never blocked by it). Any thread. Throws {@link io.faultline.gc.HeapCorruptedException} if
+     * the verifier ({@link HeapConfig#verifyAfterGc()}) found damage after a compaction.
+     */
+    public void awaitCompaction() {
+        checkOpen();
+        collector.awaitCompaction(safepoints.current());
     }
 
     /** Stops the world, verifies the heap and returns the report. */
@@ -149,20 +164,34 @@ public final class Heap implements AutoCloseable {
     // ---- allocation slow path ---------------------------------------------------------------
 
     long allocateSlow(Mutator m, long bytes) {
-        boolean collected = false;
+        long failedCycles = -1;
+        int collections = 0;
         while (true) {
             checkOpen();
             long at = bytes > config.tlabBytes() / 2 ? allocateDirect(bytes) : refillTlab(m, bytes);
             if (at >= 0) {
                 return at;
             }
-            if (collected) {
+            // Out of space. A cycle that started after an earlier failure of ours compacted the
+            // heap: if even its to-space leaves no room for this request, the heap is exhausted.
+            // Otherwise other mutators took the space it freed; collect again, a bounded number
+            // of times so that mutators that keep the heap full cannot starve us forever.
+            long cycles = collector.cycles();
+            if (failedCycles >= 0 && cycles > failedCycles
+                    && (config.capacity() - collector.topAfterLastGc() < bytes || collections >= MAX_COLLECTIONS_PER_ALLOCATION)) {
                 throw new HeapExhaustedException(bytes, stats());
             }
+            failedCycles = cycles;
             collector.collect(m, "Allocation Failure");
-            collected = true;
+            collections++;
         }
     }
+
+    /**
+     * How many collections one allocation may run or wait for before it gives up: each one freed
+     * enough for it, but other mutators allocated the space first.
+     */
+    private static final int MAX_COLLECTIONS_PER_ALLOCATION = 16;
 
     private long allocateDirect(long bytes) {
         long at = claim(bytes);
@@ -203,9 +232,14 @@ public final class Heap implements AutoCloseable {
         }
     }
 
+    /** Zeroes {@code [from, to)} of the view by copying from {@link #ZEROS}: no slice object. */
     private void zero(long from, long to) {
-        view.asSlice(from, to - from).fill((byte) 0);
+        for (long a = from; a < to; a += ZEROS.byteSize()) {
+            MemorySegment.copy(ZEROS, 0, view, a, Math.min(ZEROS.byteSize(), to - a));
+        }
     }
+
+    private static final MemorySegment ZEROS = java.lang.foreign.Arena.global().allocate(64 << 10, 4096);
 
     /** Plugs the unused tail of {@code m}'s TLAB with a filler and empties it. */
     void retireTlab(Mutator m) {

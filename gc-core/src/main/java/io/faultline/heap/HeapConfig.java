@@ -84,7 +84,7 @@ public record HeapConfig(
             return this;
         }
 
-        /** Validate every reference and field access (see {@link io.faultline.mutator.Mutator}). */
+        /** Validate every reference and field access (see {@link io.faultline.heap.Mutator}). */
         public Builder checkedAccess(boolean on) {
             this.checkedAccess = on;
             return this;

@@ -9,7 +9,8 @@ package io.faultline.heap;
  * @param gcCycles        completed collections
  * @param pagesCompacted  to-space pages built, over all collections
  * @param faults          page faults served to mutators, over all collections
- * @param pauseMaxNanos   longest pause
+ * @param pauseMaxNanos   longest pause, from the stop request to the resume (time-to-safepoint
+ *                        included; heap verification, a test aid, excluded)
  * @param pauseTotalNanos sum of all pauses
  * @param compactionNanos sum of the compaction phases (inside or after the pause)
  * @param compactionMaxNanos longest compaction phase

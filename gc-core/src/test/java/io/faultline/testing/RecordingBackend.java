@@ -25,6 +25,8 @@ public final class RecordingBackend implements HeapBackend {
     /** Runs on compactor threads before each page is built (with the page index). */
     public volatile LongConsumer compactorHook = p -> { };
     public volatile int cycle;
+    /** The from-space of the latest compaction (still intact until the next one begins). */
+    public volatile MemorySegment lastFromSpace;
 
     public RecordingBackend(long capacity, int pageSize) {
         this.inner = new JavaBackend(capacity, pageSize);
@@ -42,6 +44,7 @@ public final class RecordingBackend implements HeapBackend {
         cycle++;
         builds.clear();
         MemorySegment from = inner.beginCompaction(usedBytes, toSpaceBytes);
+        lastFromSpace = from;
         inner.view().asSlice(0, toSpaceBytes).fill((byte) 0xA5);
         events.add("begin " + cycle + " pages=" + toSpaceBytes / pageSize());
         return from;

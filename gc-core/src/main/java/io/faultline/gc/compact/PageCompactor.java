@@ -82,6 +82,12 @@ public final class PageCompactor {
         while (obj < fromTop) {
             long header = from.get(LONG, obj);
             long size = ObjectLayout.sizeWords(header) << ObjectLayout.LOG_WORD_BYTES;
+            if (size == 0) {
+                // Only a damaged from-space (released too early, or overwritten) gets here; without
+                // this check the walk would spin on the same object forever.
+                throw new IllegalStateException("from-space object at offset 0x" + Long.toHexString(obj)
+                        + " has a zero size header while building to-space page " + page);
+            }
             long newAddr = offsets.forward(obj);
             if (newAddr >= pEnd) {
                 break;
