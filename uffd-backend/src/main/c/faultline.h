@@ -50,7 +50,8 @@ FL_EXPORT unsigned long fl_uffd_request(unsigned int nr);
 #define FL_STAT_DETACHED_FAULTS 15 /* faults resolved with zeros after the metadata was detached */
 #define FL_STAT_COMPACTOR_BUILT 16 /* pages built by fl_compact_pages */
 #define FL_STAT_GUARD_HELD 17      /* 1 once fl_hold_metadata holds the collector's tables */
-#define FL_STAT_COUNT 18
+#define FL_STAT_BACKSTOP_BUILT 18  /* pages the service thread built for a cycle without progress */
+#define FL_STAT_COUNT 19
 
 struct fl_heap;
 

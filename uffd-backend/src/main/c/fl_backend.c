@@ -53,6 +53,8 @@ struct fl_heap {
 	const char *from;
 	char *to_alias;
 	int64_t to_alias_file_offset;
+	/* Bumped by fl_heap_begin (in the pause, before the page states are published). */
+	int64_t epoch;
 
 	/* Lifecycle. */
 	int service_started;
@@ -148,7 +150,7 @@ static inline int64_t max64(int64_t a, int64_t b)
 }
 
 /* PageCompactor.compactPage(from, page, dst, 0): builds to-space page `page` into dst. */
-static void compact_page(const struct fl_heap *h, const char *from, int64_t page, char *dst)
+static int compact_page(const struct fl_heap *h, const char *from, int64_t page, char *dst)
 {
 	const int64_t page_size = (int64_t)h->page_size;
 	const int64_t from_top = LOAD(&h->control->from_top);
@@ -162,10 +164,12 @@ static void compact_page(const struct fl_heap *h, const char *from, int64_t page
 	}
 	int64_t obj = h->first[page];
 	if (obj == FL_NO_OBJECT)
-		return;
+		return 0;
 	while (obj < from_top) {
 		uint64_t header = ld64(from + obj);
 		int64_t size = (int64_t)(fl_size_words(header) << FL_LOG_WORD_BYTES);
+		if (size == 0)
+			return -EUCLEAN; /* damaged from-space: without this the walk spins forever */
 		int64_t new_addr = forward(h, obj);
 		if (new_addr >= p_end)
 			break;
@@ -189,6 +193,7 @@ static void compact_page(const struct fl_heap *h, const char *from, int64_t page
 			break;
 		obj = is_marked(h, next) ? next : next_marked(h, next, from_top);
 	}
+	return 0;
 }
 
 /* ---- mapping a page ---------------------------------------------------------------------------- */
@@ -253,20 +258,45 @@ static int install(struct fl_heap *h, int64_t page, char *src)
 static int build_and_publish(struct fl_heap *h, int64_t page, char *staging)
 {
 	char *dst = h->mode == FL_MODE_CONTINUE ? h->to_alias + (uint64_t)page * h->page_size : staging;
-	compact_page(h, h->from, page, dst);
+	int rc = compact_page(h, h->from, page, dst);
+	if (rc < 0)
+		record_error(h, page, -rc);
 	__atomic_store_n(&h->states[page], FL_PAGE_PROCESSED, __ATOMIC_RELEASE);
-	int rc = install(h, page, dst);
+	int irc = install(h, page, dst);
+	if (rc == 0)
+		rc = irc;
 	/* Published even after a failed ioctl (recorded in the stats): a waiter must not spin forever. */
 	__atomic_store_n(&h->states[page], FL_PAGE_MAPPED, __ATOMIC_RELEASE);
 	ADD(&h->control->pages_left, -1);
 	return rc;
 }
 
-static inline int claim(struct fl_heap *h, int64_t page)
+/*
+ * Claims an UNPROCESSED page of the cycle whose setup is complete. A claimer can be stale: a
+ * compactor preempted between cycles, or the service thread reading a fault message from an
+ * earlier cycle. The pause bumps `epoch` (fl_heap_begin), then publishes the page states, then
+ * stores PAGES_LEFT last; the cycle before it ended with PAGES_LEFT == 0. So "epoch e, then
+ * PAGES_LEFT > 0, then the CAS, then still epoch e" proves the page belongs to cycle e and that
+ * cycle e's setup is complete. If the epoch moved we revert the CAS (we own the page, so nobody
+ * else wrote it) and report CLAIM_STALE.
+ */
+#define CLAIM_FAILED 0
+#define CLAIM_OK 1
+#define CLAIM_STALE 2
+
+static int claim(struct fl_heap *h, int64_t page, int64_t epoch)
 {
+	if (LOAD(&h->control->pages_left) == 0)
+		return CLAIM_STALE;
 	int32_t expected = FL_PAGE_UNPROCESSED;
-	return __atomic_compare_exchange_n(&h->states[page], &expected, FL_PAGE_PROCESSING, 0, __ATOMIC_SEQ_CST,
-					   __ATOMIC_SEQ_CST);
+	if (!__atomic_compare_exchange_n(&h->states[page], &expected, FL_PAGE_PROCESSING, 0, __ATOMIC_SEQ_CST,
+					 __ATOMIC_SEQ_CST))
+		return CLAIM_FAILED;
+	if (LOAD(&h->epoch) != epoch) {
+		__atomic_store_n(&h->states[page], FL_PAGE_UNPROCESSED, __ATOMIC_RELEASE);
+		return CLAIM_STALE;
+	}
+	return CLAIM_OK;
 }
 
 static char *map_staging(uint64_t page_size)
@@ -293,18 +323,42 @@ int64_t fl_compact_pages(struct fl_heap *h)
 		}
 	}
 	struct fl_control *c = h->control;
-	int64_t pages = LOAD(&c->to_space_pages);
+	int64_t epoch = LOAD(&h->epoch);
 	int64_t built = 0;
 	int err = 0;
-	while (!LOAD(&c->abandon) && !LOAD(&h->stopping)) {
-		int64_t p = ADD(&c->next_page, 1);
-		if (p >= pages)
-			break;
-		if (claim(h, p)) {
-			int rc = build_and_publish(h, p, staging);
-			if (rc < 0)
-				err = rc;
-			built++;
+	if (LOAD(&c->pages_left) > 0) {
+		int64_t pages = LOAD(&c->to_space_pages);
+		int stale = 0;
+		/* The cursor, in ascending order. */
+		while (!stale && !LOAD(&c->abandon) && !LOAD(&h->stopping)) {
+			int64_t p = ADD(&c->next_page, 1);
+			if (p >= pages || LOAD(&h->epoch) != epoch)
+				break;
+			int r = claim(h, p, epoch);
+			if (r == CLAIM_OK) {
+				int rc = build_and_publish(h, p, staging);
+				if (rc < 0)
+					err = rc;
+				built++;
+			}
+			stale = r == CLAIM_STALE;
+		}
+		/*
+		 * A sweep for pages whose cursor slot a stale claimer consumed (a compactor preempted
+		 * across a pause can take a slot of the new cycle and then stop): without it such a
+		 * page waits for a mutator to touch it, and the cycle might never end.
+		 */
+		for (int64_t p = 0; !stale && p < pages && !LOAD(&c->abandon) && !LOAD(&h->stopping); p++) {
+			if (__atomic_load_n(&h->states[p], __ATOMIC_ACQUIRE) != FL_PAGE_UNPROCESSED)
+				continue;
+			int r = claim(h, p, epoch);
+			if (r == CLAIM_OK) {
+				int rc = build_and_publish(h, p, staging);
+				if (rc < 0)
+					err = rc;
+				built++;
+			}
+			stale = r == CLAIM_STALE;
 		}
 	}
 	if (staging != NULL)
@@ -358,21 +412,93 @@ static void serve_fault(struct fl_heap *h, uint64_t address, uint64_t flags)
 	}
 	struct fl_control *c = h->control;
 	ADD(&c->faults, 1);
-	if (claim(h, page)) {
-		build_and_publish(h, page, h->service_staging);
-		ADD(&c->fault_built_pages, 1);
-		STAT(h, FL_STAT_FAULT_BUILT);
-	} else {
-		STAT(h, FL_STAT_FAULT_WAITED);
-		unsigned spins = 0;
-		while (__atomic_load_n(&h->states[page], __ATOMIC_ACQUIRE) != FL_PAGE_MAPPED) {
-			if (++spins < 64)
-				__builtin_ia32_pause();
-			else
-				sched_yield();
+	/*
+	 * Re-evaluate until the page is resolved; never wait for one particular state, because a
+	 * message can be stale (a second fault on a page already mapped, read after the cycle ended)
+	 * and the page may change under us: MAPPED -> UNPROCESSED in the next pause.
+	 */
+	unsigned spins = 0;
+	int waited = 0;
+	for (;;) {
+		int64_t epoch = LOAD(&h->epoch);
+		int32_t st = __atomic_load_n(&h->states[page], __ATOMIC_ACQUIRE);
+		if (st == FL_PAGE_MAPPED) {
+			wake(h, page);
+			break;
 		}
-		wake(h, page);
+		if (st == FL_PAGE_UNPROCESSED) {
+			/*
+			 * CLAIM_STALE: the page belongs to a cycle whose pause is still setting it up, when
+			 * no mutator runs, so the message is from an earlier cycle and its thread was
+			 * already woken. Building now would race with the pause (see claim()).
+			 */
+			int r = claim(h, page, epoch);
+			if (r == CLAIM_STALE) {
+				wake(h, page);
+				break;
+			}
+			if (r == CLAIM_OK) {
+				build_and_publish(h, page, h->service_staging);
+				ADD(&c->fault_built_pages, 1);
+				STAT(h, FL_STAT_FAULT_BUILT);
+				break;
+			}
+			continue;
+		}
+		/* PROCESSING or PROCESSED: the owner (native code) is finishing it. */
+		if (!waited) {
+			waited = 1;
+			STAT(h, FL_STAT_FAULT_WAITED);
+		}
+		if (++spins < 64)
+			__builtin_ia32_pause();
+		else
+			sched_yield();
 	}
+	STORE(&h->in_flight, 0);
+}
+
+/*
+ * Backstop: the service thread builds the pages of a cycle that has made no progress for two
+ * idle poll periods (~20 ms). Compactor threads are Java threads and may be late (descheduled,
+ * stopped at a HotSpot safepoint, or not restarted for a cycle); a cycle must still end, since a
+ * collection waits for it. Same validated claims as everyone else.
+ */
+#define FL_IDLE_POLL_MS 10
+
+static void backstop(struct fl_heap *h, int64_t *last_left, int *idle)
+{
+	STORE(&h->in_flight, 1);
+	struct fl_control *c = h->control;
+	if (LOAD(&h->detached) || c == NULL) {
+		STORE(&h->in_flight, 0);
+		return;
+	}
+	int64_t epoch = LOAD(&h->epoch);
+	int64_t left = LOAD(&c->pages_left);
+	if (left == 0 || left != *last_left) {
+		*last_left = left;
+		*idle = 0;
+		STORE(&h->in_flight, 0);
+		return;
+	}
+	if (++*idle < 2) {
+		STORE(&h->in_flight, 0);
+		return;
+	}
+	int64_t pages = LOAD(&c->to_space_pages);
+	for (int64_t p = 0; p < pages && !LOAD(&c->abandon) && !LOAD(&h->stopping); p++) {
+		if (__atomic_load_n(&h->states[p], __ATOMIC_ACQUIRE) != FL_PAGE_UNPROCESSED)
+			continue;
+		int r = claim(h, p, epoch);
+		if (r == CLAIM_STALE)
+			break;
+		if (r == CLAIM_OK) {
+			build_and_publish(h, p, h->service_staging);
+			STAT(h, FL_STAT_BACKSTOP_BUILT);
+		}
+	}
+	*idle = 0;
 	STORE(&h->in_flight, 0);
 }
 
@@ -380,9 +506,15 @@ static void *service_main(void *arg)
 {
 	struct fl_heap *h = arg;
 	struct uffd_msg msgs[16];
+	int64_t last_left = 0;
+	int idle = 0;
 	for (;;) {
 		struct pollfd fds[2] = { { .fd = h->uffd, .events = POLLIN }, { .fd = h->wake_fd, .events = POLLIN } };
-		int n = poll(fds, 2, -1);
+		int n = poll(fds, 2, FL_IDLE_POLL_MS);
+		if (n == 0) {
+			backstop(h, &last_left, &idle);
+			continue;
+		}
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
@@ -478,7 +610,7 @@ void fl_heap_begin(struct fl_heap *h, const void *from, void *to_alias, int64_t 
 	h->from = from;
 	h->to_alias = to_alias;
 	h->to_alias_file_offset = to_alias_file_offset;
-	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	ADD(&h->epoch, 1);
 }
 
 void fl_hold_metadata(struct fl_heap *h, const void *bitmap, const void *offsets, const void *first,

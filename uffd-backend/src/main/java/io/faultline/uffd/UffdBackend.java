@@ -106,7 +106,9 @@ public final class UffdBackend implements HeapBackend {
         /** Pages built by compactor threads in {@link #compactPages()}. */
         COMPACTOR_BUILT,
         /** 1 once the guard thread holds the collector's tables (see the class comment). */
-        GUARD_HELD
+        GUARD_HELD,
+        /** Pages the service thread built because a cycle made no progress for ~20 ms (backstop). */
+        BACKSTOP_BUILT
     }
 
     private final Mode mode;
