@@ -2,38 +2,60 @@ package io.faultline.cli;
 
 import io.faultline.backend.HeapBackend;
 import io.faultline.backend.JavaBackend;
+import io.faultline.uffd.UffdBackend;
+import io.faultline.uffd.UffdBackends;
+import io.faultline.uffd.UffdProbe;
 import java.io.PrintStream;
+import java.util.Locale;
 
 /**
  * The one place that turns {@code --backend} and {@code --mode} into a {@link HeapBackend.Factory}.
  *
  * <ul>
  *   <li>{@code java}: {@link JavaBackend}.</li>
- *   <li>{@code uffd}: the userfaultfd backend in the given mode (default {@code continue}); a
- *       {@link UsageException} if it cannot be used here.</li>
- *   <li>{@code auto}: uffd if it can be used, else java; says which and why in one stderr line.</li>
+ *   <li>{@code uffd}: {@link UffdBackend} in the given mode (default {@code continue}); a
+ *       {@link UsageException} with the probe's reason if the mode cannot be used here.</li>
+ *   <li>{@code auto}: uffd in the given mode (default {@code continue}) if the probe finds it
+ *       usable, else java; says which and why in one stderr line.</li>
  * </ul>
  *
  * @param requested what the user asked for ({@code java}, {@code uffd}, {@code auto})
  * @param backend   what will run: {@code java} or {@code uffd}
- * @param mode      the uffd mode, null for java
+ * @param mode      the uffd mode in lower case, null for java
  * @param factory   creates the backend for a heap
  */
 public record BackendChoice(String requested, String backend, String mode, HeapBackend.Factory factory) {
-
-    /** Why uffd cannot be selected in this build. */
-    static final String UFFD_UNAVAILABLE = "uffd backend not built yet";
 
     /**
      * Resolves the user's choice. {@code mode} may be null (uffd's default, {@code continue}).
      * Writes auto's one-line explanation to {@code err}.
      */
     public static BackendChoice resolve(String requested, String mode, PrintStream err) {
+        UffdProbe.Mode uffdMode = mode == null ? UffdProbe.Mode.CONTINUE : UffdProbe.Mode.valueOf(mode.toUpperCase(Locale.ROOT));
         return switch (requested) {
             case "java" -> java(requested);
-            case "uffd" -> throw new UsageException("--backend uffd: " + UFFD_UNAVAILABLE);
+            case "uffd" -> {
+                UffdProbe.ModeStatus status = UffdProbe.probe().mode(uffdMode);
+                if (!status.available()) {
+                    throw new UsageException("--backend uffd --mode " + name(uffdMode) + ": not available here: "
+                            + status.detail() + " (run 'faultline probe')");
+                }
+                yield uffd(requested, uffdMode);
+            }
             case "auto" -> {
-                err.println("faultline: --backend auto: using java (" + UFFD_UNAVAILABLE + ")");
+                if (mode == null) {
+                    UffdBackends.Selection s = UffdBackends.auto();
+                    err.println("faultline: --backend auto: " + s.explanation());
+                    yield s.name().equals("java") ? java(requested) : uffd(requested, UffdProbe.Mode.CONTINUE);
+                }
+                UffdProbe.ModeStatus status = UffdProbe.probe().mode(uffdMode);
+                if (status.available()) {
+                    err.println("faultline: --backend auto: backend uffd/" + name(uffdMode) + ": userfaultfd "
+                            + uffdMode + " available (" + status.detail() + ")");
+                    yield uffd(requested, uffdMode);
+                }
+                err.println("faultline: --backend auto: backend java: userfaultfd " + uffdMode + " unavailable ("
+                        + status.detail() + ")");
                 yield java(requested);
             }
             default -> throw new UsageException("--backend '" + requested + "' is not one of "
@@ -43,5 +65,13 @@ public record BackendChoice(String requested, String backend, String mode, HeapB
 
     private static BackendChoice java(String requested) {
         return new BackendChoice(requested, "java", null, JavaBackend.factory());
+    }
+
+    private static BackendChoice uffd(String requested, UffdProbe.Mode mode) {
+        return new BackendChoice(requested, "uffd", name(mode), UffdBackend.factory(mode));
+    }
+
+    private static String name(UffdProbe.Mode mode) {
+        return mode.name().toLowerCase(Locale.ROOT);
     }
 }

@@ -25,15 +25,19 @@ public final class Main {
 
     /** Runs a command line with the given streams; returns the exit status. Never calls exit. */
     public static int run(String[] args, PrintStream out, PrintStream err) {
-        List<String> rest = Arrays.asList(args).subList(Math.min(1, args.length), args.length);
-        String command = args.length == 0 ? "--help" : args[0];
+        if (args.length == 0) {
+            err.print(usage());
+            return EXIT_USAGE;
+        }
+        List<String> rest = Arrays.asList(args).subList(1, args.length);
+        String command = args[0];
         try {
             return switch (command) {
                 case "run" -> RunCommand.execute(rest, out, err);
                 case "probe" -> ProbeCommand.execute(rest, out, err);
                 case "help", "--help", "-h" -> {
                     out.print(usage());
-                    yield args.length == 0 ? EXIT_USAGE : EXIT_OK;
+                    yield EXIT_OK;
                 }
                 default -> throw new UsageException((command.startsWith("-") ? "unknown option '" : "unknown command '")
                         + command + "'");

@@ -5,6 +5,7 @@ import io.faultline.heap.Heap;
 import io.faultline.heap.HeapConfig;
 import io.faultline.heap.HeapExhaustedException;
 import io.faultline.heap.HeapStats;
+import io.faultline.uffd.UffdBackend;
 import io.faultline.verify.VerifyReport;
 import io.faultline.workload.BinaryTrees;
 import io.faultline.workload.GcBench;
@@ -12,7 +13,10 @@ import io.faultline.workload.GcOld;
 import io.faultline.workload.RandomGraph;
 import io.faultline.workload.Workload;
 import java.io.PrintStream;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
+import java.util.Map;
 
 /**
  * {@code faultline run}: builds a heap from the options, runs the workload on it, verifies the
@@ -47,13 +51,22 @@ public final class RunCommand {
         }
         Workload workload = workload(o);
 
+        Heap heap;
+        try {
+            heap = Heap.create(config);
+        } catch (RuntimeException | OutOfMemoryError e) {
+            err.println("faultline: cannot create a " + ByteSize.format(config.capacity()) + " heap on the "
+                    + backend.backend() + " backend: " + e);
+            return Main.EXIT_FAILED;
+        }
         long allocated = 0;
-        long wallNanos = 0;
+        long wallNanos;
         boolean verified = false;
         Throwable failure = null;
         String error = null;
         HeapStats stats;
-        try (Heap heap = Heap.create(config)) {
+        Map<String, Long> uffd = null;
+        try {
             long t0 = System.nanoTime();
             try {
                 allocated = workload.run(heap, o.threads(), out);
@@ -63,17 +76,29 @@ public final class RunCommand {
             }
             wallNanos = System.nanoTime() - t0;
             if (failure == null && o.verify()) {
-                VerifyReport report = heap.verify();
-                verified = report.ok();
-                if (!verified) {
-                    error = "final verification: " + report;
+                try {
+                    VerifyReport report = heap.verify();
+                    if (!report.ok()) {
+                        error = "final verification: " + report;
+                    }
+                } catch (RuntimeException e) {
+                    failure = e;
+                    error = "final verification: " + e;
                 }
             }
             stats = heap.stats();
-        } catch (RuntimeException | OutOfMemoryError e) {
-            err.println("faultline: cannot create a " + ByteSize.format(config.capacity()) + " heap on the "
-                    + backend.backend() + " backend: " + e);
-            return Main.EXIT_FAILED;
+            if (error == null && o.verify()) {
+                verified = stats.verifiedCycles() == stats.gcCycles();
+                if (!verified) {
+                    err.println("faultline: the verifier checked " + stats.verifiedCycles() + " of " + stats.gcCycles()
+                            + " cycles; not reporting the run as verified");
+                }
+            }
+            if (heap.backend() instanceof UffdBackend u) {
+                uffd = counters(u);
+            }
+        } finally {
+            heap.close();
         }
         out.flush();
         if (error != null) {
@@ -85,10 +110,24 @@ public final class RunCommand {
         }
         RunReport report = new RunReport(backend.backend(), backend.requested(), backend.mode(), workload.name(),
                 o.threads(), o.stw() ? 0 : o.gcThreads(), !o.stw(), config.capacity(), stats, verified, allocated,
-                wallNanos / 1e6, error);
+                wallNanos / 1e6, uffd, error);
         out.println(o.json() ? report.toJson() : report.summary());
         out.flush();
         return error == null ? Main.EXIT_OK : Main.EXIT_FAILED;
+    }
+
+    /** The native counters in camel case: {@code ioctlContinue}, {@code eexist}, ... */
+    private static Map<String, Long> counters(UffdBackend backend) {
+        long[] values = backend.stats();
+        Map<String, Long> map = new LinkedHashMap<>();
+        for (UffdBackend.Stat s : UffdBackend.Stat.values()) {
+            StringBuilder key = new StringBuilder();
+            for (String part : s.name().toLowerCase(Locale.ROOT).split("_")) {
+                key.append(key.isEmpty() ? part : Character.toUpperCase(part.charAt(0)) + part.substring(1));
+            }
+            map.put(key.toString(), values[s.ordinal()]);
+        }
+        return map;
     }
 
     private static Workload workload(RunOptions o) {

@@ -55,7 +55,9 @@ public record RunOptions(
     public static final List<String> MODES = List.of("continue", "copy", "move");
     public static final List<String> WORKLOADS = List.of("random", "binarytrees", "gcbench", "gcold");
 
-    public static final String DEFAULT_HEAP = "64m";
+    /** Default {@code --heap}, per workload: each makes at least 3 collections at its defaults. */
+    public static final Map<String, String> DEFAULT_HEAP = Map.of(
+            "random", "64m", "binarytrees", "96m", "gcbench", "64m", "gcold", "64m");
     public static final int DEFAULT_DEPTH = 16;
     public static final long DEFAULT_SEED = 42;
     public static final long DEFAULT_OPS = 4_000_000;
@@ -138,7 +140,7 @@ public record RunOptions(
             throw new UsageException("--depth '" + given.get("--depth") + "' is below gcbench's minimum tree depth 4");
         }
 
-        String heapText = given.getOrDefault("--heap", DEFAULT_HEAP);
+        String heapText = given.getOrDefault("--heap", DEFAULT_HEAP.get(workload));
         long heap;
         try {
             heap = ByteSize.parse(heapText);
@@ -169,7 +171,7 @@ public record RunOptions(
     }
 
     private static RunOptions defaults(boolean help) {
-        return new RunOptions("java", null, "random", ByteSize.parse(DEFAULT_HEAP), 1, 1, false, DEFAULT_DEPTH,
+        return new RunOptions("java", null, "random", ByteSize.parse(DEFAULT_HEAP.get("random")), 1, 1, false, DEFAULT_DEPTH,
                 DEFAULT_SEED, DEFAULT_OPS, 0, DEFAULT_LIVE_MB, DEFAULT_STEPS, false, false, false, false, help);
     }
 
@@ -215,7 +217,8 @@ public record RunOptions(
                                             auto: uffd in CONTINUE mode if the probe finds it
                                             usable, else java, saying which and why on stderr
                   --mode continue|copy|move uffd delivery mode (uffd and auto only; default continue)
-                  --heap SIZE               heap capacity, e.g. 512k, 64m, 1g (default %s)
+                  --heap SIZE               heap capacity, e.g. 512k, 64m, 1g (default 64m;
+                                            binarytrees %s)
                   --threads N               mutator threads, 1..256 (default 1)
                   --gc-threads N            compactor threads, 1..64 (default 1)
                   --stw                     compact every page inside the pause instead of
@@ -242,7 +245,7 @@ public record RunOptions(
                 Workload text (e.g. binarytrees' published output) goes to stdout first.
                 Exit status: 0 done, 1 the run failed (heap exhausted, verifier or integrity
                 check failed), 2 bad command line.
-                """.formatted(DEFAULT_HEAP, DEFAULT_SEED, DEFAULT_OPS, DEFAULT_DEPTH, DEFAULT_DEPTH, DEFAULT_LIVE_MB,
+                """.formatted(DEFAULT_HEAP.get("binarytrees"), DEFAULT_SEED, DEFAULT_OPS, DEFAULT_DEPTH, DEFAULT_DEPTH, DEFAULT_LIVE_MB,
                 DEFAULT_STEPS);
     }
 }

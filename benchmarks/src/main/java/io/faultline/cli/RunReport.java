@@ -2,14 +2,18 @@ package io.faultline.cli;
 
 import io.faultline.heap.HeapStats;
 import java.util.Locale;
+import java.util.Map;
 
 /**
  * What {@code faultline run --json} prints: one JSON object on one line. Times in milliseconds,
  * sizes in bytes.
  *
  * @param verified true only if {@code --verify} was given, the run completed, the verifier ran
- *                 after every collection (a failure there fails the run) and a final
+ *                 after every collection ({@link HeapStats#verifiedCycles()} equals
+ *                 {@link HeapStats#gcCycles()}; damage there fails the run) and a final
  *                 verification found nothing
+ * @param uffd     the uffd backend's native counters (faults served, ioctls issued by kind,
+ *                 EEXIST races, ...) keyed in camel case, or null for the java backend
  * @param error    why the run failed, or null
  */
 public record RunReport(
@@ -25,6 +29,7 @@ public record RunReport(
         boolean verified,
         long allocatedBytes,
         double wallMs,
+        Map<String, Long> uffd,
         String error) {
 
     /** The JSON line: no newline, keys in a fixed order. */
@@ -49,6 +54,7 @@ public record RunReport(
         field(b, "wallMs", wallMs);
         field(b, "liveBytesAfterLastGc", stats.liveAfterLastGc());
         field(b, "allocatedBytes", allocatedBytes);
+        field(b, "uffd", uffd);
         field(b, "error", error);
         b.setLength(b.length() - 1);
         return b.append('}').toString();
@@ -75,6 +81,14 @@ public record RunReport(
             case null -> b.append("null");
             case String s -> string(b, s);
             case Double d -> b.append(String.format(Locale.ROOT, "%.3f", d));
+            case Map<?, ?> map -> {
+                b.append('{');
+                map.forEach((k, v) -> field(b, k.toString(), v));
+                if (!map.isEmpty()) {
+                    b.setLength(b.length() - 1);
+                }
+                b.append('}');
+            }
             default -> b.append(value);
         }
         b.append(',');

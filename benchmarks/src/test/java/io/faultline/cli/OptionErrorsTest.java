@@ -1,0 +1,104 @@
+package io.faultline.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.List;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+
+class OptionErrorsTest {
+
+    static Stream<Arguments> badCommandLines() {
+        return Stream.of(
+                bad(List.of("--heap", "12q"), "run", "--heap", "12q"),
+                bad(List.of("--heap", "12q"), "run", "--heap=12q"),
+                bad(List.of("--heap", "0"), "run", "--heap", "0"),
+                bad(List.of("--heap", "4k"), "run", "--heap", "4k"),
+                bad(List.of("--heap"), "run", "--heap"),
+                bad(List.of("--threads", "0"), "run", "--threads", "0"),
+                bad(List.of("--threads", "many"), "run", "--threads", "many"),
+                bad(List.of("--gc-threads", "65"), "run", "--gc-threads", "65"),
+                bad(List.of("--mode", "copy"), "run", "--mode", "copy", "--backend", "java"),
+                bad(List.of("--mode", "copy"), "run", "--mode", "copy"),
+                bad(List.of("--mode", "teleport"), "run", "--backend", "auto", "--mode", "teleport"),
+                bad(List.of("--backend", "gpu"), "run", "--backend", "gpu"),
+                bad(List.of("--workload", "nbody"), "run", "--workload", "nbody"),
+                bad(List.of("--depth", "8"), "run", "--workload", "random", "--depth", "8"),
+                bad(List.of("--depth", "3"), "run", "--workload", "gcbench", "--depth", "3"),
+                bad(List.of("--ops", "10", "--duration-ms", "5"), "run", "--ops", "10", "--duration-ms", "5"),
+                bad(List.of("--live-mb", "8"), "run", "--workload", "binarytrees", "--live-mb", "8"),
+                bad(List.of("--gc-threads", "2", "--stw"), "run", "--stw", "--gc-threads", "2"),
+                bad(List.of("--seed", "x"), "run", "--seed", "x"),
+                bad(List.of("--verify=yes"), "run", "--verify=yes"),
+                bad(List.of("--frobnicate"), "run", "--frobnicate"),
+                bad(List.of("extra"), "run", "extra"),
+                bad(List.of("--bogus"), "probe", "--bogus"),
+                bad(List.of("frobnicate"), "frobnicate"),
+                bad(List.of("--frobnicate"), "--frobnicate"));
+    }
+
+    private static Arguments bad(List<String> named, String... args) {
+        return Arguments.of(named, args);
+    }
+
+    @ParameterizedTest
+    @MethodSource("badCommandLines")
+    void badCommandLineExitsTwoWithOneLineNamingTheOption(List<String> named, String[] args) {
+        CommandLine r = CommandLine.run(args);
+        assertEquals(Main.EXIT_USAGE, r.status(), r::toString);
+        assertEquals("", r.out(), r::toString);
+        List<String> lines = r.err().lines().toList();
+        assertEquals(1, lines.size(), r::toString);
+        assertTrue(lines.getFirst().startsWith("faultline: "), r::toString);
+        for (String word : named) {
+            assertTrue(lines.getFirst().contains(word), () -> "error does not name '" + word + "': " + r);
+        }
+    }
+
+    @Test
+    void noArgumentsPrintsUsageToStderr() {
+        CommandLine r = CommandLine.run();
+        assertEquals(Main.EXIT_USAGE, r.status());
+        assertTrue(r.err().contains("Usage: faultline"), r::toString);
+    }
+
+    @Test
+    void helpDocumentsEveryOption() {
+        CommandLine top = CommandLine.run("--help");
+        CommandLine run = CommandLine.run("run", "--help");
+        CommandLine probe = CommandLine.run("probe", "--help");
+        assertEquals(Main.EXIT_OK, top.status());
+        assertEquals(Main.EXIT_OK, run.status());
+        assertEquals(Main.EXIT_OK, probe.status());
+        for (String option : List.of("--backend", "--mode", "--workload", "--heap", "--threads", "--gc-threads", "--stw",
+                "--depth", "--seed", "--duration-ms", "--ops", "--live-mb", "--steps", "--verify", "--checked",
+                "--gc-log", "--json", "--help", "random", "binarytrees", "gcbench", "gcold", "continue", "copy", "move")) {
+            assertTrue(run.out().contains(option), () -> "run --help does not document " + option);
+            assertTrue(top.out().contains(option.equals("--help") ? "--help" : option),
+                    () -> "--help does not mention " + option);
+        }
+        assertTrue(top.out().contains("probe"));
+    }
+
+    @Test
+    void optionsAcceptBothSpellingsAndSizes() {
+        RunOptions o = RunOptions.parse(List.of("--heap=1g", "--threads", "4", "--workload=gcold", "--live-mb", "3",
+                "--backend", "uffd", "--mode", "MOVE"));
+        assertEquals(1L << 30, o.heapBytes());
+        assertEquals(4, o.threads());
+        assertEquals("gcold", o.workload());
+        assertEquals(3, o.liveMb());
+        assertEquals("move", o.mode());
+        assertEquals(64L << 20, RunOptions.parse(List.of()).heapBytes());
+        assertEquals(96L << 20, RunOptions.parse(List.of("--workload", "binarytrees")).heapBytes());
+        assertEquals(512L << 10, ByteSize.parse("512k"));
+        assertEquals(64L << 20, ByteSize.parse("64M"));
+        assertEquals(64L << 20, ByteSize.parse("64MiB"));
+        assertEquals(4096, ByteSize.parse("4096"));
+        assertEquals("64m", ByteSize.format(64L << 20));
+    }
+}

@@ -1,0 +1,82 @@
+package io.faultline.cli;
+
+import static io.faultline.cli.CommandLine.field;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.faultline.workload.BinaryTreesOutput;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+class RunCommandTest {
+
+    @Test
+    void randomOnJavaWithVerifyReportsCyclesFaultsAndVerified() {
+        CommandLine r = CommandLine.run("run", "--backend", "java", "--workload", "random", "--heap", "12m",
+                "--ops", "600000", "--verify", "--json");
+        assertEquals(Main.EXIT_OK, r.status(), r::toString);
+        String json = r.lastLine();
+        assertTrue(json.startsWith("{") && json.endsWith("}"), r::toString);
+        assertEquals("\"java\"", field(json, "backend"));
+        assertEquals("null", field(json, "mode"));
+        assertEquals("\"random\"", field(json, "workload"));
+        assertEquals("1", field(json, "threads"));
+        assertEquals("1", field(json, "gcThreads"));
+        assertEquals(String.valueOf(12 << 20), field(json, "heapBytes"));
+        assertTrue(Long.parseLong(field(json, "gcCycles")) >= 3, json);
+        assertTrue(Long.parseLong(field(json, "faults")) > 0, json);
+        assertTrue(Long.parseLong(field(json, "pagesCompacted")) > 0, json);
+        assertEquals("true", field(json, "verified"), json);
+        assertEquals("null", field(json, "error"), json);
+        for (String key : List.of("pauseMaxMs", "pauseTotalMs", "compactionMs", "compactionMaxMs", "wallMs")) {
+            assertTrue(Double.parseDouble(field(json, key)) >= 0, key);
+        }
+        assertTrue(Double.parseDouble(field(json, "compactionMs")) > 0, json);
+        assertTrue(Long.parseLong(field(json, "liveBytesAfterLastGc")) > 0, json);
+    }
+
+    @Test
+    void binarytreesPrintsItsOutputThenTheJsonLine() {
+        CommandLine r = CommandLine.run("run", "--workload", "binarytrees", "--depth", "10", "--heap", "2m",
+                "--threads", "2", "--gc-threads", "2", "--json");
+        assertEquals(Main.EXIT_OK, r.status(), r::toString);
+        List<String> lines = r.outLines();
+        assertEquals(BinaryTreesOutput.N10, String.join("\n", lines.subList(0, lines.size() - 1)) + "\n");
+        String json = r.lastLine();
+        assertEquals("\"binarytrees\"", field(json, "workload"));
+        assertEquals("2", field(json, "threads"));
+        assertEquals("false", field(json, "verified"), "verified needs --verify");
+        assertTrue(Long.parseLong(field(json, "gcCycles")) >= 1, json);
+    }
+
+    @Test
+    void stopTheWorldTakesNoFaults() {
+        CommandLine r = CommandLine.run("run", "--workload", "gcold", "--live-mb", "1", "--steps", "20", "--heap", "4m",
+                "--stw", "--verify", "--checked", "--json");
+        assertEquals(Main.EXIT_OK, r.status(), r::toString);
+        String json = r.lastLine();
+        assertEquals("false", field(json, "concurrent"));
+        assertEquals("0", field(json, "faults"));
+        assertEquals("true", field(json, "verified"));
+        assertTrue(Long.parseLong(field(json, "gcCycles")) >= 3, json);
+    }
+
+    @Test
+    void withoutJsonPrintsASummaryAndGcLogGoesToStderr() {
+        CommandLine r = CommandLine.run("run", "--workload", "gcold", "--live-mb", "1", "--steps", "10", "--heap", "4m",
+                "--gc-log");
+        assertEquals(Main.EXIT_OK, r.status(), r::toString);
+        assertTrue(r.lastLine().startsWith("java gcold: "), r::toString);
+        assertTrue(r.err().contains("GC(1) Pause"), r::toString);
+    }
+
+    @Test
+    void exhaustedHeapFailsTheRunWithStatusOneAndStillPrintsJson() {
+        CommandLine r = CommandLine.run("run", "--workload", "gcold", "--live-mb", "8", "--steps", "1", "--heap", "2m",
+                "--json");
+        assertEquals(Main.EXIT_FAILED, r.status(), r::toString);
+        assertTrue(r.err().contains("heap exhausted"), r::toString);
+        assertTrue(field(r.lastLine(), "error").contains("HeapExhaustedException"), r::toString);
+        assertEquals("false", field(r.lastLine(), "verified"));
+    }
+}

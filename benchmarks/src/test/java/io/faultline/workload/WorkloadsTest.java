@@ -1,0 +1,81 @@
+package io.faultline.workload;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.faultline.heap.Heap;
+import io.faultline.heap.HeapConfig;
+import io.faultline.heap.HeapStats;
+import io.faultline.verify.VerifyReport;
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+/** Every workload with 1 and 4 mutator threads on a small heap with concurrent compaction. */
+class WorkloadsTest {
+
+    /** Output, stats and final verification of one run. */
+    private record Outcome(String out, long allocated, HeapStats stats, VerifyReport report) {
+    }
+
+    private static Outcome run(Workload w, long capacity, int threads, boolean checked) {
+        HeapConfig config = HeapConfig.builder().capacity(capacity).checkedAccess(checked).compactorThreads(2).build();
+        ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+        try (Heap heap = Heap.create(config); PrintStream out = new PrintStream(bytes, true, StandardCharsets.UTF_8)) {
+            long allocated = w.run(heap, threads, out);
+            VerifyReport report = heap.verify();
+            Outcome o = new Outcome(bytes.toString(StandardCharsets.UTF_8), allocated, heap.stats(), report);
+            assertTrue(report.ok(), report::toString);
+            return o;
+        }
+    }
+
+    @ParameterizedTest
+    @ValueSource(ints = {1, 4})
+    void binaryTreesPrintsThePublishedOutputForTen(int threads) {
+        Outcome o = run(new BinaryTrees(10), threads == 1 ? 512 << 10 : 2 << 20, threads, threads == 1);
+        assertEquals(BinaryTreesOutput.N10, o.out());
+        assertTrue(o.stats().gcCycles() >= (threads == 1 ? 3 : 1), o.stats()::toString);
+    }
+
+    @ParameterizedTest
+    @ValueSource(ints = {1, 4})
+    void randomKeepsABoundedLiveSetAndChecksItsData(int threads) {
+        Outcome o = run(new RandomGraph(7, 150_000, 0), threads == 1 ? 8 << 20 : 32 << 20, threads, true);
+        assertTrue(o.stats().gcCycles() >= 1, o.stats()::toString);
+        assertTrue(o.allocated() > o.stats().capacity(), "allocated " + o.allocated());
+        assertTrue(o.stats().liveAfterLastGc() < o.stats().capacity() / 2, o.stats()::toString);
+    }
+
+    @ParameterizedTest
+    @ValueSource(ints = {1, 4})
+    void randomIsDeterministicPerSeed(int threads) {
+        long a = run(new RandomGraph(11, 20_000, 0), 16 << 20, threads, false).allocated();
+        long b = run(new RandomGraph(11, 20_000, 0), 16 << 20, threads, false).allocated();
+        long c = run(new RandomGraph(12, 20_000, 0), 16 << 20, threads, false).allocated();
+        assertEquals(a, b);
+        assertNotEquals(a, c);
+    }
+
+    @ParameterizedTest
+    @ValueSource(ints = {1, 4})
+    void gcBenchScaledDownCompletes(int threads) {
+        Outcome o = run(new GcBench(10), threads == 1 ? 1 << 20 : 2 << 20, threads, false);
+        assertTrue(o.out().startsWith("Garbage Collector Test\n"), o.out());
+        assertTrue(o.out().contains("Creating 528 trees of depth 4"), o.out());
+        assertTrue(o.out().contains("Completed in "), o.out());
+        assertTrue(o.stats().gcCycles() >= (threads == 1 ? 3 : 1), o.stats()::toString);
+    }
+
+    @ParameterizedTest
+    @ValueSource(ints = {1, 4})
+    void gcOldKeepsItsTreesCompleteThroughSwapsAndReplacements(int threads) {
+        Outcome o = run(new GcOld(3, 1, 20), threads == 1 ? 4 << 20 : 32 << 20, threads, threads == 1);
+        assertTrue(o.out().contains("Completed in "), o.out());
+        assertTrue(o.stats().gcCycles() >= (threads == 1 ? 3 : 1), o.stats()::toString);
+        assertTrue(o.stats().faults() > 0, o.stats()::toString);
+    }
+}
