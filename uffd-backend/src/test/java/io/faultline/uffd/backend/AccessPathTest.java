@@ -1,0 +1,157 @@
+package io.faultline.uffd.backend;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.faultline.backend.HeapBackend;
+import io.faultline.backend.JavaBackend;
+import io.faultline.gc.compact.PageCompactor;
+import io.faultline.gc.meta.GcMetadata;
+import io.faultline.gc.meta.PageStates;
+import io.faultline.heap.Heap;
+import io.faultline.heap.HeapConfig;
+import io.faultline.heap.Mutator;
+import io.faultline.model.ObjectType;
+import io.faultline.uffd.UffdBackend;
+import io.faultline.uffd.UffdProbe.Mode;
+import java.lang.foreign.MemorySegment;
+import java.lang.management.ManagementFactory;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
+
+/**
+ * In uffd mode the mutator's field access is a plain memory access: the kernel, not the
+ * accessor, traps unbuilt pages. Shown by behaviour, not by timing: with a page's state forced to
+ * UNPROCESSED outside any compaction, a java-backend access takes a software fault (and the
+ * counter moves), while a uffd-backend access reads the value and leaves the state table alone.
+ * Also: uffd field access allocates nothing on the Java heap.
+ */
+class AccessPathTest {
+    static final ObjectType CELL = ObjectType.builder("access.Cell").refs("next").i64("v").build();
+
+    /** Delegates to a backend and keeps the metadata the collector attaches. */
+    static final class Capturing implements HeapBackend {
+        final HeapBackend inner;
+        volatile GcMetadata metadata;
+
+        Capturing(HeapBackend inner) {
+            this.inner = inner;
+        }
+
+        @Override public String name() { return inner.name(); }
+        @Override public String mode() { return inner.mode(); }
+        @Override public long capacity() { return inner.capacity(); }
+        @Override public int pageSize() { return inner.pageSize(); }
+        @Override public MemorySegment view() { return inner.view(); }
+        @Override public boolean accessNeedsPageCheck() { return inner.accessNeedsPageCheck(); }
+        @Override public MemorySegment beginCompaction(long used, long toSpace) { return inner.beginCompaction(used, toSpace); }
+        @Override public void buildPage(long page, PageCompactor c) { inner.buildPage(page, c); }
+        @Override public void releaseFromSpace(long offset, long bytes) { inner.releaseFromSpace(offset, bytes); }
+        @Override public void endCompaction() { inner.endCompaction(); }
+        @Override public boolean compactsNatively() { return inner.compactsNatively(); }
+        @Override public long compactPages() { return inner.compactPages(); }
+        @Override public void close() { inner.close(); }
+
+        @Override
+        public void attachMetadata(GcMetadata m) {
+            metadata = m;
+            inner.attachMetadata(m);
+        }
+    }
+
+    /** Forces the state of {@code obj}'s page to UNPROCESSED, reads its field, restores MAPPED. */
+    private static long readWithPageMarkedUnbuilt(Heap heap, Capturing backend, Mutator m, int obj, long field) {
+        PageStates states = backend.metadata.pageStates();
+        long page = io.faultline.model.ObjectLayout.refToOffset(obj) / backend.pageSize();
+        states.publish(page, PageStates.UNPROCESSED);
+        try {
+            return m.getLong(obj, field);
+        } finally {
+            assertTrue(states.stateAcquire(page) == PageStates.UNPROCESSED || heap.backend().accessNeedsPageCheck(),
+                    "the uffd accessor must not touch the page-state table");
+            states.publish(page, PageStates.MAPPED);
+        }
+    }
+
+    @ParameterizedTest
+    @EnumSource(Mode.class)
+    void uffdAccessorsDoNotConsultPageStates(Mode mode) {
+        UffdTestSupport.assumeAvailable(mode);
+        Capturing[] b = {null};
+        HeapConfig cfg = HeapConfig.builder().capacity(8L << 20)
+                .backend((cap, ps) -> b[0] = new Capturing(new UffdBackend(mode, cap, ps))).build();
+        try (Heap heap = Heap.create(cfg); Mutator m = heap.attach()) {
+            long v = CELL.field("v");
+            int c = m.allocate(CELL);
+            m.setLong(c, v, 42);
+            assertEquals(42, readWithPageMarkedUnbuilt(heap, b[0], m, c, v));
+            assertEquals(0, heap.stats().faults(), "no software fault in uffd mode");
+        }
+    }
+
+    @Test
+    void javaAccessorsTakeASoftwareFaultOnAnUnbuiltPage() {
+        Capturing[] b = {null};
+        HeapConfig cfg = HeapConfig.builder().capacity(8L << 20)
+                .backend((cap, ps) -> b[0] = new Capturing(new JavaBackend(cap, ps))).build();
+        try (Heap heap = Heap.create(cfg); Mutator m = heap.attach()) {
+            long v = CELL.field("v");
+            int c = m.allocate(CELL);
+            m.setLong(c, v, 42);
+            PageStates states = b[0].metadata.pageStates();
+            long page = io.faultline.model.ObjectLayout.refToOffset(c) / b[0].pageSize();
+            // MAPPED -> PROCESSING by hand: the accessor must see "not mapped" and wait for the
+            // owner; we publish from another thread, as an owner would.
+            states.publish(page, PageStates.PROCESSING);
+            Thread owner = Thread.ofPlatform().start(() -> {
+                while (heap.stats().faults() == 0) {
+                    Thread.onSpinWait();
+                }
+                states.publish(page, PageStates.MAPPED);
+            });
+            assertEquals(42, m.getLong(c, v));
+            assertEquals(1, heap.stats().faults(), "the java accessor checked the page state and faulted");
+            try {
+                owner.join(10_000);
+            } catch (InterruptedException e) {
+                throw new AssertionError(e);
+            }
+        }
+    }
+
+    @ParameterizedTest
+    @EnumSource(Mode.class)
+    void uffdFieldAccessAllocatesNothing(Mode mode) {
+        UffdTestSupport.assumeAvailable(mode);
+        HeapConfig cfg = HeapConfig.builder().capacity(64L << 20).backend(UffdBackend.factory(mode)).build();
+        var threads = (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
+        try (Heap heap = Heap.create(cfg); Mutator m = heap.attach()) {
+            long v = CELL.field("v");
+            int[] cells = new int[1024];
+            int root = m.push(m.allocateRefArray(cells.length));
+            for (int i = 0; i < cells.length; i++) {
+                int c = m.allocate(CELL);
+                m.setLong(c, v, i);
+                m.setRef(m.handle(root), i, c);
+            }
+            long sum = 0;
+            for (int round = 0; round < 6; round++) {
+                long before = threads.getCurrentThreadAllocatedBytes();
+                for (int rep = 0; rep < 200; rep++) {
+                    int arr = m.handle(root);
+                    for (int i = 0; i < cells.length; i++) {
+                        int c = m.getRef(arr, i);
+                        m.setLong(c, v, m.getLong(c, v) + 1);
+                        sum += m.getLong(c, v);
+                    }
+                }
+                long bytes = threads.getCurrentThreadAllocatedBytes() - before;
+                if (round >= 3) {
+                    assertTrue(bytes < 4096, "round " + round + ": 600k uffd field accesses allocated " + bytes
+                            + " bytes (sum " + sum + ")");
+                }
+            }
+        }
+    }
+}
