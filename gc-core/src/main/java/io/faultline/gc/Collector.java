@@ -100,6 +100,8 @@ public final class Collector implements AutoCloseable {
     private volatile long liveAfterLastGc;
     private volatile long topAfterLastGc;
     private long cycleFaultsAtStart;
+    /** Time-to-safepoint of the current pause (written by the pausing thread, read in the pause). */
+    private long safepointNanos;
 
     public Collector(Heap heap, HeapBackend backend) {
         this.heap = heap;
@@ -182,6 +184,7 @@ public final class Collector implements AutoCloseable {
                 }
                 continue;
             }
+            safepointNanos = System.nanoTime() - t0;
             pauseLock.lock();
             try {
                 if (closed || (allocationFailure && cycles != seen)) {
@@ -220,11 +223,15 @@ public final class Collector implements AutoCloseable {
         heap.retireAllTlabs();
         long used = heap.top();
         MemorySegment view = heap.view();
+        long tMark = System.nanoTime();
         marker.begin(view, used);
         heap.updateRoots(marker::markRoot);
         marker.end();
+        long tPlan = System.nanoTime();
         long newTop = planner.plan(view, used);
+        long tRoots = System.nanoTime();
         heap.updateRoots(ref -> ObjectLayout.offsetToRef(offsets.forward(ObjectLayout.refToOffset(ref))));
+        long tSetup = System.nanoTime();
         long pages = planner.toSpacePages(newTop);
         compactor.setCycle(used, newTop);
         backend.beginCompaction(used, pages * pageSize);
@@ -249,8 +256,10 @@ public final class Collector implements AutoCloseable {
             compactionStartNanos = System.nanoTime();
             topAfterLastGc = pages * pageSize;
             cycles = cycle;
-            recordPause(System.nanoTime() - t0);
-            log.pause(cycle, "Compact Roots", cause, used, newTop, backend.capacity(), System.nanoTime() - t0);
+            long end = System.nanoTime();
+            recordPause(end - t0);
+            log.pause(cycle, "Compact Roots", cause, used, newTop, backend.capacity(), end - t0);
+            log.phases(cycle, safepointNanos, tPlan - tMark, tRoots - tPlan, tSetup - tRoots, end - tSetup);
         } else {
             long c0 = System.nanoTime();
             for (long p = 0; p < pages; p++) {
@@ -264,6 +273,7 @@ public final class Collector implements AutoCloseable {
             long pauseNanos = System.nanoTime() - t0;
             recordPause(pauseNanos);
             log.pause(cycle, "Compact", cause, used, newTop, backend.capacity(), pauseNanos);
+            log.phases(cycle, safepointNanos, tPlan - tMark, tRoots - tPlan, tSetup - tRoots, System.nanoTime() - tSetup);
             if (verify) {
                 checkHeap(cycle); // inside the pause but not counted in it: see HeapStats#pauseMaxNanos
             }

@@ -7,6 +7,7 @@ import java.util.function.Consumer;
  * Formats one line per collection in the style of HotSpot's {@code -Xlog:gc}:
  * <pre>
  * [0.412s][info][gc] GC(3) Pause Compact (Allocation Failure) 60M-&gt;12M(64M) 3.214ms
+ * [0.412s][info][gc] GC(3) Phases: safepoint 0.051ms mark 1.602ms plan 0.977ms roots 0.012ms rest 0.571ms
  * [0.415s][info][gc] GC(3) Concurrent Compact 301 pages 2.877ms, 12 faults
  * </pre>
  */
@@ -26,6 +27,14 @@ final class GcLog {
         if (sink != null) {
             sink.accept(String.format(Locale.ROOT, "%s GC(%d) Pause %s (%s) %s->%s(%s) %.3fms",
                     prefix(), cycle, kind, cause, size(before), size(after), size(capacity), nanos / 1e6));
+        }
+    }
+
+    /** The pause's phases: time to safepoint, mark, plan, root update, compaction setup (or STW compaction). */
+    void phases(long cycle, long safepoint, long mark, long plan, long roots, long rest) {
+        if (sink != null) {
+            sink.accept(String.format(Locale.ROOT, "%s GC(%d) Phases: safepoint %.3fms mark %.3fms plan %.3fms roots %.3fms rest %.3fms",
+                    prefix(), cycle, safepoint / 1e6, mark / 1e6, plan / 1e6, roots / 1e6, rest / 1e6));
         }
     }
 
