@@ -107,8 +107,7 @@ public final class Heap implements AutoCloseable {
     }
 
     void detach(Mutator m) {
-        safepoints.deregister(m);
-        retireTlab(m);
+        safepoints.deregister(m, () -> retireTlab(m));
     }
 
     /**

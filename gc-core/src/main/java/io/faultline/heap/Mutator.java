@@ -58,6 +58,8 @@ public final class Mutator implements AutoCloseable {
 
     /** Safepoint state, guarded by the {@link Safepoints} lock. */
     int state;
+    /** Nesting depth of safe regions (a thread may collect or verify from inside one). Same lock. */
+    int safeDepth;
     private boolean closed;
     private long allocatedBytes;
 

@@ -54,7 +54,13 @@ public final class Safepoints {
         }
     }
 
-    void deregister(Mutator m) {
+    /**
+     * Removes {@code m}. {@code lastWords} runs first, under the lock with no pause in progress
+     * (none can start until we return), so it may still touch the heap: the mutator's TLAB is
+     * retired there. Retiring after leaving the list would race with a pause that no longer
+     * waits for us, and write a filler at a pre-pause offset into the compacted heap.
+     */
+    void deregister(Mutator m, Runnable lastWords) {
         lock.lock();
         try {
             if (m.state == RUNNING && pauseRequested) {
@@ -63,6 +69,7 @@ public final class Safepoints {
             while (pauseRequested) {
                 changed.awaitUninterruptibly(); // never leave the list while a pause scans it
             }
+            lastWords.run();
             mutators.remove(m);
             changed.signalAll();
         } finally {
@@ -101,20 +108,25 @@ public final class Safepoints {
         }
     }
 
+    /** Parks {@code m} until the current pause ends; {@code m} returns to the state it had. */
     private void park(Mutator m) {
+        int prior = m.state;
         m.state = PARKED;
         changed.signalAll();
         while (pauseRequested) {
             changed.awaitUninterruptibly();
         }
-        m.state = RUNNING;
+        m.state = prior == SAFE ? SAFE : RUNNING;
     }
 
+    /** Safe regions nest: only the outermost enter and leave change the state. */
     void enterSafeRegion(Mutator m) {
         lock.lock();
         try {
-            m.state = SAFE;
-            changed.signalAll();
+            if (m.safeDepth++ == 0) {
+                m.state = SAFE;
+                changed.signalAll();
+            }
         } finally {
             lock.unlock();
         }
@@ -123,6 +135,12 @@ public final class Safepoints {
     void leaveSafeRegion(Mutator m) {
         lock.lock();
         try {
+            if (m.safeDepth == 0) {
+                throw new IllegalStateException("leaveSafeRegion without enterSafeRegion on " + m.owner.getName());
+            }
+            if (--m.safeDepth > 0) {
+                return;
+            }
             while (pauseRequested) {
                 changed.awaitUninterruptibly();
             }
@@ -160,7 +178,7 @@ public final class Safepoints {
             if (shutdown) {
                 pauseRequested = false;
                 if (self != null) {
-                    self.state = RUNNING;
+                    self.state = self.safeDepth > 0 ? SAFE : RUNNING;
                 }
                 changed.signalAll();
                 return false;
@@ -187,7 +205,7 @@ public final class Safepoints {
         try {
             pauseRequested = false;
             if (self != null) {
-                self.state = RUNNING;
+                self.state = self.safeDepth > 0 ? SAFE : RUNNING; // a thread may collect from a safe region
             }
             changed.signalAll();
         } finally {
