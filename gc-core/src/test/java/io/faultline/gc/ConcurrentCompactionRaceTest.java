@@ -115,6 +115,8 @@ class ConcurrentCompactionRaceTest {
                 m.collect();
                 assertTrue(compactorInside.await(30, TimeUnit.SECONDS), "compactor never claimed page 0");
                 long faultsBefore = heap.stats().faults();
+                int g = heap.globals().add(m.handle(0)); // global 0, for the reader: set before it starts
+                assertEquals(0, g);
                 AtomicReference<Throwable> failure = new AtomicReference<>();
                 Thread reader = Thread.ofPlatform().start(() -> {
                     try (Mutator mm = heap.attach()) {
@@ -124,14 +126,12 @@ class ConcurrentCompactionRaceTest {
                         failure.compareAndSet(null, e);
                     }
                 });
-                int g = heap.globals().add(m.handle(0)); // (global 0 for the reader)
-                assertEquals(0, g);
                 m.enterSafeRegion();
                 long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
                 while (heap.stats().faults() == faultsBefore && System.nanoTime() < deadline) {
                     Thread.onSpinWait();
                 }
-                assertTrue(heap.stats().faults() > faultsBefore, "reader never faulted");
+                assertTrue(heap.stats().faults() > faultsBefore, "reader never faulted (reader failure: " + failure.get() + ")");
                 assertTrue(reader.isAlive(), "reader must wait while the compactor owns the page");
                 release.countDown();
                 assertTrue(reader.join(Duration.ofSeconds(30)), "reader hung");
