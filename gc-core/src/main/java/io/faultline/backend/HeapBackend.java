@@ -56,7 +56,9 @@ public interface HeapBackend extends AutoCloseable {
 
     /**
      * Builds to-space page {@code page} with {@code compactor} and makes it visible in the view.
-     * The caller owns the page (state PROCESSING) and publishes the page state after this returns.
+     * With concurrent compaction the caller owns the page (state PROCESSING) and publishes the
+     * page state after this returns; with stop-the-world compaction the pause calls it for every
+     * page while no mutator runs, and page states stay MAPPED.
      * java: compacts straight into the view segment.
      */
     void buildPage(long page, PageCompactor compactor);

@@ -82,6 +82,8 @@ public final class Collector implements AutoCloseable {
     private long compactionStartNanos;
     private final Object compactionDone = new Object();
     private volatile boolean closed;
+    /** Why a page build failed (its page stays PROCESSING); rethrown to anyone waiting for it. */
+    private volatile IllegalStateException compactionFailure;
     /** A verification failure found off a mutator thread (compactor 0), rethrown to mutators. */
     private volatile HeapCorruptedException corruption;
     private volatile boolean lastCycleVerified = true;
@@ -306,6 +308,9 @@ public final class Collector implements AutoCloseable {
             if (closed) {
                 throw new IllegalStateException("heap closed while waiting for page " + page);
             }
+            if (compactionFailure != null) {
+                throw new IllegalStateException("page " + page + " will never be mapped", compactionFailure);
+            }
             if (++spins < 200) {
                 Thread.onSpinWait();
             } else {
@@ -368,7 +373,14 @@ public final class Collector implements AutoCloseable {
     }
 
     private void buildAndPublish(long page) {
-        backend.buildPage(page, compactor);
+        try {
+            backend.buildPage(page, compactor);
+        } catch (RuntimeException | Error e) {
+            // The page stays PROCESSING forever: record why, so that whoever waits for it (a
+            // faulting mutator, a collection) fails with this cause instead of spinning.
+            compactionFailure = new IllegalStateException("building to-space page " + page + " failed", e);
+            throw e;
+        }
         pageStates.publish(page, PageStates.MAPPED);
         advanceFrontier();
         if (control.decrement(CompactionControl.PAGES_LEFT) == 0) {
@@ -484,11 +496,24 @@ public final class Collector implements AutoCloseable {
         }
     }
 
+    /** A compactor thread caught {@code e}: keeps the first failure for the threads waiting. */
+    void compactorFailed(Throwable e) {
+        if (compactionFailure == null) {
+            compactionFailure = e instanceof IllegalStateException ise ? ise
+                    : new IllegalStateException("compactor thread failed", e);
+        }
+        log.error("compactor: " + e);
+    }
+
     /** Throws the verification failure compactor 0 recorded, if any. */
     private void rethrowCorruption() {
         HeapCorruptedException e = corruption;
         if (e != null) {
             throw new HeapCorruptedException(e);
+        }
+        IllegalStateException f = compactionFailure;
+        if (f != null) {
+            throw new IllegalStateException("the heap is unusable: " + f.getMessage(), f);
         }
     }
 
@@ -530,6 +555,7 @@ public final class Collector implements AutoCloseable {
     private void waitForCompaction() {
         synchronized (compactionDone) {
             while (compacting && !closed) {
+                rethrowCorruption();
                 tryComplete();
                 if (!compacting) {
                     break;

@@ -53,9 +53,15 @@ final class CompactorPool {
                 }
                 seen = generation;
             }
-            collector.compactSome();
-            if (id == 0 && !finishCycle()) {
-                return;
+            try {
+                collector.compactSome();
+                if (id == 0 && !finishCycle()) {
+                    return;
+                }
+            } catch (RuntimeException | Error e) {
+                // Recorded (waiters fail with it rather than spin); the thread lives on until
+                // close() stops it.
+                collector.compactorFailed(e);
             }
         }
     }

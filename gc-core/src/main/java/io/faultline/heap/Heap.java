@@ -29,9 +29,9 @@ import java.util.function.IntUnaryOperator;
  * runs a collection; if that does not free enough, {@link HeapExhaustedException}.
  *
  * <p><b>Threading:</b> {@link #attach()} binds a {@link Mutator} to the calling thread. Other
- * methods are safe from any thread unless they say otherwise. {@link #close()} stops the world,
- * releases all memory and detaches every mutator; their later accesses fail with an exception
- * (never a crash).
+ * methods are safe from any thread unless they say otherwise. {@link #close()} does not wait for
+ * mutators: it abandons an in-flight compaction, stops the compactor threads and releases all
+ * memory; a mutator still attached fails on its next access with an exception (never a crash).
  */
 public final class Heap implements AutoCloseable {
     private static final VarHandle TOP;
@@ -301,8 +301,10 @@ public final class Heap implements AutoCloseable {
     }
 
     /**
-     * Stops the world (waiting for an in-flight collection to finish or be abandoned), releases
-     * the backend's memory and metadata, and detaches every mutator. Idempotent.
+     * Makes pending and future pauses give up, waits for a pause in progress, abandons an
+     * in-flight compaction (each compactor finishes at most the page it holds), stops the
+     * compactor threads and releases the backend's memory and the metadata. Never waits for a
+     * mutator; one still attached fails on its next access. Idempotent; any thread.
      */
     @Override
     public void close() {

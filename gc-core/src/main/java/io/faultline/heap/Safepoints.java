@@ -17,7 +17,7 @@ import java.util.concurrent.locks.ReentrantLock;
  *                      |  ^                                      | pause ends
  *         enterSafe    |  | leaveSafe (waits while a pause is on)|
  *                      v  |                                      |
- *                      SAFE  <-------------------------------------+ (back to RUNNING)
+ *                      SAFE  &lt;------------------------------------+ (back to where it was)
  * </pre>
  *
  * <p><b>Assumptions and Guarantees:</b> the fast path is one volatile load of

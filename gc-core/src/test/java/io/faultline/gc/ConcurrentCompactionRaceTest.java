@@ -1,6 +1,7 @@
 package io.faultline.gc;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.faultline.heap.Heap;
@@ -190,6 +191,25 @@ class ConcurrentCompactionRaceTest {
                     assertEquals("built=" + pages, ev.get(i + 1).substring(ev.get(i + 1).indexOf("built=")), ev.toString());
                 }
                 checkList(m, 4000);
+            }
+        }
+    }
+
+    @Test
+    void aFailedPageBuildFailsTheMutatorsWaitingForItInsteadOfHangingThem() throws Exception {
+        try (Heap heap = heap(1)) {
+            CountDownLatch failed = new CountDownLatch(1);
+            backend.compactorHook = p -> {
+                failed.countDown();
+                throw new IllegalStateException("injected build failure on page " + p);
+            };
+            try (Mutator m = heap.attach()) {
+                buildList(m, 50); // everything fits on page 0 after compaction
+                m.collect();
+                assertTrue(failed.await(30, TimeUnit.SECONDS), "compactor never tried page 0");
+                IllegalStateException e = assertThrows(IllegalStateException.class, () -> checkList(m, 50));
+                assertTrue(String.valueOf(e.getCause()).contains("page 0"), "names the page: " + e);
+                assertThrows(IllegalStateException.class, m::collect, "a collection cannot wait for the page either");
             }
         }
     }

@@ -62,7 +62,8 @@ public final class UffdProbe {
      * @param uffdAvailable   whether a userfaultfd could be opened and {@code UFFDIO_API} negotiated
      * @param uffdDetail      how it was opened and what it offers, or why not
      * @param features        the kernel's {@code UFFD_FEATURE_*} mask, 0 if unknown
-     * @param sigbusAvailable whether {@code UFFD_FEATURE_SIGBUS} can be enabled (the native fault path uses it)
+     * @param sigbusAvailable whether {@code UFFD_FEATURE_SIGBUS} can be enabled (reported for information: the fault path
+     *                        here is a native service thread, not SIGBUS delivery)
      * @param sigbusDetail    why not, or what was verified
      * @param modes           one entry per {@link Mode}, in declaration order
      */

@@ -58,6 +58,10 @@
  *   <li>the page compactor is C ({@code compact_page} in {@code fl_backend.c}), a line-by-line
  *       mirror of {@link io.faultline.gc.compact.PageCompactor} over the same native side tables;
  *       a differential test checks byte-identical pages;</li>
+ *   <li>Java compactor threads may be late (descheduled, or held at a HotSpot safepoint between
+ *       downcalls). So when the service thread's {@code poll()} times out twice (about 20 ms)
+ *       while {@code PAGES_LEFT} stays unchanged and non-zero, it builds the remaining UNPROCESSED
+ *       pages itself, with the same validated claims (the backstop);</li>
  *   <li>shutting down closes the uffd inside the same downcall that joins the service thread, so
  *       no Java safepoint poll sits between "nobody serves faults" and "no fault can block".</li>
  * </ul>

@@ -10,7 +10,7 @@ package io.faultline.gc.meta;
  *  +-------- chunk 0 (512 B = 64 words) ---+  mark bitmap   : u64[C/512]  bit w%64 of entry w/64 is
  *  | w0 w1 ... w63                          |                  set iff word w belongs to a live object
  *  +-------- chunk 1 -----------------------+  offset vector : u64[C/512]  exclusive prefix sum of live
- *  | ...                                    |                  bytes: entry k = live bytes in chunks < k
+ *  | ...                                    |                  bytes: entry k = live bytes in chunks &lt; k
  *  +----------------------------------------+  first objects : i64[C/P]    per to-space page: from-space
  *  page 0 = chunks 0..P/512-1, page 1 = ...                   offset of the live object that covers the
  *                                                             page's first byte after compaction, -1 none

@@ -13,7 +13,9 @@ import java.lang.invoke.VarHandle;
  * <pre>
  *                 pause (collector)            claim (CAS, compactor or faulting mutator)
  *   MAPPED ------------------------> UNPROCESSED ------------------------> PROCESSING
- *     ^                                                                       |
+ *     ^                                   ^   revert (a late claimer: a pause  |
+ *     |                                   +---- started since it read the cycle)
+ *     |                                                                       |
  *     |  publish (owner; java backend: release store)                         | built through the
  *     +-----------------------------------------------------------------------+ alias / buffer
  *     |                                                                       v
@@ -26,7 +28,10 @@ import java.lang.invoke.VarHandle;
  *   <li>{@link #UNPROCESSED}: set by the collector, inside the pause, for every to-space page
  *       that receives live data. Nobody may read it in the mutator view.</li>
  *   <li>{@link #PROCESSING}: exactly one thread (compactor or mutator) won the CAS from
- *       UNPROCESSED and is building the page. Others wait for MAPPED.</li>
+ *       UNPROCESSED and is building the page. Others wait and re-check. A claimer that finds,
+ *       right after its CAS, that a pause started since it read the cycle number reverts the
+ *       page to UNPROCESSED without writing it ({@code Collector.claimFor}, {@code claim()} in
+ *       fl_backend.c).</li>
  *   <li>{@link #PROCESSED}: contents complete in the GC alias, not yet visible to mutators
  *       (uffd backends, between the copy and the ioctl). The java backend skips this state.</li>
  * </ul>
