@@ -48,7 +48,9 @@ class LivenessTest {
             System.out.println("LivenessTest " + mode + " " + gc + ": " + log.strip());
             assertTrue(done, "child JVM did not finish within 180 s (stall/deadlock): " + log);
             assertEquals(0, p.exitValue(), log);
-            assertTrue(log.contains("LIVENESS OK") && log.contains("cycles=" + CYCLES), log);
+            // At least the requested cycles: the mutators' own allocation failures may add some.
+            java.util.regex.Matcher cycles = java.util.regex.Pattern.compile(" cycles=(\\d+) ").matcher(log);
+            assertTrue(log.contains("LIVENESS OK") && cycles.find() && Long.parseLong(cycles.group(1)) >= CYCLES, log);
             assertTrue(!log.contains(" faults=0 "), "mutators must fault: " + log);
             assertTrue(!log.contains("hostGcs=0 "), "the churn thread must force host GCs: " + log);
         } finally {
