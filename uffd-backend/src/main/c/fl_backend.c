@@ -305,6 +305,19 @@ static char *map_staging(uint64_t page_size)
 	return p == MAP_FAILED ? NULL : (char *)p;
 }
 
+/* One step of fl_compact_pages: claims `page` for `epoch` and, if won, builds and maps it. */
+static int claim_and_build(struct fl_heap *h, int64_t page, int64_t epoch, char *staging, int64_t *built, int *err)
+{
+	int r = claim(h, page, epoch);
+	if (r == CLAIM_OK) {
+		int rc = build_and_publish(h, page, staging);
+		if (rc < 0)
+			*err = rc;
+		(*built)++;
+	}
+	return r;
+}
+
 int64_t fl_compact_pages(struct fl_heap *h)
 {
 	ADD(&h->active, 1);
@@ -334,14 +347,7 @@ int64_t fl_compact_pages(struct fl_heap *h)
 			int64_t p = ADD(&c->next_page, 1);
 			if (p >= pages || LOAD(&h->epoch) != epoch)
 				break;
-			int r = claim(h, p, epoch);
-			if (r == CLAIM_OK) {
-				int rc = build_and_publish(h, p, staging);
-				if (rc < 0)
-					err = rc;
-				built++;
-			}
-			stale = r == CLAIM_STALE;
+			stale = claim_and_build(h, p, epoch, staging, &built, &err) == CLAIM_STALE;
 		}
 		/*
 		 * A sweep for pages whose cursor slot a stale claimer consumed (a compactor preempted
@@ -351,14 +357,7 @@ int64_t fl_compact_pages(struct fl_heap *h)
 		for (int64_t p = 0; !stale && p < pages && !LOAD(&c->abandon) && !LOAD(&h->stopping); p++) {
 			if (__atomic_load_n(&h->states[p], __ATOMIC_ACQUIRE) != FL_PAGE_UNPROCESSED)
 				continue;
-			int r = claim(h, p, epoch);
-			if (r == CLAIM_OK) {
-				int rc = build_and_publish(h, p, staging);
-				if (rc < 0)
-					err = rc;
-				built++;
-			}
-			stale = r == CLAIM_STALE;
+			stale = claim_and_build(h, p, epoch, staging, &built, &err) == CLAIM_STALE;
 		}
 	}
 	if (staging != NULL)
