@@ -26,7 +26,7 @@ class DifferentialCompactionTest {
     static final int PROGRAMS = Integer.getInteger("faultline.diffPrograms", 30);
 
     @ParameterizedTest
-    @EnumSource(value = Mode.class, names = {"CONTINUE", "COPY"})
+    @EnumSource(Mode.class)
     void javaAndNativeCompactorsBuildIdenticalPages(Mode mode) {
         UffdTestSupport.assumeAvailable(mode);
         AtomicLong compared = new AtomicLong();

@@ -11,6 +11,8 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import java.util.stream.Stream;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
@@ -49,7 +51,7 @@ class LivenessTest {
             assertTrue(done, "child JVM did not finish within 180 s (stall/deadlock): " + log);
             assertEquals(0, p.exitValue(), log);
             // At least the requested cycles: the mutators' own allocation failures may add some.
-            java.util.regex.Matcher cycles = java.util.regex.Pattern.compile(" cycles=(\\d+) ").matcher(log);
+            Matcher cycles = Pattern.compile(" cycles=(\\d+) ").matcher(log);
             assertTrue(log.contains("LIVENESS OK") && cycles.find() && Long.parseLong(cycles.group(1)) >= CYCLES, log);
             assertTrue(!log.contains(" faults=0 "), "mutators must fault: " + log);
             assertTrue(!log.contains("hostGcs=0 "), "the churn thread must force host GCs: " + log);
