@@ -9,6 +9,7 @@ import io.faultline.model.ObjectLayout;
 import io.faultline.uffd.UffdBackend;
 import io.faultline.uffd.UffdProbe;
 import java.util.List;
+import org.HdrHistogram.Histogram;
 import java.util.Locale;
 
 /**
@@ -24,6 +25,8 @@ public final class BenchSupport {
     private static final int PER_HOLDER = 1024;
 
     private static volatile UffdProbe.Report probe;
+    private static final long ORDER_SENTINEL = 0x5eed_f00d_dead_beefL;
+    static volatile long orderSink;
 
     private BenchSupport() {
     }
@@ -208,6 +211,27 @@ public final class BenchSupport {
         /** Touches (reads) the top page of root {@code i}: the access a mutator makes. */
         public static long touch(Mutator m, int ref) {
             return m.getLongAt(ref, 0);
+        }
+
+        /**
+         * One timed touch: reads element 0 of {@code ref} between two {@link System#nanoTime()}
+         * calls and records the ns in {@code h} (if not null). The JIT may otherwise move a plain
+         * off-heap load out of the timed window (the fault then happens, unmeasured, between two
+         * samples: seen in practice), so the load's address depends on the first clock read and
+         * a branch on the loaded value precedes the second. Allocates nothing.
+         */
+        public static long timedTouch(Mutator m, int ref, Histogram h) {
+            long t0 = System.nanoTime();
+            int r = t0 == Long.MIN_VALUE ? ref + 1 : ref; // never taken; orders the load after t0
+            long v = m.getLongAt(r, 0);
+            if (v == ORDER_SENTINEL) {
+                orderSink = v; // never taken; the branch orders the load before t1
+            }
+            long dt = System.nanoTime() - t0;
+            if (h != null) {
+                Latencies.record(h, dt);
+            }
+            return v;
         }
     }
 }

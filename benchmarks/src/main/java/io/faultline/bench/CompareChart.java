@@ -30,13 +30,13 @@ public final class CompareChart {
             String label = row.available() ? row.backend() : row.backend() + " (n/a)";
             if (!row.available()) {
                 fault.addValue(0, "fault p50 (us/page)", label);
-                fault.addValue(0, "floor p50, same run", label);
+                fault.addValue(0, "floor (best-pass p50), same run", label);
                 compaction.addValue(0, "compaction", label);
                 pause.addValue(0, "pause p50", label);
                 continue;
             }
             fault.addValue(row.fault().p50(), "fault p50 (us/page)", label);
-            fault.addValue(Double.isFinite(row.floorUs()) ? row.floorUs() : 0, "floor p50, same run", label);
+            fault.addValue(Double.isFinite(row.floorUs()) ? row.floorUs() : 0, "floor (best-pass p50), same run", label);
             compaction.addValue(row.compactionMBps(), "compaction", label);
             pause.addValue(row.pauseP50Ms(), "pause p50", label);
         }

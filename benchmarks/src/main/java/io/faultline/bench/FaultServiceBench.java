@@ -90,12 +90,7 @@ public class FaultServiceBench {
         Histogram h = recording ? hist : null;
         long sum = 0;
         for (int i = 0; i < refs.length; i++) {
-            long t0 = System.nanoTime();
-            sum += BenchSupport.LiveSet.touch(mu, refs[i]);
-            long dt = System.nanoTime() - t0;
-            if (h != null) {
-                Latencies.record(h, dt);
-            }
+            sum += BenchSupport.LiveSet.timedTouch(mu, refs[i], h);
         }
         hotAllocated += Latencies.threadAllocatedBytes() - a0;
         return sum;

@@ -1,5 +1,6 @@
 package io.faultline.cli;
 
+import io.faultline.bench.BenchSupport;
 import io.faultline.bench.CompareChart;
 import io.faultline.bench.CompareHarness;
 import java.io.IOException;
@@ -22,7 +23,7 @@ public final class CompareCommand {
 
     public static String usage() {
         return """
-                Usage: faultline compare [--quick] [--out DIR]
+                Usage: faultline compare [--quick] [--out DIR] [--modes LIST]
 
                 Compares the java backend and the uffd delivery modes (copy, continue, move):
                 fault service cost per page right after a pause, its ratio to the floor measured
@@ -33,6 +34,7 @@ public final class CompareCommand {
                 Options:
                   --quick      a shorter run (under a minute on 2 cores; default: under 3 minutes)
                   --out DIR    results folder (default results/<timestamp>)
+                  --modes LIST comma-separated subset of java,copy,continue,move (default all)
                   -h, --help   print this help
 
                 Writes compare.png (chart), compare.json and compare.csv (raw numbers) into the
@@ -40,10 +42,21 @@ public final class CompareCommand {
                 """;
     }
 
+    private static List<String> modes(String list) {
+        List<String> given = java.util.Arrays.stream(list.split(",", -1)).map(String::trim).toList();
+        for (String m : given) {
+            if (!BenchSupport.BACKENDS.contains(m)) {
+                throw new UsageException("--modes '" + list + "': '" + m + "' is not one of " + String.join(", ", BenchSupport.BACKENDS));
+            }
+        }
+        return BenchSupport.BACKENDS.stream().filter(given::contains).toList();
+    }
+
     /** Runs the command; returns the exit status. Throws {@link UsageException} for a bad command line. */
     public static int execute(List<String> args, PrintStream out, PrintStream err) {
         CompareHarness.Plan plan = CompareHarness.Plan.DEFAULT;
         String outDir = null;
+        List<String> modes = BenchSupport.BACKENDS;
         for (int i = 0; i < args.size(); i++) {
             String a = args.get(i);
             switch (a) {
@@ -59,8 +72,16 @@ public final class CompareCommand {
                     }
                     outDir = args.get(++i);
                 }
+                case "--modes" -> {
+                    if (i + 1 >= args.size()) {
+                        throw new UsageException("--modes needs a list, e.g. java,copy");
+                    }
+                    modes = modes(args.get(++i));
+                }
                 default -> {
-                    if (a.startsWith("--out=")) {
+                    if (a.startsWith("--modes=")) {
+                        modes = modes(a.substring("--modes=".length()));
+                    } else if (a.startsWith("--out=")) {
                         outDir = a.substring("--out=".length());
                         if (outDir.isEmpty()) {
                             throw new UsageException("--out needs a directory");
@@ -84,7 +105,7 @@ public final class CompareCommand {
         }
         CompareHarness.Result result;
         try {
-            result = new CompareHarness(plan, err).run();
+            result = new CompareHarness(plan, modes, err).run();
         } catch (RuntimeException | LinkageError e) {
             err.println("faultline: compare failed: " + e);
             e.printStackTrace(err);
