@@ -107,6 +107,16 @@ FL_EXPORT void fl_stats(struct fl_heap *h, int64_t *out, int n);
 FL_EXPORT int fl_bench_uffd_roundtrip(int mode, int64_t npages, int64_t *lat);
 /* Touches npages pages with no userfaultfd; lat[i] = ns of touch i. 0 or -errno. */
 FL_EXPORT int fl_bench_plain_fault(int kind, int64_t npages, int64_t *lat);
+/* Floors as regions, so that a benchmark can time the touches alone: FL_BENCH_CONTINUE..CONTINUE_CACHED, or: */
+#define FL_BENCH_FLOOR_SHMEM_MINOR 4
+#define FL_BENCH_FLOOR_ANON_FIRST_TOUCH 5
+struct fl_bench_region;
+/* Maps (and for uffd floors registers, and starts the resolver pthread for) npages; NULL with *err = errno. */
+FL_EXPORT struct fl_bench_region *fl_bench_region_new(int floor, int64_t npages, int *err);
+/* Touches every page once, one at a time (allowed once per region); lat[i] = ns of touch i. 0 or -errno. */
+FL_EXPORT int fl_bench_region_touch(struct fl_bench_region *g, int64_t *lat);
+/* Stops the resolver (joined), closes the uffd and unmaps everything. NULL is ignored. */
+FL_EXPORT void fl_bench_region_free(struct fl_bench_region *g);
 /* memcpy of [0, total) in chunk-byte pieces, reps times, between two pre-touched buffers: ns, or -errno. */
 FL_EXPORT int64_t fl_bench_memcpy(int64_t chunk, int64_t total, int64_t reps);
 

@@ -17,6 +17,7 @@
 #include <poll.h>
 #include <pthread.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
@@ -115,182 +116,206 @@ static int open_uffd(void)
 	return fd;
 }
 
-int fl_bench_uffd_roundtrip(int mode, int64_t npages, int64_t *lat)
-{
+/* A floor's pages, ready to be touched once: set up by new, touched (timed) by touch, freed by free. */
+struct fl_bench_region {
 	struct rt r;
-	memset(&r, 0, sizeof r);
-	r.mode = mode;
-	r.ps = (uint64_t)sysconf(_SC_PAGESIZE);
-	r.uffd = -1;
-	uint64_t len = (uint64_t)npages * r.ps;
-	int memfd = -1;
-	int err = 0;
+	int floor;
+	int memfd;
+	uint64_t len;
+	uint64_t stride;
+	int64_t npages;
 	pthread_t th;
-	int started = 0;
+	int started;
+	int touched;
+};
 
-	if (npages <= 0 || mode < 0 || mode > FL_BENCH_CONTINUE_CACHED) {
-		return -EINVAL;
+void fl_bench_region_free(struct fl_bench_region *g)
+{
+	if (g == NULL) {
+		return;
 	}
-	r.src = mmap(NULL, r.ps, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (r.src == MAP_FAILED) {
-		r.src = NULL;
-		err = errno;
-		goto out;
+	if (g->started) {
+		g->r.stop = 1;
+		pthread_join(g->th, NULL);
 	}
-	memset(r.src, 0x5a, r.ps);
-	r.uffd = open_uffd();
-	if (r.uffd < 0) {
-		err = errno;
-		goto out;
+	if (g->r.uffd >= 0) {
+		close(g->r.uffd); /* unregisters everything, wakes any waiter */
+	}
+	if (g->r.view != NULL && g->r.view != MAP_FAILED) {
+		munmap(g->r.view, g->len);
+	}
+	if (g->r.alias != NULL && g->r.alias != MAP_FAILED) {
+		munmap(g->r.alias, g->len);
+	}
+	if (g->r.staging != NULL && g->r.staging != MAP_FAILED) {
+		munmap(g->r.staging, g->r.ps);
+	}
+	if (g->r.src != NULL && g->r.src != MAP_FAILED) {
+		munmap(g->r.src, g->r.ps);
+	}
+	if (g->memfd >= 0) {
+		close(g->memfd);
+	}
+	free(g);
+}
+
+static int region_setup(struct fl_bench_region *g)
+{
+	struct rt *r = &g->r;
+	int floor = g->floor;
+	int uffd_floor = floor <= FL_BENCH_CONTINUE_CACHED;
+	int shmem = floor == FL_BENCH_CONTINUE || floor == FL_BENCH_CONTINUE_CACHED || floor == FL_BENCH_FLOOR_SHMEM_MINOR;
+	/*
+	 * Shmem read faults map the cached pages around the faulting one too (fault-around, 64 KiB
+	 * by default), so the plain minor-fault floor touches one page per 64 KiB window: each touch
+	 * is a real fault. uffd-registered ranges never fault around; anonymous writes neither.
+	 */
+	g->stride = floor == FL_BENCH_FLOOR_SHMEM_MINOR ? (65536 > r->ps ? 65536 / r->ps : 1) * r->ps : r->ps;
+	g->len = (uint64_t)g->npages * g->stride;
+	r->src = mmap(NULL, r->ps, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (r->src == MAP_FAILED) {
+		return errno;
+	}
+	memset(r->src, 0x5a, r->ps);
+	if (shmem) {
+		g->memfd = (int)syscall(SYS_memfd_create, "faultline-floor", MFD_CLOEXEC);
+		if (g->memfd < 0 || ftruncate(g->memfd, (off_t)g->len) != 0) {
+			return errno;
+		}
+		r->alias = mmap(NULL, g->len, PROT_READ | PROT_WRITE, MAP_SHARED, g->memfd, 0);
+		if (r->alias == MAP_FAILED) {
+			return errno;
+		}
+		r->view = mmap(NULL, g->len, PROT_READ | PROT_WRITE, MAP_SHARED, g->memfd, 0);
+		if (r->view == MAP_FAILED) {
+			return errno;
+		}
+		if (floor != FL_BENCH_CONTINUE) {
+			/* cached pages; the view has no PTEs yet */
+			for (uint64_t o = 0; o < g->len; o += r->ps) {
+				memcpy(r->alias + o, r->src, r->ps);
+			}
+		}
+	} else {
+		r->view = mmap(NULL, g->len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+		if (r->view == MAP_FAILED) {
+			return errno;
+		}
+		madvise(r->view, g->len, MADV_NOHUGEPAGE);
+		if (floor == FL_BENCH_MOVE) {
+			r->staging = mmap(NULL, r->ps, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+			if (r->staging == MAP_FAILED) {
+				return errno;
+			}
+		}
+	}
+	if (!uffd_floor) {
+		return 0;
+	}
+	r->uffd = open_uffd();
+	if (r->uffd < 0) {
+		return errno;
 	}
 	struct uffdio_api api = { .api = UFFD_API, .features = 0 };
-	int continue_mode = mode == FL_BENCH_CONTINUE || mode == FL_BENCH_CONTINUE_CACHED;
-	if (continue_mode) {
+	if (shmem) {
 		api.features = UFFD_FEATURE_MINOR_SHMEM | UFFD_FEATURE_MISSING_SHMEM;
-	} else if (mode == FL_BENCH_MOVE) {
+	} else if (floor == FL_BENCH_MOVE) {
 		api.features = UFFD_FEATURE_MOVE;
 	}
-	if (ioctl(r.uffd, UFFDIO_API, &api) != 0) {
-		err = errno;
-		goto out;
+	if (ioctl(r->uffd, UFFDIO_API, &api) != 0) {
+		return errno;
 	}
-	uint64_t reg_mode = UFFDIO_REGISTER_MODE_MISSING;
-	if (continue_mode) {
-		memfd = (int)syscall(SYS_memfd_create, "faultline-floor", MFD_CLOEXEC);
-		if (memfd < 0 || ftruncate(memfd, (off_t)len) != 0) {
-			err = errno;
-			goto out;
-		}
-		r.alias = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, memfd, 0);
-		r.view = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, memfd, 0);
-		if (r.alias == MAP_FAILED || r.view == MAP_FAILED) {
-			err = errno;
-			goto out;
-		}
-		if (mode == FL_BENCH_CONTINUE_CACHED) {
-			for (uint64_t o = 0; o < len; o += r.ps) {
-				memcpy(r.alias + o, r.src, r.ps);
-			}
-		}
-		reg_mode |= UFFDIO_REGISTER_MODE_MINOR;
-	} else {
-		r.view = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-		if (r.view == MAP_FAILED) {
-			err = errno;
-			goto out;
-		}
-		madvise(r.view, len, MADV_NOHUGEPAGE);
-		if (mode == FL_BENCH_MOVE) {
-			r.staging = mmap(NULL, r.ps, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-			if (r.staging == MAP_FAILED) {
-				err = errno;
-				goto out;
-			}
-		}
+	struct uffdio_register reg = { .range = { .start = (uint64_t)(uintptr_t)r->view, .len = g->len },
+				       .mode = UFFDIO_REGISTER_MODE_MISSING | (shmem ? UFFDIO_REGISTER_MODE_MINOR : 0) };
+	if (ioctl(r->uffd, UFFDIO_REGISTER, &reg) != 0) {
+		return errno;
 	}
-	struct uffdio_register reg = { .range = { .start = (uint64_t)(uintptr_t)r.view, .len = len }, .mode = reg_mode };
-	if (ioctl(r.uffd, UFFDIO_REGISTER, &reg) != 0) {
-		err = errno;
-		goto out;
+	int e = pthread_create(&g->th, NULL, handler_main, r);
+	if (e != 0) {
+		return e;
 	}
-	if ((err = pthread_create(&th, NULL, handler_main, &r)) != 0) {
-		goto out;
+	g->started = 1;
+	return 0;
+}
+
+struct fl_bench_region *fl_bench_region_new(int floor, int64_t npages, int *err)
+{
+	*err = 0;
+	if (npages <= 0 || floor < 0 || floor > FL_BENCH_FLOOR_ANON_FIRST_TOUCH) {
+		*err = EINVAL;
+		return NULL;
 	}
-	started = 1;
-	for (int64_t i = 0; i < npages; i++) {
+	struct fl_bench_region *g = calloc(1, sizeof *g);
+	if (g == NULL) {
+		*err = ENOMEM;
+		return NULL;
+	}
+	g->floor = floor;
+	g->npages = npages;
+	g->memfd = -1;
+	g->r.uffd = -1;
+	g->r.mode = floor;
+	g->r.ps = (uint64_t)sysconf(_SC_PAGESIZE);
+	int e = region_setup(g);
+	if (e != 0) {
+		fl_bench_region_free(g);
+		*err = e;
+		return NULL;
+	}
+	return g;
+}
+
+int fl_bench_region_touch(struct fl_bench_region *g, int64_t *lat)
+{
+	if (g == NULL || g->touched) {
+		return -EINVAL;
+	}
+	g->touched = 1;
+	if (g->floor == FL_BENCH_FLOOR_ANON_FIRST_TOUCH) {
+		for (int64_t i = 0; i < g->npages; i++) {
+			int64_t t0 = now_ns();
+			*(volatile char *)(g->r.view + (uint64_t)i * g->stride) = 1; /* allocates and zeroes a page */
+			lat[i] = now_ns() - t0;
+		}
+		return 0;
+	}
+	for (int64_t i = 0; i < g->npages; i++) {
 		int64_t t0 = now_ns();
-		(void)*(volatile char *)(r.view + (uint64_t)i * r.ps);
+		(void)*(volatile char *)(g->r.view + (uint64_t)i * g->stride);
 		lat[i] = now_ns() - t0;
-		if (r.err != 0) {
-			break;
+		if (g->r.err != 0) {
+			return -g->r.err;
 		}
 	}
-	err = r.err;
-out:
-	if (started) {
-		r.stop = 1;
-		pthread_join(th, NULL);
+	return -g->r.err;
+}
+
+static int once(int floor, int64_t npages, int64_t *lat)
+{
+	int err;
+	struct fl_bench_region *g = fl_bench_region_new(floor, npages, &err);
+	if (g == NULL) {
+		return -err;
 	}
-	if (r.uffd >= 0) {
-		close(r.uffd); /* unregisters everything */
+	int rc = fl_bench_region_touch(g, lat);
+	fl_bench_region_free(g);
+	return rc;
+}
+
+int fl_bench_uffd_roundtrip(int mode, int64_t npages, int64_t *lat)
+{
+	if (mode < 0 || mode > FL_BENCH_CONTINUE_CACHED) {
+		return -EINVAL;
 	}
-	if (r.view != NULL && r.view != MAP_FAILED) {
-		munmap(r.view, len);
-	}
-	if (r.alias != NULL && r.alias != MAP_FAILED) {
-		munmap(r.alias, len);
-	}
-	if (r.staging != NULL && r.staging != MAP_FAILED) {
-		munmap(r.staging, r.ps);
-	}
-	if (r.src != NULL) {
-		munmap(r.src, r.ps);
-	}
-	if (memfd >= 0) {
-		close(memfd);
-	}
-	return -err;
+	return once(mode, npages, lat);
 }
 
 int fl_bench_plain_fault(int kind, int64_t npages, int64_t *lat)
 {
-	uint64_t ps = (uint64_t)sysconf(_SC_PAGESIZE);
-	/*
-	 * Shmem read faults map the cached pages around the faulting one too (fault-around, 64 KiB
-	 * by default), so the minor-fault floor touches one page per 64 KiB window: each touch is a
-	 * real fault. The anonymous floor writes, which never faults around.
-	 */
-	uint64_t stride = kind == FL_BENCH_SHMEM_MINOR ? (65536 > ps ? 65536 / ps : 1) * ps : ps;
-	uint64_t len = (uint64_t)npages * stride;
-	int err = 0;
-	int memfd = -1;
-	char *alias = MAP_FAILED;
-	char *view = MAP_FAILED;
-	if (npages <= 0 || kind < 0 || kind > FL_BENCH_ANON_FIRST_TOUCH) {
+	if (kind < 0 || kind > FL_BENCH_ANON_FIRST_TOUCH) {
 		return -EINVAL;
 	}
-	if (kind == FL_BENCH_SHMEM_MINOR) {
-		memfd = (int)syscall(SYS_memfd_create, "faultline-floor", MFD_CLOEXEC);
-		if (memfd < 0 || ftruncate(memfd, (off_t)len) != 0) {
-			err = errno;
-			goto out;
-		}
-		alias = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, memfd, 0);
-		view = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, memfd, 0);
-		if (alias == MAP_FAILED || view == MAP_FAILED) {
-			err = errno;
-			goto out;
-		}
-		memset(alias, 0x5a, len); /* the pages are cached; the view has no PTEs yet */
-		for (int64_t i = 0; i < npages; i++) {
-			int64_t t0 = now_ns();
-			(void)*(volatile char *)(view + (uint64_t)i * stride);
-			lat[i] = now_ns() - t0;
-		}
-	} else {
-		view = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-		if (view == MAP_FAILED) {
-			err = errno;
-			goto out;
-		}
-		madvise(view, len, MADV_NOHUGEPAGE);
-		for (int64_t i = 0; i < npages; i++) {
-			int64_t t0 = now_ns();
-			*(volatile char *)(view + (uint64_t)i * ps) = 1; /* allocates and zeroes a page */
-			lat[i] = now_ns() - t0;
-		}
-	}
-out:
-	if (view != MAP_FAILED) {
-		munmap(view, len);
-	}
-	if (alias != MAP_FAILED) {
-		munmap(alias, len);
-	}
-	if (memfd >= 0) {
-		close(memfd);
-	}
-	return -err;
+	return once(kind == FL_BENCH_SHMEM_MINOR ? FL_BENCH_FLOOR_SHMEM_MINOR : FL_BENCH_FLOOR_ANON_FIRST_TOUCH, npages, lat);
 }
 
 int64_t fl_bench_memcpy(int64_t chunk, int64_t total, int64_t reps)

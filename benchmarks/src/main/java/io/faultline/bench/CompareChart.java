@@ -41,7 +41,7 @@ public final class CompareChart {
             pause.addValue(row.pauseP50Ms(), "pause p50", label);
         }
         if (Double.isFinite(r.floors().memcpyMBps())) {
-            compaction.addValue(r.floors().memcpyMBps(), "compaction", "memcpy floor");
+            compaction.addValue(r.floors().memcpyMBps(), "compaction", "memcpy");
         }
         JFreeChart c1 = bar("Fault service per page after a pause (us)", "us per page", fault, true);
         JFreeChart c2 = bar("Compaction throughput (MB/s of live data)", "MB/s", compaction, false);

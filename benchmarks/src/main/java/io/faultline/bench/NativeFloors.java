@@ -26,6 +26,9 @@ public final class NativeFloors {
     public static final int RT_COPY = 1;
     public static final int RT_MOVE = 2;
     public static final int RT_CONTINUE_CACHED = 3;
+    /** Region floors beyond the four round trips ({@code FL_BENCH_FLOOR_*}). */
+    public static final int FLOOR_SHMEM_MINOR = 4;
+    public static final int FLOOR_ANON_FIRST_TOUCH = 5;
     /** Kinds of {@code fl_bench_plain_fault}. */
     public static final int SHMEM_MINOR = 0;
     public static final int ANON_FIRST_TOUCH = 1;
@@ -37,6 +40,12 @@ public final class NativeFloors {
                 FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_LONG, ADDRESS));
         static final MethodHandle MEMCPY = NativeLibrary.downcall("fl_bench_memcpy",
                 FunctionDescriptor.of(JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG));
+        static final MethodHandle REGION_NEW = NativeLibrary.downcall("fl_bench_region_new",
+                FunctionDescriptor.of(ADDRESS, JAVA_INT, JAVA_LONG, ADDRESS));
+        static final MethodHandle REGION_TOUCH = NativeLibrary.downcall("fl_bench_region_touch",
+                FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS));
+        static final MethodHandle REGION_FREE = NativeLibrary.downcall("fl_bench_region_free",
+                FunctionDescriptor.ofVoid(ADDRESS));
     }
 
     private NativeFloors() {
@@ -74,6 +83,60 @@ public final class NativeFloors {
         @Override
         public void close() {
             arena.close();
+        }
+    }
+
+    /**
+     * A floor's pages, set up (mapped, registered, resolver thread started) but not touched yet,
+     * so that only {@link #touch} is timed. Touch once, then close (joins the resolver, closes
+     * the uffd, unmaps).
+     */
+    public static final class Region implements AutoCloseable {
+        private MemorySegment handle;
+        private final int pages;
+
+        public Region(int floor, int pages) {
+            this.pages = pages;
+            try (Arena a = Arena.ofConfined()) {
+                MemorySegment err = a.allocate(JAVA_INT);
+                MemorySegment h;
+                try {
+                    h = (MemorySegment) Handles.REGION_NEW.invokeExact(floor, (long) pages, err);
+                } catch (Throwable t) {
+                    throw rethrow(t);
+                }
+                if (h.address() == 0) {
+                    throw new IllegalStateException("fl_bench_region_new(floor " + floor + "): errno " + err.get(JAVA_INT, 0));
+                }
+                handle = h;
+            }
+        }
+
+        /** Touches every page once, one at a time; per-touch ns into {@code out}. */
+        public void touch(Buffer out) {
+            check(pages, out);
+            int rc;
+            try {
+                rc = (int) Handles.REGION_TOUCH.invokeExact(handle, out.seg);
+            } catch (Throwable t) {
+                throw rethrow(t);
+            }
+            if (rc < 0) {
+                throw new IllegalStateException("fl_bench_region_touch: errno " + -rc);
+            }
+        }
+
+        @Override
+        public void close() {
+            if (handle != null) {
+                try {
+                    Handles.REGION_FREE.invokeExact(handle);
+                } catch (Throwable t) {
+                    throw rethrow(t);
+                } finally {
+                    handle = null;
+                }
+            }
         }
     }
 
