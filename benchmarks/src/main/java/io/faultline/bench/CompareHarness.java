@@ -30,7 +30,7 @@ public final class CompareHarness {
     public record Plan(String name, int heapMb, int pages, int warmupRounds, int faultRounds, int compactionRounds,
                        int floorRounds) {
         public static final Plan DEFAULT = new Plan("default", 128, 256, 5, 100, 30, 60);
-        public static final Plan QUICK = new Plan("quick", 64, 256, 3, 40, 12, 30);
+        public static final Plan QUICK = new Plan("quick", 64, 256, 3, 40, 12, 60);
         /** Tiny: proves the machinery works (tests), numbers meaningless. */
         public static final Plan SMOKE = new Plan("smoke", 16, 32, 0, 2, 2, 2);
 
