@@ -93,4 +93,31 @@ FL_EXPORT void fl_heap_stop(struct fl_heap *h);
 FL_EXPORT void fl_heap_free(struct fl_heap *h);
 FL_EXPORT void fl_stats(struct fl_heap *h, int64_t *out, int n);
 
+/*
+ * Benchmark floors (fl_bench.c), measured with no compaction work. Each runs in one downcall:
+ * the caller is the faulting thread, the resolver a pthread joined before returning.
+ */
+#define FL_BENCH_CONTINUE 0        /* MISSING|MINOR memfd range; resolver writes the page via an alias, UFFDIO_CONTINUE */
+#define FL_BENCH_COPY 1            /* MISSING anonymous range; UFFDIO_COPY of a 4 KiB source page */
+#define FL_BENCH_MOVE 2            /* MISSING anonymous range; resolver fills a staging page, UFFDIO_MOVE */
+#define FL_BENCH_CONTINUE_CACHED 3 /* as CONTINUE but the pages are already cached: a pure minor-fault round trip */
+#define FL_BENCH_SHMEM_MINOR 0     /* fl_bench_plain_fault: cached memfd page, no PTE, no uffd */
+#define FL_BENCH_ANON_FIRST_TOUCH 1 /* fl_bench_plain_fault: anonymous first write (allocate + zero) */
+/* Touches npages fresh pages of a registered range, one at a time; lat[i] = ns of touch i. 0 or -errno. */
+FL_EXPORT int fl_bench_uffd_roundtrip(int mode, int64_t npages, int64_t *lat);
+/* Touches npages pages with no userfaultfd; lat[i] = ns of touch i. 0 or -errno. */
+FL_EXPORT int fl_bench_plain_fault(int kind, int64_t npages, int64_t *lat);
+/* Floors as regions, so that a benchmark can time the touches alone: FL_BENCH_CONTINUE..CONTINUE_CACHED, or: */
+#define FL_BENCH_FLOOR_SHMEM_MINOR 4
+#define FL_BENCH_FLOOR_ANON_FIRST_TOUCH 5
+struct fl_bench_region;
+/* Maps (and for uffd floors registers, and starts the resolver pthread for) npages; NULL with *err = errno. */
+FL_EXPORT struct fl_bench_region *fl_bench_region_new(int floor, int64_t npages, int *err);
+/* Touches every page once, one at a time (allowed once per region); lat[i] = ns of touch i. 0 or -errno. */
+FL_EXPORT int fl_bench_region_touch(struct fl_bench_region *g, int64_t *lat);
+/* Stops the resolver (joined), closes the uffd and unmaps everything. NULL is ignored. */
+FL_EXPORT void fl_bench_region_free(struct fl_bench_region *g);
+/* memcpy of [0, total) in chunk-byte pieces, reps times, between two pre-touched buffers: ns, or -errno. */
+FL_EXPORT int64_t fl_bench_memcpy(int64_t chunk, int64_t total, int64_t reps);
+
 #endif /* FAULTLINE_H */

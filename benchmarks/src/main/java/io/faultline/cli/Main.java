@@ -18,6 +18,16 @@ public final class Main {
     }
 
     public static void main(String[] args) {
+        if (args.length > 0 && args[0].equals("jmh")) {
+            // The JMH suite: 'faultline jmh [JMH options]' is org.openjdk.jmh.Main with our benchmark list.
+            try {
+                org.openjdk.jmh.Main.main(Arrays.copyOfRange(args, 1, args.length));
+            } catch (Exception e) {
+                System.err.println("faultline: jmh failed: " + e);
+                System.exit(EXIT_FAILED);
+            }
+            System.exit(EXIT_OK);
+        }
         int status = run(args, System.out, System.err);
         System.out.flush();
         System.exit(status);
@@ -35,6 +45,7 @@ public final class Main {
             return switch (command) {
                 case "run" -> RunCommand.execute(rest, out, err);
                 case "probe" -> ProbeCommand.execute(rest, out, err);
+                case "compare" -> CompareCommand.execute(rest, out, err);
                 case "help", "--help", "-h" -> {
                     out.print(usage());
                     yield EXIT_OK;
@@ -43,7 +54,7 @@ public final class Main {
                         + command + "'");
             };
         } catch (UsageException e) {
-            String help = command.equals("run") || command.equals("probe") ? "faultline " + command + " --help" : "faultline --help";
+            String help = command.equals("run") || command.equals("probe") || command.equals("compare") ? "faultline " + command + " --help" : "faultline --help";
             err.println("faultline: " + e.getMessage() + " (see '" + help + "')");
             return EXIT_USAGE;
         }
@@ -59,6 +70,10 @@ public final class Main {
                 Commands:
                   run      run a workload on a heap and report collections, faults and pauses
                   probe    print which userfaultfd modes work on this machine, and why not
+                  compare  measure java, uffd copy, continue and move side by side against
+                           this machine's floors; table, PNG chart and raw numbers
+                  jmh      run the JMH suite (io.faultline.bench.*); JMH's own options, e.g.
+                           'faultline jmh -l' or 'faultline jmh FaultService -prof gc'
                   help     print this help
 
                 Run options (see 'faultline run --help' for details and defaults):
@@ -71,6 +86,7 @@ public final class Main {
                   faultline run --workload binarytrees --depth 10
                   faultline run --backend java --workload random --threads 4 --gc-threads 2 --verify --json
                   faultline probe
+                  faultline compare --quick
                 """;
     }
 }

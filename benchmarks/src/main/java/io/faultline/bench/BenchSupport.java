@@ -1,0 +1,237 @@
+package io.faultline.bench;
+
+import io.faultline.backend.HeapBackend;
+import io.faultline.backend.JavaBackend;
+import io.faultline.heap.Heap;
+import io.faultline.heap.HeapConfig;
+import io.faultline.heap.Mutator;
+import io.faultline.model.ObjectLayout;
+import io.faultline.uffd.UffdBackend;
+import io.faultline.uffd.UffdProbe;
+import java.util.List;
+import org.HdrHistogram.Histogram;
+import java.util.Locale;
+
+/**
+ * What the benchmarks and {@code faultline compare} share: backend names, availability (with the
+ * probe's reason), heap creation, and a {@link LiveSet} whose top pages can be touched one by one.
+ */
+public final class BenchSupport {
+    /** The backends compared, in table order: the java backend and the three uffd delivery modes. */
+    public static final List<String> BACKENDS = List.of("java", "copy", "continue", "move");
+    /** Bytes per live object of a {@link LiveSet}: 8 objects per 4 KiB page. */
+    public static final int OBJECT_BYTES = 512;
+    private static final int OBJECT_LONGS = (OBJECT_BYTES - ObjectLayout.HEADER_BYTES) / 8;
+    private static final int PER_HOLDER = 1024;
+
+    private static volatile UffdProbe.Report probe;
+    private static final long ORDER_SENTINEL = 0x5eed_f00d_dead_beefL;
+    static volatile long orderSink;
+
+    private BenchSupport() {
+    }
+
+    /** A backend that cannot run here: one line, no stack trace (JMH prints it and goes on). */
+    public static final class Skipped extends RuntimeException {
+        public Skipped(String message) {
+            super(message, null, false, false);
+        }
+    }
+
+    /** The probe's findings, probed once per JVM. */
+    public static UffdProbe.Report probe() {
+        UffdProbe.Report p = probe;
+        if (p == null) {
+            p = UffdProbe.probe();
+            probe = p;
+        }
+        return p;
+    }
+
+    /** The uffd mode of a backend name, or null for {@code java}. */
+    public static UffdProbe.Mode mode(String backend) {
+        if (backend.equals("java")) {
+            return null;
+        }
+        if (!BACKENDS.contains(backend)) {
+            throw new IllegalArgumentException("backend '" + backend + "' is not one of " + BACKENDS);
+        }
+        return UffdProbe.Mode.valueOf(backend.toUpperCase(Locale.ROOT));
+    }
+
+    /** Null if {@code backend} can run here, else the probe's reason why not. */
+    public static String unavailableReason(String backend) {
+        UffdProbe.Mode mode = mode(backend);
+        if (mode == null) {
+            return null;
+        }
+        UffdProbe.ModeStatus s = probe().mode(mode);
+        return s.available() ? null : "uffd " + mode + " unavailable: " + s.detail();
+    }
+
+    /** Throws {@link Skipped} with the probe's reason if {@code backend} cannot run here. */
+    public static void requireAvailable(String backend) {
+        String why = unavailableReason(backend);
+        if (why != null) {
+            throw new Skipped("skipped backend " + backend + ": " + why);
+        }
+    }
+
+    public static HeapBackend.Factory factory(String backend) {
+        UffdProbe.Mode mode = mode(backend);
+        return mode == null ? JavaBackend.factory() : UffdBackend.factory(mode);
+    }
+
+    /** A heap on {@code backend} with concurrent compaction by {@code compactorThreads} threads. */
+    public static Heap newHeap(String backend, long capacity, int compactorThreads) {
+        requireAvailable(backend);
+        return Heap.create(HeapConfig.builder()
+                .capacity(capacity)
+                .backend(factory(backend))
+                .concurrentCompaction(true)
+                .compactorThreads(compactorThreads)
+                .build());
+    }
+
+    /** Faults served so far: the uffd service thread's count, or the java backend's software faults. */
+    public static long faults(Heap heap) {
+        if (heap.backend() instanceof UffdBackend u) {
+            return u.stat(UffdBackend.Stat.FAULTS);
+        }
+        return heap.stats().faults();
+    }
+
+    /** Closes quietly in reverse order of creation (mutator, then heap); nulls are skipped. */
+    public static void closeAll(Mutator m, Heap heap) {
+        try {
+            if (m != null && !m.isClosed() && heap != null && !heap.isClosed()) {
+                m.close();
+            }
+        } finally {
+            if (heap != null) {
+                heap.close();
+            }
+        }
+    }
+
+    /**
+     * A live set of {@code bytes} of 512-byte long[] objects, held by a directory of ref arrays
+     * in a global root, plus global roots on one object per top page (highest address first):
+     * touching {@link #touch} element 0 of root {@code i} touches a distinct to-space page. The
+     * concurrent compactor claims pages in ascending order, so the top pages are the last it
+     * reaches: the mutator finds them unmapped right after a pause.
+     */
+    public static final class LiveSet {
+        final Heap heap;
+        final int dirSlot;
+        final int[] topSlots;
+        /** Refs of the top-page objects after the last {@link #refreshTopRefs}. */
+        public final int[] topRefs;
+        public final long liveBytes;
+
+        private LiveSet(Heap heap, int dirSlot, int[] topSlots, long liveBytes) {
+            this.heap = heap;
+            this.dirSlot = dirSlot;
+            this.topSlots = topSlots;
+            this.topRefs = new int[topSlots.length];
+            this.liveBytes = liveBytes;
+        }
+
+        /**
+         * Allocates the set with {@code m} (one garbage object after each live one, so the first
+         * cycle really moves objects), runs one full cycle so the layout is final, and roots
+         * {@code topPages} objects on distinct top pages.
+         */
+        public static LiveSet build(Mutator m, long bytes, int topPages) {
+            Heap heap = m.heap();
+            int objects = (int) Math.max(PER_HOLDER, bytes / OBJECT_BYTES);
+            int holders = (objects + PER_HOLDER - 1) / PER_HOLDER;
+            int mark = m.handleMark();
+            int dirH = m.push(m.allocateRefArray(holders));
+            for (int i = 0; i < objects; i++) {
+                int slot = i % PER_HOLDER;
+                if (slot == 0) {
+                    int holder = m.allocateRefArray(PER_HOLDER);
+                    m.setRef(m.handle(dirH), i / PER_HOLDER, holder);
+                }
+                int obj = m.allocateLongArray(OBJECT_LONGS);
+                m.setLongAt(obj, 0, i);
+                int holder = m.getRef(m.handle(dirH), i / PER_HOLDER);
+                m.setRef(holder, slot, obj);
+                m.allocateLongArray(OBJECT_LONGS); // garbage
+            }
+            int dirSlot = heap.globals().add(m.handle(dirH));
+            m.popTo(mark);
+            m.collect();
+            heap.awaitCompaction();
+            // Layout is final now (no garbage left): pick one object per page, from the top down.
+            int dir = heap.globals().get(dirSlot);
+            int[] chosen = new int[topPages];
+            int n = 0;
+            long lastPage = Long.MAX_VALUE;
+            int shift = Integer.numberOfTrailingZeros(heap.config().pageSize());
+            for (int i = objects - 1; i >= 0 && n < topPages; i--) {
+                int obj = m.getRef(m.getRef(dir, i / PER_HOLDER), i % PER_HOLDER);
+                long page = (ObjectLayout.refToOffset(obj) + ObjectLayout.HEADER_BYTES) >>> shift;
+                if (page < lastPage) {
+                    chosen[n++] = obj;
+                    lastPage = page;
+                }
+            }
+            if (n < topPages) {
+                throw new IllegalArgumentException("live set of " + bytes + " bytes has only " + n + " pages, need " + topPages);
+            }
+            int[] slots = new int[topPages];
+            for (int i = 0; i < topPages; i++) {
+                slots[i] = heap.globals().add(chosen[i]);
+            }
+            return new LiveSet(heap, dirSlot, slots, (long) objects * OBJECT_BYTES);
+        }
+
+        /** Number of live objects. */
+        public int objects() {
+            return (int) (liveBytes / OBJECT_BYTES);
+        }
+
+        /**
+         * The raw ref of live object {@code i} (reads the directory: call only when no compaction
+         * is in flight, and use the ref only until the next allocation or poll).
+         */
+        public int objectRef(Mutator m, int i) {
+            return m.getRef(m.getRef(heap.globals().get(dirSlot), i / PER_HOLDER), i % PER_HOLDER);
+        }
+
+        /** Reads the top-page roots into {@link #topRefs} (no heap access, no allocation). */
+        public void refreshTopRefs() {
+            for (int i = 0; i < topSlots.length; i++) {
+                topRefs[i] = heap.globals().get(topSlots[i]);
+            }
+        }
+
+        /** Touches (reads) the top page of root {@code i}: the access a mutator makes. */
+        public static long touch(Mutator m, int ref) {
+            return m.getLongAt(ref, 0);
+        }
+
+        /**
+         * One timed touch: reads element 0 of {@code ref} between two {@link System#nanoTime()}
+         * calls and records the ns in {@code h} (if not null). The JIT may otherwise move a plain
+         * off-heap load out of the timed window (the fault then happens, unmeasured, between two
+         * samples: seen in practice), so the load's address depends on the first clock read and
+         * a branch on the loaded value precedes the second. Allocates nothing.
+         */
+        public static long timedTouch(Mutator m, int ref, Histogram h) {
+            long t0 = System.nanoTime();
+            int r = t0 == Long.MIN_VALUE ? ref + 1 : ref; // never taken; orders the load after t0
+            long v = m.getLongAt(r, 0);
+            if (v == ORDER_SENTINEL) {
+                orderSink = v; // never taken; the branch orders the load before t1
+            }
+            long dt = System.nanoTime() - t0;
+            if (h != null) {
+                Latencies.record(h, dt);
+            }
+            return v;
+        }
+    }
+}

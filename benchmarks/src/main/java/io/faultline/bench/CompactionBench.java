@@ -1,0 +1,116 @@
+package io.faultline.bench;
+
+import io.faultline.heap.Heap;
+import io.faultline.heap.HeapStats;
+import io.faultline.heap.Mutator;
+import java.util.Locale;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.LockSupport;
+import org.openjdk.jmh.annotations.Benchmark;
+import org.openjdk.jmh.annotations.BenchmarkMode;
+import org.openjdk.jmh.annotations.Fork;
+import org.openjdk.jmh.annotations.Level;
+import org.openjdk.jmh.annotations.Measurement;
+import org.openjdk.jmh.annotations.Mode;
+import org.openjdk.jmh.annotations.OutputTimeUnit;
+import org.openjdk.jmh.annotations.Param;
+import org.openjdk.jmh.annotations.Scope;
+import org.openjdk.jmh.annotations.Setup;
+import org.openjdk.jmh.annotations.State;
+import org.openjdk.jmh.annotations.TearDown;
+import org.openjdk.jmh.annotations.Warmup;
+import org.openjdk.jmh.infra.IterationParams;
+import org.openjdk.jmh.runner.IterationType;
+
+/**
+ * (2) Compaction throughput: one collection of a {@code 3/8 x heap} live set, then the mutator
+ * parks (it touches nothing, so no faults) until the compactor threads have built every page.
+ * The score is the whole cycle (pause + concurrent compaction) in ms; the trial prints the
+ * collector's compaction phase alone as MB of live data per second. Floor: {@link MemcpyBench}'s
+ * bandwidth over a buffer of the same size.
+ */
+@State(Scope.Thread)
+@BenchmarkMode(Mode.SingleShotTime)
+@OutputTimeUnit(TimeUnit.MILLISECONDS)
+@Fork(value = 1, jvmArgsAppend = {"--enable-native-access=ALL-UNNAMED"})
+@Warmup(iterations = 3)
+@Measurement(iterations = 10)
+public class CompactionBench {
+    @Param({"java", "copy", "continue", "move"})
+    public String backend;
+
+    @Param({"64"})
+    public int heapMb;
+
+    @Param({"1", "2"})
+    public int compactorThreads;
+
+    private Heap heap;
+    private BenchSupport.LiveSet live;
+    private Mutator m;
+    private boolean recording;
+    private long compactionNanos0;
+    private long cycles0;
+    private long faults0;
+    private long measuredNanos;
+    private long measuredCycles;
+    private long measuredFaults;
+
+    @Setup(Level.Trial)
+    public void setUp() {
+        heap = BenchSupport.newHeap(backend, (long) heapMb << 20, compactorThreads);
+        Mutator t = heap.attach();
+        try {
+            live = BenchSupport.LiveSet.build(t, ((long) heapMb << 20) * 3 / 8, 1);
+        } finally {
+            t.close();
+        }
+    }
+
+    @Setup(Level.Iteration)
+    public void begin(IterationParams ip) {
+        recording = ip.getType() == IterationType.MEASUREMENT;
+        m = heap.attach();
+        HeapStats s = heap.stats();
+        compactionNanos0 = s.compactionNanos();
+        cycles0 = s.gcCycles();
+        faults0 = BenchSupport.faults(heap);
+    }
+
+    @Benchmark
+    public void collectAndCompact() {
+        m.collect();
+        while (heap.collectorIsCompacting()) {
+            LockSupport.parkNanos(20_000);
+        }
+    }
+
+    @TearDown(Level.Iteration)
+    public void end() {
+        heap.awaitCompaction();
+        m.close();
+        m = null;
+        if (recording) {
+            HeapStats s = heap.stats();
+            measuredNanos += s.compactionNanos() - compactionNanos0;
+            measuredCycles += s.gcCycles() - cycles0;
+            measuredFaults += BenchSupport.faults(heap) - faults0;
+        }
+    }
+
+    @TearDown(Level.Trial)
+    public void tearDown() {
+        try {
+            if (measuredCycles > 0) {
+                double mb = live.liveBytes / 1e6;
+                double ms = measuredNanos / 1e6 / measuredCycles;
+                System.out.println();
+                System.out.println(String.format(Locale.ROOT,
+                        "[compaction %s heap=%dm threads=%d] live %.1f MB, compaction phase %.2f ms/cycle = %.0f MB/s (%d cycles, %d faults)",
+                        backend, heapMb, compactorThreads, mb, ms, mb / (ms / 1e3), measuredCycles, measuredFaults));
+            }
+        } finally {
+            BenchSupport.closeAll(m, heap);
+        }
+    }
+}

@@ -1,0 +1,200 @@
+package io.faultline.bench;
+
+import static java.lang.foreign.ValueLayout.ADDRESS;
+import static java.lang.foreign.ValueLayout.JAVA_INT;
+import static java.lang.foreign.ValueLayout.JAVA_LONG;
+
+import io.faultline.uffd.NativeLibrary;
+import io.faultline.uffd.UffdProbe;
+import java.lang.foreign.Arena;
+import java.lang.foreign.FunctionDescriptor;
+import java.lang.foreign.MemorySegment;
+import java.lang.invoke.MethodHandle;
+
+/**
+ * The machine's floors, measured natively ({@code fl_bench.c} in libfaultline): a raw userfaultfd
+ * round trip per mode with no compaction work, a plain shmem minor fault, an anonymous first-touch
+ * fault, and memcpy. Each call runs in one downcall (the faulting thread is in native, the
+ * resolver a pthread), so no Java code runs while a fault is pending.
+ *
+ * <p>Latencies are written into a caller-owned native buffer ({@link Buffer}) so a measurement
+ * allocates nothing on the Java heap.
+ */
+public final class NativeFloors {
+    /** Floor kinds of {@code fl_bench_uffd_roundtrip} (FL_BENCH_* in faultline.h). */
+    public static final int RT_CONTINUE = 0;
+    public static final int RT_COPY = 1;
+    public static final int RT_MOVE = 2;
+    public static final int RT_CONTINUE_CACHED = 3;
+    /** Region floors beyond the four round trips ({@code FL_BENCH_FLOOR_*}). */
+    public static final int FLOOR_SHMEM_MINOR = 4;
+    public static final int FLOOR_ANON_FIRST_TOUCH = 5;
+    /** Kinds of {@code fl_bench_plain_fault}. */
+    public static final int SHMEM_MINOR = 0;
+    public static final int ANON_FIRST_TOUCH = 1;
+
+    private static final class Handles {
+        static final MethodHandle ROUNDTRIP = NativeLibrary.downcall("fl_bench_uffd_roundtrip",
+                FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_LONG, ADDRESS));
+        static final MethodHandle PLAIN = NativeLibrary.downcall("fl_bench_plain_fault",
+                FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_LONG, ADDRESS));
+        static final MethodHandle MEMCPY = NativeLibrary.downcall("fl_bench_memcpy",
+                FunctionDescriptor.of(JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG));
+        static final MethodHandle REGION_NEW = NativeLibrary.downcall("fl_bench_region_new",
+                FunctionDescriptor.of(ADDRESS, JAVA_INT, JAVA_LONG, ADDRESS));
+        static final MethodHandle REGION_TOUCH = NativeLibrary.downcall("fl_bench_region_touch",
+                FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS));
+        static final MethodHandle REGION_FREE = NativeLibrary.downcall("fl_bench_region_free",
+                FunctionDescriptor.ofVoid(ADDRESS));
+    }
+
+    private NativeFloors() {
+    }
+
+    /** Null if the floors can be measured, else why not (the native library's failure reason). */
+    public static String unavailableReason() {
+        return NativeLibrary.isLoaded() ? null : NativeLibrary.failureReason();
+    }
+
+    /** The round-trip kind for a uffd mode. */
+    public static int roundTripKind(UffdProbe.Mode mode) {
+        return switch (mode) {
+            case CONTINUE -> RT_CONTINUE;
+            case COPY -> RT_COPY;
+            case MOVE -> RT_MOVE;
+        };
+    }
+
+    /** A native array of per-touch latencies in ns. Close it. */
+    public static final class Buffer implements AutoCloseable {
+        private final Arena arena = Arena.ofConfined();
+        final MemorySegment seg;
+        final int capacity;
+
+        public Buffer(int capacity) {
+            this.capacity = capacity;
+            this.seg = arena.allocate(8L * capacity, 8);
+        }
+
+        public long get(int i) {
+            return seg.getAtIndex(JAVA_LONG, i);
+        }
+
+        @Override
+        public void close() {
+            arena.close();
+        }
+    }
+
+    /**
+     * A floor's pages, set up (mapped, registered, resolver thread started) but not touched yet,
+     * so that only {@link #touch} is timed. Touch once, then close (joins the resolver, closes
+     * the uffd, unmaps).
+     */
+    public static final class Region implements AutoCloseable {
+        private MemorySegment handle;
+        private final int pages;
+
+        public Region(int floor, int pages) {
+            this.pages = pages;
+            try (Arena a = Arena.ofConfined()) {
+                MemorySegment err = a.allocate(JAVA_INT);
+                MemorySegment h;
+                try {
+                    h = (MemorySegment) Handles.REGION_NEW.invokeExact(floor, (long) pages, err);
+                } catch (Throwable t) {
+                    throw rethrow(t);
+                }
+                if (h.address() == 0) {
+                    throw new IllegalStateException("fl_bench_region_new(floor " + floor + "): errno " + err.get(JAVA_INT, 0));
+                }
+                handle = h;
+            }
+        }
+
+        /** Touches every page once, one at a time; per-touch ns into {@code out}. */
+        public void touch(Buffer out) {
+            check(pages, out);
+            int rc;
+            try {
+                rc = (int) Handles.REGION_TOUCH.invokeExact(handle, out.seg);
+            } catch (Throwable t) {
+                throw rethrow(t);
+            }
+            if (rc < 0) {
+                throw new IllegalStateException("fl_bench_region_touch: errno " + -rc);
+            }
+        }
+
+        @Override
+        public void close() {
+            if (handle != null) {
+                try {
+                    Handles.REGION_FREE.invokeExact(handle);
+                } catch (Throwable t) {
+                    throw rethrow(t);
+                } finally {
+                    handle = null;
+                }
+            }
+        }
+    }
+
+    /** Touches {@code n} fresh pages of a registered range resolved the {@code kind} way; fills {@code out}. */
+    public static void uffdRoundTrip(int kind, int n, Buffer out) {
+        check(n, out);
+        int rc;
+        try {
+            rc = (int) Handles.ROUNDTRIP.invokeExact(kind, (long) n, out.seg);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+        if (rc < 0) {
+            throw new IllegalStateException("fl_bench_uffd_roundtrip(kind " + kind + "): errno " + -rc);
+        }
+    }
+
+    /** {@link #SHMEM_MINOR} or {@link #ANON_FIRST_TOUCH}, {@code n} pages; fills {@code out}. */
+    public static void plainFault(int kind, int n, Buffer out) {
+        check(n, out);
+        int rc;
+        try {
+            rc = (int) Handles.PLAIN.invokeExact(kind, (long) n, out.seg);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+        if (rc < 0) {
+            throw new IllegalStateException("fl_bench_plain_fault(kind " + kind + "): errno " + -rc);
+        }
+    }
+
+    /** Nanoseconds to memcpy {@code total} bytes in {@code chunk}-byte pieces, {@code reps} times. */
+    public static long memcpyNanos(long chunk, long total, long reps) {
+        long ns;
+        try {
+            ns = (long) Handles.MEMCPY.invokeExact(chunk, total, reps);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+        if (ns < 0) {
+            throw new IllegalStateException("fl_bench_memcpy: errno " + -ns);
+        }
+        return ns;
+    }
+
+    private static void check(int n, Buffer out) {
+        if (n <= 0 || n > out.capacity) {
+            throw new IllegalArgumentException("pages " + n + " not in [1, " + out.capacity + "]");
+        }
+    }
+
+    private static RuntimeException rethrow(Throwable t) {
+        if (t instanceof RuntimeException r) {
+            return r;
+        }
+        if (t instanceof Error e) {
+            throw e;
+        }
+        return new IllegalStateException(t);
+    }
+}
