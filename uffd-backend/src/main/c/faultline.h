@@ -10,7 +10,7 @@
 #define FAULTLINE_H
 
 /* Bumped whenever an exported signature or a shared memory layout changes. */
-#define FL_VERSION 2
+#define FL_VERSION 3
 
 #define FL_EXPORT __attribute__((visibility("default")))
 
@@ -77,8 +77,12 @@ FL_EXPORT void fl_hold_metadata(struct fl_heap *h, const void *bitmap, const voi
 				const void *states, const void *control);
 /* Detaches the service thread from the collector's tables now and waits until it is not using them. */
 FL_EXPORT void fl_heap_detach(struct fl_heap *h);
-/* Compactor thread: claims, builds, maps and publishes pages; returns pages built or -errno. */
-FL_EXPORT int64_t fl_compact_pages(struct fl_heap *h);
+/*
+ * Compactor thread: claims, builds, maps and publishes up to max_pages pages (cursor first, then a
+ * sweep for unclaimed pages); returns pages built (0: nothing left to claim) or -errno. Bounded so
+ * that the caller can release from-space between calls.
+ */
+FL_EXPORT int64_t fl_compact_pages(struct fl_heap *h, int64_t max_pages);
 /* Maps a page built by the caller (CONTINUE: in the alias; COPY/MOVE: at src). 0 or -errno. */
 FL_EXPORT int fl_install_page(struct fl_heap *h, int64_t page, void *src);
 /* Builds to-space page `page` into buffer with the native compactor (the differential test). */

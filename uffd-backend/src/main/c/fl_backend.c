@@ -318,7 +318,7 @@ static int claim_and_build(struct fl_heap *h, int64_t page, int64_t epoch, char 
 	return r;
 }
 
-int64_t fl_compact_pages(struct fl_heap *h)
+int64_t fl_compact_pages(struct fl_heap *h, int64_t max_pages)
 {
 	ADD(&h->active, 1);
 	if (LOAD(&h->stopping) || h->control == NULL || LOAD(&h->detached)) {
@@ -343,7 +343,7 @@ int64_t fl_compact_pages(struct fl_heap *h)
 		int64_t pages = LOAD(&c->to_space_pages);
 		int stale = 0;
 		/* The cursor, in ascending order. */
-		while (!stale && !LOAD(&c->abandon) && !LOAD(&h->stopping)) {
+		while (!stale && built < max_pages && !LOAD(&c->abandon) && !LOAD(&h->stopping)) {
 			int64_t p = ADD(&c->next_page, 1);
 			if (p >= pages || LOAD(&h->epoch) != epoch)
 				break;
@@ -354,7 +354,7 @@ int64_t fl_compact_pages(struct fl_heap *h)
 		 * across a pause can take a slot of the new cycle and then stop): without it such a
 		 * page waits for a mutator to touch it, and the cycle might never end.
 		 */
-		for (int64_t p = 0; !stale && p < pages && !LOAD(&c->abandon) && !LOAD(&h->stopping); p++) {
+		for (int64_t p = 0; !stale && built < max_pages && p < pages && !LOAD(&c->abandon) && !LOAD(&h->stopping); p++) {
 			if (__atomic_load_n(&h->states[p], __ATOMIC_ACQUIRE) != FL_PAGE_UNPROCESSED)
 				continue;
 			stale = claim_and_build(h, p, epoch, staging, &built, &err) == CLAIM_STALE;

@@ -81,7 +81,7 @@ public interface HeapBackend extends AutoCloseable {
     }
 
     /**
-     * True if compactor threads must call {@link #compactPages()} (which claims, builds, maps and
+     * True if compactor threads must call {@link #compactPages(long)} (which claims, builds, maps and
      * publishes pages without running Java code in between) instead of the collector's Java loop.
      * java: false.
      */
@@ -90,11 +90,13 @@ public interface HeapBackend extends AutoCloseable {
     }
 
     /**
-     * Compactor thread: claims pages from the control block's cursor and builds, maps and
-     * publishes each, until the cursor passes the last to-space page or the cycle is abandoned.
-     * Returns the number of pages this call built. java: never called.
+     * Compactor thread: claims pages (the control block's cursor, then a sweep for pages nobody
+     * claimed) and builds, maps and publishes each, until it has built {@code maxPages}, nothing
+     * is left to claim, or the cycle is abandoned. Returns the number of pages this call built: 0
+     * means nothing was left. Bounded so that the collector can release from-space between calls.
+     * java: never called.
      */
-    default long compactPages() {
+    default long compactPages(long maxPages) {
         throw new UnsupportedOperationException(name() + " backend does not compact natively");
     }
 

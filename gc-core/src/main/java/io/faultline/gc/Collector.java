@@ -92,6 +92,8 @@ public final class Collector implements AutoCloseable {
 
     // ---- statistics ------------------------------------------------------------------------
     private volatile long cycles;
+    /** Pages per native compaction step (see {@link #compactSome()}): 256 KiB of 4 KiB pages. */
+    private static final long NATIVE_STEP_PAGES = 64;
     /** Bumped first thing in a pause ({@code cycles} is bumped last); see {@link #claimFor}. */
     private volatile long pausesStarted;
     private final LongAdder pagesCompacted = new LongAdder();
@@ -348,7 +350,18 @@ public final class Collector implements AutoCloseable {
      */
     long compactSome() {
         if (backend.compactsNatively()) {
-            return compacting && !closed ? backend.compactPages() : 0;
+            // Bounded native steps, so that from-space is released as the frontier passes it
+            // (each step runs in one downcall: no Java between claiming and publishing a page).
+            long built = 0;
+            while (compacting && !closed) {
+                long b = backend.compactPages(NATIVE_STEP_PAGES);
+                if (b <= 0) {
+                    break;
+                }
+                built += b;
+                advanceFrontier();
+            }
+            return built;
         }
         long cycle = cycles;
         long pages = toSpacePages;

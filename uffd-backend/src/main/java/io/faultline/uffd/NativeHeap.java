@@ -28,7 +28,7 @@ final class NativeHeap {
     private static final MethodHandle DETACH = NativeLibrary.downcall("fl_heap_detach",
         FunctionDescriptor.ofVoid(JAVA_LONG));
     private static final MethodHandle COMPACT = NativeLibrary.downcall("fl_compact_pages",
-        FunctionDescriptor.of(JAVA_LONG, JAVA_LONG));
+        FunctionDescriptor.of(JAVA_LONG, JAVA_LONG, JAVA_LONG));
     private static final MethodHandle INSTALL = NativeLibrary.downcall("fl_install_page",
         FunctionDescriptor.of(JAVA_INT, JAVA_LONG, JAVA_LONG, JAVA_LONG));
     private static final MethodHandle COMPACT_INTO = NativeLibrary.downcall("fl_compact_page_into",
@@ -93,9 +93,9 @@ final class NativeHeap {
         }
     }
 
-    static long compactPages(long h) {
+    static long compactPages(long h, long maxPages) {
         try {
-            return (long) COMPACT.invokeExact(h);
+            return (long) COMPACT.invokeExact(h, maxPages);
         } catch (Throwable t) {
             throw rethrow(t);
         }

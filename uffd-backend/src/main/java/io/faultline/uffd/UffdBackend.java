@@ -57,7 +57,7 @@ import java.util.concurrent.locks.ReentrantReadWriteLock;
  * this release policy). {@link Stat#MINOR_FAULTS} and {@link Stat#MISSING_FAULTS} count them.
  *
  * <p><b>The page protocol</b> (native, {@code fl_backend.c}): the claimer (compactor thread in
- * {@link #compactPages()}, or the fault-service thread for a faulting mutator) CASes the page
+ * {@link #compactPages(long)}, or the fault-service thread for a faulting mutator) CASes the page
  * state UNPROCESSED to PROCESSING, builds it, stores PROCESSED (release), issues the mode's ioctl
  * (which wakes the faulting threads; EEXIST is counted and followed by {@code UFFDIO_WAKE}),
  * stores MAPPED (release) and decrements {@code PAGES_LEFT}. A fault on a page someone else owns
@@ -74,7 +74,7 @@ import java.util.concurrent.locks.ReentrantReadWriteLock;
  *
  * <p><b>Assumptions and Guarantees:</b> the heap page size is a multiple of the OS page size;
  * {@link #beginCompaction} and {@link #buildPage} run inside the collector's pause;
- * {@link #compactPages()} and the fault service never run Java code between claiming a page and
+ * {@link #compactPages(long)} and the fault service never run Java code between claiming a page and
  * publishing it; the view's address is fixed for the heap's life.
  */
 public final class UffdBackend implements HeapBackend {
@@ -103,7 +103,7 @@ public final class UffdBackend implements HeapBackend {
         LAST_ERROR_PAGE,
         /** Faults resolved with zeros after the collector's tables were detached (heap closing). */
         DETACHED_FAULTS,
-        /** Pages built by compactor threads in {@link #compactPages()}. */
+        /** Pages built by compactor threads in {@link #compactPages(long)}. */
         COMPACTOR_BUILT,
         /** 1 once the guard thread holds the collector's tables (see the class comment). */
         GUARD_HELD,
@@ -357,7 +357,7 @@ public final class UffdBackend implements HeapBackend {
 
     /**
      * Stop-the-world compaction (inside the pause, one thread): builds with the Java compactor
-     * and maps with the mode's ioctl. Concurrent compaction uses {@link #compactPages()} instead.
+     * and maps with the mode's ioctl. Concurrent compaction uses {@link #compactPages(long)} instead.
      */
     @Override
     public void buildPage(long page, PageCompactor compactor) {
@@ -373,14 +373,14 @@ public final class UffdBackend implements HeapBackend {
     }
 
     @Override
-    public long compactPages() {
+    public long compactPages(long maxPages) {
         var read = nativeLock.readLock();
         read.lock();
         try {
             if (closed) {
                 return 0;
             }
-            long built = NativeHeap.compactPages(handle);
+            long built = NativeHeap.compactPages(handle, maxPages);
             if (built < 0) {
                 long[] s = stats();
                 throw new SyscallException("fl_compact_pages (" + mode() + ", page " + s[Stat.LAST_ERROR_PAGE.ordinal()]

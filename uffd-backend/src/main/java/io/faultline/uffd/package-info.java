@@ -51,7 +51,8 @@
  *   <li>the fault-service loop is a pthread created by {@code libfaultline} (all signals blocked;
  *       {@code poll()} on the uffd and an eventfd), which claims, builds and maps the page or
  *       waits for its owner and wakes the faulter;</li>
- *   <li>compactor threads enter C once per {@code compactPages()} call
+ *   <li>compactor threads enter C once per {@code compactPages(max)} call (a bounded step, so
+ *       that from-space can be released between steps)
  *       ({@code fl_compact_pages}) and claim, build, map and publish pages there: a thread in a
  *       downcall is "in native", which HotSpot's safepoints do not wait for, and no Java code ever
  *       runs between claiming a page and publishing it;</li>

@@ -31,7 +31,7 @@ class AccessPathTest {
     static final ObjectType CELL = ObjectType.builder("access.Cell").refs("next").i64("v").build();
 
     /** Delegates to a backend and keeps the metadata the collector attaches. */
-    static final class Capturing implements HeapBackend {
+    static class Capturing implements HeapBackend {
         final HeapBackend inner;
         volatile GcMetadata metadata;
 
@@ -50,7 +50,7 @@ class AccessPathTest {
         @Override public void releaseFromSpace(long offset, long bytes) { inner.releaseFromSpace(offset, bytes); }
         @Override public void endCompaction() { inner.endCompaction(); }
         @Override public boolean compactsNatively() { return inner.compactsNatively(); }
-        @Override public long compactPages() { return inner.compactPages(); }
+        @Override public long compactPages(long max) { return inner.compactPages(max); }
         @Override public void close() { inner.close(); }
 
         @Override
