@@ -171,7 +171,7 @@ public final class UffdProbe {
                     case MOVE -> checkMove(pageSize, features);
                 };
             }
-            modes[mode.ordinal()] = status(mode, failure, nativeLoaded, nativeDetail);
+            modes[mode.ordinal()] = status(mode, failure, nativeLoaded, nativeDetail, features);
         }
         return new Report(kernel, pageSize, nativeLoaded, nativeDetail, uffdFailure == null, uffdDetail, features,
             sigbus, sigbusDetail, List.of(modes));
@@ -189,7 +189,8 @@ public final class UffdProbe {
         };
     }
 
-    private static ModeStatus status(Mode mode, String kernelFailure, boolean nativeLoaded, String nativeDetail) {
+    private static ModeStatus status(Mode mode, String kernelFailure, boolean nativeLoaded, String nativeDetail,
+                                     long features) {
         if (kernelFailure != null) {
             return new ModeStatus(mode, false, false,
                 nativeLoaded ? kernelFailure : kernelFailure + "; also " + nativeDetail);
@@ -199,7 +200,10 @@ public final class UffdProbe {
         }
         String verified = switch (mode) {
             case CONTINUE -> "memfd MINOR registration offers UFFDIO_CONTINUE; a page was mapped and verified";
-            case COPY -> "anonymous and memfd MISSING registrations offer UFFDIO_COPY; pages were copied and verified";
+            case COPY -> (features & UFFD_FEATURE_MISSING_SHMEM) != 0
+                ? "anonymous and memfd MISSING registrations offer UFFDIO_COPY; pages were copied and verified"
+                : "anonymous MISSING registration offers UFFDIO_COPY; a page was copied and verified (no MISSING_SHMEM: "
+                    + "not needed, the COPY backend uses private anonymous memory)";
             case MOVE -> "anonymous MISSING registration offers UFFDIO_MOVE; a page was moved and verified";
         };
         return new ModeStatus(mode, true, true, verified);
@@ -267,22 +271,28 @@ public final class UffdProbe {
         }
     }
 
+    /**
+     * COPY as the backend uses it: a MISSING fault on private anonymous memory resolved with
+     * UFFDIO_COPY. Where the kernel also offers MISSING_SHMEM, a memfd mapping is checked too
+     * (the COPY backend does not need it, so its absence does not make COPY unavailable).
+     */
     private static String checkCopy(long pageSize, long features) {
-        if ((features & UFFD_FEATURE_MISSING_SHMEM) == 0) {
-            return missing(UFFD_FEATURE_MISSING_SHMEM, "Linux 4.11+");
-        }
+        boolean shmem = (features & UFFD_FEATURE_MISSING_SHMEM) != 0;
         try (Cleanup cleanup = new Cleanup(); Arena arena = Arena.ofConfined()) {
             int uffd = cleanup.fd(Userfaultfd.open());
-            Userfaultfd.api(uffd, UFFD_FEATURE_MISSING_SHMEM | guard(features));
+            Userfaultfd.api(uffd, (shmem ? UFFD_FEATURE_MISSING_SHMEM : 0) | guard(features));
             MemorySegment source = arena.allocate(pageSize, pageSize);
             source.set(JAVA_LONG, 0, MAGIC);
 
             long anonymous = cleanup.map(Mman.mmapAnonymous(pageSize), pageSize);
-            int memfd = cleanup.fd(Memfd.create(PROBE_MEMFD));
-            Fd.ftruncate(memfd, pageSize);
-            long shared = cleanup.map(Mman.mmapShared(memfd, pageSize), pageSize);
+            long shared = 0;
+            if (shmem) {
+                int memfd = cleanup.fd(Memfd.create(PROBE_MEMFD));
+                Fd.ftruncate(memfd, pageSize);
+                shared = cleanup.map(Mman.mmapShared(memfd, pageSize), pageSize);
+            }
             try (UffdIoctls ioctl = new UffdIoctls(uffd)) {
-                for (long target : new long[] {anonymous, shared}) {
+                for (long target : shmem ? new long[] {anonymous, shared} : new long[] {anonymous}) {
                     String what = target == anonymous ? "private anonymous" : "memfd";
                     long ioctls = Userfaultfd.register(uffd, target, pageSize, UFFDIO_REGISTER_MODE_MISSING);
                     if (!Userfaultfd.hasIoctl(ioctls, Userfaultfd._UFFDIO_COPY)) {
