@@ -84,12 +84,18 @@ public final class BenchSupport {
 
     /** A heap on {@code backend} with concurrent compaction by {@code compactorThreads} threads. */
     public static Heap newHeap(String backend, long capacity, int compactorThreads) {
+        return newHeap(backend, capacity, compactorThreads, HeapConfig.DEFAULT_COMPACTION_STEP_PAGES);
+    }
+
+    /** As above, with the pages per native compaction step ({@link HeapConfig.Builder#compactionStepPages}). */
+    public static Heap newHeap(String backend, long capacity, int compactorThreads, long stepPages) {
         requireAvailable(backend);
         return Heap.create(HeapConfig.builder()
                 .capacity(capacity)
                 .backend(factory(backend))
                 .concurrentCompaction(true)
                 .compactorThreads(compactorThreads)
+                .compactionStepPages(stepPages)
                 .build());
     }
 

@@ -45,6 +45,13 @@ public class CompactionBench {
     @Param({"1", "2"})
     public int compactorThreads;
 
+    /**
+     * Pages per native compaction step (uffd only): the default 64, and "all in one call"
+     * (from-space released only at the end), to measure what progressive release costs.
+     */
+    @Param({"64", "9223372036854775807"})
+    public long stepPages;
+
     private Heap heap;
     private BenchSupport.LiveSet live;
     private Mutator m;
@@ -58,7 +65,7 @@ public class CompactionBench {
 
     @Setup(Level.Trial)
     public void setUp() {
-        heap = BenchSupport.newHeap(backend, (long) heapMb << 20, compactorThreads);
+        heap = BenchSupport.newHeap(backend, (long) heapMb << 20, compactorThreads, stepPages);
         Mutator t = heap.attach();
         try {
             live = BenchSupport.LiveSet.build(t, ((long) heapMb << 20) * 3 / 8, 1);

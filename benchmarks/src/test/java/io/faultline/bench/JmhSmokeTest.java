@@ -68,7 +68,8 @@ class JmhSmokeTest {
 
     @Test
     void compaction() throws RunnerException {
-        runs(once(CompactionBench.class).param("backend", backends()).param("heapMb", "16").param("compactorThreads", "1"),
+        runs(once(CompactionBench.class).param("backend", backends()).param("heapMb", "16").param("compactorThreads", "1")
+                .param("stepPages", "64"),
                 backends().length);
     }
 

@@ -76,6 +76,9 @@ class WorkloadsTest {
         Outcome o = run(new GcOld(3, 1, 20), threads == 1 ? 4 << 20 : 32 << 20, threads, threads == 1);
         assertTrue(o.out().contains("Completed in "), o.out());
         assertTrue(o.stats().gcCycles() >= (threads == 1 ? 3 : 1), o.stats()::toString);
-        assertTrue(o.stats().faults() > 0, o.stats()::toString);
+        // No assertion on faults: whether this one mutator reaches an unbuilt page before the
+        // compactor does is a race (0 faults in 7 cycles happened once); fault counts are asserted
+        // where they are certain, over many programs (ConcurrentModelTest, UffdModelTest).
+        assertTrue(o.stats().pagesCompacted() > 0, o.stats()::toString);
     }
 }

@@ -92,8 +92,8 @@ public final class Collector implements AutoCloseable {
 
     // ---- statistics ------------------------------------------------------------------------
     private volatile long cycles;
-    /** Pages per native compaction step (see {@link #compactSome()}): 256 KiB of 4 KiB pages. */
-    private static final long NATIVE_STEP_PAGES = 64;
+    /** Pages per native compaction step ({@link io.faultline.heap.HeapConfig#compactionStepPages()}). */
+    private final long stepPages;
     /** Bumped first thing in a pause ({@code cycles} is bumped last); see {@link #claimFor}. */
     private volatile long pausesStarted;
     private final LongAdder pagesCompacted = new LongAdder();
@@ -125,6 +125,7 @@ public final class Collector implements AutoCloseable {
         this.log = new GcLog(heap.config().gcLog());
         this.concurrent = heap.config().concurrentCompaction();
         this.verify = heap.config().verifyAfterGc();
+        this.stepPages = heap.config().compactionStepPages();
         backend.attachMetadata(new GcMetadata(bitmap, offsets, firstObjects, pageStates, control));
         this.pool = concurrent ? new CompactorPool(this, heap.config().compactorThreads()) : null;
     }
@@ -354,7 +355,7 @@ public final class Collector implements AutoCloseable {
             // (each step runs in one downcall: no Java between claiming and publishing a page).
             long built = 0;
             while (compacting && !closed) {
-                long b = backend.compactPages(NATIVE_STEP_PAGES);
+                long b = backend.compactPages(stepPages);
                 if (b <= 0) {
                     break;
                 }

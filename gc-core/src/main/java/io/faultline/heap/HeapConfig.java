@@ -21,10 +21,13 @@ public record HeapConfig(
         Consumer<String> gcLog,
         HeapBackend.Factory backend,
         boolean concurrentCompaction,
-        int compactorThreads) {
+        int compactorThreads,
+        long compactionStepPages) {
 
     public static final long DEFAULT_CAPACITY = 256L << 20;
     public static final int DEFAULT_TLAB_BYTES = 32 << 10;
+    /** Default pages per native compaction step (see {@link Builder#compactionStepPages}). */
+    public static final long DEFAULT_COMPACTION_STEP_PAGES = 64;
 
     public static Builder builder() {
         return new Builder();
@@ -56,6 +59,7 @@ public record HeapConfig(
         private HeapBackend.Factory backend = JavaBackend.factory();
         private boolean concurrentCompaction = true;
         private int compactorThreads = 1;
+        private long compactionStepPages = DEFAULT_COMPACTION_STEP_PAGES;
 
         /** Heap capacity in bytes; rounded up to a whole page; at least 16 pages, at most 32 GiB. */
         public Builder capacity(long bytes) {
@@ -128,6 +132,21 @@ public record HeapConfig(
             return this;
         }
 
+        /**
+         * Backends that compact natively (uffd): the most pages a compactor thread builds per
+         * native call before it returns to release the from-space behind the lowest unbuilt page
+         * (default 64). Smaller steps release memory sooner; larger ones make fewer calls and
+         * madvise/fallocate calls. {@code Long.MAX_VALUE}: one call builds everything it can claim,
+         * and from-space goes only at the end of the cycle. The java backend ignores it.
+         */
+        public Builder compactionStepPages(long pages) {
+            if (pages < 1) {
+                throw new IllegalArgumentException("compactionStepPages: " + pages + " must be at least 1");
+            }
+            this.compactionStepPages = pages;
+            return this;
+        }
+
         public HeapConfig build() {
             long cap = (capacity + pageSize - 1) & -(long) pageSize;
             if (cap < 16L * pageSize) {
@@ -137,7 +156,7 @@ public record HeapConfig(
                 throw new IllegalArgumentException("capacity: " + cap + " bytes exceeds " + ObjectLayout.MAX_HEAP_BYTES);
             }
             return new HeapConfig(cap, pageSize, tlabBytes, checkedAccess, verifyAfterGc, gcLog, backend,
-                    concurrentCompaction, compactorThreads);
+                    concurrentCompaction, compactorThreads, compactionStepPages);
         }
     }
 }

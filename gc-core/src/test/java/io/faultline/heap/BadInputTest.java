@@ -80,6 +80,8 @@ class BadInputTest {
         assertMessage(assertThrows(IllegalArgumentException.class, () -> HeapConfig.builder().pageSize(3000)), "pageSize", "3000");
         assertMessage(assertThrows(IllegalArgumentException.class, () -> HeapConfig.builder().tlabBytes(100)), "tlabBytes", "100");
         assertMessage(assertThrows(IllegalArgumentException.class, () -> HeapConfig.builder().compactorThreads(0)), "compactorThreads");
+        assertMessage(assertThrows(IllegalArgumentException.class, () -> HeapConfig.builder().compactionStepPages(0)),
+                "compactionStepPages");
         assertMessage(assertThrows(IllegalArgumentException.class,
                 () -> HeapConfig.builder().capacity(4096).pageSize(4096).build()), "capacity", "16 pages");
         try (Heap heap = checkedHeap(); Mutator m = heap.attach()) {
