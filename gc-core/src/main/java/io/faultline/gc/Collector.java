@@ -392,7 +392,7 @@ public final class Collector implements AutoCloseable {
         } catch (RuntimeException | Error e) {
             // The page stays PROCESSING forever: record why, so that whoever waits for it (a
             // faulting mutator, a collection) fails with this cause instead of spinning.
-            compactionFailure = new IllegalStateException("building to-space page " + page + " failed", e);
+            recordCompactionFailure(new IllegalStateException("building to-space page " + page + " failed", e));
             throw e;
         }
         pageStates.publish(page, PageStates.MAPPED);
@@ -512,11 +512,16 @@ public final class Collector implements AutoCloseable {
 
     /** A compactor thread caught {@code e}: keeps the first failure for the threads waiting. */
     void compactorFailed(Throwable e) {
-        if (compactionFailure == null) {
-            compactionFailure = e instanceof IllegalStateException ise ? ise
-                    : new IllegalStateException("compactor thread failed", e);
-        }
+        recordCompactionFailure(e instanceof IllegalStateException ise ? ise
+                : new IllegalStateException("compactor thread failed", e));
         log.error("compactor: " + e);
+    }
+
+    /** Keeps the first compaction failure (the one that names the page); later ones add nothing. */
+    private synchronized void recordCompactionFailure(IllegalStateException failure) {
+        if (compactionFailure == null) {
+            compactionFailure = failure;
+        }
     }
 
     /** Throws the verification failure compactor 0 recorded, if any. */

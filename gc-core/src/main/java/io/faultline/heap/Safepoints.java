@@ -110,13 +110,20 @@ public final class Safepoints {
 
     /** Parks {@code m} until the current pause ends; {@code m} returns to the state it had. */
     private void park(Mutator m) {
-        int prior = m.state;
         m.state = PARKED;
         changed.signalAll();
         while (pauseRequested) {
             changed.awaitUninterruptibly();
         }
-        m.state = prior == SAFE ? SAFE : RUNNING;
+        m.state = unparked(m);
+    }
+
+    /**
+     * The state of {@code m} when no pause holds it: SAFE inside a safe region (a thread may
+     * collect or verify from one), else RUNNING.
+     */
+    private static int unparked(Mutator m) {
+        return m.safeDepth > 0 ? SAFE : RUNNING;
     }
 
     /** Safe regions nest: only the outermost enter and leave change the state. */
@@ -178,7 +185,7 @@ public final class Safepoints {
             if (shutdown) {
                 pauseRequested = false;
                 if (self != null) {
-                    self.state = self.safeDepth > 0 ? SAFE : RUNNING;
+                    self.state = unparked(self);
                 }
                 changed.signalAll();
                 return false;
@@ -205,7 +212,7 @@ public final class Safepoints {
         try {
             pauseRequested = false;
             if (self != null) {
-                self.state = self.safeDepth > 0 ? SAFE : RUNNING; // a thread may collect from a safe region
+                self.state = unparked(self);
             }
             changed.signalAll();
         } finally {
