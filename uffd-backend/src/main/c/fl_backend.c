@@ -318,6 +318,26 @@ static int claim_and_build(struct fl_heap *h, int64_t page, int64_t epoch, char 
 	return r;
 }
 
+/*
+ * Claims and builds the UNPROCESSED pages below `pages` in ascending order until `*built` reaches
+ * max_pages. Used after the cursor by fl_compact_pages (pages whose cursor slot a stale claimer
+ * consumed: a compactor preempted across a pause can take a slot of the new cycle and then stop;
+ * without the sweep such a page waits for a mutator to touch it, and the cycle might never end)
+ * and by the service thread's backstop. Returns CLAIM_STALE if it stopped on a stale claim.
+ */
+static int sweep(struct fl_heap *h, int64_t pages, int64_t epoch, char *staging, int64_t max_pages, int64_t *built,
+		 int *err)
+{
+	struct fl_control *c = h->control;
+	for (int64_t p = 0; *built < max_pages && p < pages && !LOAD(&c->abandon) && !LOAD(&h->stopping); p++) {
+		if (__atomic_load_n(&h->states[p], __ATOMIC_ACQUIRE) != FL_PAGE_UNPROCESSED)
+			continue;
+		if (claim_and_build(h, p, epoch, staging, built, err) == CLAIM_STALE)
+			return CLAIM_STALE;
+	}
+	return CLAIM_OK;
+}
+
 int64_t fl_compact_pages(struct fl_heap *h, int64_t max_pages)
 {
 	ADD(&h->active, 1);
@@ -349,16 +369,8 @@ int64_t fl_compact_pages(struct fl_heap *h, int64_t max_pages)
 				break;
 			stale = claim_and_build(h, p, epoch, staging, &built, &err) == CLAIM_STALE;
 		}
-		/*
-		 * A sweep for pages whose cursor slot a stale claimer consumed (a compactor preempted
-		 * across a pause can take a slot of the new cycle and then stop): without it such a
-		 * page waits for a mutator to touch it, and the cycle might never end.
-		 */
-		for (int64_t p = 0; !stale && built < max_pages && p < pages && !LOAD(&c->abandon) && !LOAD(&h->stopping); p++) {
-			if (__atomic_load_n(&h->states[p], __ATOMIC_ACQUIRE) != FL_PAGE_UNPROCESSED)
-				continue;
-			stale = claim_and_build(h, p, epoch, staging, &built, &err) == CLAIM_STALE;
-		}
+		if (!stale)
+			sweep(h, pages, epoch, staging, max_pages, &built, &err);
 	}
 	if (staging != NULL)
 		munmap(staging, h->page_size);
@@ -485,18 +497,10 @@ static void backstop(struct fl_heap *h, int64_t *last_left, int *idle)
 		STORE(&h->in_flight, 0);
 		return;
 	}
-	int64_t pages = LOAD(&c->to_space_pages);
-	for (int64_t p = 0; p < pages && !LOAD(&c->abandon) && !LOAD(&h->stopping); p++) {
-		if (__atomic_load_n(&h->states[p], __ATOMIC_ACQUIRE) != FL_PAGE_UNPROCESSED)
-			continue;
-		int r = claim(h, p, epoch);
-		if (r == CLAIM_STALE)
-			break;
-		if (r == CLAIM_OK) {
-			build_and_publish(h, p, h->service_staging);
-			STAT(h, FL_STAT_BACKSTOP_BUILT);
-		}
-	}
+	int64_t built = 0;
+	int err = 0; /* each failure is already in the error stats (record_error) */
+	sweep(h, LOAD(&c->to_space_pages), epoch, h->service_staging, INT64_MAX, &built, &err);
+	__atomic_fetch_add(&h->stats[FL_STAT_BACKSTOP_BUILT], built, __ATOMIC_RELAXED);
 	*idle = 0;
 	STORE(&h->in_flight, 0);
 }
