@@ -103,7 +103,7 @@ public final class NativeFloors {
                 try {
                     h = (MemorySegment) Handles.REGION_NEW.invokeExact(floor, (long) pages, err);
                 } catch (Throwable t) {
-                    throw rethrow(t);
+                    throw NativeLibrary.rethrow(t);
                 }
                 if (h.address() == 0) {
                     throw new IllegalStateException("fl_bench_region_new(floor " + floor + "): errno " + err.get(JAVA_INT, 0));
@@ -119,7 +119,7 @@ public final class NativeFloors {
             try {
                 rc = (int) Handles.REGION_TOUCH.invokeExact(handle, out.seg);
             } catch (Throwable t) {
-                throw rethrow(t);
+                throw NativeLibrary.rethrow(t);
             }
             if (rc < 0) {
                 throw new IllegalStateException("fl_bench_region_touch: errno " + -rc);
@@ -132,7 +132,7 @@ public final class NativeFloors {
                 try {
                     Handles.REGION_FREE.invokeExact(handle);
                 } catch (Throwable t) {
-                    throw rethrow(t);
+                    throw NativeLibrary.rethrow(t);
                 } finally {
                     handle = null;
                 }
@@ -147,7 +147,7 @@ public final class NativeFloors {
         try {
             rc = (int) Handles.ROUNDTRIP.invokeExact(kind, (long) n, out.seg);
         } catch (Throwable t) {
-            throw rethrow(t);
+            throw NativeLibrary.rethrow(t);
         }
         if (rc < 0) {
             throw new IllegalStateException("fl_bench_uffd_roundtrip(kind " + kind + "): errno " + -rc);
@@ -161,7 +161,7 @@ public final class NativeFloors {
         try {
             rc = (int) Handles.PLAIN.invokeExact(kind, (long) n, out.seg);
         } catch (Throwable t) {
-            throw rethrow(t);
+            throw NativeLibrary.rethrow(t);
         }
         if (rc < 0) {
             throw new IllegalStateException("fl_bench_plain_fault(kind " + kind + "): errno " + -rc);
@@ -174,7 +174,7 @@ public final class NativeFloors {
         try {
             ns = (long) Handles.MEMCPY.invokeExact(chunk, total, reps);
         } catch (Throwable t) {
-            throw rethrow(t);
+            throw NativeLibrary.rethrow(t);
         }
         if (ns < 0) {
             throw new IllegalStateException("fl_bench_memcpy: errno " + -ns);
@@ -186,15 +186,5 @@ public final class NativeFloors {
         if (n <= 0 || n > out.capacity) {
             throw new IllegalArgumentException("pages " + n + " not in [1, " + out.capacity + "]");
         }
-    }
-
-    private static RuntimeException rethrow(Throwable t) {
-        if (t instanceof RuntimeException r) {
-            return r;
-        }
-        if (t instanceof Error e) {
-            throw e;
-        }
-        return new IllegalStateException(t);
     }
 }

@@ -64,7 +64,7 @@ final class NativeHeap {
         try {
             ATTACH.invokeExact(h, bitmap, offsets, first, states, control);
         } catch (Throwable t) {
-            throw rethrow(t);
+            throw NativeLibrary.rethrow(t);
         }
     }
 
@@ -72,7 +72,7 @@ final class NativeHeap {
         try {
             BEGIN.invokeExact(h, from, toAlias, toAliasFileOffset);
         } catch (Throwable t) {
-            throw rethrow(t);
+            throw NativeLibrary.rethrow(t);
         }
     }
 
@@ -81,7 +81,7 @@ final class NativeHeap {
         try {
             HOLD.invokeExact(h, bitmap, offsets, first, states, control);
         } catch (Throwable t) {
-            throw rethrow(t);
+            throw NativeLibrary.rethrow(t);
         }
     }
 
@@ -89,7 +89,7 @@ final class NativeHeap {
         try {
             DETACH.invokeExact(h);
         } catch (Throwable t) {
-            throw rethrow(t);
+            throw NativeLibrary.rethrow(t);
         }
     }
 
@@ -97,7 +97,7 @@ final class NativeHeap {
         try {
             return (long) COMPACT.invokeExact(h, maxPages);
         } catch (Throwable t) {
-            throw rethrow(t);
+            throw NativeLibrary.rethrow(t);
         }
     }
 
@@ -105,7 +105,7 @@ final class NativeHeap {
         try {
             return (int) INSTALL.invokeExact(h, page, src);
         } catch (Throwable t) {
-            throw rethrow(t);
+            throw NativeLibrary.rethrow(t);
         }
     }
 
@@ -113,7 +113,7 @@ final class NativeHeap {
         try {
             COMPACT_INTO.invokeExact(h, buffer, page);
         } catch (Throwable t) {
-            throw rethrow(t);
+            throw NativeLibrary.rethrow(t);
         }
     }
 
@@ -121,7 +121,7 @@ final class NativeHeap {
         try {
             STOP.invokeExact(h);
         } catch (Throwable t) {
-            throw rethrow(t);
+            throw NativeLibrary.rethrow(t);
         }
     }
 
@@ -129,7 +129,7 @@ final class NativeHeap {
         try {
             FREE.invokeExact(h);
         } catch (Throwable t) {
-            throw rethrow(t);
+            throw NativeLibrary.rethrow(t);
         }
     }
 
@@ -139,17 +139,7 @@ final class NativeHeap {
             STATS.invokeExact(h, out, n);
             return out.toArray(JAVA_LONG);
         } catch (Throwable t) {
-            throw rethrow(t);
+            throw NativeLibrary.rethrow(t);
         }
-    }
-
-    private static RuntimeException rethrow(Throwable t) {
-        if (t instanceof RuntimeException r) {
-            throw r;
-        }
-        if (t instanceof Error e) {
-            throw e;
-        }
-        return new IllegalStateException(t);
     }
 }

@@ -83,6 +83,21 @@ public final class NativeLibrary {
         return Linker.nativeLinker().downcallHandle(symbol, descriptor, options);
     }
 
+    /**
+     * For the {@code catch (Throwable t)} around a {@link #downcall} handle's {@code invokeExact}:
+     * rethrows an unchecked {@code t} as it is and wraps anything else (which a downcall cannot
+     * throw). Use as {@code throw NativeLibrary.rethrow(t)}.
+     */
+    public static RuntimeException rethrow(Throwable t) {
+        if (t instanceof RuntimeException r) {
+            throw r;
+        }
+        if (t instanceof Error e) {
+            throw e;
+        }
+        return new IllegalStateException(t);
+    }
+
     /** The resource directory name for this JVM's platform, e.g. {@code linux-x86_64}. */
     public static String platform() {
         String os = System.getProperty("os.name", "").toLowerCase(Locale.ROOT).replace(" ", "");
