@@ -351,26 +351,26 @@ public final class CompareHarness {
     /** The raw numbers as one JSON document. */
     public static String json(Result r) {
         StringBuilder j = new StringBuilder(2048);
-        j.append("{\n  \"plan\": {\"name\": ").append(q(r.plan().name())).append(", \"heapMb\": ").append(r.plan().heapMb())
+        j.append("{\n  \"plan\": {\"name\": ").append(Json.quote(r.plan().name())).append(", \"heapMb\": ").append(r.plan().heapMb())
                 .append(", \"pagesPerRound\": ").append(r.plan().pages()).append(", \"faultRounds\": ").append(r.plan().faultRounds())
                 .append(", \"compactionRounds\": ").append(r.plan().compactionRounds()).append("},\n");
         j.append("  \"seconds\": ").append(num(r.seconds())).append(",\n");
         j.append("  \"machine\": {\"cpus\": ").append(Runtime.getRuntime().availableProcessors()).append(", \"kernel\": ")
-                .append(q(System.getProperty("os.version"))).append(", \"java\": ").append(q(System.getProperty("java.version")))
+                .append(Json.quote(System.getProperty("os.version"))).append(", \"java\": ").append(Json.quote(System.getProperty("java.version")))
                 .append("},\n");
         Floors f = r.floors();
-        j.append("  \"floors\": {\"unavailable\": ").append(f.unavailable() == null ? "null" : q(f.unavailable()))
+        j.append("  \"floors\": {\"unavailable\": ").append(f.unavailable() == null ? "null" : Json.quote(f.unavailable()))
                 .append(", \"memcpy4kUs\": ").append(num(f.memcpy4kUs())).append(", \"memcpyMBps\": ").append(num(f.memcpyMBps()));
-        f.faults().forEach((k, v) -> j.append(", ").append(q(k)).append(": ").append(percentiles(v)));
+        f.faults().forEach((k, v) -> j.append(", ").append(Json.quote(k)).append(": ").append(percentiles(v)));
         j.append("},\n  \"rows\": [\n");
         for (int i = 0; i < r.rows().size(); i++) {
             Row row = r.rows().get(i);
-            j.append("    {\"mode\": ").append(q(row.backend()));
+            j.append("    {\"mode\": ").append(Json.quote(row.backend()));
             if (!row.available()) {
-                j.append(", \"available\": false, \"reason\": ").append(q(row.unavailable()));
+                j.append(", \"available\": false, \"reason\": ").append(Json.quote(row.unavailable()));
             } else {
                 j.append(", \"available\": true, \"faultUs\": ").append(percentiles(row.fault()))
-                        .append(", \"floor\": ").append(q(row.floorName())).append(", \"floorUs\": ").append(num(row.floorUs()))
+                        .append(", \"floor\": ").append(Json.quote(row.floorName())).append(", \"floorUs\": ").append(num(row.floorUs()))
                         .append(", \"ratio\": ").append(num(row.ratio()))
                         .append(", \"faultsServed\": ").append(row.faultsServed()).append(", \"touches\": ").append(row.touches())
                         .append(", \"hotLoopAllocatedBytes\": ").append(row.hotLoopAllocated())
@@ -413,25 +413,6 @@ public final class CompareHarness {
 
     private static String num(double d) {
         return Double.isFinite(d) ? String.format(Locale.ROOT, "%.4f", d) : "null";
-    }
-
-    private static String q(String s) {
-        StringBuilder b = new StringBuilder("\"");
-        for (char ch : s.toCharArray()) {
-            switch (ch) {
-                case '"' -> b.append("\\\"");
-                case '\\' -> b.append("\\\\");
-                case '\n' -> b.append("\\n");
-                default -> {
-                    if (ch < 0x20) {
-                        b.append(String.format("\\u%04x", (int) ch));
-                    } else {
-                        b.append(ch);
-                    }
-                }
-            }
-        }
-        return b.append('"').toString();
     }
 
     private static String csvText(String s) {

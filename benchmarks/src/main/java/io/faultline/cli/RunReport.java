@@ -1,5 +1,6 @@
 package io.faultline.cli;
 
+import io.faultline.bench.Json;
 import io.faultline.heap.HeapStats;
 import java.util.Locale;
 import java.util.Map;
@@ -79,7 +80,7 @@ public record RunReport(
         b.append('"').append(key).append("\":");
         switch (value) {
             case null -> b.append("null");
-            case String s -> string(b, s);
+            case String s -> Json.quote(b, s);
             case Double d -> b.append(String.format(Locale.ROOT, "%.3f", d));
             case Map<?, ?> map -> {
                 b.append('{');
@@ -92,27 +93,5 @@ public record RunReport(
             default -> b.append(value);
         }
         b.append(',');
-    }
-
-    private static void string(StringBuilder b, String s) {
-        b.append('"');
-        for (int i = 0; i < s.length(); i++) {
-            char c = s.charAt(i);
-            switch (c) {
-                case '"' -> b.append("\\\"");
-                case '\\' -> b.append("\\\\");
-                case '\n' -> b.append("\\n");
-                case '\r' -> b.append("\\r");
-                case '\t' -> b.append("\\t");
-                default -> {
-                    if (c < 0x20) {
-                        b.append(String.format("\\u%04x", (int) c));
-                    } else {
-                        b.append(c);
-                    }
-                }
-            }
-        }
-        b.append('"');
     }
 }
