@@ -1,30 +1,32 @@
 package io.faultline.backend;
 
-import io.faultline.gc.compact.PageCompactor;
-import io.faultline.gc.meta.GcMetadata;
+import io.faultline.meta.GcMetadata;
 import java.lang.foreign.MemorySegment;
+import java.util.Map;
 
 /**
- * Where the heap's bytes live and how a compacted page reaches the mutator. The collector is
- * the same for every backend; a backend decides what "from-space", "unmapped" and "map this
- * page" mean.
+ * Where the heap's bytes live and how a compacted page reaches the mutators. The collector is
+ * the same for every backend; a backend decides what "from-space", "unmapped" and "map this page"
+ * mean, and runs the page protocol ({@link PageProtocol}; natively for the userfaultfd backend).
  *
- * <p>Addresses handed across this interface are byte offsets from the start of the mutator view,
- * never raw pointers, so that every backend (and the native compactor) agrees on them.
+ * <p>Addresses crossing this interface are byte offsets from the start of the mutator view, and
+ * page numbers are absolute ({@code offset / pageSize}), never raw pointers.
  *
  * <p>The pure-Java backend ({@link JavaBackend}) is the fallback for every method: where a
  * method's Javadoc says "java:", that is what the fallback does.
  *
- * <p><b>Threading:</b> {@link #beginCompaction} and {@link #endCompaction} are called by the
- * collector inside a pause or after all pages are mapped; {@link #buildPage} may be called by
- * several threads at once, each for a page it owns in {@link io.faultline.gc.meta.PageStates}.
+ * <p><b>Threading:</b> {@link #attach} runs once, before anything else. {@link #beginCompaction}
+ * runs inside the pause; {@link #compactStep} runs in compactor threads and in the pausing thread
+ * (stop-the-world compaction), several at once; {@link #serveFault} runs in mutators;
+ * {@link #endCompaction} runs once per cycle, in the thread that completes it, after every
+ * to-space page is MAPPED. {@link #close()} runs once, after the collector's threads stopped.
  */
 public interface HeapBackend extends AutoCloseable {
 
     /** Short name: {@code java}, {@code uffd}. */
     String name();
 
-    /** Delivery mode ({@code continue}, {@code copy}, {@code move}), or null for the java backend. */
+    /** Page delivery mode ({@code continue}, {@code copy}, {@code move}), or null for the java backend. */
     String mode();
 
     /** Heap capacity in bytes (a multiple of the page size). */
@@ -35,69 +37,53 @@ public interface HeapBackend extends AutoCloseable {
 
     /**
      * The segment mutators read and write. Its identity may change at a compaction pause
-     * (java: it alternates between two segments), so callers re-read it after every safepoint.
+     * (java: it alternates between two segments), so callers re-read it after every pause.
      */
     MemorySegment view();
 
     /**
-     * True if a mutator must consult {@link io.faultline.gc.meta.PageStates} before touching the
-     * view during a concurrent compaction. java: true (software faults); uffd: false (the kernel
-     * traps the access).
+     * True if a mutator must check the page state before touching the view during a concurrent
+     * compaction and call {@link #serveFault} for a page that is not MAPPED. java: true (software
+     * faults); uffd: false (the kernel traps the access).
      */
     boolean accessNeedsPageCheck();
 
     /**
-     * Inside the compaction pause: keep the current contents of {@code [0, usedBytes)} readable
-     * at a from-space segment, and make the view ready to receive to-space pages
-     * {@code [0, toSpaceBytes)}. Returns the from-space segment (offsets as in the view).
-     * java: the two segments swap roles; nothing is copied.
+     * Once, before the first cycle: the side tables (their addresses never change) and the page
+     * builder to use. java: keeps both for its {@link PageProtocol}; uffd: hands the tables'
+     * addresses to the native fault path.
      */
-    MemorySegment beginCompaction(long usedBytes, long toSpaceBytes);
+    void attach(GcMetadata metadata, PageBuilder builder);
 
     /**
-     * Builds to-space page {@code page} with {@code compactor} and makes it visible in the view.
-     * With concurrent compaction the caller owns the page (state PROCESSING) and publishes the
-     * page state after this returns; with stop-the-world compaction the pause calls it for every
-     * page while no mutator runs, and page states stay MAPPED.
-     * java: compacts straight into the view segment.
+     * Inside the compaction pause, after planning and before the page states are published: keep
+     * the current contents of {@code [0, usedBytes)} readable as from-space and make the to-space
+     * pages {@code [firstPage, endPage)} of the view unreadable until built. java: the two
+     * segments swap roles; nothing is copied.
      */
-    void buildPage(long page, PageCompactor compactor);
+    void beginCompaction(long usedBytes, long firstPage, long endPage);
 
     /**
-     * Hint that from-space bytes {@code [offset, offset + bytes)} will not be read again in this
-     * cycle. java: does nothing (a Java segment cannot be partly released); uffd: punches the
-     * range out of the from-space.
+     * One bounded step of the page protocol ({@link PageProtocol#compactStep}): claims, builds and
+     * maps up to about {@code maxPages} pages; returns the number built, 0 when nothing is left to
+     * claim. java: the Java protocol; uffd: the same protocol in C, in one downcall (no Java runs
+     * between claiming a page and publishing it).
      */
-    void releaseFromSpace(long offset, long bytes);
+    long compactStep(long maxPages);
 
-    /** All to-space pages are built: drop the from-space. java: nothing to do. */
+    /**
+     * A mutator touched {@code page}, which is not MAPPED: build it (or map its built run, or
+     * wait for its owner) and return a {@code PageProtocol.FAULT_*} code. java: the Java protocol;
+     * uffd: never called (the kernel traps the access and the native path serves it).
+     */
+    int serveFault(long page);
+
+    /** Every to-space page is MAPPED: drop the rest of from-space. java: releases it. */
     void endCompaction();
 
-    /**
-     * Called once, by the collector's constructor, with the side tables a native compactor needs.
-     * java: ignored.
-     */
-    default void attachMetadata(GcMetadata metadata) {
-    }
-
-    /**
-     * True if compactor threads must call {@link #compactPages(long)} (which claims, builds, maps and
-     * publishes pages without running Java code in between) instead of the collector's Java loop.
-     * java: false.
-     */
-    default boolean compactsNatively() {
-        return false;
-    }
-
-    /**
-     * Compactor thread: claims pages (the control block's cursor, then a sweep for pages nobody
-     * claimed) and builds, maps and publishes each, until it has built {@code maxPages}, nothing
-     * is left to claim, or the cycle is abandoned. Returns the number of pages this call built: 0
-     * means nothing was left. Bounded so that the collector can release from-space between calls.
-     * java: never called.
-     */
-    default long compactPages(long maxPages) {
-        throw new UnsupportedOperationException(name() + " backend does not compact natively");
+    /** The backend's own counters by name (uffd: ioctls, faults by kind, ...). java: none. */
+    default Map<String, Long> counters() {
+        return Map.of();
     }
 
     /** Releases every resource (memory, fds, threads). Idempotent. */

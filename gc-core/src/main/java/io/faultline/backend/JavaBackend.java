@@ -1,16 +1,15 @@
 package io.faultline.backend;
 
-import io.faultline.gc.compact.PageCompactor;
+import io.faultline.meta.ControlBlock;
+import io.faultline.meta.GcMetadata;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 
 /**
  * The pure-Java backend: the heap is two native segments of equal size that swap roles at each
  * compaction, so the old view becomes the from-space and the other segment receives to-space
- * pages. Mutators check page states in software while a compaction is in flight.
- *
- * <p>Memory: twice the heap capacity, for the life of the heap (a Java segment cannot be partly
- * unmapped, so from-space is not released progressively).
+ * pages. Mutators check page states in software while a compaction is in flight, and the page
+ * protocol runs in Java ({@link PageProtocol}).
  */
 public final class JavaBackend implements HeapBackend {
     private final Arena arena = Arena.ofShared();
@@ -19,6 +18,8 @@ public final class JavaBackend implements HeapBackend {
     private MemorySegment view;
     private MemorySegment spare;
     private MemorySegment from;
+    private PageProtocol protocol;
+    private PageBuilder builder;
     private boolean closed;
 
     public JavaBackend(long capacity, int pageSize) {
@@ -63,21 +64,46 @@ public final class JavaBackend implements HeapBackend {
     }
 
     @Override
-    public MemorySegment beginCompaction(long usedBytes, long toSpaceBytes) {
+    public void attach(GcMetadata metadata, PageBuilder pageBuilder) {
+        this.builder = pageBuilder;
+        this.protocol = new PageProtocol(metadata, new PageProtocol.Pages() {
+            @Override
+            public void build(long page) {
+                builder.build(from, page, view, page * pageSize);
+            }
+
+            @Override
+            public int install(long first, long n) {
+                return 0; // the page state is the mapping
+            }
+
+            @Override
+            public void release(long offset, long bytes) {
+                // An Arena segment cannot be partly released.
+            }
+
+            @Override
+            public void poison(long page) {
+                // Mutators check the page state before every access: a FAILED page is never read.
+            }
+        });
+    }
+
+    @Override
+    public void beginCompaction(long usedBytes, long firstPage, long endPage) {
         from = view;
         view = spare;
         spare = from;
-        return from;
     }
 
     @Override
-    public void buildPage(long page, PageCompactor compactor) {
-        compactor.compactPage(from, page, view, page * pageSize);
+    public long compactStep(long maxPages) {
+        return protocol.compactStep(maxPages);
     }
 
     @Override
-    public void releaseFromSpace(long offset, long bytes) {
-        // A segment from an Arena cannot be partly released.
+    public int serveFault(long page) {
+        return protocol.serveFault(page, true, ControlBlock.PATH_FAULT_JAVA);
     }
 
     @Override

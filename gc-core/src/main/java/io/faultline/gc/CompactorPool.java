@@ -1,30 +1,42 @@
 package io.faultline.gc;
 
 /**
- * The compactor threads of concurrent compaction. At the end of each pause
- * {@link #startCycle()} wakes them; each claims and builds pages until none is left. Thread 0
- * then waits until pages claimed by faulting mutators are published too (completing the cycle
- * itself if nobody else has, see {@link Collector#tryComplete()}), and runs the verification
- * pause when the heap asks for one.
+ * The compactor threads of concurrent compaction. At the end of each pause {@link #startCycle()}
+ * wakes them; each runs the page protocol in bounded steps until nothing is left to claim.
+ * Thread 0 then keeps helping until pages held by faulting threads are mapped too, completes the
+ * cycle if nobody else has ({@link Compaction#tryComplete()}), and runs the verification pause
+ * when the heap asks for one.
  *
  * <p><b>Assumptions and Guarantees:</b> compactor threads are not mutators: they never park at
  * our safepoints and never wait for a mutator, so a mutator waiting on a page a compactor owns
- * always makes progress. They are daemon threads; {@link #shutdown()} stops and joins them.
+ * always makes progress. An exception in a compactor thread fails the heap (it is never
+ * swallowed) and the thread lives on until {@link #shutdown()} stops and joins it. They are daemon
+ * threads named {@code faultline-compactor-N}.
  */
 final class CompactorPool {
+    /** How long shutdown waits for each thread before it says which one it is waiting for. */
+    static final long JOIN_REPORT_MILLIS = 10_000;
+    /** How often thread 0 re-checks for completion while pages are held by others. */
+    static final long COMPLETION_POLL_MILLIS = 1;
+    /** How often an idle thread re-checks for shutdown. */
+    static final long IDLE_POLL_MILLIS = 100;
+
     private final Collector collector;
+    private final Compaction compaction;
+    private final HeapFailure failure;
     private final Thread[] threads;
     private final Object lock = new Object();
     private long generation;
     private boolean stopping;
 
-    CompactorPool(Collector collector, int n) {
+    CompactorPool(Collector collector, Compaction compaction, HeapFailure failure, int n) {
         this.collector = collector;
+        this.compaction = compaction;
+        this.failure = failure;
         this.threads = new Thread[n];
         for (int i = 0; i < n; i++) {
             int id = i;
-            threads[i] = Thread.ofPlatform().daemon().name("faultline-compactor-" + i).unstarted(() -> run(id));
-            threads[i].start();
+            threads[i] = Thread.ofPlatform().daemon().name("faultline-compactor-" + i).start(() -> run(id));
         }
     }
 
@@ -35,18 +47,12 @@ final class CompactorPool {
         }
     }
 
-    void signalAllBuilt() {
-        synchronized (lock) {
-            lock.notifyAll();
-        }
-    }
-
     private void run(int id) {
         long seen = 0;
         while (true) {
             synchronized (lock) {
                 while (!stopping && generation == seen) {
-                    waitOn(100);
+                    waitOn(IDLE_POLL_MILLIS);
                 }
                 if (stopping) {
                     return;
@@ -54,40 +60,33 @@ final class CompactorPool {
                 seen = generation;
             }
             try {
-                collector.compactSome();
+                compaction.help();
                 if (id == 0 && !finishCycle()) {
                     return;
                 }
+            } catch (HeapCorruptedException e) {
+                failure.record(e);
             } catch (RuntimeException | Error e) {
-                // Recorded (waiters fail with it rather than spin); the thread lives on until
-                // close() stops it.
-                collector.compactorFailed(e);
+                failure.record(HeapCorruptedException.collectorFailure(Thread.currentThread().getName() + " failed", e));
             }
         }
     }
 
     /**
-     * Compactor 0 after its claim loop: keeps helping (the sweep in {@link
-     * Collector#compactSome()} picks up pages whose cursor slot was lost, and pages of a cycle
-     * that started meanwhile) until no compaction is in flight, then verifies. Returns false when
-     * stopping.
+     * Compactor 0 after its steps: keeps helping (pages of a cycle that started meanwhile, pages
+     * whose cursor slot a stale claimer consumed) until no compaction is in flight, then verifies.
+     * Returns false when stopping.
      */
     private boolean finishCycle() {
-        while (collector.isCompacting()) {
+        while (compaction.active() && !failure.failed()) {
+            compaction.help();
+            compaction.tryComplete();
             synchronized (lock) {
                 if (stopping) {
                     return false;
                 }
-            }
-            collector.compactSome();
-            collector.advanceFrontier();
-            collector.tryComplete();
-            synchronized (lock) {
-                if (stopping) {
-                    return false;
-                }
-                if (collector.isCompacting()) {
-                    waitOn(1);
+                if (compaction.active()) {
+                    waitOn(COMPLETION_POLL_MILLIS);
                 }
             }
         }
@@ -104,19 +103,25 @@ final class CompactorPool {
         }
     }
 
+    /** Stops and joins every thread; a thread that does not stop is named on stderr, not waited for forever. */
     void shutdown() {
         synchronized (lock) {
             stopping = true;
             lock.notifyAll();
         }
         for (Thread t : threads) {
-            if (t != Thread.currentThread()) {
-                try {
-                    t.join(10_000);
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                    return;
+            if (t == Thread.currentThread()) {
+                continue;
+            }
+            try {
+                if (!t.join(java.time.Duration.ofMillis(JOIN_REPORT_MILLIS))) {
+                    System.getLogger("io.faultline.gc").log(System.Logger.Level.WARNING,
+                            "close: " + t.getName() + " did not stop within " + JOIN_REPORT_MILLIS + " ms; it is a daemon thread, left running: "
+                                    + java.util.Arrays.toString(t.getStackTrace()));
                 }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return;
             }
         }
     }

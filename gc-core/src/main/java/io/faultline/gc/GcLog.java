@@ -11,11 +11,11 @@ import java.util.function.Consumer;
  * [0.415s][info][gc] GC(3) Concurrent Compact 301 pages 2.877ms, 12 faults
  * </pre>
  */
-final class GcLog {
+public final class GcLog {
     private final Consumer<String> sink;
     private final long startNanos = System.nanoTime();
 
-    GcLog(Consumer<String> sink) {
+    public GcLog(Consumer<String> sink) {
         this.sink = sink;
     }
 
@@ -23,10 +23,10 @@ final class GcLog {
         return sink != null;
     }
 
-    void pause(long cycle, String kind, String cause, long before, long after, long capacity, long nanos) {
+    void pause(long cycle, String kind, GcCause cause, long before, long after, long capacity, long nanos) {
         if (sink != null) {
             sink.accept(String.format(Locale.ROOT, "%s GC(%d) Pause %s (%s) %s->%s(%s) %.3fms",
-                    prefix(), cycle, kind, cause, size(before), size(after), size(capacity), nanos / 1e6));
+                    prefix(), cycle, kind, cause.label(), size(before), size(after), size(capacity), nanos / 1e6));
         }
     }
 
@@ -45,11 +45,25 @@ final class GcLog {
         }
     }
 
-    void error(String message) {
+    public void error(String message) {
         if (sink != null) {
             sink.accept(prefix().replace("[info]", "[error]") + " " + message);
+        } else {
+            FALLBACK.log(System.Logger.Level.ERROR, message);
         }
     }
+
+    /** Something waits longer than it should: always said, in the GC log or else the system logger. */
+    public void warning(String message) {
+        if (sink != null) {
+            sink.accept(prefix().replace("[info]", "[warning]") + " " + message);
+        } else {
+            FALLBACK.log(System.Logger.Level.WARNING, message);
+        }
+    }
+
+    /** Where warnings and errors go when the heap has no GC log sink. */
+    private static final System.Logger FALLBACK = System.getLogger("io.faultline.gc");
 
     private String prefix() {
         return String.format(Locale.ROOT, "[%.3fs][info][gc]", (System.nanoTime() - startNanos) / 1e9);

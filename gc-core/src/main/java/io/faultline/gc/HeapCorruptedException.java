@@ -1,23 +1,105 @@
 package io.faultline.gc;
 
+import io.faultline.meta.ControlBlock;
 import io.faultline.verify.VerifyReport;
+import java.util.Locale;
 
-/** The verifier found damage after a collection; the report names the first bad object. */
+/**
+ * The heap has failed and can no longer be used: a to-space page could not be built or installed
+ * (the message names the page, the path that failed and the errno), the verifier found damage
+ * after a collection (the {@link #report()} names the first bad object), or the collector itself
+ * failed. Once thrown, every operation of every mutator on that heap throws it again: at the next
+ * allocation, safepoint poll, access of a failed page, {@code collect}, {@code awaitCompaction}
+ * and {@code verify}. {@code close()} still releases everything.
+ */
 public final class HeapCorruptedException extends IllegalStateException {
     private final transient VerifyReport report;
+    private final long page;
+    private final int path;
+    private final int errno;
+    private final long fromOffset;
 
-    public HeapCorruptedException(long cycle, VerifyReport report) {
-        super("GC(" + cycle + "): " + report);
+    private HeapCorruptedException(String message, Throwable cause, VerifyReport report, long page, int path,
+                                   int errno, long fromOffset) {
+        super(message, cause);
         this.report = report;
+        this.page = page;
+        this.path = path;
+        this.errno = errno;
+        this.fromOffset = fromOffset;
     }
 
-    /** Rethrows {@code cause}, recorded on another thread, on the calling thread. */
-    public HeapCorruptedException(HeapCorruptedException cause) {
-        super(cause.getMessage(), cause);
-        this.report = cause.report;
+    /** The verifier found damage after cycle {@code cycle}. */
+    public static HeapCorruptedException verification(long cycle, VerifyReport report) {
+        return new HeapCorruptedException("GC(" + cycle + ") verification failed: " + report, null, report,
+                -1, ControlBlock.PATH_COLLECTOR, 0, report.badOffset());
     }
 
+    /** A page could not be built or installed (the fields of the heap's control block). */
+    static HeapCorruptedException pageFailure(long page, int pageSize, int path, int errno, long fromOffset, Throwable cause) {
+        String what = errno == ControlBlock.EUCLEAN
+                ? "could not be built: its from-space sources are damaged"
+                        + (fromOffset >= 0 ? " (the object at from-space offset 0x" + Long.toHexString(fromOffset) + ")" : "")
+                : "could not be installed";
+        String msg = String.format(Locale.ROOT, "heap failed: to-space page %d (heap offset 0x%x) %s; path: %s; errno %d (%s). "
+                + "No mutator was shown the page; every operation on this heap now throws",
+                page, page * pageSize, what, ControlBlock.pathName(path), errno, errnoName(errno));
+        return new HeapCorruptedException(msg, cause, null, page, path, errno, fromOffset);
+    }
+
+    /** The collector failed outside any page (an exception in a pause or a compactor thread). */
+    static HeapCorruptedException collectorFailure(String what, Throwable cause) {
+        return new HeapCorruptedException("heap failed: " + what + ": " + cause, cause, null, -1,
+                ControlBlock.PATH_COLLECTOR, 0, -1);
+    }
+
+    /** The same failure, thrown again on the calling thread (the stack trace shows where). */
+    HeapCorruptedException rethrown() {
+        return new HeapCorruptedException(getMessage(), this, report, page, path, errno, fromOffset);
+    }
+
+    /** The verifier's report, or null if the failure was not found by the verifier. */
     public VerifyReport report() {
         return report;
+    }
+
+    /** The to-space page that could not be built or installed, or -1. */
+    public long page() {
+        return page;
+    }
+
+    /** Who failed: a {@code ControlBlock.PATH_*} code ({@link ControlBlock#pathName} names it). */
+    public int path() {
+        return path;
+    }
+
+    /** The errno of the failure (EUCLEAN = 117 for damaged from-space), or 0. */
+    public int errno() {
+        return errno;
+    }
+
+    /** The from-space offset of the damaged object, or -1. */
+    public long fromOffset() {
+        return fromOffset;
+    }
+
+    static String errnoName(int errno) {
+        return switch (errno) {
+            case 0 -> "none";
+            case 1 -> "EPERM";
+            case 2 -> "ENOENT";
+            case 3 -> "ESRCH";
+            case 4 -> "EINTR";
+            case 9 -> "EBADF";
+            case 11 -> "EAGAIN";
+            case 12 -> "ENOMEM";
+            case 14 -> "EFAULT";
+            case 16 -> "EBUSY";
+            case 17 -> "EEXIST";
+            case 22 -> "EINVAL";
+            case 28 -> "ENOSPC";
+            case ControlBlock.EUCLEAN -> "EUCLEAN";
+            default -> "errno " + errno;
+        };
     }
 }

@@ -1,6 +1,6 @@
 package io.faultline.gc;
 
-import io.faultline.gc.meta.MarkBitmap;
+import io.faultline.meta.MarkBitmap;
 import io.faultline.model.ObjectLayout;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
@@ -23,17 +23,26 @@ final class Marker {
     private int[] stack = new int[1024];
     private int sp;
     private MemorySegment view;
+    private long lowest;
     private long used;
 
     Marker(MarkBitmap bitmap) {
         this.bitmap = bitmap;
     }
 
-    void begin(MemorySegment view, long used) {
+    /**
+     * Starts marking the objects of {@code [base, used)}. {@code keepNullGuard}: to-space starts at
+     * offset 0, so the null guard's two words are marked live and keep offset 0 (the page
+     * compactors write its header; its from-space bytes are never read).
+     */
+    void begin(MemorySegment view, long base, long used, boolean keepNullGuard) {
         this.view = view;
+        this.lowest = base == 0 ? ObjectLayout.HEADER_BYTES : base;
         this.used = used;
         bitmap.clear(used);
-        bitmap.markRange(0, ObjectLayout.MIN_OBJECT_WORDS); // the null guard
+        if (keepNullGuard) {
+            bitmap.markRange(0, ObjectLayout.MIN_OBJECT_WORDS);
+        }
     }
 
     /** Marks a root; returns it unchanged so it can serve as a root visitor. */
@@ -45,10 +54,10 @@ final class Marker {
 
     private void mark(int ref, long holder, long slot) {
         long off = ObjectLayout.refToOffset(ref);
-        if (off < ObjectLayout.HEADER_BYTES || off >= used) {
+        if (off < lowest || off >= used) {
             throw new IllegalStateException("marking: reference 0x" + Integer.toHexString(ref)
                     + (holder < 0 ? " in a root" : " in slot " + slot + " of the object at 0x" + Long.toHexString(holder))
-                    + " is outside the used heap [0x10, 0x" + Long.toHexString(used) + ")");
+                    + " is outside the used heap [0x" + Long.toHexString(lowest) + ", 0x" + Long.toHexString(used) + ")");
         }
         if (bitmap.isMarked(off)) {
             return;

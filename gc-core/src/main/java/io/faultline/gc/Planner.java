@@ -1,9 +1,9 @@
 package io.faultline.gc;
 
-import io.faultline.gc.meta.FirstObjectTable;
-import io.faultline.gc.meta.GcMetadataDescriptor;
-import io.faultline.gc.meta.MarkBitmap;
-import io.faultline.gc.meta.OffsetVector;
+import io.faultline.meta.FirstObjectTable;
+import io.faultline.meta.MarkBitmap;
+import io.faultline.meta.MetadataDescriptor;
+import io.faultline.meta.OffsetVector;
 import io.faultline.model.ObjectLayout;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
@@ -30,18 +30,24 @@ final class Planner {
         this.pageShift = Integer.numberOfTrailingZeros(pageSize);
     }
 
-    /** Plans the cycle over {@code [0, used)}; returns the post-compact top (= live bytes). */
-    long plan(MemorySegment view, long used) {
-        long newTop = offsets.build(used);
-        long pages = toSpacePages(newTop);
-        for (long p = 0; p < pages; p++) {
-            firstObjects.set(p, GcMetadataDescriptor.NO_OBJECT);
+    /**
+     * Plans the cycle over the marked objects below {@code used}, packing them from {@code toBase}
+     * (a page boundary); returns the post-compact top ({@code toBase} + live bytes).
+     */
+    long plan(MemorySegment view, long used, long toBase) {
+        long newTop = offsets.build(used, toBase);
+        long firstPage = toBase >>> pageShift;
+        long endPage = endPage(newTop);
+        for (long p = firstPage; p < endPage; p++) {
+            firstObjects.set(p, MetadataDescriptor.NO_OBJECT);
         }
-        long nextPage = 0; // first page whose entry is still unset
-        long newAddr = 0;
+        long nextPage = firstPage; // first page whose entry is still unset
+        long newAddr = toBase;
         long obj = bitmap.nextMarked(0, used);
         while (obj < used) {
-            long size = ObjectLayout.sizeWords(view.get(LONG, obj)) << ObjectLayout.LOG_WORD_BYTES;
+            // The null guard (offset 0) is two words; its from-space header is never read.
+            long size = obj == 0 ? ObjectLayout.HEADER_BYTES
+                    : ObjectLayout.sizeWords(view.get(LONG, obj)) << ObjectLayout.LOG_WORD_BYTES;
             long lastPage = (newAddr + size - 1) >>> pageShift;
             for (; nextPage <= lastPage; nextPage++) {
                 firstObjects.set(nextPage, obj);
@@ -51,13 +57,15 @@ final class Planner {
             obj = next < used && bitmap.isMarked(next) ? next : bitmap.nextMarked(next, used);
         }
         if (newAddr != newTop) {
-            throw new IllegalStateException("planning: objects walked add up to " + newAddr
-                    + " bytes but the bitmap holds " + newTop + " live bytes (a marked range does not match its header)");
+            throw new IllegalStateException("planning: objects walked end at 0x" + Long.toHexString(newAddr)
+                    + " but the bitmap puts the post-compact top at 0x" + Long.toHexString(newTop)
+                    + " (a marked range does not match its header)");
         }
         return newTop;
     }
 
-    long toSpacePages(long newTop) {
+    /** The page after the last to-space page of a cycle whose post-compact top is {@code newTop}. */
+    long endPage(long newTop) {
         return (newTop + (1L << pageShift) - 1) >>> pageShift;
     }
 }

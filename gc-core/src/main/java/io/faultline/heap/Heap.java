@@ -2,19 +2,20 @@ package io.faultline.heap;
 
 import io.faultline.backend.HeapBackend;
 import io.faultline.gc.Collector;
-import io.faultline.gc.meta.PageStates;
+import io.faultline.gc.CollectorSettings;
+import io.faultline.gc.GcCause;
+import io.faultline.gc.GcLog;
+import io.faultline.meta.ControlBlock;
+import io.faultline.meta.GcMetadata;
 import io.faultline.model.ObjectLayout;
 import io.faultline.model.ObjectType;
 import io.faultline.model.TypeRegistry;
-import io.faultline.verify.HeapVerifier;
 import io.faultline.verify.VerifyReport;
 import java.lang.foreign.MemorySegment;
-import java.lang.invoke.MethodHandles;
-import java.lang.invoke.VarHandle;
-import java.util.function.IntUnaryOperator;
+import java.util.Map;
 
 /**
- * A managed object heap outside the Java heap, collected by a mark-compact collector.
+ * A managed object heap outside the Java heap, collected by a concurrent mark-compact collector.
  *
  * <pre>{@code
  * try (Heap heap = Heap.create(HeapConfig.builder().capacity(64 << 20).build());
@@ -28,53 +29,55 @@ import java.util.function.IntUnaryOperator;
  * buffer (TLAB), refilled from the shared top by CAS. When the heap is full the allocating mutator
  * runs a collection; if that does not free enough, {@link HeapExhaustedException}.
  *
- * <p><b>Threading:</b> {@link #attach()} binds a {@link Mutator} to the calling thread. Other
- * methods are safe from any thread unless they say otherwise. {@link #close()} does not wait for
- * mutators: it abandons an in-flight compaction, stops the compactor threads and releases all
- * memory; a mutator still attached fails on its next access with an exception (never a crash).
+ * <p><b>Threading:</b> {@link #attach()} binds a {@link Mutator} to the calling thread (once per
+ * thread). Other methods are safe from any thread. {@link #close()} does not wait for mutators:
+ * it abandons an in-flight compaction, stops the collector's threads and releases all memory; a
+ * mutator still attached fails on its next operation with an exception (never a crash).
  */
 public final class Heap implements AutoCloseable {
-    private static final VarHandle TOP;
-
-    static {
-        try {
-            TOP = MethodHandles.lookup().findVarHandle(Heap.class, "top", long.class);
-        } catch (ReflectiveOperationException e) {
-            throw new ExceptionInInitializerError(e);
-        }
-    }
-
     final HeapConfig config;
     final HeapBackend backend;
+    final GcMetadata metadata;
     final TypeRegistry types = new TypeRegistry();
-    final Safepoints safepoints = new Safepoints();
     final GlobalRoots globals = new GlobalRoots();
+    final Safepoints safepoints;
+    final Allocator allocator;
     final Collector collector;
-    final PageStates pageStates;
+    private final ControlBlock control;
     /** The mutator view; replaced only inside pauses. */
     MemorySegment view;
-    /** True when accessors must check page states (java backend). */
-    final boolean pageCheck;
-    /** Bump-pointer top of the used region; CAS. */
-    @SuppressWarnings("unused")
-    private volatile long top;
     private volatile boolean closed;
 
     private Heap(HeapConfig config) {
         this.config = config;
         this.backend = config.backend().create(config.capacity(), config.pageSize());
+        GcMetadata md = null;
         try {
+            md = new GcMetadata(config.capacity(), config.pageSize());
+            this.metadata = md;
+            this.control = md.control();
             this.view = backend.view();
-            this.pageCheck = backend.accessNeedsPageCheck();
-            this.collector = new Collector(this, backend);
-            this.pageStates = collector.pageStates();
+            GcLog log = new GcLog(config.gcLog());
+            this.safepoints = new Safepoints(control, config.safepointTimeout(), config.failOnSafepointTimeout(), log,
+                    m -> allocator().retire(m));
+            CollectorSettings settings = new CollectorSettings(config.concurrentCompaction(), config.compactorThreads(),
+                    config.compactionStepPages(), config.runPages(), config.faultAroundPages(), config.verifyAfterGc(),
+                    config.relocateEveryObject());
+            this.collector = new Collector(new CollectorBinding(this), backend, md, settings, log);
             // The null guard: a permanent two-word object at offset 0 so no object has reference 0.
             ObjectLayout.writeHeader(view, 0, ObjectLayout.MIN_OBJECT_WORDS, 0, ObjectLayout.TYPE_NULL_GUARD, 0);
-            this.top = ObjectLayout.HEADER_BYTES;
+            this.allocator = new Allocator(this, config.tlabBytes(), ObjectLayout.HEADER_BYTES, collector.allocationLimit(0));
         } catch (RuntimeException | Error e) {
             backend.close();
+            if (md != null) {
+                md.close();
+            }
             throw e;
         }
+    }
+
+    private Allocator allocator() {
+        return allocator;
     }
 
     public static Heap create(HeapConfig config) {
@@ -98,16 +101,19 @@ public final class Heap implements AutoCloseable {
         return globals;
     }
 
-    /** Attaches the calling thread as a mutator. Waits while a pause is in progress. */
+    /**
+     * Attaches the calling thread as a mutator. Waits while a pause is in progress. A thread
+     * attaches at most once: a second call throws {@link IllegalStateException}.
+     */
     public Mutator attach() {
-        checkOpen();
+        checkUsable();
         Mutator m = new Mutator(this);
         safepoints.register(m);
         return m;
     }
 
     void detach(Mutator m) {
-        safepoints.deregister(m, () -> retireTlab(m));
+        safepoints.deregister(m, () -> allocator.retire(m));
     }
 
     /**
@@ -116,29 +122,34 @@ public final class Heap implements AutoCloseable {
      * them. If a compaction is in flight when called, first helps finish it.
      */
     public void collect() {
-        checkOpen();
-        collector.collect(safepoints.current(), "System.gc()");
+        checkUsable();
+        collector.collect(GcCause.EXPLICIT);
     }
 
     /**
      * Returns once no concurrent compaction is in flight: the calling thread helps build the
-     * remaining pages, then waits (an attached mutator waits in a safe region, so a pause is
-     * never blocked by it). Any thread. Throws {@link io.faultline.gc.HeapCorruptedException} if
-     * the verifier ({@link HeapConfig#verifyAfterGc()}) found damage after a compaction.
+     * remaining pages, then waits (an attached mutator waits in a safe region, so a pause is never
+     * blocked by it). Throws {@link io.faultline.gc.HeapCorruptedException} if the heap has failed.
      */
     public void awaitCompaction() {
-        checkOpen();
-        collector.awaitCompaction(safepoints.current());
+        checkUsable();
+        collector.awaitCompaction();
     }
 
-    /** Stops the world, verifies the heap and returns the report. */
+    /**
+     * Stops the world, verifies the heap and returns the report. For a heap that has failed, the
+     * report names the failure instead (it is not walked).
+     */
     public VerifyReport verify() {
         checkOpen();
-        return collector.verifyInPause(safepoints.current());
+        return collector.verify();
     }
 
     public HeapStats stats() {
-        return collector.stats(top());
+        long base = allocator.base();
+        return new HeapStats(config.capacity(), allocator.top() - base, collector.liveAfterLastGc(), collector.cycles(),
+                collector.pagesCompacted(), collector.faults(), collector.pauseMaxNanos(), collector.pauseTotalNanos(),
+                collector.compactionNanos(), collector.compactionMaxNanos(), collector.verifiedCycles());
     }
 
     /** The backend's name and mode, e.g. {@code java} or {@code uffd/continue}. */
@@ -146,148 +157,25 @@ public final class Heap implements AutoCloseable {
         return backend.mode() == null ? backend.name() : backend.name() + "/" + backend.mode();
     }
 
+    /** The backend's own counters by name (uffd: ioctls by kind, faults by kind, ...; java: none). */
+    public Map<String, Long> backendCounters() {
+        return backend.counters();
+    }
+
+    /** Pages built by faulting threads (fault-around included), over the heap's life. */
+    public long faultBuiltPages() {
+        return collector.faultBuiltPages();
+    }
+
     /** True while a concurrent compaction is in flight (pages not yet all mapped). */
-    public boolean collectorIsCompacting() {
+    public boolean isCompacting() {
         return collector.isCompacting();
     }
 
-    public HeapBackend backend() {
-        return backend;
-    }
-
-    /** Top of the used region (acquire read). */
-    public long top() {
-        return (long) TOP.getAcquire(this);
-    }
-
-    // ---- allocation slow path ---------------------------------------------------------------
-
-    long allocateSlow(Mutator m, long bytes) {
-        long failedCycles = -1;
-        int collections = 0;
-        while (true) {
-            checkOpen();
-            long at = bytes > config.tlabBytes() / 2 ? allocateDirect(bytes) : refillTlab(m, bytes);
-            if (at >= 0) {
-                return at;
-            }
-            // Out of space. A cycle that started after an earlier failure of ours compacted the
-            // heap: if even its to-space leaves no room for this request, the heap is exhausted.
-            // Otherwise other mutators took the space it freed; collect again, a bounded number
-            // of times so that mutators that keep the heap full cannot starve us forever.
-            long cycles = collector.cycles();
-            if (failedCycles >= 0 && cycles > failedCycles
-                    && (config.capacity() - collector.topAfterLastGc() < bytes || collections >= MAX_COLLECTIONS_PER_ALLOCATION)) {
-                throw new HeapExhaustedException(bytes, stats());
-            }
-            failedCycles = cycles;
-            collector.collect(m, "Allocation Failure");
-            collections++;
-        }
-    }
-
-    /**
-     * How many collections one allocation may run or wait for before it gives up: each one freed
-     * enough for it, but other mutators allocated the space first.
-     */
-    private static final int MAX_COLLECTIONS_PER_ALLOCATION = 16;
-
-    private long allocateDirect(long bytes) {
-        long at = claim(bytes);
-        if (at >= 0) {
-            zero(at, at + bytes);
-        }
-        return at;
-    }
-
-    private long refillTlab(Mutator m, long bytes) {
-        long size = config.tlabBytes();
-        long start = claim(size);
-        if (start < 0) {
-            size = bytes;
-            start = claim(size);
-            if (start < 0) {
-                return -1;
-            }
-        }
-        retireTlab(m);
-        zero(start, start + size);
-        m.tlabTop = start + bytes;
-        m.tlabEnd = start + size;
-        return start;
-    }
-
-    /** Bumps the shared top by {@code bytes}; returns the old top, or -1 if it does not fit. */
-    private long claim(long bytes) {
-        long cap = config.capacity();
-        while (true) {
-            long t = (long) TOP.getVolatile(this);
-            if (cap - t < bytes) {
-                return -1;
-            }
-            if (TOP.compareAndSet(this, t, t + bytes)) {
-                return t;
-            }
-        }
-    }
-
-    /** Zeroes {@code [from, to)} of the view by copying from {@link #ZEROS}: no slice object. */
-    private void zero(long from, long to) {
-        for (long a = from; a < to; a += ZEROS.byteSize()) {
-            MemorySegment.copy(ZEROS, 0, view, a, Math.min(ZEROS.byteSize(), to - a));
-        }
-    }
-
-    private static final MemorySegment ZEROS = java.lang.foreign.Arena.global().allocate(64 << 10, 4096);
-
-    /** Plugs the unused tail of {@code m}'s TLAB with a filler and empties it. */
-    void retireTlab(Mutator m) {
-        if (m.tlabEnd > m.tlabTop) {
-            ObjectLayout.writeFiller(view, m.tlabTop, m.tlabEnd - m.tlabTop);
-        }
-        m.tlabTop = 0;
-        m.tlabEnd = 0;
-    }
-
-    // ---- collector interface: call only inside a pause ---------------------------------------
-
-    /** The safepoint coordinator (collector use). */
-    public Safepoints safepoints() {
-        return safepoints;
-    }
-
-    /** Collector, inside a pause: retires every TLAB so the used region is parsable. */
-    public void retireAllTlabs() {
-        for (Mutator m : safepoints.mutators()) {
-            retireTlab(m);
-        }
-    }
-
-    /** Collector, inside a pause: visits every root slot, replacing it with {@code f(ref)}. */
-    public void updateRoots(IntUnaryOperator f) {
-        for (Mutator m : safepoints.mutators()) {
-            int[] h = m.handles;
-            for (int i = 0, n = m.handleTop; i < n; i++) {
-                if (h[i] != 0) {
-                    h[i] = f.applyAsInt(h[i]);
-                }
-            }
-        }
-        globals.update(f);
-    }
-
-    /** Collector, inside a pause: the segment that is now the mutator view. */
-    public void setView(MemorySegment view) {
-        this.view = view;
-    }
-
-    public MemorySegment view() {
-        return view;
-    }
-
-    /** Collector, inside a pause: resets the top after compaction. */
-    public void setTop(long newTop) {
-        TOP.setRelease(this, newTop);
+    /** Throws if the heap has failed ({@link io.faultline.gc.HeapCorruptedException}) or is closed. */
+    void checkUsable() {
+        collector.throwIfFailed();
+        checkOpen();
     }
 
     private void checkOpen() {
@@ -296,15 +184,29 @@ public final class Heap implements AutoCloseable {
         }
     }
 
+    /** A mutator's poll found a bit set in the POLL word. */
+    void pollSlow(Mutator m) {
+        long w = control.poll();
+        if ((w & ControlBlock.POLL_FAILED) != 0) {
+            collector.throwIfFailed();
+        }
+        if ((w & ControlBlock.POLL_CLOSED) != 0) {
+            throw new IllegalStateException("heap is closed");
+        }
+        if ((w & ControlBlock.POLL_PAUSE) != 0) {
+            safepoints.parkForPause(m);
+        }
+    }
+
     public boolean isClosed() {
         return closed;
     }
 
     /**
-     * Makes pending and future pauses give up, waits for a pause in progress, abandons an
-     * in-flight compaction (each compactor finishes at most the page it holds), stops the
-     * compactor threads and releases the backend's memory and the metadata. Never waits for a
-     * mutator; one still attached fails on its next access. Idempotent; any thread.
+     * Makes pending and future pauses give up, abandons an in-flight compaction (each compactor
+     * finishes at most the run it holds), stops the collector's threads, waits for a pause in
+     * progress, then releases the backend's memory, fds and threads and the metadata. Never waits
+     * for a mutator; one still attached fails on its next operation. Idempotent; any thread.
      */
     @Override
     public void close() {
@@ -314,8 +216,16 @@ public final class Heap implements AutoCloseable {
             }
             closed = true;
         }
+        control.setPollBits(ControlBlock.POLL_CLOSED);
         safepoints.shutdown();
-        collector.close();
-        backend.close();
+        try {
+            collector.close();
+        } finally {
+            try {
+                backend.close();
+            } finally {
+                metadata.close();
+            }
+        }
     }
 }

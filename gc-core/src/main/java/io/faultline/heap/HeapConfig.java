@@ -6,6 +6,7 @@ import io.faultline.model.ObjectLayout;
 import java.lang.foreign.FunctionDescriptor;
 import java.lang.foreign.Linker;
 import java.lang.foreign.ValueLayout;
+import java.time.Duration;
 import java.util.function.Consumer;
 
 /**
@@ -22,12 +23,25 @@ public record HeapConfig(
         HeapBackend.Factory backend,
         boolean concurrentCompaction,
         int compactorThreads,
-        long compactionStepPages) {
+        long compactionStepPages,
+        long runPages,
+        long faultAroundPages,
+        boolean relocateEveryObject,
+        Duration safepointTimeout,
+        boolean failOnSafepointTimeout) {
 
     public static final long DEFAULT_CAPACITY = 256L << 20;
     public static final int DEFAULT_TLAB_BYTES = 32 << 10;
-    /** Default pages per native compaction step (see {@link Builder#compactionStepPages}). */
+    /** Default pages per compaction step (see {@link Builder#compactionStepPages}). */
     public static final long DEFAULT_COMPACTION_STEP_PAGES = 64;
+    /** Default run length (see {@link Builder#runPages}). */
+    public static final long DEFAULT_RUN_PAGES = 1;
+    /** Default fault-around (see {@link Builder#faultAroundPages}). */
+    public static final long DEFAULT_FAULT_AROUND_PAGES = 0;
+    /** Default safepoint timeout (see {@link Builder#safepointTimeout}). */
+    public static final Duration DEFAULT_SAFEPOINT_TIMEOUT = Duration.ofSeconds(5);
+    /** Largest capacity for checked access: references must stay non-negative ints to be told from handles. */
+    public static final long MAX_CHECKED_CAPACITY = 1L << 34;
 
     public static Builder builder() {
         return new Builder();
@@ -60,6 +74,11 @@ public record HeapConfig(
         private boolean concurrentCompaction = true;
         private int compactorThreads = 1;
         private long compactionStepPages = DEFAULT_COMPACTION_STEP_PAGES;
+        private long runPages = DEFAULT_RUN_PAGES;
+        private long faultAroundPages = DEFAULT_FAULT_AROUND_PAGES;
+        private boolean relocateEveryObject;
+        private Duration safepointTimeout = DEFAULT_SAFEPOINT_TIMEOUT;
+        private boolean failOnSafepointTimeout;
 
         /** Heap capacity in bytes; rounded up to a whole page; at least 16 pages, at most 32 GiB. */
         public Builder capacity(long bytes) {
@@ -88,7 +107,12 @@ public record HeapConfig(
             return this;
         }
 
-        /** Validate every reference and field access (see {@link io.faultline.heap.Mutator}). */
+        /**
+         * Validate every access (see {@link io.faultline.heap.Mutator}): the owning thread, the
+         * reference (not null, not a handle, inside the used heap, at an object header) and the slot,
+         * field or index. Handles are then negative numbers, so the capacity may be at most
+         * {@link #MAX_CHECKED_CAPACITY}.
+         */
         public Builder checkedAccess(boolean on) {
             this.checkedAccess = on;
             return this;
@@ -133,17 +157,72 @@ public record HeapConfig(
         }
 
         /**
-         * Backends that compact natively (uffd): the most pages a compactor thread builds per
-         * native call before it returns to release the from-space behind the lowest unbuilt page
-         * (default 64). Smaller steps release memory sooner; larger ones make fewer calls and
-         * madvise/fallocate calls. {@code Long.MAX_VALUE}: one call builds everything it can claim,
-         * and from-space goes only at the end of the cycle. The java backend ignores it.
+         * The most pages a compactor thread builds per step (one native call on the uffd backend)
+         * before it checks for completion, failure and shutdown (default 64). {@code Long.MAX_VALUE}:
+         * one call builds everything it can claim.
          */
         public Builder compactionStepPages(long pages) {
             if (pages < 1) {
                 throw new IllegalArgumentException("compactionStepPages: " + pages + " must be at least 1");
             }
             this.compactionStepPages = pages;
+            return this;
+        }
+
+        /**
+         * Pages a compactor claims, builds and installs at once: one install (one ioctl on the uffd
+         * backend) per run of contiguous pages (default {@value #DEFAULT_RUN_PAGES}; 1..4096).
+         */
+        public Builder runPages(long pages) {
+            if (pages < 1 || pages > 4096) {
+                throw new IllegalArgumentException("runPages: " + pages + " is not in [1, 4096]");
+            }
+            this.runPages = pages;
+            return this;
+        }
+
+        /**
+         * Pages a mutator's fault builds after the page it touched, if nobody has claimed them
+         * (default {@value #DEFAULT_FAULT_AROUND_PAGES}: off; 0..4095): one fault then maps a run.
+         */
+        public Builder faultAroundPages(long pages) {
+            if (pages < 0 || pages > 4095) {
+                throw new IllegalArgumentException("faultAroundPages: " + pages + " is not in [0, 4095]");
+            }
+            this.faultAroundPages = pages;
+            return this;
+        }
+
+        /**
+         * Debug: every collection moves every live object into the other half of the heap (so only
+         * half the capacity holds objects). A raw reference kept across a collection then points
+         * outside the used region, and {@link #checkedAccess} rejects it at its next use, every
+         * time. Default off.
+         */
+        public Builder relocateEveryObject(boolean on) {
+            this.relocateEveryObject = on;
+            return this;
+        }
+
+        /**
+         * How long a pause waits for a mutator to reach a safepoint before it logs the mutator's
+         * thread name and stack (then again at doubling intervals). Default 5 s.
+         */
+        public Builder safepointTimeout(Duration timeout) {
+            if (timeout == null || timeout.isNegative() || timeout.isZero()) {
+                throw new IllegalArgumentException("safepointTimeout: " + timeout + " must be positive");
+            }
+            this.safepointTimeout = timeout;
+            return this;
+        }
+
+        /**
+         * True: a pause that cannot stop every mutator within the safepoint timeout gives up and the
+         * collection throws {@link SafepointTimeoutException} naming the threads. Default false (the
+         * pause keeps waiting and keeps logging).
+         */
+        public Builder failOnSafepointTimeout(boolean on) {
+            this.failOnSafepointTimeout = on;
             return this;
         }
 
@@ -155,8 +234,13 @@ public record HeapConfig(
             if (cap > ObjectLayout.MAX_HEAP_BYTES) {
                 throw new IllegalArgumentException("capacity: " + cap + " bytes exceeds " + ObjectLayout.MAX_HEAP_BYTES);
             }
+            if (checkedAccess && cap > MAX_CHECKED_CAPACITY) {
+                throw new IllegalArgumentException("checkedAccess: capacity " + cap + " exceeds " + MAX_CHECKED_CAPACITY
+                        + " bytes (16 GiB), the largest heap whose references checked mode can tell from handles");
+            }
             return new HeapConfig(cap, pageSize, tlabBytes, checkedAccess, verifyAfterGc, gcLog, backend,
-                    concurrentCompaction, compactorThreads, compactionStepPages);
+                    concurrentCompaction, compactorThreads, compactionStepPages, runPages, faultAroundPages,
+                    relocateEveryObject, safepointTimeout, failOnSafepointTimeout);
         }
     }
 }

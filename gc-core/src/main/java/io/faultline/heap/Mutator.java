@@ -1,18 +1,19 @@
 package io.faultline.heap;
 
-import io.faultline.gc.meta.PageStates;
-import io.faultline.model.InvalidAccessException;
+import io.faultline.backend.PageProtocol;
+import io.faultline.meta.ControlBlock;
+import io.faultline.meta.PageStates;
+import io.faultline.meta.PoisonPage;
 import io.faultline.model.ObjectLayout;
 import io.faultline.model.ObjectType;
-import io.faultline.model.TypeRegistry;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
-import java.util.Arrays;
+import java.lang.invoke.VarHandle;
 
 /**
  * A thread's handle on a {@link Heap}: allocation, field access, precise roots and safepoint
  * polls. Get one with {@link Heap#attach()}, use it from that thread only, and {@link #close()}
- * it to detach.
+ * it to detach (before the thread ends).
  *
  * <h2>References and the raw-reference contract</h2>
  * Objects are named by raw references: {@code int} compressed heap offsets ({@code 0} is null).
@@ -22,20 +23,28 @@ import java.util.Arrays;
  * itself reachable, and read it back afterwards.
  *
  * <h2>Handles</h2>
- * Handles are a per-mutator stack of root slots: {@link #push} returns a slot index, {@link #handle}
- * and {@link #setHandle} read and write it, {@link #popTo} drops everything above a mark taken with
- * {@link #handleMark}. {@link HandleScope} wraps a mark in try-with-resources. Handles never
- * allocate on the Java heap once the stack has grown to its working depth.
+ * Handles are a per-mutator stack of root slots: {@link #push} returns an opaque handle,
+ * {@link #handle} and {@link #setHandle} read and write it, {@link #popTo} drops everything above
+ * a mark taken with {@link #handleMark}. {@link HandleScope} wraps a mark in try-with-resources.
+ * Handles never allocate on the Java heap once the stack has grown to its working depth.
  *
  * <h2>Checked mode</h2>
- * With {@link HeapConfig#checkedAccess()} every access validates the reference (null, outside the
- * used region, or not pointing at an object header) and the slot, field offset or index, and
- * throws {@link InvalidAccessException} naming the operation, object and field. Unchecked
- * accesses are plain memory accesses (plus, on the java backend, a page-state check).
+ * With {@link HeapConfig#checkedAccess()} every access validates the calling thread, the reference
+ * (null, a handle, outside the used region, not an object header) and the slot, field offset or
+ * index, and throws {@link io.faultline.model.InvalidAccessException} naming the operation, object
+ * and field. With {@link HeapConfig#relocateEveryObject()} as well, every raw reference kept
+ * across a collection is caught at its next use. Unchecked accesses are plain memory accesses
+ * (plus, on the java backend, a page-state check).
+ *
+ * <h2>Failure</h2>
+ * If the heap fails (a page could not be built, see {@link io.faultline.gc.HeapCorruptedException}),
+ * the next allocation, poll or read of a failed page throws that exception; no read ever returns
+ * data from a page that was not built right.
  *
  * <p><b>Threading:</b> confined to the attaching thread. Blocking on anything other than the
  * heap must be bracketed by {@link #enterSafeRegion()} / {@link #leaveSafeRegion()} (during
- * which no raw reference may be used), or collections will wait for this thread.
+ * which no raw reference may be used), or collections wait for this thread (and say so in the GC
+ * log after the heap's safepoint timeout).
  */
 public final class Mutator implements AutoCloseable {
     private static final ValueLayout.OfLong LONG = ValueLayout.JAVA_LONG_UNALIGNED;
@@ -45,29 +54,33 @@ public final class Mutator implements AutoCloseable {
 
     final Heap heap;
     final Thread owner;
-    private final boolean checked;
+    final HandleStack handles;
+    private final ControlBlock control;
+    private final PageStates pageStates;
+    private final boolean pageCheck;
+    private final AccessChecks checks;
     private final int pageShift;
 
-    // Root stack: read by the collector inside pauses.
-    int[] handles = new int[64];
-    int handleTop;
-
-    // TLAB [tlabTop, tlabEnd): retired by the collector inside pauses.
+    /** TLAB {@code [tlabTop, tlabEnd)}: written by this thread, or by the {@link Allocator} in a pause. */
     long tlabTop;
     long tlabEnd;
-
-    /** Safepoint state, guarded by the {@link Safepoints} lock. */
-    int state;
-    /** Nesting depth of safe regions (a thread may collect or verify from inside one). Same lock. */
+    /** Written only by {@link Safepoints}, under its lock. */
+    int safepointState;
+    /** Nesting depth of safe regions; written only by {@link Safepoints}, under its lock. */
     int safeDepth;
     private boolean closed;
+    private volatile boolean detachedByPause;
     private long allocatedBytes;
 
     Mutator(Heap heap) {
         this.heap = heap;
         this.owner = Thread.currentThread();
-        this.checked = heap.config.checkedAccess();
+        this.handles = new HandleStack(heap.config.checkedAccess());
+        this.control = heap.metadata.control();
+        this.pageStates = heap.metadata.pageStates();
+        this.pageCheck = heap.backend.accessNeedsPageCheck();
         this.pageShift = Integer.numberOfTrailingZeros(heap.config.pageSize());
+        this.checks = heap.config.checkedAccess() ? new AccessChecks(this) : null;
     }
 
     public Heap heap() {
@@ -81,10 +94,21 @@ public final class Mutator implements AutoCloseable {
 
     // ---- safepoints ------------------------------------------------------------------------
 
-    /** A safepoint poll: parks here if a collection pause is requested. Raw references die here. */
+    /**
+     * A safepoint poll: parks here if a collection pause is requested, and throws if the heap has
+     * failed or closed. Raw references die here.
+     */
     public void poll() {
-        if (heap.safepoints.pauseRequested) {
-            heap.safepoints.parkForPause(this);
+        if (pollWord() != 0) {
+            heap.pollSlow(this);
+        }
+    }
+
+    private long pollWord() {
+        try {
+            return control.poll();
+        } catch (IllegalStateException closedArena) {
+            throw new IllegalStateException("heap is closed");
         }
     }
 
@@ -100,60 +124,47 @@ public final class Mutator implements AutoCloseable {
 
     /** Runs a full collection now (the caller's raw references die). */
     public void collect() {
-        heap.collector.collect(this, "System.gc()");
+        heap.collect();
     }
 
     // ---- handles -----------------------------------------------------------------------------
 
-    /** Pushes {@code ref} as a root and returns its handle index. */
+    /** Pushes {@code ref} as a root and returns its handle. */
     public int push(int ref) {
-        if (checked && ref != 0) {
-            checkObject(ref, "push", null);
+        if (checks != null && ref != 0) {
+            checks.object(ref, "push", null);
         }
-        if (handleTop == handles.length) {
-            handles = Arrays.copyOf(handles, handles.length * 2);
-        }
-        handles[handleTop] = ref;
-        return handleTop++;
+        return handles.push(ref);
     }
 
-    /** Current reference held by handle {@code h}. */
+    /** The reference held by handle {@code h}. */
     public int handle(int h) {
-        if (checked && (h < 0 || h >= handleTop)) {
-            throw new InvalidAccessException("handle " + h + " is not live (handle stack depth " + handleTop + ")");
+        if (checks != null) {
+            checks.owner("handle");
         }
-        return handles[h];
+        return handles.get(h);
     }
 
     public void setHandle(int h, int ref) {
-        if (checked) {
-            if (h < 0 || h >= handleTop) {
-                throw new InvalidAccessException("handle " + h + " is not live (handle stack depth " + handleTop + ")");
-            }
-            if (ref != 0) {
-                checkObject(ref, "setHandle", null);
-            }
+        if (checks != null && ref != 0) {
+            checks.object(ref, "setHandle", null);
         }
-        handles[h] = ref;
+        handles.set(h, ref);
     }
 
     /** The current depth of the handle stack, to pass to {@link #popTo}. */
     public int handleMark() {
-        return handleTop;
+        return handles.mark();
     }
 
-    /** Drops every handle at or above {@code mark}. */
+    /** Drops every handle pushed since {@code mark} was taken. */
     public void popTo(int mark) {
-        if (mark < 0 || mark > handleTop) {
-            throw new IllegalArgumentException("handle mark " + mark + " is not within the stack depth " + handleTop);
-        }
-        Arrays.fill(handles, mark, handleTop, 0);
-        handleTop = mark;
+        handles.popTo(mark);
     }
 
     /** Opens a scope that pops every handle pushed inside it when closed. */
     public HandleScope openScope() {
-        return new HandleScope(this, handleTop);
+        return new HandleScope(this, handles.mark());
     }
 
     // ---- allocation --------------------------------------------------------------------------
@@ -175,6 +186,13 @@ public final class Mutator implements AutoCloseable {
     public int allocateByteArray(int length) {
         checkLength(length, "byte[]");
         return allocateRaw(ObjectLayout.TYPE_BYTE_ARRAY, 0, length, length);
+    }
+
+    /** Allocates a byte array holding a copy of {@code bytes} (for example a string's UTF-8 bytes). */
+    public int allocateByteArray(byte[] bytes) {
+        int array = allocateByteArray(bytes.length);
+        setBytes(array, ObjectLayout.ARRAY_DATA_OFFSET, bytes, 0, bytes.length);
+        return array;
     }
 
     public int allocateIntArray(int length) {
@@ -201,16 +219,18 @@ public final class Mutator implements AutoCloseable {
     private int allocateRaw(int typeId, long refs, long dataBytes, long length) {
         long words = ObjectLayout.objectWords(refs, dataBytes);
         long bytes = words << ObjectLayout.LOG_WORD_BYTES;
+        if (checks != null) {
+            checks.owner("allocate");
+        }
         poll();
         long at = tlabTop;
         if (at + bytes <= tlabEnd) {
             tlabTop = at + bytes;
         } else {
-            at = heap.allocateSlow(this, bytes);
+            at = heap.allocator.allocateSlow(this, bytes);
         }
         allocatedBytes += bytes;
-        MemorySegment v = heap.view;
-        ObjectLayout.writeHeader(v, at, words, refs, typeId, length);
+        ObjectLayout.writeHeader(heap.view, at, words, refs, typeId, length);
         return ObjectLayout.offsetToRef(at);
     }
 
@@ -218,15 +238,15 @@ public final class Mutator implements AutoCloseable {
 
     /** Reads reference slot {@code slot} (field or ref[] element) of {@code obj}. */
     public int getRef(int obj, int slot) {
-        long a = refAddress(obj, slot, "getRef");
-        return heap.view.get(INT, a);
+        int v = heap.view.get(INT, refAddress(obj, slot, "getRef"));
+        return v == PoisonPage.INT ? checkPoison(v) : v;
     }
 
     /** Writes reference slot {@code slot} of {@code obj}. */
     public void setRef(int obj, int slot, int value) {
         long a = refAddress(obj, slot, "setRef");
-        if (checked && value != 0) {
-            checkObject(value, "setRef", describeSlot(obj, slot) + " value");
+        if (checks != null && value != 0) {
+            checks.object(value, "setRef", describeSlot(obj, slot) + " value");
         }
         heap.view.set(INT, a, value);
     }
@@ -234,7 +254,8 @@ public final class Mutator implements AutoCloseable {
     // ---- primitive fields: fieldOffset is from the object start, see ObjectType#field -------
 
     public int getInt(int obj, long fieldOffset) {
-        return heap.view.get(INT, dataAddress(obj, fieldOffset, 4, "getInt"));
+        int v = heap.view.get(INT, dataAddress(obj, fieldOffset, 4, "getInt"));
+        return v == PoisonPage.INT ? checkPoison(v) : v;
     }
 
     public void setInt(int obj, long fieldOffset, int value) {
@@ -242,7 +263,8 @@ public final class Mutator implements AutoCloseable {
     }
 
     public long getLong(int obj, long fieldOffset) {
-        return heap.view.get(LONG, dataAddress(obj, fieldOffset, 8, "getLong"));
+        long v = heap.view.get(LONG, dataAddress(obj, fieldOffset, 8, "getLong"));
+        return v == PoisonPage.LONG ? checkPoison(v) : v;
     }
 
     public void setLong(int obj, long fieldOffset, long value) {
@@ -250,7 +272,8 @@ public final class Mutator implements AutoCloseable {
     }
 
     public double getDouble(int obj, long fieldOffset) {
-        return heap.view.get(DOUBLE, dataAddress(obj, fieldOffset, 8, "getDouble"));
+        double v = heap.view.get(DOUBLE, dataAddress(obj, fieldOffset, 8, "getDouble"));
+        return Double.doubleToRawLongBits(v) == PoisonPage.LONG ? Double.longBitsToDouble(checkPoison(PoisonPage.LONG)) : v;
     }
 
     public void setDouble(int obj, long fieldOffset, double value) {
@@ -258,7 +281,8 @@ public final class Mutator implements AutoCloseable {
     }
 
     public byte getByte(int obj, long fieldOffset) {
-        return heap.view.get(BYTE, dataAddress(obj, fieldOffset, 1, "getByte"));
+        byte v = heap.view.get(BYTE, dataAddress(obj, fieldOffset, 1, "getByte"));
+        return v == PoisonPage.BYTE ? (byte) checkPoison(v) : v;
     }
 
     public void setByte(int obj, long fieldOffset, byte value) {
@@ -269,6 +293,7 @@ public final class Mutator implements AutoCloseable {
     public void getBytes(int obj, long fieldOffset, byte[] dst, int dstIndex, int len) {
         long a = dataRangeAddress(obj, fieldOffset, len, "getBytes");
         MemorySegment.copy(heap.view, BYTE, a, dst, dstIndex, len);
+        checkPoisonAfterBulkRead();
     }
 
     /** Copies {@code len} bytes of {@code src} into {@code obj} at {@code fieldOffset}. */
@@ -277,12 +302,55 @@ public final class Mutator implements AutoCloseable {
         MemorySegment.copy(src, srcIndex, heap.view, BYTE, a, len);
     }
 
+    // ---- byte strings in place ------------------------------------------------------------------
+
+    /**
+     * Compares {@code len} bytes of {@code a} at {@code aOffset} with {@code len} bytes of
+     * {@code b} at {@code bOffset} as unsigned bytes, in place (no copy): negative, zero or
+     * positive like {@link java.util.Arrays#compareUnsigned(byte[], byte[])}. Offsets are from
+     * the object start (for a byte array, {@link ObjectLayout#ARRAY_DATA_OFFSET} is element 0).
+     */
+    public int compareBytes(int a, long aOffset, int b, long bOffset, int len) {
+        long x = dataRangeAddress(a, aOffset, len, "compareBytes");
+        long y = dataRangeAddress(b, bOffset, len, "compareBytes");
+        MemorySegment view = heap.view;
+        long diff = MemorySegment.mismatch(view, x, x + len, view, y, y + len);
+        checkPoisonAfterBulkRead();
+        if (diff < 0) {
+            return 0;
+        }
+        return Integer.compare(Byte.toUnsignedInt(view.get(BYTE, x + diff)), Byte.toUnsignedInt(view.get(BYTE, y + diff)));
+    }
+
+    /** True if {@code len} bytes of {@code obj} at {@code offset} equal {@code bytes[0..len)}. */
+    public boolean bytesEqual(int obj, long offset, byte[] bytes) {
+        long x = dataRangeAddress(obj, offset, bytes.length, "bytesEqual");
+        boolean equal = MemorySegment.mismatch(heap.view, x, x + bytes.length, MemorySegment.ofArray(bytes), 0, bytes.length) < 0;
+        checkPoisonAfterBulkRead();
+        return equal;
+    }
+
+    /**
+     * A hash of {@code len} bytes of {@code obj} at {@code offset}, in place: the same value as
+     * {@link java.util.Arrays#hashCode(byte[])} of those bytes.
+     */
+    public int hashBytes(int obj, long offset, int len) {
+        long x = dataRangeAddress(obj, offset, len, "hashBytes");
+        MemorySegment view = heap.view;
+        int h = 1;
+        for (long i = 0; i < len; i++) {
+            h = 31 * h + view.get(BYTE, x + i);
+        }
+        checkPoisonAfterBulkRead();
+        return h;
+    }
+
     // ---- array elements -------------------------------------------------------------------
 
     /** Element count of an array (0 for a plain object). */
     public int length(int obj) {
-        long off = objectAddress(obj, "length");
-        return (int) ObjectLayout.length(heap.view.get(LONG, touch(off + ObjectLayout.WORD_BYTES)));
+        long cw = heap.view.get(LONG, touch(objectAddress(obj, "length") + ObjectLayout.WORD_BYTES));
+        return (int) ObjectLayout.length(cw == PoisonPage.LONG ? checkPoison(cw) : cw);
     }
 
     public int getIntAt(int array, int index) {
@@ -319,8 +387,8 @@ public final class Mutator implements AutoCloseable {
 
     /** Type id of {@code obj} (see {@link ObjectLayout} for built-in ids). */
     public int typeId(int obj) {
-        long off = objectAddress(obj, "typeId");
-        return ObjectLayout.typeId(heap.view.get(LONG, touch(off + ObjectLayout.WORD_BYTES)));
+        long cw = heap.view.get(LONG, touch(objectAddress(obj, "typeId") + ObjectLayout.WORD_BYTES));
+        return ObjectLayout.typeId(cw == PoisonPage.LONG ? checkPoison(cw) : cw);
     }
 
     /** The user type of {@code obj}, or null for arrays. */
@@ -328,45 +396,74 @@ public final class Mutator implements AutoCloseable {
         return heap.types.get(typeId(obj));
     }
 
-    // ---- address computation, page checks and validation -------------------------------------
+    // ---- page checks, poison checks and addresses ------------------------------------------------
 
     /**
-     * The software page fault of the java backend: one load and compare on the fast path. Returns
-     * {@code offset} so calls chain.
+     * The software page fault of the java backend: one acquire load and compare on the fast path.
+     * Returns {@code offset} so calls chain.
      */
-    private long touch(long offset) {
-        if (heap.pageCheck) {
+    long touch(long offset) {
+        if (pageCheck) {
             long page = offset >>> pageShift;
-            if (heap.pageStates.stateAcquire(page) != PageStates.MAPPED) {
-                heap.collector.pageFault(this, page);
+            if (pageStates.stateAcquire(page) != PageStates.MAPPED) {
+                fault(page);
             }
         }
         return offset;
     }
 
+    private void fault(long page) {
+        int r = heap.backend.serveFault(page);
+        if (r == PageProtocol.FAULT_FAILED) {
+            heap.checkUsable();
+        } else if (r == PageProtocol.FAULT_ABANDONED) {
+            throw new IllegalStateException("heap closed while page " + page + " was being built");
+        }
+    }
+
+    /**
+     * A read returned the poison pattern: it may come from a page installed by the failure path.
+     * The failure was recorded before that page was installed, so after this load the FAILED bit
+     * is visible; if it is set, throw. A legitimate value equal to the pattern is returned.
+     */
+    private long checkPoison(long value) {
+        VarHandle.loadLoadFence();
+        if ((pollWord() & ControlBlock.POLL_FAILED) != 0) {
+            heap.checkUsable();
+        }
+        return value;
+    }
+
+    private int checkPoison(int value) {
+        return (int) checkPoison((long) value);
+    }
+
+    private void checkPoisonAfterBulkRead() {
+        VarHandle.loadLoadFence();
+        if ((pollWord() & ControlBlock.POLL_FAILED) != 0) {
+            heap.checkUsable();
+        }
+    }
+
     private long objectAddress(int obj, String op) {
-        if (checked) {
-            checkObject(obj, op, null);
+        if (checks != null) {
+            checks.object(obj, op, null);
         }
         return ObjectLayout.refToOffset(obj);
     }
 
     private long refAddress(int obj, int slot, String op) {
         long off = objectAddress(obj, op);
-        if (checked) {
-            long refs = ObjectLayout.refCount(heap.view.get(LONG, touch(off)));
-            if (slot < 0 || slot >= refs) {
-                throw new InvalidAccessException(op + ": reference slot " + slot + " is out of range for "
-                        + describe(obj) + " (" + refs + " reference slots)");
-            }
+        if (checks != null) {
+            checks.refSlot(obj, off, slot, op);
         }
         return touch(off + ObjectLayout.refSlotOffset(slot));
     }
 
     private long dataAddress(int obj, long fieldOffset, int size, String op) {
         long off = objectAddress(obj, op);
-        if (checked) {
-            checkData(obj, off, fieldOffset, size, op);
+        if (checks != null) {
+            checks.data(obj, off, fieldOffset, size, op);
         }
         return touch(off + fieldOffset);
     }
@@ -376,11 +473,11 @@ public final class Mutator implements AutoCloseable {
         if (len < 0) {
             throw new IllegalArgumentException(op + ": negative length " + len);
         }
-        if (checked) {
-            checkData(obj, off, fieldOffset, len, op);
+        if (checks != null) {
+            checks.data(obj, off, fieldOffset, len, op);
         }
         long a = off + fieldOffset;
-        if (heap.pageCheck && len > 0) {
+        if (pageCheck && len > 0) {
             long ps = 1L << pageShift;
             for (long p = a & -ps; p < a + len; p += ps) {
                 touch(p);
@@ -390,62 +487,10 @@ public final class Mutator implements AutoCloseable {
     }
 
     private long elementOffset(int array, int index, int expectType, int elem, String op) {
-        if (checked) {
-            long off = objectAddress(array, op);
-            long cw = heap.view.get(LONG, touch(off + ObjectLayout.WORD_BYTES));
-            int t = ObjectLayout.typeId(cw);
-            if (t != expectType) {
-                throw new InvalidAccessException(op + ": " + describe(array) + " is not a " + heap.types.nameOf(expectType));
-            }
-            long len = ObjectLayout.length(cw);
-            if (index < 0 || index >= len) {
-                throw new InvalidAccessException(op + ": index " + index + " is out of bounds for " + describe(array)
-                        + " of length " + len);
-            }
+        if (checks != null) {
+            checks.element(array, objectAddress(array, op), index, expectType, op);
         }
-        return ObjectLayout.HEADER_BYTES + (long) index * elem;
-    }
-
-    private void checkData(int obj, long off, long fieldOffset, long size, String op) {
-        long hw = heap.view.get(LONG, touch(off));
-        long cw = heap.view.get(LONG, touch(off + ObjectLayout.WORD_BYTES));
-        int t = ObjectLayout.typeId(cw);
-        long dataBegin = ObjectLayout.dataOffset(ObjectLayout.refCount(hw));
-        long dataBytes;
-        ObjectType type = heap.types.get(t);
-        if (type != null) {
-            dataBytes = type.dataBytes();
-        } else {
-            dataBytes = ObjectLayout.length(cw) * TypeRegistry.elementBytes(t);
-        }
-        if (fieldOffset < dataBegin || fieldOffset + size > dataBegin + dataBytes) {
-            String field = type != null ? "field '" + type.fieldNameAt(fieldOffset) + "'" : "offset " + fieldOffset;
-            throw new InvalidAccessException(op + ": " + field + " (" + size + " bytes at offset " + fieldOffset
-                    + ") is outside the data bytes [" + dataBegin + ", " + (dataBegin + dataBytes) + ") of "
-                    + describe(obj));
-        }
-    }
-
-    /** Checked mode: rejects null, out-of-heap and non-object references. */
-    private void checkObject(int ref, String op, String what) {
-        String subject = what == null ? "reference" : what;
-        if (ref == 0) {
-            throw new InvalidAccessException(op + ": " + subject + " is null");
-        }
-        long off = ObjectLayout.refToOffset(ref);
-        long top = heap.top();
-        if (off < ObjectLayout.HEADER_BYTES || off + ObjectLayout.HEADER_BYTES > top) {
-            throw new InvalidAccessException(op + ": " + subject + " 0x" + Integer.toHexString(ref) + " (heap offset 0x"
-                    + Long.toHexString(off) + ") is outside the used heap [0x10, 0x" + Long.toHexString(top) + ")");
-        }
-        long hw = heap.view.get(LONG, touch(off));
-        long cw = heap.view.get(LONG, touch(off + ObjectLayout.WORD_BYTES));
-        int t = ObjectLayout.typeId(cw);
-        if (ObjectLayout.magic(cw) != ObjectLayout.MAGIC || ObjectLayout.sizeWords(hw) < ObjectLayout.MIN_OBJECT_WORDS
-                || !heap.types.isKnown(t) || t == ObjectLayout.TYPE_FILLER || t == ObjectLayout.TYPE_NULL_GUARD) {
-            throw new InvalidAccessException(op + ": " + subject + " 0x" + Integer.toHexString(ref) + " (heap offset 0x"
-                    + Long.toHexString(off) + ") does not point at an object header");
-        }
+        return ObjectLayout.ARRAY_DATA_OFFSET + (long) index * elem;
     }
 
     private String describeSlot(int obj, int slot) {
@@ -463,6 +508,12 @@ public final class Mutator implements AutoCloseable {
 
     // ---- lifecycle --------------------------------------------------------------------------
 
+    /** A pause found this mutator's thread ended and detached it (see {@link Safepoints}). */
+    void detachedBecauseThreadEnded() {
+        detachedByPause = true;
+        closed = true;
+    }
+
     /** Detaches this mutator: its handles stop being roots and its TLAB is returned. */
     @Override
     public void close() {
@@ -473,6 +524,6 @@ public final class Mutator implements AutoCloseable {
     }
 
     public boolean isClosed() {
-        return closed;
+        return closed || detachedByPause;
     }
 }

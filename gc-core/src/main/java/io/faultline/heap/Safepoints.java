@@ -1,54 +1,89 @@
 package io.faultline.heap;
 
+import io.faultline.gc.GcLog;
+import io.faultline.meta.ControlBlock;
+import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Collection;
+import java.util.IdentityHashMap;
 import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.Condition;
 import java.util.concurrent.locks.ReentrantLock;
+import java.util.function.Consumer;
 
 /**
  * Our own cooperative safepoints (HotSpot's are a different thing and never involved). A pause
- * sets {@link #pauseRequested}; every attached mutator notices it at its next allocation or
- * {@link Mutator#poll()} and parks until the pause ends. A mutator that is about to block on
- * something else enters a <i>safe region</i> first, so a pause never waits for it.
+ * sets the PAUSE bit of the control block's POLL word; every attached mutator notices it at its
+ * next allocation or {@link Mutator#poll()} and parks until the pause ends. A mutator that is
+ * about to block on something else enters a <i>safe region</i> first, so a pause never waits for
+ * it.
  *
  * <pre>
  *            attach                poll sees pause
- *  (none) ----------> RUNNING ---------------------> PARKED ---+
+ *  (none) ----------&gt; RUNNING ---------------------&gt; PARKED ---+
  *                      |  ^                                      | pause ends
  *         enterSafe    |  | leaveSafe (waits while a pause is on)|
  *                      v  |                                      |
  *                      SAFE  &lt;------------------------------------+ (back to where it was)
  * </pre>
  *
- * <p><b>Assumptions and Guarantees:</b> the fast path is one volatile load of
- * {@link #pauseRequested}. All state changes happen under {@link #lock}, so a pause that has
- * observed every other mutator PARKED or SAFE knows none of them touches the heap until
- * {@link #resumeTheWorld} (which is a happens-before edge for everything the pause wrote).
- * At most one pause runs at a time; a second requester parks like any mutator and returns
- * {@code false} from {@link #stopTheWorld} so it can retry its allocation after the first pause.
+ * <p>A pause never waits silently. While it waits it re-checks every {@link #CHECK_MILLIS}: a
+ * mutator whose thread has ended while attached is detached on the spot (its TLAB retired, its
+ * handles no longer roots, one line logged); a mutator that has not reached a safepoint after the
+ * heap's safepoint timeout is named in the GC log (thread name, state and stack), then again at
+ * doubling intervals, and with {@code failOnSafepointTimeout} the pause gives up with a
+ * {@link SafepointTimeoutException}.
+ *
+ * <p><b>Assumptions and Guarantees:</b> the fast path is one acquire load of the POLL word. All
+ * state changes happen under {@link #lock}, so a pause that has observed every other mutator
+ * PARKED or SAFE knows none of them touches the heap until {@link #resumeTheWorld} (which is a
+ * happens-before edge for everything the pause wrote). At most one pause runs at a time; a second
+ * requester takes part in the first (a mutator parks, another thread waits) and gets
+ * {@code false} from {@link #stopTheWorld} so it can re-check why it asked. A thread attaches at
+ * most once per heap.
  */
-public final class Safepoints {
+final class Safepoints {
     static final int RUNNING = 0;
     static final int PARKED = 1;
     static final int SAFE = 2;
-
-    /** Volatile: read by every mutator's poll. */
-    volatile boolean pauseRequested;
+    /** How often a waiting pause re-checks for ended threads and the timeout. */
+    static final long CHECK_MILLIS = 10;
 
     private final ReentrantLock lock = new ReentrantLock();
-    private boolean shutdown;
     private final Condition changed = lock.newCondition();
-    private final List<Mutator> mutators = new ArrayList<>();
-    private long pauses;
+    private final Map<Thread, Mutator> byThread = new IdentityHashMap<>();
+    private final ControlBlock control;
+    private final long timeoutNanos;
+    private final boolean failOnTimeout;
+    private final GcLog log;
+    private final Consumer<Mutator> retireTlab;
+    private boolean pauseRequested;
+    private boolean shutdown;
 
+    Safepoints(ControlBlock control, Duration timeout, boolean failOnTimeout, GcLog log, Consumer<Mutator> retireTlab) {
+        this.control = control;
+        this.timeoutNanos = timeout.toNanos();
+        this.failOnTimeout = failOnTimeout;
+        this.log = log;
+        this.retireTlab = retireTlab;
+    }
+
+    /** Attaches {@code m} for the calling thread; waits while a pause is in progress. */
     void register(Mutator m) {
         lock.lock();
         try {
+            Mutator existing = byThread.get(m.owner);
+            if (existing != null) {
+                throw new IllegalStateException("thread '" + m.owner.getName() + "' is already attached to this heap;"
+                        + " use its mutator or close() it before attaching again");
+            }
             while (pauseRequested) {
                 changed.awaitUninterruptibly();
             }
-            m.state = RUNNING;
-            mutators.add(m);
+            m.safepointState = RUNNING;
+            byThread.put(m.owner, m);
         } finally {
             lock.unlock();
         }
@@ -57,20 +92,21 @@ public final class Safepoints {
     /**
      * Removes {@code m}. {@code lastWords} runs first, under the lock with no pause in progress
      * (none can start until we return), so it may still touch the heap: the mutator's TLAB is
-     * retired there. Retiring after leaving the list would race with a pause that no longer
-     * waits for us, and write a filler at a pre-pause offset into the compacted heap.
+     * retired there.
      */
     void deregister(Mutator m, Runnable lastWords) {
         lock.lock();
         try {
-            if (m.state == RUNNING && pauseRequested) {
+            if (m.safepointState == RUNNING && pauseRequested) {
                 park(m); // a pause is waiting for us: let it finish first
             }
             while (pauseRequested) {
-                changed.awaitUninterruptibly(); // never leave the list while a pause scans it
+                changed.awaitUninterruptibly(); // never leave while a pause scans the mutators
             }
-            lastWords.run();
-            mutators.remove(m);
+            if (byThread.get(m.owner) == m) {
+                lastWords.run();
+                byThread.remove(m.owner);
+            }
             changed.signalAll();
         } finally {
             lock.unlock();
@@ -79,49 +115,41 @@ public final class Safepoints {
 
     /** The mutator attached on the calling thread, or null. */
     Mutator current() {
-        Thread t = Thread.currentThread();
         lock.lock();
         try {
-            for (Mutator m : mutators) {
-                if (m.owner == t) {
-                    return m;
-                }
-            }
-            return null;
+            return byThread.get(Thread.currentThread());
         } finally {
             lock.unlock();
         }
     }
 
     /** Attached mutators; stable only inside a pause. */
-    List<Mutator> mutators() {
-        return mutators;
+    Collection<Mutator> mutators() {
+        return byThread.values();
     }
 
     /** Slow path of a poll: park until the current pause ends. */
     void parkForPause(Mutator m) {
         lock.lock();
         try {
-            park(m);
+            if (pauseRequested && m.safepointState == RUNNING) {
+                park(m);
+            }
         } finally {
             lock.unlock();
         }
     }
 
-    /** Parks {@code m} until the current pause ends; {@code m} returns to the state it had. */
     private void park(Mutator m) {
-        m.state = PARKED;
+        m.safepointState = PARKED;
         changed.signalAll();
         while (pauseRequested) {
             changed.awaitUninterruptibly();
         }
-        m.state = unparked(m);
+        m.safepointState = unparked(m);
     }
 
-    /**
-     * The state of {@code m} when no pause holds it: SAFE inside a safe region (a thread may
-     * collect or verify from one), else RUNNING.
-     */
+    /** SAFE inside a safe region (a thread may collect or verify from one), else RUNNING. */
     private static int unparked(Mutator m) {
         return m.safeDepth > 0 ? SAFE : RUNNING;
     }
@@ -131,7 +159,7 @@ public final class Safepoints {
         lock.lock();
         try {
             if (m.safeDepth++ == 0) {
-                m.state = SAFE;
+                m.safepointState = SAFE;
                 changed.signalAll();
             }
         } finally {
@@ -143,7 +171,7 @@ public final class Safepoints {
         lock.lock();
         try {
             if (m.safeDepth == 0) {
-                throw new IllegalStateException("leaveSafeRegion without enterSafeRegion on " + m.owner.getName());
+                throw new IllegalStateException("leaveSafeRegion without enterSafeRegion on thread '" + m.owner.getName() + "'");
             }
             if (--m.safeDepth > 0) {
                 return;
@@ -151,24 +179,27 @@ public final class Safepoints {
             while (pauseRequested) {
                 changed.awaitUninterruptibly();
             }
-            m.state = RUNNING;
+            m.safepointState = RUNNING;
         } finally {
             lock.unlock();
         }
     }
 
     /**
-     * Stops every attached mutator except {@code self} (which may be null for a non-mutator
-     * thread). Returns true when the world is stopped and the caller owns the pause; false if
-     * another pause was running (a mutator has then parked for it and it is over; a non-mutator
-     * returns at once) or the heap is closing. On false, re-check whatever made you ask.
+     * Stops every attached mutator except {@code self} (null for a thread that is not a mutator).
+     * Returns true when the world is stopped and the caller owns the pause; false if another
+     * pause was running (the caller took part in it, or waited for it) or the heap is closing.
      */
-    public boolean stopTheWorld(Mutator self) {
+    boolean stopTheWorld(Mutator self) {
         lock.lock();
         try {
             if (pauseRequested) {
                 if (self != null) {
-                    park(self); // a mutator must take part in the other pause
+                    park(self);
+                } else {
+                    while (pauseRequested && !shutdown) {
+                        changed.awaitUninterruptibly();
+                    }
                 }
                 return false;
             }
@@ -176,55 +207,103 @@ public final class Safepoints {
                 return false;
             }
             pauseRequested = true;
+            control.setPollBits(ControlBlock.POLL_PAUSE);
             if (self != null) {
-                self.state = PARKED;
+                self.safepointState = PARKED;
             }
-            while (!allStopped() && !shutdown) {
-                changed.awaitUninterruptibly();
-            }
-            if (shutdown) {
-                pauseRequested = false;
-                if (self != null) {
-                    self.state = unparked(self);
+            long start = System.nanoTime();
+            long reportAt = start + timeoutNanos;
+            while (!allStopped()) {
+                if (shutdown) {
+                    endPause(self);
+                    return false;
                 }
-                changed.signalAll();
-                return false;
+                changed.await(CHECK_MILLIS, TimeUnit.MILLISECONDS);
+                detachEndedThreads();
+                long now = System.nanoTime();
+                if (now >= reportAt && !allStopped()) {
+                    String laggards = describeLaggards(now - start);
+                    if (failOnTimeout) {
+                        endPause(self);
+                        throw new SafepointTimeoutException(laggards);
+                    }
+                    log.warning(laggards);
+                    reportAt = now + 2 * (now - start);
+                }
             }
-            pauses++;
             return true;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            endPause(self);
+            throw new IllegalStateException("interrupted while stopping the mutators for a pause", e);
         } finally {
             lock.unlock();
         }
     }
 
     private boolean allStopped() {
-        for (Mutator m : mutators) {
-            if (m.state == RUNNING) {
+        for (Mutator m : byThread.values()) {
+            if (m.safepointState == RUNNING) {
                 return false;
             }
         }
         return true;
     }
 
+    /** A thread that ended while attached can never reach a safepoint: detach its mutator. */
+    private void detachEndedThreads() {
+        List<Mutator> ended = null;
+        for (Mutator m : byThread.values()) {
+            if (m.safepointState == RUNNING && !m.owner.isAlive()) {
+                (ended == null ? ended = new ArrayList<>() : ended).add(m);
+            }
+        }
+        if (ended != null) {
+            for (Mutator m : ended) {
+                retireTlab.accept(m);
+                byThread.remove(m.owner);
+                m.detachedBecauseThreadEnded();
+                log.warning("thread '" + m.owner.getName() + "' ended while attached to the heap: its mutator was detached"
+                        + " at a GC pause (its handles are no longer roots); close() a mutator before its thread ends");
+            }
+        }
+    }
+
+    private String describeLaggards(long waitedNanos) {
+        StringBuilder b = new StringBuilder("GC pause has waited ").append(TimeUnit.NANOSECONDS.toMillis(waitedNanos))
+                .append(" ms for mutators that have not reached a safepoint (a poll, an allocation or a safe region):");
+        for (Mutator m : byThread.values()) {
+            if (m.safepointState == RUNNING) {
+                b.append("\n  thread '").append(m.owner.getName()).append("' (").append(m.owner.getState()).append(')');
+                for (StackTraceElement e : m.owner.getStackTrace()) {
+                    b.append("\n    at ").append(e);
+                }
+            }
+        }
+        return b.toString();
+    }
+
     /** Ends the pause begun by a successful {@link #stopTheWorld}. */
-    public void resumeTheWorld(Mutator self) {
+    void resumeTheWorld(Mutator self) {
         lock.lock();
         try {
-            pauseRequested = false;
-            if (self != null) {
-                self.state = unparked(self);
-            }
-            changed.signalAll();
+            endPause(self);
         } finally {
             lock.unlock();
         }
     }
 
-    /**
-     * The heap is closing: a pause still waiting for mutators gives up (its
-     * {@link #stopTheWorld} returns false) and no new pause starts.
-     */
-    public void shutdown() {
+    private void endPause(Mutator self) {
+        pauseRequested = false;
+        control.clearPollBits(ControlBlock.POLL_PAUSE);
+        if (self != null) {
+            self.safepointState = unparked(self);
+        }
+        changed.signalAll();
+    }
+
+    /** The heap is closing: a pause still waiting for mutators gives up and no new pause starts. */
+    void shutdown() {
         lock.lock();
         try {
             shutdown = true;
@@ -232,13 +311,5 @@ public final class Safepoints {
         } finally {
             lock.unlock();
         }
-    }
-
-    public boolean isPauseRequested() {
-        return pauseRequested;
-    }
-
-    public long pauses() {
-        return pauses;
     }
 }

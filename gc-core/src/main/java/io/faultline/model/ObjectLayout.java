@@ -41,6 +41,12 @@ public final class ObjectLayout {
     public static final int LOG_WORD_BYTES = 3;
     public static final int REF_BYTES = 4;
     public static final int HEADER_BYTES = 16;
+    /**
+     * Offset, from the object start, of element 0 of a byte, int, long or double array (arrays of
+     * primitives have no reference slots, so their data follows the header). Element {@code i} of
+     * an array of {@code n}-byte elements is at {@code ARRAY_DATA_OFFSET + i * n}.
+     */
+    public static final int ARRAY_DATA_OFFSET = HEADER_BYTES;
     public static final int MIN_OBJECT_WORDS = 2;
     /** Magic value in the top 16 bits of the class word. */
     public static final int MAGIC = 0xFA17;

@@ -8,7 +8,7 @@ import java.lang.foreign.ValueLayout;
 import java.util.BitSet;
 
 /**
- * Walks the used region {@code [0, top)} object by object and checks that every header is
+ * Walks the used region {@code [base, top)} object by object and checks that every header is
  * well formed (magic, known type, size consistent with the type or array length, inside the used
  * region) and that every reference, in objects and in roots, is null or points at the start of a
  * real object (not a filler, not the null guard, not the middle of an object).
@@ -22,10 +22,14 @@ public final class HeapVerifier {
 
     private HeapVerifier() {}
 
-    public static VerifyReport verify(MemorySegment view, long top, TypeRegistry types, int[] roots, int rootCount) {
+    /**
+     * Verifies the objects of {@code [base, top)} (base 0: the null guard first) and the given
+     * roots; returns the first problem found, or an OK report.
+     */
+    public static VerifyReport verify(MemorySegment view, long base, long top, TypeRegistry types, int[] roots, int rootCount) {
         BitSet starts = new BitSet((int) Math.min(Integer.MAX_VALUE, top >>> 3));
         long objects = 0;
-        long off = 0;
+        long off = base;
         // Pass 1: headers, and where objects start.
         while (off < top) {
             long hw = view.get(LONG, off);
@@ -50,7 +54,7 @@ public final class HeapVerifier {
                     + ", past the used top 0x" + Long.toHexString(top), off);
         }
         // Pass 2: references.
-        off = 0;
+        off = base;
         while (off < top) {
             long hw = view.get(LONG, off);
             if (hw == ObjectLayout.ONE_WORD_FILLER) {

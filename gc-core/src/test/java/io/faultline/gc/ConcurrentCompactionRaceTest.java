@@ -35,8 +35,8 @@ class ConcurrentCompactionRaceTest {
         return Heap.create(cfg);
     }
 
-    /** Builds a list of n items (value = index) behind handle 0, with garbage between them. */
-    private static void buildList(Mutator m, int n) {
+    /** Builds a list of n items (value = index), with garbage between them, in a new handle; returns it. */
+    private static int buildList(Mutator m, int n) {
         int h = m.push(0);
         for (int i = n - 1; i >= 0; i--) {
             m.allocateLongArray(7); // garbage, so everything moves
@@ -45,11 +45,12 @@ class ConcurrentCompactionRaceTest {
             m.setRef(it, 0, m.handle(h));
             m.setHandle(h, it);
         }
+        return h;
     }
 
-    private static void checkList(Mutator m, int n) {
+    private static void checkList(Mutator m, int list, int n) {
         int i = 0;
-        for (int it = m.handle(0); it != 0; it = m.getRef(it, 0)) {
+        for (int it = m.handle(list); it != 0; it = m.getRef(it, 0)) {
             assertEquals(i, m.getLong(it, ITEM.field("value")), "item " + i);
             i++;
         }
@@ -66,9 +67,9 @@ class ConcurrentCompactionRaceTest {
                 // Ballast fills to-space page 0 exactly (16-byte null guard + 4080 bytes), so the
                 // held compactor owns a page the readers never touch: they build every other page.
                 heap.globals().add(m.allocateLongArray((PAGE - 32) / 8));
-                buildList(m, n);
-                int shared = heap.globals().add(m.handle(0));
-                m.popTo(0);
+                int list = buildList(m, n);
+                int shared = heap.globals().add(m.handle(list));
+                m.popTo(list);
                 m.collect(); // compactors are held: every page is left to faulting mutators
                 CountDownLatch start = new CountDownLatch(1);
                 AtomicReference<Throwable> failure = new AtomicReference<>();
@@ -77,8 +78,7 @@ class ConcurrentCompactionRaceTest {
                     ts.add(Thread.ofPlatform().start(() -> {
                         try (Mutator mm = heap.attach()) {
                             await(start);
-                            mm.push(heap.globals().get(shared));
-                            checkList(mm, n);
+                            checkList(mm, mm.push(heap.globals().get(shared)), n);
                         } catch (Throwable e) {
                             failure.compareAndSet(null, e);
                         }
@@ -112,17 +112,16 @@ class ConcurrentCompactionRaceTest {
                 }
             };
             try (Mutator m = heap.attach()) {
-                buildList(m, 50); // everything fits on page 0 after compaction
+                int list = buildList(m, 50); // everything fits on page 0 after compaction
                 m.collect();
                 assertTrue(compactorInside.await(30, TimeUnit.SECONDS), "compactor never claimed page 0");
                 long faultsBefore = heap.stats().faults();
-                int g = heap.globals().add(m.handle(0)); // global 0, for the reader: set before it starts
+                int g = heap.globals().add(m.handle(list)); // global 0, for the reader: set before it starts
                 assertEquals(0, g);
                 AtomicReference<Throwable> failure = new AtomicReference<>();
                 Thread reader = Thread.ofPlatform().start(() -> {
                     try (Mutator mm = heap.attach()) {
-                        mm.push(heap.globals().get(0));
-                        checkList(mm, 50);
+                        checkList(mm, mm.push(heap.globals().get(0)), 50);
                     } catch (Throwable e) {
                         failure.compareAndSet(null, e);
                     }
@@ -151,12 +150,12 @@ class ConcurrentCompactionRaceTest {
             backend.compactorHook = p -> sleepMicros(300); // keep compaction in flight
             int n = 6000;
             try (Mutator m = heap.attach()) {
-                buildList(m, n);
+                int list = buildList(m, n);
                 for (int round = 0; round < 3; round++) {
                     m.collect();
                     // Walk and rewrite every item while compactors are still building pages.
                     int i = 0;
-                    for (int it = m.handle(0); it != 0; it = m.getRef(it, 0)) {
+                    for (int it = m.handle(list); it != 0; it = m.getRef(it, 0)) {
                         m.setLong(it, ITEM.field("value"), m.getLong(it, ITEM.field("value")) + 1000);
                         i++;
                     }
@@ -164,7 +163,7 @@ class ConcurrentCompactionRaceTest {
                 }
                 assertTrue(heap.verify().ok());
                 int i = 0;
-                for (int it = m.handle(0); it != 0; it = m.getRef(it, 0)) {
+                for (int it = m.handle(list); it != 0; it = m.getRef(it, 0)) {
                     assertEquals(i + 3000, m.getLong(it, ITEM.field("value")), "item " + i);
                     i++;
                 }
@@ -178,7 +177,7 @@ class ConcurrentCompactionRaceTest {
         try (Heap heap = heap(1)) {
             backend.compactorHook = p -> sleepMicros(500);
             try (Mutator m = heap.attach()) {
-                buildList(m, 4000);
+                int list = buildList(m, 4000);
                 for (int i = 0; i < 4; i++) {
                     m.collect(); // back to back: each must finish the previous compaction first
                 }
@@ -190,7 +189,7 @@ class ConcurrentCompactionRaceTest {
                     String pages = ev.get(i).substring(ev.get(i).indexOf("pages=") + 6);
                     assertEquals("built=" + pages, ev.get(i + 1).substring(ev.get(i + 1).indexOf("built=")), ev.toString());
                 }
-                checkList(m, 4000);
+                checkList(m, list, 4000);
             }
         }
     }
@@ -204,12 +203,12 @@ class ConcurrentCompactionRaceTest {
                 throw new IllegalStateException("injected build failure on page " + p);
             };
             try (Mutator m = heap.attach()) {
-                buildList(m, 50); // everything fits on page 0 after compaction
+                int list = buildList(m, 50); // everything fits on page 0 after compaction
                 m.collect();
                 assertTrue(failed.await(30, TimeUnit.SECONDS), "compactor never tried page 0");
-                IllegalStateException e = assertThrows(IllegalStateException.class, () -> checkList(m, 50));
-                assertTrue(String.valueOf(e.getCause()).contains("page 0"), "names the page: " + e);
-                assertThrows(IllegalStateException.class, m::collect, "a collection cannot wait for the page either");
+                HeapCorruptedException e = assertThrows(HeapCorruptedException.class, () -> checkList(m, list, 50));
+                assertTrue(e.getMessage().contains("to-space page 0"), "names the page: " + e);
+                assertThrows(HeapCorruptedException.class, m::collect, "a collection cannot wait for the page either");
             }
         }
     }
@@ -219,9 +218,9 @@ class ConcurrentCompactionRaceTest {
         Heap heap = heap(2);
         backend.compactorHook = p -> sleepMicros(2000);
         Mutator m = heap.attach();
-        buildList(m, 8000);
+        int list = buildList(m, 8000);
         m.collect();
-        assertTrue(heap.collectorIsCompacting(), "compaction should still be in flight");
+        assertTrue(heap.isCompacting(), "compaction should still be in flight");
         long t0 = System.nanoTime();
         heap.close();
         long ms = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0);

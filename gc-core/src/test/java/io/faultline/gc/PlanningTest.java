@@ -3,8 +3,10 @@ package io.faultline.gc;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.faultline.gc.meta.MarkBitmap;
-import io.faultline.gc.meta.OffsetVector;
+import io.faultline.meta.GcMetadata;
+import io.faultline.heap.HeapInternals;
+import io.faultline.meta.MarkBitmap;
+import io.faultline.meta.OffsetVector;
 import io.faultline.heap.Heap;
 import io.faultline.heap.HeapConfig;
 import io.faultline.heap.Mutator;
@@ -71,7 +73,7 @@ class PlanningTest {
                 m.collect();
                 assertEquals(expectOffset, heap.stats().liveAfterLastGc(), "live bytes");
                 long pages = (expectOffset + PAGE - 1) / PAGE;
-                assertEquals(pages * PAGE, heap.top(), "allocation resumes at the next page boundary");
+                assertEquals(pages * PAGE, HeapInternals.top(heap), "allocation resumes at the next page boundary");
                 int k = 0;
                 for (int i = 0; i < words.length; i++) {
                     if (!live[i]) {
@@ -94,14 +96,14 @@ class PlanningTest {
 
     @Test
     void forwardIsOffsetPlusPopcountBelow() {
-        try (Arena arena = Arena.ofConfined()) {
-            MarkBitmap bitmap = new MarkBitmap(arena, 64 * 1024);
-            OffsetVector offsets = new OffsetVector(arena, 64 * 1024, bitmap);
+        try (GcMetadata md = new GcMetadata(64 * 1024, 4096)) {
+            MarkBitmap bitmap = md.bitmap();
+            OffsetVector offsets = md.offsets();
             bitmap.clear(64 * 1024);
             bitmap.markRange(0, 2);        // words 0-1
             bitmap.markRange(63 * 8, 3);   // words 63-65 cross the first entry
             bitmap.markRange(130 * 8, 64); // words 130-193: a whole entry's worth, unaligned
-            long live = offsets.build(64 * 1024);
+            long live = offsets.build(64 * 1024, 0);
             assertEquals((2 + 3 + 64) * 8, live);
             assertEquals(0, offsets.forward(0));
             assertEquals(16, offsets.forward(63 * 8));

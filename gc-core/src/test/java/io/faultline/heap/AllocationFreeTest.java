@@ -62,19 +62,22 @@ class AllocationFreeTest {
                     m.setHandle(keep, n);
                 }
             }
-            io.faultline.gc.Collector collector = heap.collector;
-            io.faultline.gc.compact.PageCompactor pc = collector.compactor();
+            io.faultline.meta.GcMetadata md = heap.metadata;
+            int ps = md.pageSize();
+            io.faultline.gc.compact.PageCompactor pc = new io.faultline.gc.compact.PageCompactor(md.bitmap(), md.offsets(),
+                    md.firstObjects(), ps);
             for (int round = 0; round < 6; round++) {
                 m.collect(); // plans the cycle; then rebuild every page again from its from-space
-                int ps = pc.pageSize();
-                long pages = (pc.newTop() + ps - 1) / ps;
+                io.faultline.meta.ControlBlock c = md.control();
+                pc.setCycle(c.get(io.faultline.meta.ControlBlock.FROM_TOP), c.get(io.faultline.meta.ControlBlock.NEW_TOP));
+                long pages = c.get(io.faultline.meta.ControlBlock.END_PAGE);
                 java.lang.foreign.MemorySegment from = backend[0].lastFromSpace;
                 java.lang.foreign.MemorySegment scratch = java.lang.foreign.Arena.ofAuto().allocate(ps, ps);
-                java.lang.foreign.MemorySegment view = heap.backend().view();
+                java.lang.foreign.MemorySegment view = heap.view;
                 long before = allocatedBytes();
                 for (int rep = 0; rep < 20; rep++) {
                     for (long p = 0; p < pages; p++) {
-                        pc.compactPage(from, p, scratch, 0);
+                        pc.build(from, p, scratch, 0);
                     }
                 }
                 long bytes = allocatedBytes() - before;

@@ -66,7 +66,7 @@ class BadInputTest {
             assertMessage(assertThrows(InvalidAccessException.class, () -> m.getIntAt(arr, -1)), "index -1");
             assertMessage(assertThrows(InvalidAccessException.class, () -> m.getLongAt(arr, 0)),
                     "getLongAt", "is not a long[]");
-            assertMessage(assertThrows(InvalidAccessException.class, () -> m.handle(99)), "handle 99", "not live");
+            assertMessage(assertThrows(InvalidAccessException.class, () -> m.handle(m.handleMark() + 99)), "handle slot", "not live");
         }
     }
 

@@ -2,7 +2,8 @@ package io.faultline.testing;
 
 import io.faultline.backend.HeapBackend;
 import io.faultline.backend.JavaBackend;
-import io.faultline.gc.compact.PageCompactor;
+import io.faultline.backend.PageBuilder;
+import io.faultline.meta.GcMetadata;
 import java.lang.foreign.MemorySegment;
 import java.util.List;
 import java.util.concurrent.ConcurrentHashMap;
@@ -14,8 +15,8 @@ import java.util.function.LongConsumer;
 /**
  * A {@link JavaBackend} that records what the collector asks of it (an event log and how often
  * each page was built per cycle), poisons every to-space byte at the start of a compaction so a
- * read of an unbuilt page is visible, and lets a test hold compactor threads inside
- * {@link #buildPage} through {@link #compactorHook}.
+ * read of an unbuilt page is visible, and lets a test hold compactor threads inside a page build
+ * through {@link #compactorHook}.
  */
 public final class RecordingBackend implements HeapBackend {
     private final JavaBackend inner;
@@ -40,28 +41,35 @@ public final class RecordingBackend implements HeapBackend {
     @Override public boolean accessNeedsPageCheck() { return true; }
 
     @Override
-    public MemorySegment beginCompaction(long usedBytes, long toSpaceBytes) {
+    public void attach(GcMetadata metadata, PageBuilder builder) {
+        inner.attach(metadata, (from, page, dst, dstOffset) -> {
+            lastFromSpace = from;
+            if (Thread.currentThread().getName().startsWith("faultline-compactor")) {
+                compactorHook.accept(page);
+            }
+            builds.computeIfAbsent(page, k -> new AtomicInteger()).incrementAndGet();
+            builder.build(from, page, dst, dstOffset);
+        });
+    }
+
+    @Override
+    public void beginCompaction(long usedBytes, long firstPage, long endPage) {
         cycle++;
         builds.clear();
-        MemorySegment from = inner.beginCompaction(usedBytes, toSpaceBytes);
-        lastFromSpace = from;
-        inner.view().asSlice(0, toSpaceBytes).fill((byte) 0xA5);
-        events.add("begin " + cycle + " pages=" + toSpaceBytes / pageSize());
-        return from;
+        inner.beginCompaction(usedBytes, firstPage, endPage);
+        long ps = pageSize();
+        inner.view().asSlice(firstPage * ps, (endPage - firstPage) * ps).fill((byte) 0xA5);
+        events.add("begin " + cycle + " pages=" + (endPage - firstPage));
     }
 
     @Override
-    public void buildPage(long page, PageCompactor compactor) {
-        if (Thread.currentThread().getName().startsWith("faultline-compactor")) {
-            compactorHook.accept(page);
-        }
-        builds.computeIfAbsent(page, k -> new AtomicInteger()).incrementAndGet();
-        inner.buildPage(page, compactor);
+    public long compactStep(long maxPages) {
+        return inner.compactStep(maxPages);
     }
 
     @Override
-    public void releaseFromSpace(long offset, long bytes) {
-        inner.releaseFromSpace(offset, bytes);
+    public int serveFault(long page) {
+        return inner.serveFault(page);
     }
 
     @Override

@@ -23,11 +23,11 @@ class HeapVerifierTest {
         try (Heap heap = Heap.create(HeapConfig.builder().capacity(1 << 20).concurrentCompaction(false).build());
              Mutator m = heap.attach()) {
             int a = m.allocate(CELL);
-            m.push(a);
+            int h = m.push(a);
             int b = m.allocate(CELL);
-            m.setRef(m.handle(0), 0, b);
+            m.setRef(m.handle(h), 0, b);
             assertTrue(heap.verify().ok());
-            d.apply(heap, ObjectLayout.refToOffset(m.handle(0)));
+            d.apply(heap, ObjectLayout.refToOffset(m.handle(h)));
             return heap.verify();
         }
     }
@@ -40,7 +40,7 @@ class HeapVerifierTest {
 
     @Test
     void badMagicIsNamed() {
-        VerifyReport r = damaged((h, off) -> h.view().set(ValueLayout.JAVA_LONG_UNALIGNED, off + 8, 0x1234L));
+        VerifyReport r = damaged((h, off) -> io.faultline.heap.HeapInternals.view(h).set(ValueLayout.JAVA_LONG_UNALIGNED, off + 8, 0x1234L));
         assertFalse(r.ok());
         assertTrue(r.problem().contains("object at 0x" + Long.toHexString(ObjectLayout.HEADER_BYTES)), r.problem());
         assertTrue(r.problem().contains("bad magic"), r.problem());
@@ -48,7 +48,7 @@ class HeapVerifierTest {
 
     @Test
     void referenceIntoAnObjectIsNamedWithItsSlot() {
-        VerifyReport r = damaged((h, off) -> h.view().set(ValueLayout.JAVA_INT_UNALIGNED, off + 16,
+        VerifyReport r = damaged((h, off) -> io.faultline.heap.HeapInternals.view(h).set(ValueLayout.JAVA_INT_UNALIGNED, off + 16,
                 ObjectLayout.offsetToRef(off + 8)));
         assertFalse(r.ok());
         assertTrue(r.problem().contains("verify.Cell@0x10 slot 0 (next)"), r.problem());
@@ -57,7 +57,7 @@ class HeapVerifierTest {
 
     @Test
     void wrongSizeIsNamed() {
-        VerifyReport r = damaged((h, off) -> h.view().set(ValueLayout.JAVA_LONG_UNALIGNED, off,
+        VerifyReport r = damaged((h, off) -> io.faultline.heap.HeapInternals.view(h).set(ValueLayout.JAVA_LONG_UNALIGNED, off,
                 ObjectLayout.headerWord(9, 1)));
         assertFalse(r.ok());
         assertTrue(r.problem().contains("verify.Cell") && r.problem().contains("size 9 words, expected"), r.problem());

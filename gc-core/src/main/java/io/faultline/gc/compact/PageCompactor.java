@@ -1,9 +1,11 @@
 package io.faultline.gc.compact;
 
-import io.faultline.gc.meta.FirstObjectTable;
-import io.faultline.gc.meta.GcMetadataDescriptor;
-import io.faultline.gc.meta.MarkBitmap;
-import io.faultline.gc.meta.OffsetVector;
+import io.faultline.backend.PageBuildException;
+import io.faultline.backend.PageBuilder;
+import io.faultline.meta.FirstObjectTable;
+import io.faultline.meta.MarkBitmap;
+import io.faultline.meta.MetadataDescriptor;
+import io.faultline.meta.OffsetVector;
 import io.faultline.model.ObjectLayout;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
@@ -13,7 +15,8 @@ import java.lang.foreign.ValueLayout;
  * rewrites every reference among them to its post-compact value. Objects that straddle the page
  * boundary, and objects many pages long, contribute only their bytes inside the page, so every
  * page can be built independently, in any order, by any thread. The native compactor
- * ({@code uffd-backend/src/main/c}) is a line-by-line mirror and must produce identical bytes.
+ * ({@code compact_page} in {@code uffd-backend/src/main/c/fl_compactor.c}) is a line-by-line
+ * mirror and must produce identical bytes ({@code DifferentialCompactionTest}).
  *
  * <pre>
  *  from-space   | A |  dead  |  B  | dead |      C       |       (bitmap marks A, B, C)
@@ -21,12 +24,18 @@ import java.lang.foreign.ValueLayout;
  *               ^page p begins inside B: first[p] = B; copy the tail of B, then C's head
  * </pre>
  *
+ * <p>The null guard (the two-word object at offset 0) is never copied: when it is live (to-space
+ * starts at 0) the builder of page 0 writes its header. A from-space object whose header is
+ * damaged (size zero, past the used top, or a size whose last word is not marked live) stops the build with a
+ * {@link PageBuildException} naming the page and the object; without the check the walk could
+ * spin forever or copy garbage.
+ *
  * <p><b>Assumptions and Guarantees:</b> the metadata and from-space are read-only during
  * compaction; the routine writes only {@code [dstOffset, dstOffset + pageSize)} of {@code dst};
  * the bytes of the last page past the post-compact top are zeroed and covered by one filler
  * object. Allocation-free.
  */
-public final class PageCompactor {
+public final class PageCompactor implements PageBuilder {
     private static final ValueLayout.OfLong LONG = ValueLayout.JAVA_LONG_UNALIGNED;
     private static final ValueLayout.OfInt INT = ValueLayout.JAVA_INT_UNALIGNED;
 
@@ -34,8 +43,8 @@ public final class PageCompactor {
     private final OffsetVector offsets;
     private final FirstObjectTable firstObjects;
     private final int pageSize;
-    private long fromTop;
-    private long newTop;
+    private volatile long fromTop;
+    private volatile long newTop;
 
     public PageCompactor(MarkBitmap bitmap, OffsetVector offsets, FirstObjectTable firstObjects, int pageSize) {
         this.bitmap = bitmap;
@@ -44,26 +53,15 @@ public final class PageCompactor {
         this.pageSize = pageSize;
     }
 
-    /** Sets the cycle's bounds: the pre-compact used top and the post-compact top. */
+    /** In the pause: the cycle's bounds, the pre-compact used top and the post-compact top. */
     public void setCycle(long fromTop, long newTop) {
         this.fromTop = fromTop;
         this.newTop = newTop;
     }
 
-    public long fromTop() {
-        return fromTop;
-    }
-
-    public long newTop() {
-        return newTop;
-    }
-
-    public int pageSize() {
-        return pageSize;
-    }
-
-    /** Builds to-space page {@code page} into {@code dst} at {@code dstOffset}. */
-    public void compactPage(MemorySegment from, long page, MemorySegment dst, long dstOffset) {
+    @Override
+    public void build(MemorySegment from, long page, MemorySegment dst, long dstOffset) {
+        long fromTop = this.fromTop;
         long pBegin = page * pageSize;
         long pEnd = Math.min(pBegin + pageSize, newTop);
         long filled = Math.max(0, pEnd - pBegin);
@@ -76,17 +74,15 @@ public final class PageCompactor {
             ObjectLayout.writeFiller(dst, dstOffset + filled, pageSize - filled);
         }
         long obj = firstObjects.get(page);
-        if (obj == GcMetadataDescriptor.NO_OBJECT) {
+        if (obj == MetadataDescriptor.NO_OBJECT) {
             return;
         }
         while (obj < fromTop) {
-            long header = from.get(LONG, obj);
+            long header = obj == 0 ? ObjectLayout.headerWord(ObjectLayout.MIN_OBJECT_WORDS, 0) : from.get(LONG, obj);
             long size = ObjectLayout.sizeWords(header) << ObjectLayout.LOG_WORD_BYTES;
-            if (size == 0) {
-                // Only a damaged from-space (released too early, or overwritten) gets here; without
-                // this check the walk would spin on the same object forever.
-                throw new IllegalStateException("from-space object at offset 0x" + Long.toHexString(obj)
-                        + " has a zero size header while building to-space page " + page);
+            if (size == 0 || obj + size > fromTop || !bitmap.isMarked(obj + size - ObjectLayout.WORD_BYTES)) {
+                throw new PageBuildException(page, obj, "from-space object at offset 0x" + Long.toHexString(obj)
+                        + " has a damaged header (" + (size >>> 3) + " words) while building to-space page " + page);
             }
             long newAddr = offsets.forward(obj);
             if (newAddr >= pEnd) {
@@ -94,16 +90,21 @@ public final class PageCompactor {
             }
             long s = Math.max(newAddr, pBegin);
             long e = Math.min(newAddr + size, pEnd);
-            MemorySegment.copy(from, obj + (s - newAddr), dst, dstOffset + (s - pBegin), e - s);
-            long refsBegin = newAddr + ObjectLayout.HEADER_BYTES;
-            long refsEnd = refsBegin + ObjectLayout.refCount(header) * ObjectLayout.REF_BYTES;
-            long rs = Math.max(refsBegin, s);
-            long re = Math.min(refsEnd, e);
-            for (long a = rs; a < re; a += ObjectLayout.REF_BYTES) {
-                int old = from.get(INT, obj + (a - newAddr));
-                if (old != 0) {
-                    long moved = offsets.forward(ObjectLayout.refToOffset(old));
-                    dst.set(INT, dstOffset + (a - pBegin), ObjectLayout.offsetToRef(moved));
+            if (obj == 0) {
+                ObjectLayout.writeHeader(dst, dstOffset + (newAddr - pBegin), ObjectLayout.MIN_OBJECT_WORDS, 0,
+                        ObjectLayout.TYPE_NULL_GUARD, 0);
+            } else {
+                MemorySegment.copy(from, obj + (s - newAddr), dst, dstOffset + (s - pBegin), e - s);
+                long refsBegin = newAddr + ObjectLayout.HEADER_BYTES;
+                long refsEnd = refsBegin + ObjectLayout.refCount(header) * ObjectLayout.REF_BYTES;
+                long rs = Math.max(refsBegin, s);
+                long re = Math.min(refsEnd, e);
+                for (long a = rs; a < re; a += ObjectLayout.REF_BYTES) {
+                    int old = from.get(INT, obj + (a - newAddr));
+                    if (old != 0) {
+                        long moved = offsets.forward(ObjectLayout.refToOffset(old));
+                        dst.set(INT, dstOffset + (a - pBegin), ObjectLayout.offsetToRef(moved));
+                    }
                 }
             }
             long next = obj + size;

@@ -1,4 +1,4 @@
-package io.faultline.gc.meta;
+package io.faultline.meta;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -8,7 +8,7 @@ import java.lang.foreign.ValueLayout;
  * For every to-space page, the from-space offset of the live object whose post-compact extent
  * covers the page's first byte (or, if the page starts between objects, the first live object
  * that lands in it). It is where the page compactor starts walking. Layout in
- * {@link GcMetadataDescriptor}; {@link GcMetadataDescriptor#NO_OBJECT} marks a page with no
+ * {@link MetadataDescriptor}; {@link MetadataDescriptor#NO_OBJECT} marks a page with no
  * live data.
  *
  * <p><b>Assumptions and Guarantees:</b> written by the planner inside the pause, read-only
@@ -19,9 +19,9 @@ public final class FirstObjectTable {
     private final MemorySegment table;
     private final long pages;
 
-    public FirstObjectTable(Arena arena, long pages) {
+    FirstObjectTable(Arena arena, long pages) {
         this.pages = pages;
-        this.table = arena.allocate(pages * GcMetadataDescriptor.FIRST_OBJECT_ENTRY_BYTES, 64);
+        this.table = arena.allocate(pages * MetadataDescriptor.FIRST_OBJECT_ENTRY_BYTES, 64);
     }
 
     public MemorySegment segment() {

@@ -22,4 +22,4 @@
  * shared atomics (Java volatile or acquire/release access, C {@code __atomic}). See
  * {@code docs/metadata-and-planning.md}.
  */
-package io.faultline.gc.meta;
+package io.faultline.meta;

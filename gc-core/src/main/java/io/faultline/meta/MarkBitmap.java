@@ -1,4 +1,4 @@
-package io.faultline.gc.meta;
+package io.faultline.meta;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -7,7 +7,7 @@ import java.lang.foreign.ValueLayout;
 /**
  * The live-words bitmap: one bit per 8-byte heap word, set for every word of every live object
  * (not just its first), so that a popcount of the bits below an object is the number of live
- * bytes before it in its chunk. Layout in {@link GcMetadataDescriptor}.
+ * bytes before it in its chunk. Layout in {@link MetadataDescriptor}.
  *
  * <p><b>Assumptions and Guarantees:</b> marking is done by one thread inside a pause; readers
  * (planning, compaction, native code) run after it with a happens-before edge from the pause.
@@ -17,9 +17,9 @@ public final class MarkBitmap {
     private final MemorySegment bits;
     private final long entries;
 
-    public MarkBitmap(Arena arena, long heapBytes) {
-        this.entries = Math.ceilDiv(heapBytes, GcMetadataDescriptor.CHUNK_BYTES);
-        this.bits = arena.allocate(entries * GcMetadataDescriptor.BITMAP_ENTRY_BYTES, 64);
+    MarkBitmap(Arena arena, long heapBytes) {
+        this.entries = Math.ceilDiv(heapBytes, MetadataDescriptor.CHUNK_BYTES);
+        this.bits = arena.allocate(entries * MetadataDescriptor.BITMAP_ENTRY_BYTES, 64);
     }
 
     public MemorySegment segment() {
@@ -31,7 +31,7 @@ public final class MarkBitmap {
     }
 
     public void clear(long usedBytes) {
-        bits.asSlice(0, Math.ceilDiv(usedBytes, GcMetadataDescriptor.CHUNK_BYTES) * 8).fill((byte) 0);
+        bits.asSlice(0, Math.ceilDiv(usedBytes, MetadataDescriptor.CHUNK_BYTES) * 8).fill((byte) 0);
     }
 
     public long entry(long chunk) {

@@ -1,4 +1,4 @@
-package io.faultline.gc.meta;
+package io.faultline.meta;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -7,7 +7,7 @@ import java.lang.foreign.ValueLayout;
 /**
  * Per-chunk exclusive prefix sum of live bytes, the Compressor's forwarding table: with the
  * {@link MarkBitmap} it gives any live object's post-compact offset in O(1) without a forwarding
- * pointer in the object. Layout and formula in {@link GcMetadataDescriptor}.
+ * pointer in the object. Layout and formula in {@link MetadataDescriptor}.
  *
  * <p><b>Assumptions and Guarantees:</b> {@link #build} runs inside the pause, after marking;
  * afterwards the table is read-only until the next cycle and may be read from any thread.
@@ -17,19 +17,22 @@ public final class OffsetVector {
     private final MemorySegment offsets;
     private final MarkBitmap bitmap;
 
-    public OffsetVector(Arena arena, long heapBytes, MarkBitmap bitmap) {
+    OffsetVector(Arena arena, MarkBitmap bitmap) {
         this.bitmap = bitmap;
-        this.offsets = arena.allocate(bitmap.entries() * GcMetadataDescriptor.OFFSET_ENTRY_BYTES, 64);
+        this.offsets = arena.allocate(bitmap.entries() * MetadataDescriptor.OFFSET_ENTRY_BYTES, 64);
     }
 
     public MemorySegment segment() {
         return offsets;
     }
 
-    /** Fills entries for the chunks covering {@code usedBytes}; returns the total live bytes. */
-    public long build(long usedBytes) {
-        long chunks = Math.ceilDiv(usedBytes, GcMetadataDescriptor.CHUNK_BYTES);
-        long sum = 0;
+    /**
+     * Fills the entries for the chunks covering {@code usedBytes} so that live data lands from
+     * {@code base} on; returns the post-compact top ({@code base} + live bytes).
+     */
+    public long build(long usedBytes, long base) {
+        long chunks = Math.ceilDiv(usedBytes, MetadataDescriptor.CHUNK_BYTES);
+        long sum = base;
         for (long c = 0; c < chunks; c++) {
             offsets.setAtIndex(U64, c, sum);
             sum += (long) bitmap.liveWordsInChunk(c) << 3;
@@ -37,16 +40,12 @@ public final class OffsetVector {
         return sum;
     }
 
-    public long chunkOffset(long chunk) {
-        return offsets.getAtIndex(U64, chunk);
-    }
-
     /**
      * Post-compact offset of the live object (or live word) at from-space offset {@code offset}.
      * Allocation-free; the answer is meaningless for an unmarked word.
      */
     public long forward(long offset) {
-        long chunk = offset >>> GcMetadataDescriptor.LOG_CHUNK_BYTES;
+        long chunk = offset >>> MetadataDescriptor.LOG_CHUNK_BYTES;
         int bit = (int) ((offset >>> 3) & 63);
         long below = bitmap.entry(chunk) & ((1L << bit) - 1);
         return offsets.getAtIndex(U64, chunk) + ((long) Long.bitCount(below) << 3);

@@ -1,0 +1,374 @@
+package io.faultline.backend;
+
+import io.faultline.meta.ControlBlock;
+import io.faultline.meta.FirstObjectTable;
+import io.faultline.meta.GcMetadata;
+import io.faultline.meta.MetadataDescriptor;
+import io.faultline.meta.PageStates;
+
+/**
+ * The page protocol of a concurrent compaction, in Java: who may build a to-space page, who maps
+ * it, how a fault is served, how from-space is released and what a failure does. This class is
+ * the Java half; {@code uffd-backend/src/main/c/fl_protocol.c} is the C half, with the same
+ * functions under the same names ({@code claim}, {@code claim_run}, {@code build_run},
+ * {@code map_run}, {@code compact_step}, {@code sweep}, {@code serve_fault},
+ * {@code advance_frontier}, {@code fail_run}), and {@code ProtocolDifferentialTest} drives both
+ * through the same seeded schedules. The protocol itself is written down once, in
+ * {@code docs/page-protocol.md}; the state machine is drawn in {@link PageStates}.
+ *
+ * <p>In brief: the pause publishes every to-space page UNPROCESSED and the cycle's bounds in the
+ * {@link ControlBlock}, then stores ACTIVE_EPOCH. A thread claims a <i>run</i> of contiguous
+ * UNPROCESSED pages by CAS (its first claim validated against the epoch), builds each page and
+ * publishes it PROCESSED, then takes its pages for mapping (CAS PROCESSED to MAPPING), installs
+ * each contiguous taken run with one install call, publishes MAPPED, advances the from-space
+ * frontier and only then subtracts the pages from PAGES_LEFT (so the cycle cannot end, and the
+ * next pause cannot start, while it still touches this cycle's from-space). A fault claims its
+ * page and up to FAULT_AROUND following pages, or maps the built run it touched, or waits for the
+ * page's owner. A page that cannot be built or installed becomes FAILED and the heap fails.
+ *
+ * <p><b>Assumptions and Guarantees:</b> every page has exactly one builder and one installer per
+ * cycle (the winners of its CASes). A stale claimer (it read the epoch of a cycle whose next pause
+ * has begun) reverts its claim and builds nothing. No method blocks except {@link #serveFault}
+ * with {@code wait}, which spins and yields until the page is MAPPED or FAILED or the compaction
+ * is abandoned. Allocation-free.
+ */
+public final class PageProtocol {
+    /** {@link #claim} results, as in C. */
+    public static final int CLAIMED = 1;
+    public static final int TAKEN = 0;
+    public static final int STALE = -1;
+
+    /** {@link #serveFault} results, as in C ({@code FAULT_*}). */
+    public static final int FAULT_MAPPED = 0;
+    public static final int FAULT_BUILT = 1;
+    public static final int FAULT_MAPPED_RUN = 2;
+    public static final int FAULT_OWNED = 3;
+    public static final int FAULT_STALE = 4;
+    public static final int FAULT_FAILED = 5;
+    public static final int FAULT_ABANDONED = 6;
+
+    /** Spins before a waiting thread starts yielding (the same constant as FL_SPINS_BEFORE_YIELD in C). */
+    public static final int SPINS_BEFORE_YIELD = 64;
+
+    /** What the protocol needs from the backend: build a page, install a run, release from-space. */
+    public interface Pages {
+        /** Builds page {@code page} into its build target. Throws {@link PageBuildException} if it cannot. */
+        void build(long page);
+
+        /** Makes pages {@code [first, first + n)} visible; returns 0 or a positive errno. */
+        int install(long first, long n);
+
+        /** From-space bytes {@code [offset, offset + bytes)} will not be read again this cycle. */
+        void release(long offset, long bytes);
+
+        /** Makes a failed page's bytes harmless (a sentinel pattern) and visible; java: nothing to do. */
+        void poison(long page);
+    }
+
+    private final PageStates states;
+    private final ControlBlock control;
+    private final FirstObjectTable firstObjects;
+    private final Pages pages;
+    private final int pageShift;
+
+    public PageProtocol(GcMetadata metadata, Pages pages) {
+        this.states = metadata.pageStates();
+        this.control = metadata.control();
+        this.firstObjects = metadata.firstObjects();
+        this.pages = pages;
+        this.pageShift = Integer.numberOfTrailingZeros(metadata.pageSize());
+    }
+
+    /** The epoch whose setup is complete, or -1 while a pause is setting up the next cycle. */
+    public long activeEpoch() {
+        long active = control.get(ControlBlock.ACTIVE_EPOCH);
+        return active == control.get(ControlBlock.EPOCH) ? active : -1;
+    }
+
+    /**
+     * Claims {@code page} for {@code epoch}: CAS UNPROCESSED to PROCESSING, then checks that no
+     * pause started since the caller read the epoch (the pause stores EPOCH before it publishes
+     * any page UNPROCESSED, so a CAS that won a page of the next cycle sees the new EPOCH). A stale
+     * claim is reverted: nobody else can have written the page while we owned it.
+     */
+    public int claim(long page, long epoch) {
+        if (!states.claim(page, PageStates.UNPROCESSED, PageStates.PROCESSING)) {
+            return TAKEN;
+        }
+        if (control.get(ControlBlock.EPOCH) != epoch) {
+            states.publish(page, PageStates.UNPROCESSED);
+            return STALE;
+        }
+        return CLAIMED;
+    }
+
+    /**
+     * Claims {@code first} (validated) and then up to {@code max - 1} following UNPROCESSED pages
+     * below {@code limit} (plain CASes: while we own {@code first} the cycle cannot end, so no
+     * pause can intervene). Returns the number claimed, 0 if {@code first} was taken, -1 if stale.
+     */
+    public long claimRun(long first, long max, long limit, long epoch) {
+        int r = claim(first, epoch);
+        if (r != CLAIMED) {
+            return r == STALE ? -1 : 0;
+        }
+        long n = 1;
+        while (n < max && first + n < limit && states.claim(first + n, PageStates.UNPROCESSED, PageStates.PROCESSING)) {
+            n++;
+        }
+        return n;
+    }
+
+    /**
+     * Builds the claimed run {@code [first, first + n)}, publishing each page PROCESSED. On a
+     * failure the failing page and the rest of the run become FAILED (poisoned) and the heap
+     * fails; returns false.
+     */
+    public boolean buildRun(long first, long n, int path) {
+        for (long p = first; p < first + n; p++) {
+            try {
+                pages.build(p);
+            } catch (PageBuildException e) {
+                failRun(p, first + n - p, path, ControlBlock.EUCLEAN, e.fromOffset());
+                return false;
+            } catch (RuntimeException | Error e) {
+                failRun(p, first + n - p, path, 0, -1); // not the sources: a bug; the caller reports e
+                throw e;
+            }
+            states.publish(p, PageStates.PROCESSED);
+        }
+        return true;
+    }
+
+    /**
+     * Maps the PROCESSED pages among {@code [first, first + n)} that this thread wins (CAS
+     * PROCESSED to MAPPING), one install per contiguous run won; pages another thread took are
+     * left to it. Returns the pages this call mapped.
+     */
+    public long mapRun(long first, long n, int path) {
+        long mapped = 0;
+        long p = first;
+        long end = first + n;
+        while (p < end) {
+            if (!states.claim(p, PageStates.PROCESSED, PageStates.MAPPING)) {
+                p++;
+                continue;
+            }
+            long q = p + 1;
+            while (q < end && states.claim(q, PageStates.PROCESSED, PageStates.MAPPING)) {
+                q++;
+            }
+            int errno = pages.install(p, q - p);
+            if (errno != 0) {
+                failRun(p, q - p, path, errno, -1);
+                return mapped;
+            }
+            for (long r = p; r < q; r++) {
+                states.publish(r, PageStates.MAPPED);
+            }
+            advanceFrontier();
+            control.getAndAdd(ControlBlock.PAGES_LEFT, -(q - p));
+            mapped += q - p;
+            p = q;
+        }
+        return mapped;
+    }
+
+    /**
+     * A compactor's bounded step: claims runs of RUN_PAGES through the shared cursor, builds and
+     * maps them, then sweeps for pages whose cursor slot was lost (a stale claimer consumed it),
+     * until {@code maxPages} are built or nothing is left. Returns pages built (0: nothing left).
+     */
+    public long compactStep(long maxPages) {
+        long epoch = activeEpoch();
+        if (epoch < 0 || control.get(ControlBlock.PAGES_LEFT) == 0) {
+            return 0;
+        }
+        long run = Math.max(1, control.get(ControlBlock.RUN_PAGES));
+        long end = control.get(ControlBlock.END_PAGE);
+        long built = 0;
+        while (built < maxPages && !abandoned() && !failed()) {
+            long slot = control.getAndAdd(ControlBlock.NEXT_PAGE, run);
+            if (slot >= end || control.get(ControlBlock.EPOCH) != epoch) {
+                break;
+            }
+            long b = claimBuildMap(slot, Math.min(slot + run, end), epoch, ControlBlock.PATH_COMPACTOR);
+            if (b < 0) {
+                return built; // stale: a new cycle began
+            }
+            built += b;
+        }
+        if (built < maxPages) {
+            long b = sweep(maxPages - built, epoch, ControlBlock.PATH_COMPACTOR);
+            built += Math.max(0, b);
+        }
+        return built;
+    }
+
+    /**
+     * Claims, builds and maps the UNPROCESSED pages of {@code [from, to)} in runs. Returns pages
+     * built, or -1 on a stale claim.
+     */
+    long claimBuildMap(long from, long to, long epoch, int path) {
+        long built = 0;
+        long p = from;
+        while (p < to && !failed()) {
+            if (states.stateAcquire(p) != PageStates.UNPROCESSED) {
+                p++;
+                continue;
+            }
+            long n = claimRun(p, to - p, to, epoch);
+            if (n < 0) {
+                return -1;
+            }
+            if (n == 0) {
+                p++;
+                continue;
+            }
+            if (buildRun(p, n, path)) {
+                mapRun(p, n, path);
+            }
+            built += n;
+            p += n;
+        }
+        return built;
+    }
+
+    /**
+     * Claims and builds UNPROCESSED pages from the frontier up, in runs of RUN_PAGES, until
+     * {@code maxPages} are built. Returns pages built, or -1 on a stale claim.
+     */
+    public long sweep(long maxPages, long epoch, int path) {
+        long run = Math.max(1, control.get(ControlBlock.RUN_PAGES));
+        long end = control.get(ControlBlock.END_PAGE);
+        long built = 0;
+        long p = control.get(ControlBlock.FRONTIER_PAGE);
+        while (p < end && built < maxPages && !abandoned() && !failed()) {
+            if (states.stateAcquire(p) != PageStates.UNPROCESSED) {
+                p++;
+                continue;
+            }
+            long to = Math.min(p + run, end);
+            long b = claimBuildMap(p, to, epoch, path);
+            if (b < 0) {
+                return built == 0 ? -1 : built;
+            }
+            built += b;
+            p = to;
+        }
+        return built;
+    }
+
+    /**
+     * Serves a fault on {@code page}: returns once the page is MAPPED (or at once with
+     * {@link #FAULT_OWNED} when {@code wait} is false and another thread owns it: its install
+     * wakes the faulting threads). Builds the page and up to FAULT_AROUND following unclaimed
+     * pages if it is UNPROCESSED; maps the built run from the page if it is PROCESSED.
+     */
+    public int serveFault(long page, boolean wait, int path) {
+        control.getAndAdd(ControlBlock.FAULTS, 1);
+        int spins = 0;
+        int result = FAULT_MAPPED;
+        while (true) {
+            int st = states.stateAcquire(page);
+            switch (st) {
+                case PageStates.MAPPED -> {
+                    return result;
+                }
+                case PageStates.FAILED -> {
+                    return FAULT_FAILED;
+                }
+                case PageStates.UNPROCESSED -> {
+                    long epoch = activeEpoch();
+                    if (epoch < 0) {
+                        return FAULT_STALE; // a message from an earlier cycle, read during a pause
+                    }
+                    long end = control.get(ControlBlock.END_PAGE);
+                    long around = Math.max(0, control.get(ControlBlock.FAULT_AROUND));
+                    long n = claimRun(page, 1 + around, end, epoch);
+                    if (n < 0) {
+                        return FAULT_STALE;
+                    }
+                    if (n > 0) {
+                        if (buildRun(page, n, path)) {
+                            mapRun(page, n, path);
+                        }
+                        control.getAndAdd(ControlBlock.FAULT_BUILT_PAGES, n);
+                        result = FAULT_BUILT;
+                    }
+                }
+                case PageStates.PROCESSED -> {
+                    long end = control.get(ControlBlock.END_PAGE);
+                    long q = page + 1;
+                    while (q < end && states.stateAcquire(q) == PageStates.PROCESSED) {
+                        q++;
+                    }
+                    if (mapRun(page, q - page, path) > 0 && result == FAULT_MAPPED) {
+                        result = FAULT_MAPPED_RUN;
+                    }
+                }
+                default -> { // PROCESSING or MAPPING: its owner finishes it
+                    if (!wait) {
+                        return FAULT_OWNED;
+                    }
+                    if (failed()) {
+                        return FAULT_FAILED;
+                    }
+                    if (abandoned()) {
+                        return FAULT_ABANDONED;
+                    }
+                    if (++spins < SPINS_BEFORE_YIELD) {
+                        Thread.onSpinWait();
+                    } else {
+                        Thread.yield();
+                    }
+                }
+            }
+        }
+    }
+
+    /**
+     * Advances the frontier (lowest page not yet built) and releases the from-space below the
+     * first object of the frontier page: every page below it has read its sources, and a page
+     * reads from-space only at or above its first object. The caller still holds pages counted in
+     * PAGES_LEFT, so the cycle (and its from-space) outlives this call.
+     */
+    public void advanceFrontier() {
+        long end = control.get(ControlBlock.END_PAGE);
+        long f = control.get(ControlBlock.FRONTIER_PAGE);
+        long g = f;
+        while (g < end && PageStates.isBuilt(states.stateAcquire(g))) {
+            g++;
+        }
+        if (g > f) {
+            control.raise(ControlBlock.FRONTIER_PAGE, g);
+        }
+        long first = g < end ? firstObjects.get(g) : MetadataDescriptor.NO_OBJECT;
+        long limit = (first == MetadataDescriptor.NO_OBJECT ? control.get(ControlBlock.FROM_TOP) : first) >>> pageShift << pageShift;
+        long old = control.raise(ControlBlock.CONSUMED, limit);
+        if (old < limit) {
+            pages.release(old, limit - old);
+        }
+    }
+
+    /**
+     * The failure path: pages {@code [first, first + n)}, owned by the caller, become FAILED,
+     * are poisoned (made visible with a sentinel pattern, so that a faulting thread is released
+     * without reading stale data) and the heap's first failure is recorded.
+     */
+    public void failRun(long first, long n, int path, int errno, long fromOffset) {
+        control.recordFailure(path, first, errno, fromOffset);
+        for (long p = first; p < first + n; p++) {
+            pages.poison(p);
+            states.publish(p, PageStates.FAILED);
+        }
+    }
+
+    private boolean abandoned() {
+        return control.get(ControlBlock.ABANDON) != 0;
+    }
+
+    private boolean failed() {
+        return (control.poll() & ControlBlock.POLL_FAILED) != 0;
+    }
+}

@@ -1,0 +1,18 @@
+package io.faultline.gc;
+
+/**
+ * The collector's part of a heap's configuration ({@code HeapConfig} builds it; see there for
+ * what each setting does and its default).
+ *
+ * @param concurrentCompaction  false: the pause compacts every page itself
+ * @param compactorThreads      compactor threads for concurrent compaction
+ * @param compactionStepPages   pages per protocol step between checks for completion and failure
+ * @param runPages              pages a compactor claims, builds and installs at once
+ * @param faultAroundPages      pages a fault builds after the faulting page (0: off)
+ * @param verifyAfterGc         run the heap verifier after every cycle
+ * @param relocateEveryObject   debug: every cycle moves every object to the other half of the heap
+ */
+public record CollectorSettings(boolean concurrentCompaction, int compactorThreads, long compactionStepPages,
+                                long runPages, long faultAroundPages, boolean verifyAfterGc,
+                                boolean relocateEveryObject) {
+}

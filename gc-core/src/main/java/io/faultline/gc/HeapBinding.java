@@ -1,0 +1,60 @@
+package io.faultline.gc;
+
+import io.faultline.model.TypeRegistry;
+import java.lang.foreign.MemorySegment;
+import java.util.function.IntUnaryOperator;
+
+/**
+ * What the collector needs from the heap it collects: the counterpart of MMTk's VM binding. The
+ * heap package implements it; nothing else does. Keeping these operations here, rather than as
+ * public methods of {@code Heap}, is what keeps the pause-only operations out of the embedding API.
+ *
+ * <p><b>Threading:</b> "in the pause" means between a {@link #stopTheWorld()} that returned true
+ * and the matching {@link #resumeTheWorld()}, on the thread that stopped the world.
+ */
+public interface HeapBinding {
+    /**
+     * Stops every attached mutator except the calling thread's own (if it is one). Returns true
+     * when the world is stopped and the caller owns the pause; false if another pause ran while
+     * the caller waited (a calling mutator took part in it) or the heap is closing: re-check what
+     * made you ask. Waits without bound for a mutator that does not reach a safepoint, but says
+     * so: after the heap's safepoint timeout it logs the laggard's thread and stack.
+     */
+    boolean stopTheWorld();
+
+    /** Ends the pause begun by a successful {@link #stopTheWorld()}. */
+    void resumeTheWorld();
+
+    /**
+     * Runs {@code waiting} with the calling mutator (if the caller is one) in a safe region, so
+     * that a pause never waits for a thread that is itself waiting for the collector.
+     */
+    void inSafeRegion(Runnable waiting);
+
+    /** In the pause: plugs the unused tail of every TLAB so that the used region is parsable. */
+    void retireTlabs();
+
+    /** In the pause: replaces every root (handles, global roots) {@code r} with {@code f(r)}. */
+    void updateRoots(IntUnaryOperator f);
+
+    /** The segment mutators access (in the pause: stable). */
+    MemorySegment view();
+
+    /** In the pause: the segment mutators access from now on. */
+    void setView(MemorySegment view);
+
+    /** The bottom of the used region: objects live in {@code [base, top)}. */
+    long base();
+
+    /** The top of the used region. */
+    long top();
+
+    /**
+     * In the pause: objects now live in {@code [base, top)}; allocation resumes at {@code top}
+     * and may grow to {@code limit}.
+     */
+    void resetAllocation(long base, long top, long limit);
+
+    /** The heap's registered types (for the verifier). */
+    TypeRegistry types();
+}
