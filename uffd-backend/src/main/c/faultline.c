@@ -31,3 +31,74 @@ unsigned long fl_uffd_request(unsigned int nr)
 		return 0;
 	}
 }
+
+#include "layout.h"
+
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+/* One row per constant that gc-core's Java code defines too (LayoutAbiTest). */
+static const struct {
+	const char *name;
+	int64_t value;
+} layout_constants[] = {
+	{ "ObjectLayout.WORD_BYTES", FL_WORD_BYTES },
+	{ "ObjectLayout.HEADER_BYTES", FL_HEADER_BYTES },
+	{ "ObjectLayout.REF_BYTES", FL_REF_BYTES },
+	{ "ObjectLayout.MIN_OBJECT_WORDS", FL_MIN_OBJECT_WORDS },
+	{ "ObjectLayout.MAGIC", (int64_t)FL_MAGIC },
+	{ "ObjectLayout.TYPE_NULL_GUARD", (int64_t)FL_TYPE_NULL_GUARD },
+	{ "ObjectLayout.TYPE_FILLER", (int64_t)FL_TYPE_FILLER },
+	{ "ObjectLayout.ONE_WORD_FILLER", (int64_t)FL_ONE_WORD_FILLER },
+	{ "MetadataDescriptor.LOG_CHUNK_BYTES", FL_LOG_CHUNK_BYTES },
+	{ "MetadataDescriptor.NO_OBJECT", FL_NO_OBJECT },
+	{ "PageStates.MAPPED", FL_PAGE_MAPPED },
+	{ "PageStates.UNPROCESSED", FL_PAGE_UNPROCESSED },
+	{ "PageStates.PROCESSING", FL_PAGE_PROCESSING },
+	{ "PageStates.PROCESSED", FL_PAGE_PROCESSED },
+	{ "PageStates.MAPPING", FL_PAGE_MAPPING },
+	{ "PageStates.FAILED", FL_PAGE_FAILED },
+	{ "PoisonPage.BYTE", FL_POISON_BYTE },
+	{ "ControlBlock.BYTES", sizeof(struct fl_control) },
+	{ "ControlBlock.EPOCH", offsetof(struct fl_control, epoch) },
+	{ "ControlBlock.ACTIVE_EPOCH", offsetof(struct fl_control, active_epoch) },
+	{ "ControlBlock.NEXT_PAGE", offsetof(struct fl_control, next_page) },
+	{ "ControlBlock.PAGES_LEFT", offsetof(struct fl_control, pages_left) },
+	{ "ControlBlock.FIRST_PAGE", offsetof(struct fl_control, first_page) },
+	{ "ControlBlock.END_PAGE", offsetof(struct fl_control, end_page) },
+	{ "ControlBlock.FROM_TOP", offsetof(struct fl_control, from_top) },
+	{ "ControlBlock.NEW_TOP", offsetof(struct fl_control, new_top) },
+	{ "ControlBlock.FRONTIER_PAGE", offsetof(struct fl_control, frontier_page) },
+	{ "ControlBlock.CONSUMED", offsetof(struct fl_control, consumed) },
+	{ "ControlBlock.RUN_PAGES", offsetof(struct fl_control, run_pages) },
+	{ "ControlBlock.FAULT_AROUND", offsetof(struct fl_control, fault_around) },
+	{ "ControlBlock.POLL", offsetof(struct fl_control, poll) },
+	{ "ControlBlock.FAILED_PAGE", offsetof(struct fl_control, failed_page) },
+	{ "ControlBlock.FAILED_PATH", offsetof(struct fl_control, failed_path) },
+	{ "ControlBlock.FAILED_ERRNO", offsetof(struct fl_control, failed_errno) },
+	{ "ControlBlock.FAILED_OFFSET", offsetof(struct fl_control, failed_offset) },
+	{ "ControlBlock.FAULTS", offsetof(struct fl_control, faults) },
+	{ "ControlBlock.FAULT_BUILT_PAGES", offsetof(struct fl_control, fault_built_pages) },
+	{ "ControlBlock.ABANDON", offsetof(struct fl_control, abandon) },
+	{ "ControlBlock.RECYCLE_NEXT", offsetof(struct fl_control, recycle_next) },
+	{ "ControlBlock.POLL_PAUSE", FL_POLL_PAUSE },
+	{ "ControlBlock.POLL_FAILED", FL_POLL_FAILED },
+	{ "ControlBlock.POLL_CLOSED", FL_POLL_CLOSED },
+	{ "ControlBlock.PATH_COMPACTOR", FL_PATH_COMPACTOR },
+	{ "ControlBlock.PATH_FAULT_THREAD", FL_PATH_FAULT_THREAD },
+	{ "ControlBlock.PATH_FAULT_SIGBUS", FL_PATH_FAULT_SIGBUS },
+	{ "ControlBlock.PATH_FAULT_JAVA", FL_PATH_FAULT_JAVA },
+	{ "ControlBlock.PATH_BACKSTOP", FL_PATH_BACKSTOP },
+	{ "ControlBlock.PATH_PAUSE", FL_PATH_PAUSE },
+	{ "ControlBlock.PATH_COLLECTOR", FL_PATH_COLLECTOR },
+};
+
+int64_t fl_layout_constant(const char *name)
+{
+	for (size_t i = 0; i < sizeof layout_constants / sizeof layout_constants[0]; i++) {
+		if (strcmp(layout_constants[i].name, name) == 0)
+			return layout_constants[i].value;
+	}
+	return INT64_MIN;
+}

@@ -2,15 +2,16 @@
  * libfaultline: the native part of the Faultline uffd backend.
  *
  * Everything a mutator blocked in a userfault may wait for runs here, outside HotSpot's
- * safepoint protocol (see design-notes.md): the ABI handshake used by io.faultline.uffd.NativeLibrary
- * (faultline.c) and the uffd heap backend's page compactor, claim loop and fault-service thread
- * (fl_backend.c, driven by io.faultline.uffd.UffdBackend).
+ * safepoint protocol (docs/uffd-modes.md, "The safepoint hazard"): the ABI handshake used by
+ * io.faultline.uffd.NativeLibrary (faultline.c), the page compactor (fl_compactor.c), the page
+ * protocol (fl_protocol.c) and the uffd heap built on them (fl_backend.c, driven by
+ * io.faultline.uffd.UffdBackend), and the benchmark floors (fl_bench.c).
  */
 #ifndef FAULTLINE_H
 #define FAULTLINE_H
 
 /* Bumped whenever an exported signature or a shared memory layout changes. */
-#define FL_VERSION 3
+#define FL_VERSION 4
 
 #define FL_EXPORT __attribute__((visibility("default")))
 
@@ -32,70 +33,97 @@ FL_EXPORT unsigned long fl_uffd_request(unsigned int nr);
 #define FL_MODE_MOVE 2
 
 /* Counters of fl_stats(); indexes mirrored by io.faultline.uffd.UffdBackend.Stat. */
-#define FL_STAT_FAULTS 0          /* page-fault messages read from the uffd */
-#define FL_STAT_MINOR_FAULTS 1    /* ... of which UFFD_PAGEFAULT_FLAG_MINOR */
-#define FL_STAT_MISSING_FAULTS 2  /* ... of which MISSING */
-#define FL_STAT_FAULT_BUILT 3     /* pages the service thread claimed and built */
-#define FL_STAT_FAULT_WAITED 4    /* faults on a page another thread owned (waited, then WAKE) */
+#define FL_STAT_FAULTS 0           /* page-fault messages read from the uffd */
+#define FL_STAT_MINOR_FAULTS 1     /* ... of which UFFD_PAGEFAULT_FLAG_MINOR */
+#define FL_STAT_MISSING_FAULTS 2   /* ... of which MISSING */
+#define FL_STAT_FAULT_BUILT 3      /* faults whose page the service thread built (with its fault-around) */
+#define FL_STAT_FAULT_OWNED 4      /* faults on a page another thread owned (left to its install's wake-up) */
 #define FL_STAT_IOCTL_CONTINUE 5
 #define FL_STAT_IOCTL_COPY 6
 #define FL_STAT_IOCTL_MOVE 7
 #define FL_STAT_IOCTL_WAKE 8
-#define FL_STAT_IOCTL_ZEROPAGE 9
-#define FL_STAT_EEXIST 10
+#define FL_STAT_INSTALL_RUNS 9     /* runs installed (one install call each; partial results resume) */
+#define FL_STAT_PAGES_INSTALLED 10 /* pages installed by those runs */
 #define FL_STAT_EAGAIN 11
 #define FL_STAT_ERRORS 12
 #define FL_STAT_LAST_ERRNO 13
 #define FL_STAT_LAST_ERROR_PAGE 14
-#define FL_STAT_DETACHED_FAULTS 15 /* faults resolved with zeros after the metadata was detached */
-#define FL_STAT_COMPACTOR_BUILT 16 /* pages built by fl_compact_pages */
-#define FL_STAT_GUARD_HELD 17      /* 1 once fl_hold_metadata holds the collector's tables */
+#define FL_STAT_POISONED 15        /* pages installed filled with FL_POISON_BYTE (failure, or close mid-cycle) */
+#define FL_STAT_COMPACTOR_BUILT 16 /* pages built by fl_compact_step */
+#define FL_STAT_MOVE_EBUSY 17      /* MOVE runs that fell back to COPY on EBUSY */
 #define FL_STAT_BACKSTOP_BUILT 18  /* pages the service thread built for a cycle without progress */
-#define FL_STAT_COUNT 19
+#define FL_STAT_RELEASES 19        /* from-space release calls (madvise / punch hole) during compaction */
+#define FL_STAT_RELEASED_BYTES 20  /* bytes those calls released */
+#define FL_STAT_COUNT 21
 
 struct fl_heap;
 
 /*
  * Creates the native state of one heap and starts its fault-service thread (a pthread that
  * blocks all signals and poll()s the uffd and an eventfd). On success the uffd belongs to the
- * state (fl_heap_stop closes it); memfd (-1 unless CONTINUE) and view stay the caller's. On failure returns NULL with *err = errno.
+ * state (fl_heap_stop closes it); memfd, view and alias (CONTINUE: the GC alias of the whole
+ * memfd; else NULL) stay the caller's. On failure returns NULL with *err = errno.
  */
-FL_EXPORT struct fl_heap *fl_heap_new(int mode, int uffd, int memfd, void *view, uint64_t capacity,
+FL_EXPORT struct fl_heap *fl_heap_new(int mode, int uffd, int memfd, void *view, void *alias, uint64_t capacity,
 				      uint64_t page_size, int *err);
-/* Records the collector's side tables (raw addresses, layouts in layout.h). */
-FL_EXPORT void fl_heap_attach(struct fl_heap *h, const void *bitmap, const void *offsets, const void *first,
-			      void *states, void *control);
-/* Inside the pause: from-space base, CONTINUE's alias of the to-space half and its memfd offset. */
-FL_EXPORT void fl_heap_begin(struct fl_heap *h, const void *from, void *to_alias, int64_t to_alias_file_offset);
 /*
- * Called by a dedicated Java thread with the metadata segments as arguments, which keeps their
- * arena acquired (it cannot be closed) until this returns: when CompactionControl.abandon is set
- * or fl_heap_stop() runs. Before returning it detaches the service thread from the metadata and
- * waits until it is not using it.
+ * Records the collector's side tables (raw addresses, layouts in layout.h) and, for COPY/MOVE,
+ * maps the build buffers, sized by the control block's RUN_PAGES and FAULT_AROUND (set before).
+ * The tables must stay allocated until fl_heap_free: the heap closes its metadata after its
+ * backend. Returns 0 or an errno.
  */
-FL_EXPORT void fl_hold_metadata(struct fl_heap *h, const void *bitmap, const void *offsets, const void *first,
-				const void *states, const void *control);
-/* Detaches the service thread from the collector's tables now and waits until it is not using them. */
-FL_EXPORT void fl_heap_detach(struct fl_heap *h);
+FL_EXPORT int fl_heap_attach(struct fl_heap *h, const void *bitmap, const void *offsets, const void *first,
+			     void *states, void *control);
 /*
- * Compactor thread: claims, builds, maps and publishes up to max_pages pages (cursor first, then a
- * sweep for unclaimed pages); returns pages built (0: nothing left to claim) or -errno. Bounded so
- * that the caller can release from-space between calls.
+ * Inside the pause, after the control block holds the cycle's bounds: the from-space (COPY/MOVE:
+ * its mapping and extent; CONTINUE: NULL and the halves' file offsets).
  */
-FL_EXPORT int64_t fl_compact_pages(struct fl_heap *h, int64_t max_pages);
-/* Maps a page built by the caller (CONTINUE: in the alias; COPY/MOVE: at src). 0 or -errno. */
-FL_EXPORT int fl_install_page(struct fl_heap *h, int64_t page, void *src);
+FL_EXPORT void fl_heap_begin(struct fl_heap *h, const void *from, int64_t from_bytes, int64_t from_half_offset,
+			     int64_t to_half_offset);
+/*
+ * Compactor thread (or the pausing thread): one bounded step of the page protocol
+ * (compact_step: cursor runs, then a sweep); returns pages built (0: nothing left to claim).
+ */
+FL_EXPORT int64_t fl_compact_step(struct fl_heap *h, int64_t max_pages);
 /* Builds to-space page `page` into buffer with the native compactor (the differential test). */
 FL_EXPORT void fl_compact_page_into(struct fl_heap *h, void *buffer, int64_t page);
 /*
- * Stops the service thread (joined), waits for compactor calls in flight, then closes the uffd
- * (which wakes every thread still blocked in a fault). All in one downcall, so no Java safepoint
- * poll sits between "nobody serves faults" and "no fault can block". Idempotent.
+ * Stops the service thread (joined), waits for compactor calls in flight, poisons every to-space
+ * page of a compaction in flight that is not mapped (waking its faulting threads), then closes
+ * the uffd. All in one downcall, so no Java safepoint poll sits between "nobody serves faults"
+ * and "no fault can block". Idempotent.
  */
 FL_EXPORT void fl_heap_stop(struct fl_heap *h);
-/* fl_heap_stop, then frees the state, its eventfd and staging page. */
+/* fl_heap_stop, then frees the state, its eventfd and buffers. */
 FL_EXPORT void fl_heap_free(struct fl_heap *h);
 FL_EXPORT void fl_stats(struct fl_heap *h, int64_t *out, int n);
+
+/*
+ * The page protocol's test double (fl_protocol_test.c): the C half of the protocol over the given
+ * tables, with a backend that builds nothing, installs by state only, fails the builds of chosen
+ * pages with EUCLEAN and the installs of chosen pages with an errno, and counts what it did. One
+ * call per protocol function, so ProtocolDifferentialTest can interleave them.
+ */
+struct fl_protocol_test;
+FL_EXPORT struct fl_protocol_test *fl_ptest_new(void *states, void *control, const void *first_objects,
+						int64_t page_size);
+FL_EXPORT void fl_ptest_free(struct fl_protocol_test *t);
+/* page < 0 clears the list; errno 0 = build fails with EUCLEAN; else install fails with errno. */
+FL_EXPORT void fl_ptest_fail(struct fl_protocol_test *t, int64_t page, int err);
+FL_EXPORT int fl_ptest_claim(struct fl_protocol_test *t, int64_t page, int64_t epoch);
+FL_EXPORT int64_t fl_ptest_claim_run(struct fl_protocol_test *t, int64_t first, int64_t max, int64_t limit, int64_t epoch);
+FL_EXPORT int fl_ptest_build_run(struct fl_protocol_test *t, int64_t first, int64_t n, int path);
+FL_EXPORT int64_t fl_ptest_map_run(struct fl_protocol_test *t, int64_t first, int64_t n, int path);
+FL_EXPORT int64_t fl_ptest_compact_step(struct fl_protocol_test *t, int64_t max_pages);
+FL_EXPORT int64_t fl_ptest_sweep(struct fl_protocol_test *t, int64_t max_pages, int64_t epoch, int path);
+FL_EXPORT int fl_ptest_serve_fault(struct fl_protocol_test *t, int64_t page, int path);
+FL_EXPORT void fl_ptest_advance_frontier(struct fl_protocol_test *t);
+FL_EXPORT int64_t fl_ptest_active_epoch(struct fl_protocol_test *t);
+/* What the test backend did: 0 builds, 1 installs, 2 installed pages, 3 released bytes, 4 poisoned pages. */
+FL_EXPORT int64_t fl_ptest_count(struct fl_protocol_test *t, int what);
+
+/* The value of a layout constant by name (LayoutAbiTest compares them with the Java side); INT64_MIN if unknown. */
+FL_EXPORT int64_t fl_layout_constant(const char *name);
 
 /*
  * Benchmark floors (fl_bench.c), measured with no compaction work. Each runs in one downcall:

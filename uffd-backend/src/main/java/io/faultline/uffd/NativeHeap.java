@@ -10,27 +10,20 @@ import java.lang.foreign.MemorySegment;
 import java.lang.invoke.MethodHandle;
 
 /**
- * Downcalls into {@code fl_backend.c} ({@code struct fl_heap}). The heap state is passed as a raw
- * address ({@code long}); the collector's tables are passed as raw addresses too, except to
- * {@link #holdMetadata}, which takes the segments so that the downcall keeps their arena acquired.
- * Every method that may wait (compactPages, holdMetadata, stop) runs "in native": HotSpot's
- * safepoints proceed while a Java thread is inside it.
+ * Downcalls into {@code fl_backend.c} ({@code struct fl_heap}). The heap state and the collector's
+ * tables are passed as raw addresses ({@code long}): the tables outlive the native state (the heap
+ * closes its metadata after its backend). Every method that may wait ({@link #compactStep},
+ * {@link #stop}) runs "in native": HotSpot's safepoints proceed while a Java thread is inside it.
  */
 final class NativeHeap {
     private static final MethodHandle NEW = NativeLibrary.downcall("fl_heap_new",
-        FunctionDescriptor.of(JAVA_LONG, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_LONG, JAVA_LONG, JAVA_LONG, ADDRESS));
+        FunctionDescriptor.of(JAVA_LONG, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG, ADDRESS));
     private static final MethodHandle ATTACH = NativeLibrary.downcall("fl_heap_attach",
-        FunctionDescriptor.ofVoid(JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG));
+        FunctionDescriptor.of(JAVA_INT, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG));
     private static final MethodHandle BEGIN = NativeLibrary.downcall("fl_heap_begin",
-        FunctionDescriptor.ofVoid(JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG));
-    private static final MethodHandle HOLD = NativeLibrary.downcall("fl_hold_metadata",
-        FunctionDescriptor.ofVoid(JAVA_LONG, ADDRESS, ADDRESS, ADDRESS, ADDRESS, ADDRESS));
-    private static final MethodHandle DETACH = NativeLibrary.downcall("fl_heap_detach",
-        FunctionDescriptor.ofVoid(JAVA_LONG));
-    private static final MethodHandle COMPACT = NativeLibrary.downcall("fl_compact_pages",
+        FunctionDescriptor.ofVoid(JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG));
+    private static final MethodHandle COMPACT = NativeLibrary.downcall("fl_compact_step",
         FunctionDescriptor.of(JAVA_LONG, JAVA_LONG, JAVA_LONG));
-    private static final MethodHandle INSTALL = NativeLibrary.downcall("fl_install_page",
-        FunctionDescriptor.of(JAVA_INT, JAVA_LONG, JAVA_LONG, JAVA_LONG));
     private static final MethodHandle COMPACT_INTO = NativeLibrary.downcall("fl_compact_page_into",
         FunctionDescriptor.ofVoid(JAVA_LONG, ADDRESS, JAVA_LONG));
     private static final MethodHandle STOP = NativeLibrary.downcall("fl_heap_stop",
@@ -44,66 +37,43 @@ final class NativeHeap {
     }
 
     /** {@code fl_heap_new}; starts the fault-service thread. Throws with the errno on failure. */
-    static long create(int mode, int uffd, int memfd, long view, long capacity, long pageSize) {
+    static long create(int mode, int uffd, int memfd, long view, long alias, long capacity, long pageSize) {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment err = arena.allocate(JAVA_INT);
-            long h = (long) NEW.invokeExact(mode, uffd, memfd, view, capacity, pageSize, err);
+            long h = (long) NEW.invokeExact(mode, uffd, memfd, view, alias, capacity, pageSize, err);
             if (h == 0) {
-                int errno = err.get(JAVA_INT, 0);
-                throw new io.faultline.uffd.sys.SyscallException("fl_heap_new (eventfd, mmap, pthread_create)", errno);
+                throw new io.faultline.uffd.sys.SyscallException("fl_heap_new (eventfd, pthread_create)", err.get(JAVA_INT, 0));
             }
             return h;
-        } catch (RuntimeException | Error e) {
-            throw e;
         } catch (Throwable t) {
-            throw new IllegalStateException(t);
+            throw NativeLibrary.rethrow(t);
         }
     }
 
+    /** {@code fl_heap_attach}; throws with the errno if the build buffers cannot be mapped. */
     static void attach(long h, long bitmap, long offsets, long first, long states, long control) {
+        int errno;
         try {
-            ATTACH.invokeExact(h, bitmap, offsets, first, states, control);
+            errno = (int) ATTACH.invokeExact(h, bitmap, offsets, first, states, control);
+        } catch (Throwable t) {
+            throw NativeLibrary.rethrow(t);
+        }
+        if (errno != 0) {
+            throw new io.faultline.uffd.sys.SyscallException("fl_heap_attach (mmap of the build buffers)", errno);
+        }
+    }
+
+    static void begin(long h, long from, long fromBytes, long fromHalfOffset, long toHalfOffset) {
+        try {
+            BEGIN.invokeExact(h, from, fromBytes, fromHalfOffset, toHalfOffset);
         } catch (Throwable t) {
             throw NativeLibrary.rethrow(t);
         }
     }
 
-    static void begin(long h, long from, long toAlias, long toAliasFileOffset) {
-        try {
-            BEGIN.invokeExact(h, from, toAlias, toAliasFileOffset);
-        } catch (Throwable t) {
-            throw NativeLibrary.rethrow(t);
-        }
-    }
-
-    static void holdMetadata(long h, MemorySegment bitmap, MemorySegment offsets, MemorySegment first,
-                             MemorySegment states, MemorySegment control) {
-        try {
-            HOLD.invokeExact(h, bitmap, offsets, first, states, control);
-        } catch (Throwable t) {
-            throw NativeLibrary.rethrow(t);
-        }
-    }
-
-    static void detach(long h) {
-        try {
-            DETACH.invokeExact(h);
-        } catch (Throwable t) {
-            throw NativeLibrary.rethrow(t);
-        }
-    }
-
-    static long compactPages(long h, long maxPages) {
+    static long compactStep(long h, long maxPages) {
         try {
             return (long) COMPACT.invokeExact(h, maxPages);
-        } catch (Throwable t) {
-            throw NativeLibrary.rethrow(t);
-        }
-    }
-
-    static int installPage(long h, long page, long src) {
-        try {
-            return (int) INSTALL.invokeExact(h, page, src);
         } catch (Throwable t) {
             throw NativeLibrary.rethrow(t);
         }

@@ -1,8 +1,8 @@
 package io.faultline.uffd;
 
 import io.faultline.backend.HeapBackend;
-import io.faultline.gc.compact.PageCompactor;
-import io.faultline.gc.meta.GcMetadata;
+import io.faultline.backend.PageBuilder;
+import io.faultline.meta.GcMetadata;
 import io.faultline.uffd.UffdProbe.Mode;
 import io.faultline.uffd.sys.Fd;
 import io.faultline.uffd.sys.Memfd;
@@ -11,6 +11,8 @@ import io.faultline.uffd.sys.SyscallException;
 import io.faultline.uffd.sys.Userfaultfd;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
+import java.util.LinkedHashMap;
+import java.util.Map;
 import java.util.concurrent.locks.ReentrantReadWriteLock;
 
 /**
@@ -31,11 +33,12 @@ import java.util.concurrent.locks.ReentrantReadWriteLock;
  *       {@code mremap(MREMAP_MAYMOVE | MREMAP_DONTUNMAP)} (no copy; the view range stays mapped,
  *       empty)</td></tr>
  *   <tr><td>page built in</td><td>the new half, through the alias (populates the page cache)</td>
- *       <td>a per-thread buffer page</td><td>a per-thread private anonymous staging page</td></tr>
- *   <tr><td>installed by</td><td>{@code UFFDIO_CONTINUE} (maps the cached page, no copy)</td>
- *       <td>{@code UFFDIO_COPY} (kernel allocates a page and copies 4 KiB)</td>
- *       <td>{@code UFFDIO_MOVE} (kernel re-points the staging page's PTE; the staging slot is
- *       refaulted as a fresh zero page for the next build)</td></tr>
+ *       <td colspan="2">a native build buffer of one run (64 buffers of max(runPages, 1 +
+ *       faultAroundPages) pages, claimed per step or fault)</td></tr>
+ *   <tr><td>installed by</td><td>{@code UFFDIO_CONTINUE} over the run (maps the cached pages, no copy)</td>
+ *       <td>{@code UFFDIO_COPY} over the run (kernel allocates pages and copies)</td>
+ *       <td>{@code UFFDIO_MOVE} over the run (kernel re-points the buffer pages' PTEs; the buffer
+ *       is refaulted as fresh zero pages for the next build; {@code EBUSY} falls back to COPY)</td></tr>
  *   <tr><td>registered</td><td>{@code [0, toSpaceBytes)} MISSING | MINOR</td>
  *       <td colspan="2">{@code [0, toSpaceBytes)} MISSING</td></tr>
  *   <tr><td>released</td><td>{@code FALLOC_FL_PUNCH_HOLE} on the old half as compaction passes
@@ -59,26 +62,23 @@ import java.util.concurrent.locks.ReentrantReadWriteLock;
  * --workload random --threads 2`). {@link Stat#MINOR_FAULTS} and {@link Stat#MISSING_FAULTS}
  * count them.
  *
- * <p><b>The page protocol</b> (native, {@code fl_backend.c}): the claimer (compactor thread in
- * {@link #compactPages(long)}, or the fault-service thread for a faulting mutator) CASes the page
- * state UNPROCESSED to PROCESSING, builds it, stores PROCESSED (release), issues the mode's ioctl
- * (which wakes the faulting threads; EEXIST is counted and followed by {@code UFFDIO_WAKE}),
- * stores MAPPED (release) and decrements {@code PAGES_LEFT}. A fault on a page someone else owns
- * waits (spin, then {@code sched_yield}) for MAPPED and issues {@code UFFDIO_WAKE}.
+ * <p><b>The page protocol</b> is {@code fl_protocol.c}, the C half of
+ * {@code io.faultline.backend.PageProtocol} (docs/page-protocol.md): compactor threads run it
+ * through {@link #compactStep} (one downcall per step, so no Java runs between claiming a page
+ * and publishing it), the fault-service thread through {@code serve_fault} for every fault
+ * message. A page that cannot be built or installed is filled with the poison pattern and
+ * installed anyway (waking its faulting threads), becomes FAILED, and the heap fails.
  *
- * <p><b>Shutdown.</b> The collector frees its side tables in {@code Collector.close()}, before
- * {@link #close()} runs. A guard thread keeps those tables' arena acquired (it sits in one
- * downcall, {@code fl_hold_metadata}, that takes them as arguments, so the arena cannot close);
- * when {@code CompactionControl.ABANDON} is set it detaches the service thread from the tables
- * (from then on faults are resolved with zero pages: the heap is closing) and returns, and the
- * collector's close retries until the arena is free. {@link #close()} then stops the service
- * thread, closes the uffd in the same downcall (waking any thread still blocked in a fault),
- * closes the view's shared arena (later mutator accesses throw), and unmaps everything.
+ * <p><b>Shutdown.</b> {@link #close()} runs after the collector's threads stopped and before the
+ * heap frees its metadata: it stops the service thread, waits for native calls in flight, poisons
+ * every unmapped page of a compaction in flight (a thread blocked in a fault wakes to the poison
+ * pattern and the heap's CLOSED bit, never to stale memory), closes the uffd, closes the view's
+ * arena (later mutator accesses throw) and unmaps everything.
  *
  * <p><b>Assumptions and Guarantees:</b> the heap page size is a multiple of the OS page size;
- * {@link #beginCompaction} and {@link #buildPage} run inside the collector's pause;
- * {@link #compactPages(long)} and the fault service never run Java code between claiming a page and
- * publishing it; the view's address is fixed for the heap's life.
+ * {@link #beginCompaction} runs inside the collector's pause; {@link #compactStep} and the fault
+ * service never run Java code between claiming a page and publishing it; the view's address is
+ * fixed for the heap's life.
  */
 public final class UffdBackend implements HeapBackend {
     /** Name of the memfd (visible in /proc/self/fd and /proc/self/maps). */
@@ -90,28 +90,34 @@ public final class UffdBackend implements HeapBackend {
         FAULTS,
         MINOR_FAULTS,
         MISSING_FAULTS,
-        /** Pages the service thread built for a faulting mutator. */
+        /** Faults whose page the service thread built (with its fault-around pages). */
         FAULT_BUILT,
-        /** Faults on a page another thread was building (waited, then UFFDIO_WAKE). */
-        FAULT_WAITED,
+        /** Faults on a page another thread owned, left to that owner's install (which wakes them). */
+        FAULT_OWNED,
         IOCTL_CONTINUE,
         IOCTL_COPY,
         IOCTL_MOVE,
         IOCTL_WAKE,
-        IOCTL_ZEROPAGE,
-        EEXIST,
+        /** Runs installed, one install call each (a partial result resumes with another ioctl). */
+        INSTALL_RUNS,
+        /** Pages installed by those runs. */
+        PAGES_INSTALLED,
         EAGAIN,
         ERRORS,
         LAST_ERRNO,
         LAST_ERROR_PAGE,
-        /** Faults resolved with zeros after the collector's tables were detached (heap closing). */
-        DETACHED_FAULTS,
-        /** Pages built by compactor threads in {@link #compactPages(long)}. */
+        /** Pages installed filled with the poison pattern (a failure, or close during a compaction). */
+        POISONED,
+        /** Pages built by compactor threads in {@link #compactStep}. */
         COMPACTOR_BUILT,
-        /** 1 once the guard thread holds the collector's tables (see the class comment). */
-        GUARD_HELD,
+        /** MOVE runs that fell back to COPY on EBUSY. */
+        MOVE_EBUSY,
         /** Pages the service thread built because a cycle made no progress for ~20 ms (backstop). */
-        BACKSTOP_BUILT
+        BACKSTOP_BUILT,
+        /** From-space releases (madvise DONTNEED / punch hole) as compaction passed it. */
+        RELEASES,
+        /** Bytes released by those calls. */
+        RELEASED_BYTES
     }
 
     private final Mode mode;
@@ -124,21 +130,19 @@ public final class UffdBackend implements HeapBackend {
     private int memfd = -1;
     private long viewAddress;
     private long aliasAddress;
-    private long stagingAddress;
     private long handle;
     private MemorySegment view;
+    /** The uffd descriptor; the native state owns it (see {@code fl_heap_stop}). */
+    private int uffd = -1;
 
     // ---- current cycle (guarded by lock) ----
     private int currentHalf;
     private long fromAddress;
     private long fromBytes;
     private long fromFileOffset;
+    private long registeredStart;
     private long registeredBytes;
-    private MemorySegment from;
-    private MemorySegment buildTarget;
-    private long buildTargetOffset;
 
-    private Thread guard;
     private volatile boolean closed;
     private long[] closedStats;
 
@@ -171,9 +175,8 @@ public final class UffdBackend implements HeapBackend {
                 viewAddress = Mman.mmap(0, capacity, Mman.PROT_READ | Mman.PROT_WRITE,
                     Mman.MAP_PRIVATE | Mman.MAP_ANONYMOUS | Mman.MAP_NORESERVE, -1, 0);
                 Mman.madvise(viewAddress, capacity, Mman.MADV_NOHUGEPAGE);
-                stagingAddress = Mman.mmapAnonymous(pageSize);
             }
-            handle = NativeHeap.create(mode.ordinal(), fd, memfd, viewAddress, capacity, pageSize);
+            handle = NativeHeap.create(mode.ordinal(), fd, memfd, viewAddress, aliasAddress, capacity, pageSize);
             uffd = fd; // owned by the native state from now on: fl_heap_stop closes it
             fd = -1;
             view = viewSegment();
@@ -245,56 +248,33 @@ public final class UffdBackend implements HeapBackend {
         return false;
     }
 
+    /** The native compactor builds every page; {@code builder} (the Java one) is not used. */
     @Override
-    public boolean compactsNatively() {
-        return true;
-    }
-
-    @Override
-    public void attachMetadata(GcMetadata md) {
+    public void attach(GcMetadata md, PageBuilder builder) {
         synchronized (lock) {
             checkOpen();
             NativeHeap.attach(handle, md.bitmap().segment().address(), md.offsets().segment().address(),
                 md.firstObjects().segment().address(), md.pageStates().segment().address(),
                 md.control().segment().address());
-            long h = handle;
-            guard = Thread.ofPlatform().daemon().name("faultline-uffd-guard").start(() -> {
-                try {
-                    NativeHeap.holdMetadata(h, md.bitmap().segment(), md.offsets().segment(),
-                        md.firstObjects().segment(), md.pageStates().segment(), md.control().segment());
-                } catch (IllegalStateException arenaClosed) {
-                    NativeHeap.detach(h); // the tables are gone already: never read them
-                }
-            });
-            // Return only once the guard holds the tables' arena (the collector cannot free them
-            // before its constructor has returned, so this cannot wait for long).
-            while (stat(Stat.GUARD_HELD) == 0 && guard.isAlive()) {
-                Thread.onSpinWait();
-            }
         }
     }
 
     @Override
-    public MemorySegment beginCompaction(long usedBytes, long toSpaceBytes) {
+    public void beginCompaction(long usedBytes, long firstPage, long endPage) {
         synchronized (lock) {
             checkOpen();
             long usedPages = (usedBytes + pageSize - 1) & -(long) pageSize;
-            long toAlias = 0;
-            long toFileOffset = 0;
+            long toHalfOffset = 0;
             if (mode == Mode.CONTINUE) {
-                int fromHalf = currentHalf;
-                int toHalf = 1 - fromHalf;
-                fromFileOffset = fromHalf * capacity;
-                toFileOffset = toHalf * capacity;
+                int toHalf = 1 - currentHalf;
+                fromFileOffset = currentHalf * capacity;
+                toHalfOffset = toHalf * capacity;
                 // No PTEs in the new view; the old half stays readable through the alias.
                 Mman.mmap(viewAddress, capacity, Mman.PROT_READ | Mman.PROT_WRITE, Mman.MAP_SHARED | Mman.MAP_FIXED,
-                    memfd, toFileOffset);
+                    memfd, toHalfOffset);
                 currentHalf = toHalf;
                 fromAddress = aliasAddress + fromFileOffset;
                 fromBytes = capacity;
-                toAlias = aliasAddress + toFileOffset;
-                buildTarget = Mman.segment(aliasAddress, 2 * capacity);
-                buildTargetOffset = toFileOffset;
             } else {
                 fromBytes = usedPages;
                 fromAddress = 0;
@@ -303,29 +283,29 @@ public final class UffdBackend implements HeapBackend {
                         Mman.MAP_PRIVATE | Mman.MAP_ANONYMOUS | Mman.MAP_NORESERVE, -1, 0);
                     moveOut(0, usedPages);
                 }
-                buildTarget = Mman.segment(stagingAddress, pageSize);
-                buildTargetOffset = 0;
             }
-            from = fromAddress == 0 ? MemorySegment.NULL : Mman.segment(fromAddress, fromBytes);
+            registeredStart = firstPage * pageSize;
+            long toSpaceBytes = (endPage - firstPage) * pageSize;
             if (toSpaceBytes > 0) {
                 long registerMode = mode == Mode.CONTINUE
                     ? Userfaultfd.UFFDIO_REGISTER_MODE_MISSING | Userfaultfd.UFFDIO_REGISTER_MODE_MINOR
                     : Userfaultfd.UFFDIO_REGISTER_MODE_MISSING;
-                long ioctls = Userfaultfd.register(uffd(), viewAddress, toSpaceBytes, registerMode);
+                long ioctls = Userfaultfd.register(uffd, viewAddress + registeredStart, toSpaceBytes, registerMode);
                 int needed = switch (mode) {
                     case CONTINUE -> Userfaultfd._UFFDIO_CONTINUE;
                     case COPY -> Userfaultfd._UFFDIO_COPY;
                     case MOVE -> Userfaultfd._UFFDIO_MOVE;
                 };
-                if (!Userfaultfd.hasIoctl(ioctls, needed)) {
-                    Userfaultfd.unregister(uffd(), viewAddress, toSpaceBytes);
+                if (!Userfaultfd.hasIoctl(ioctls, needed) || !Userfaultfd.hasIoctl(ioctls, Userfaultfd._UFFDIO_COPY)
+                        && mode != Mode.CONTINUE) {
+                    Userfaultfd.unregister(uffd, viewAddress + registeredStart, toSpaceBytes);
                     throw new IllegalStateException("registered range does not offer " + Userfaultfd.ioctlNames(1L << needed)
                         + " (offers " + Userfaultfd.ioctlNames(ioctls) + ")");
                 }
             }
             registeredBytes = toSpaceBytes;
-            NativeHeap.begin(handle, fromAddress, toAlias, toFileOffset);
-            return from;
+            NativeHeap.begin(handle, mode == Mode.CONTINUE ? 0 : fromAddress, fromBytes,
+                mode == Mode.CONTINUE ? fromFileOffset : 0, toHalfOffset);
         }
     }
 
@@ -351,63 +331,22 @@ public final class UffdBackend implements HeapBackend {
         }
     }
 
-    /** The uffd descriptor; the native state owns it (see {@code fl_heap_stop}). */
-    private int uffd = -1;
-
-    private int uffd() {
-        return uffd;
-    }
-
-    /**
-     * Stop-the-world compaction (inside the pause, one thread): builds with the Java compactor
-     * and maps with the mode's ioctl. Concurrent compaction uses {@link #compactPages(long)} instead.
-     */
+    /** One native step of the page protocol (also the pause's stop-the-world compaction). */
     @Override
-    public void buildPage(long page, PageCompactor compactor) {
-        synchronized (lock) {
-            checkOpen();
-            compactor.compactPage(from, page, buildTarget,
-                mode == Mode.CONTINUE ? buildTargetOffset + page * pageSize : 0);
-            int rc = NativeHeap.installPage(handle, page, mode == Mode.CONTINUE ? 0 : stagingAddress);
-            if (rc < 0) {
-                throw new SyscallException("fl_install_page(page=" + page + ", mode=" + mode() + ")", -rc);
-            }
-        }
-    }
-
-    @Override
-    public long compactPages(long maxPages) {
+    public long compactStep(long maxPages) {
         var read = nativeLock.readLock();
         read.lock();
         try {
-            if (closed) {
-                return 0;
-            }
-            long built = NativeHeap.compactPages(handle, maxPages);
-            if (built < 0) {
-                long[] s = stats();
-                throw new SyscallException("fl_compact_pages (" + mode() + ", page " + s[Stat.LAST_ERROR_PAGE.ordinal()]
-                    + ")", (int) -built);
-            }
-            return built;
+            return closed ? 0 : NativeHeap.compactStep(handle, maxPages);
         } finally {
             read.unlock();
         }
     }
 
+    /** Never called: the kernel traps the access and the native path serves it. */
     @Override
-    public void releaseFromSpace(long offset, long bytes) {
-        synchronized (lock) {
-            if (closed || fromAddress == 0 || offset >= fromBytes) {
-                return;
-            }
-            long n = Math.min(bytes, fromBytes - offset);
-            if (mode == Mode.CONTINUE) {
-                Fd.punchHole(memfd, fromFileOffset + offset, n);
-            } else {
-                Mman.madvise(fromAddress + offset, n, Mman.MADV_DONTNEED);
-            }
-        }
+    public int serveFault(long page) {
+        throw new UnsupportedOperationException("uffd backend: faults are served natively (page " + page + ")");
     }
 
     @Override
@@ -417,11 +356,11 @@ public final class UffdBackend implements HeapBackend {
                 return;
             }
             if (registeredBytes > 0) {
-                Userfaultfd.unregister(uffd(), viewAddress, registeredBytes);
+                Userfaultfd.unregister(uffd, viewAddress + registeredStart, registeredBytes);
                 registeredBytes = 0;
             }
             releaseFrom();
-            NativeHeap.begin(handle, 0, 0, 0);
+            NativeHeap.begin(handle, 0, 0, 0, 0);
         }
     }
 
@@ -436,7 +375,6 @@ public final class UffdBackend implements HeapBackend {
         }
         fromAddress = 0;
         fromBytes = 0;
-        from = null;
     }
 
     /** The native counters, indexed by {@link Stat#ordinal()} (after close: their final values). */
@@ -455,6 +393,28 @@ public final class UffdBackend implements HeapBackend {
 
     public long stat(Stat s) {
         return stats()[s.ordinal()];
+    }
+
+    /** The native counters by name (lower case, e.g. {@code ioctl_copy}). */
+    @Override
+    public Map<String, Long> counters() {
+        long[] s = stats();
+        Map<String, Long> m = new LinkedHashMap<>();
+        for (Stat st : Stat.values()) {
+            m.put(st.name().toLowerCase(java.util.Locale.ROOT), s[st.ordinal()]);
+        }
+        return m;
+    }
+
+    /**
+     * The current cycle's from-space, offsets as in the view (CONTINUE: the old half through the
+     * alias), or {@link MemorySegment#NULL} outside a compaction. For tests and diagnostics: its
+     * pages are released as compaction passes them.
+     */
+    public MemorySegment fromSpace() {
+        synchronized (lock) {
+            return fromAddress == 0 ? MemorySegment.NULL : Mman.segment(fromAddress, fromBytes);
+        }
     }
 
     /**
@@ -479,9 +439,9 @@ public final class UffdBackend implements HeapBackend {
     }
 
     /**
-     * Abandons any compaction in flight, stops and joins the service and guard threads, closes the
-     * uffd (waking blocked faulters), closes the view's arena and unmaps and closes everything.
-     * Never waits for a mutator. Idempotent.
+     * Stops the service thread, waits for native calls in flight, poisons the unmapped pages of a
+     * compaction in flight, closes the uffd (waking blocked faulters), closes the view's arena and
+     * unmaps and closes everything. Never waits for a mutator. Idempotent.
      */
     @Override
     public void close() {
@@ -491,20 +451,13 @@ public final class UffdBackend implements HeapBackend {
             }
             closed = true;
         }
-        if (handle != 0) {
-            NativeHeap.stop(handle); // service joined, compactor calls drained, uffd closed
-            closedStats = NativeHeap.stats(handle, Stat.values().length);
-        }
-        if (guard != null) {
-            try {
-                guard.join();
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-            }
-        }
         var write = nativeLock.writeLock();
         write.lock();
         try {
+            if (handle != 0) {
+                NativeHeap.stop(handle); // service joined, compactor calls drained, unmapped pages poisoned, uffd closed
+                closedStats = NativeHeap.stats(handle, Stat.values().length);
+            }
             synchronized (lock) {
                 release();
             }
@@ -533,8 +486,6 @@ public final class UffdBackend implements HeapBackend {
         viewAddress = 0;
         failure = unmap(failure, aliasAddress, 2 * capacity);
         aliasAddress = 0;
-        failure = unmap(failure, stagingAddress, pageSize);
-        stagingAddress = 0;
         if (memfd >= 0) {
             try {
                 Fd.close(memfd);

@@ -3,18 +3,15 @@ package io.faultline.uffd.backend;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.faultline.backend.HeapBackend;
 import io.faultline.backend.JavaBackend;
-import io.faultline.gc.compact.PageCompactor;
-import io.faultline.gc.meta.GcMetadata;
-import io.faultline.gc.meta.PageStates;
 import io.faultline.heap.Heap;
+import io.faultline.heap.HeapInternals;
 import io.faultline.heap.HeapConfig;
 import io.faultline.heap.Mutator;
+import io.faultline.meta.PageStates;
 import io.faultline.model.ObjectType;
 import io.faultline.uffd.UffdBackend;
 import io.faultline.uffd.UffdProbe.Mode;
-import java.lang.foreign.MemorySegment;
 import java.lang.management.ManagementFactory;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -30,45 +27,15 @@ import org.junit.jupiter.params.provider.EnumSource;
 class AccessPathTest {
     static final ObjectType CELL = ObjectType.builder("access.Cell").refs("next").i64("v").build();
 
-    /** Delegates to a backend and keeps the metadata the collector attaches. */
-    static class Capturing implements HeapBackend {
-        final HeapBackend inner;
-        volatile GcMetadata metadata;
-
-        Capturing(HeapBackend inner) {
-            this.inner = inner;
-        }
-
-        @Override public String name() { return inner.name(); }
-        @Override public String mode() { return inner.mode(); }
-        @Override public long capacity() { return inner.capacity(); }
-        @Override public int pageSize() { return inner.pageSize(); }
-        @Override public MemorySegment view() { return inner.view(); }
-        @Override public boolean accessNeedsPageCheck() { return inner.accessNeedsPageCheck(); }
-        @Override public MemorySegment beginCompaction(long used, long toSpace) { return inner.beginCompaction(used, toSpace); }
-        @Override public void buildPage(long page, PageCompactor c) { inner.buildPage(page, c); }
-        @Override public void releaseFromSpace(long offset, long bytes) { inner.releaseFromSpace(offset, bytes); }
-        @Override public void endCompaction() { inner.endCompaction(); }
-        @Override public boolean compactsNatively() { return inner.compactsNatively(); }
-        @Override public long compactPages(long max) { return inner.compactPages(max); }
-        @Override public void close() { inner.close(); }
-
-        @Override
-        public void attachMetadata(GcMetadata m) {
-            metadata = m;
-            inner.attachMetadata(m);
-        }
-    }
-
     /** Forces the state of {@code obj}'s page to UNPROCESSED, reads its field, restores MAPPED. */
-    private static long readWithPageMarkedUnbuilt(Heap heap, Capturing backend, Mutator m, int obj, long field) {
-        PageStates states = backend.metadata.pageStates();
-        long page = io.faultline.model.ObjectLayout.refToOffset(obj) / backend.pageSize();
+    private static long readWithPageMarkedUnbuilt(Heap heap, Mutator m, int obj, long field) {
+        PageStates states = HeapInternals.metadata(heap).pageStates();
+        long page = io.faultline.model.ObjectLayout.refToOffset(obj) / heap.config().pageSize();
         states.publish(page, PageStates.UNPROCESSED);
         try {
             return m.getLong(obj, field);
         } finally {
-            assertTrue(states.stateAcquire(page) == PageStates.UNPROCESSED || heap.backend().accessNeedsPageCheck(),
+            assertTrue(states.stateAcquire(page) == PageStates.UNPROCESSED || HeapInternals.backend(heap).accessNeedsPageCheck(),
                     "the uffd accessor must not touch the page-state table");
             states.publish(page, PageStates.MAPPED);
         }
@@ -78,29 +45,25 @@ class AccessPathTest {
     @EnumSource(Mode.class)
     void uffdAccessorsDoNotConsultPageStates(Mode mode) {
         UffdTestSupport.assumeAvailable(mode);
-        Capturing[] b = {null};
-        HeapConfig cfg = HeapConfig.builder().capacity(8L << 20)
-                .backend((cap, ps) -> b[0] = new Capturing(new UffdBackend(mode, cap, ps))).build();
+        HeapConfig cfg = HeapConfig.builder().capacity(8L << 20).backend(UffdBackend.factory(mode)).build();
         try (Heap heap = Heap.create(cfg); Mutator m = heap.attach()) {
             long v = CELL.field("v");
             int c = m.allocate(CELL);
             m.setLong(c, v, 42);
-            assertEquals(42, readWithPageMarkedUnbuilt(heap, b[0], m, c, v));
+            assertEquals(42, readWithPageMarkedUnbuilt(heap, m, c, v));
             assertEquals(0, heap.stats().faults(), "no software fault in uffd mode");
         }
     }
 
     @Test
     void javaAccessorsTakeASoftwareFaultOnAnUnbuiltPage() {
-        Capturing[] b = {null};
-        HeapConfig cfg = HeapConfig.builder().capacity(8L << 20)
-                .backend((cap, ps) -> b[0] = new Capturing(new JavaBackend(cap, ps))).build();
+        HeapConfig cfg = HeapConfig.builder().capacity(8L << 20).backend(JavaBackend.factory()).build();
         try (Heap heap = Heap.create(cfg); Mutator m = heap.attach()) {
             long v = CELL.field("v");
             int c = m.allocate(CELL);
             m.setLong(c, v, 42);
-            PageStates states = b[0].metadata.pageStates();
-            long page = io.faultline.model.ObjectLayout.refToOffset(c) / b[0].pageSize();
+            PageStates states = HeapInternals.metadata(heap).pageStates();
+            long page = io.faultline.model.ObjectLayout.refToOffset(c) / heap.config().pageSize();
             // MAPPED -> PROCESSING by hand: the accessor must see "not mapped" and wait for the
             // owner; we publish from another thread, as an owner would.
             states.publish(page, PageStates.PROCESSING);

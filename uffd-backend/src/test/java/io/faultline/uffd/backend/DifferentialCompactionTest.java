@@ -3,24 +3,26 @@ package io.faultline.uffd.backend;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.faultline.backend.HeapBackend;
-import io.faultline.gc.compact.PageCompactor;
-import io.faultline.gc.meta.GcMetadata;
+import io.faultline.backend.PageBuilder;
+import io.faultline.meta.GcMetadata;
 import io.faultline.testing.ModelRunner;
 import io.faultline.uffd.UffdBackend;
 import io.faultline.uffd.UffdProbe.Mode;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 import java.util.SplittableRandom;
 import java.util.concurrent.atomic.AtomicLong;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 
 /**
- * Differential: for every to-space page of every cycle of seeded model programs, the Java
- * {@link PageCompactor} and the C compactor ({@code fl_compact_page_into}) build byte-identical
- * pages. Runs stop-the-world so that {@link HeapBackend#buildPage} sees each page inside the
- * pause: both compactors build it into buffers pre-filled with different patterns (so a byte one
- * of them leaves unwritten shows up as a difference), then the page is built and mapped as usual.
+ * Differential: for every to-space page of every cycle of seeded model programs, the Java page
+ * compactor (the collector's {@link PageBuilder}) and the C compactor ({@code fl_compact_page_into})
+ * build byte-identical pages. Runs stop-the-world: right after the pause's {@code beginCompaction}
+ * (bounds planned, nothing built yet) both compactors build every to-space page into buffers
+ * pre-filled with different patterns (so a byte one of them leaves unwritten shows up as a
+ * difference); then the pause compacts as usual.
  */
 class DifferentialCompactionTest {
     static final int PROGRAMS = Integer.getInteger("faultline.diffPrograms", 30);
@@ -44,14 +46,14 @@ class DifferentialCompactionTest {
         assertTrue(compared.get() > 100, "too few pages compared: " + compared.get());
     }
 
-    /** Delegates everything; checks each page before it is built. */
+    /** Delegates everything; compares every page of a cycle as the cycle begins. */
     static final class Comparing implements HeapBackend {
         private final UffdBackend d;
         private final AtomicLong compared;
         private final Arena arena = Arena.ofShared();
         private final MemorySegment javaPage;
         private final MemorySegment nativePage;
-        private MemorySegment from;
+        private PageBuilder builder;
 
         Comparing(UffdBackend d, AtomicLong compared) {
             this.d = d;
@@ -61,72 +63,39 @@ class DifferentialCompactionTest {
         }
 
         @Override
-        public void buildPage(long page, PageCompactor compactor) {
-            javaPage.fill((byte) 0x5A);
-            nativePage.fill((byte) 0xA5);
-            compactor.compactPage(from, page, javaPage, 0);
-            d.compactPageNatively(page, nativePage);
-            long mismatch = javaPage.mismatch(nativePage);
-            if (mismatch >= 0) {
-                throw new AssertionError("page " + page + " differs at byte " + mismatch + ": java 0x"
-                    + Long.toHexString(javaPage.get(java.lang.foreign.ValueLayout.JAVA_LONG_UNALIGNED, mismatch & -8))
-                    + " native 0x"
-                    + Long.toHexString(nativePage.get(java.lang.foreign.ValueLayout.JAVA_LONG_UNALIGNED, mismatch & -8)));
+        public void attach(GcMetadata metadata, PageBuilder pageBuilder) {
+            this.builder = pageBuilder;
+            d.attach(metadata, pageBuilder);
+        }
+
+        @Override
+        public void beginCompaction(long usedBytes, long firstPage, long endPage) {
+            d.beginCompaction(usedBytes, firstPage, endPage);
+            MemorySegment from = d.fromSpace();
+            for (long page = firstPage; page < endPage; page++) {
+                javaPage.fill((byte) 0x5A);
+                nativePage.fill((byte) 0xA5);
+                builder.build(from, page, javaPage, 0);
+                d.compactPageNatively(page, nativePage);
+                long mismatch = javaPage.mismatch(nativePage);
+                if (mismatch >= 0) {
+                    throw new AssertionError("page " + page + " differs at byte " + mismatch + ": java 0x"
+                        + Long.toHexString(javaPage.get(ValueLayout.JAVA_LONG_UNALIGNED, mismatch & -8))
+                        + " native 0x" + Long.toHexString(nativePage.get(ValueLayout.JAVA_LONG_UNALIGNED, mismatch & -8)));
+                }
+                compared.incrementAndGet();
             }
-            compared.incrementAndGet();
-            d.buildPage(page, compactor);
         }
 
-        @Override
-        public MemorySegment beginCompaction(long usedBytes, long toSpaceBytes) {
-            from = d.beginCompaction(usedBytes, toSpaceBytes);
-            return from;
-        }
-
-        @Override
-        public String name() {
-            return d.name();
-        }
-
-        @Override
-        public String mode() {
-            return d.mode();
-        }
-
-        @Override
-        public long capacity() {
-            return d.capacity();
-        }
-
-        @Override
-        public int pageSize() {
-            return d.pageSize();
-        }
-
-        @Override
-        public MemorySegment view() {
-            return d.view();
-        }
-
-        @Override
-        public boolean accessNeedsPageCheck() {
-            return false;
-        }
-
-        @Override
-        public void releaseFromSpace(long offset, long bytes) {
-            d.releaseFromSpace(offset, bytes);
-        }
-
-        @Override
-        public void endCompaction() {
-            d.endCompaction();
-        }
-
-        @Override
-        public void attachMetadata(GcMetadata metadata) {
-            d.attachMetadata(metadata);
-        }
+        @Override public long compactStep(long maxPages) { return d.compactStep(maxPages); }
+        @Override public int serveFault(long page) { return d.serveFault(page); }
+        @Override public String name() { return d.name(); }
+        @Override public String mode() { return d.mode(); }
+        @Override public long capacity() { return d.capacity(); }
+        @Override public int pageSize() { return d.pageSize(); }
+        @Override public MemorySegment view() { return d.view(); }
+        @Override public boolean accessNeedsPageCheck() { return false; }
+        @Override public void endCompaction() { d.endCompaction(); }
 
         @Override
         public void close() {

@@ -55,7 +55,7 @@ final class HygieneSupport {
         }).toList();
     }
 
-    /** Threads named by our native code or backend (faultline-uffd, faultline-uffd-guard). */
+    /** Threads named by our native code or backend (faultline-uffd). */
     static List<String> ourThreads() {
         List<String> out = new ArrayList<>();
         try (Stream<Path> tasks = Files.list(Path.of("/proc/self/task"))) {

@@ -38,10 +38,12 @@ public final class LivenessWorkload {
 
     static String run(Mode mode, int cycles, long boundMillis) throws Exception {
         long gcBefore = hostGcs();
+        UffdBackend[] created = {null};
         HeapConfig cfg = HeapConfig.builder().capacity(32L << 20).pageSize(4096).verifyAfterGc(false)
-            .concurrentCompaction(true).compactorThreads(1).backend(UffdBackend.factory(mode)).build();
+            .concurrentCompaction(true).compactorThreads(1)
+            .backend((cap, ps) -> created[0] = new UffdBackend(mode, cap, ps)).build();
         try (Heap heap = Heap.create(cfg)) {
-            UffdBackend backend = (UffdBackend) heap.backend();
+            UffdBackend backend = created[0];
             AtomicReference<Throwable> failure = new AtomicReference<>();
             List<Thread> threads = new ArrayList<>();
             long[] walks = new long[2];

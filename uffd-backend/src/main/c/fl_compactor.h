@@ -1,0 +1,27 @@
+/*
+ * The page compactor: a line-by-line mirror of io.faultline.gc.compact.PageCompactor.
+ */
+#ifndef FL_COMPACTOR_H
+#define FL_COMPACTOR_H
+
+#include <stdint.h>
+
+/* The side tables and bounds one cycle's page builds read (all read-only during compaction). */
+struct fl_compactor {
+	const uint64_t *bitmap;
+	const uint64_t *offsets;
+	const int64_t *first;
+	int64_t page_size;
+	const char *from;  /* from-space, offsets as in the view */
+	int64_t from_top;
+	int64_t new_top;
+};
+
+/*
+ * Builds to-space page `page` into dst (one page). Returns 0, or -EUCLEAN with *bad_offset = the
+ * from-space offset of an object whose header is damaged (size 0, past from_top, or whose last
+ * word is not marked live).
+ */
+int compact_page(const struct fl_compactor *c, int64_t page, char *dst, int64_t *bad_offset);
+
+#endif /* FL_COMPACTOR_H */

@@ -1,0 +1,333 @@
+/*
+ * The page protocol in C: a function-by-function mirror of io.faultline.backend.PageProtocol,
+ * whose Javadoc documents each function; docs/page-protocol.md is the protocol itself. The one
+ * addition is wait_for_target(): a COPY/MOVE builder builds into a buffer run (struct fl_target)
+ * from which another thread may be mapping pages it took, so the buffer is reused only once all
+ * of its pages are MAPPED or FAILED (the Java half builds in place and needs no buffer).
+ */
+#define _GNU_SOURCE
+#include "fl_protocol.h"
+
+#include <errno.h>
+#include <sched.h>
+
+#define LOAD(p) __atomic_load_n((p), __ATOMIC_SEQ_CST)
+#define STORE(p, v) __atomic_store_n((p), (v), __ATOMIC_SEQ_CST)
+#define ADD(p, v) __atomic_fetch_add((p), (v), __ATOMIC_SEQ_CST)
+
+static inline int32_t state_acquire(const struct fl_protocol *p, int64_t page)
+{
+	return __atomic_load_n(&p->states[page], __ATOMIC_ACQUIRE);
+}
+
+static inline void publish(struct fl_protocol *p, int64_t page, int32_t state)
+{
+	__atomic_store_n(&p->states[page], state, __ATOMIC_RELEASE);
+}
+
+static inline int cas_state(struct fl_protocol *p, int64_t page, int32_t from, int32_t to)
+{
+	return __atomic_compare_exchange_n(&p->states[page], &from, to, 0, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);
+}
+
+static inline int is_built(int32_t s)
+{
+	return s == FL_PAGE_MAPPED || s == FL_PAGE_PROCESSED || s == FL_PAGE_MAPPING;
+}
+
+static inline int abandoned(const struct fl_protocol *p)
+{
+	return LOAD(&p->control->abandon) != 0;
+}
+
+static inline int failed(const struct fl_protocol *p)
+{
+	return (LOAD(&p->control->poll) & FL_POLL_FAILED) != 0;
+}
+
+/* ControlBlock.raise: returns the old value. */
+static int64_t raise_word(int64_t *word, int64_t value)
+{
+	int64_t old = LOAD(word);
+	while (old < value && !__atomic_compare_exchange_n(word, &old, value, 0, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST))
+		;
+	return old;
+}
+
+static void backoff(unsigned *spins)
+{
+	if (++*spins < FL_SPINS_BEFORE_YIELD)
+		__builtin_ia32_pause();
+	else
+		sched_yield();
+}
+
+int record_failure(struct fl_control *c, int path, int64_t page, int err, int64_t from_offset)
+{
+	int64_t none = FL_PATH_NONE;
+	if (!__atomic_compare_exchange_n(&c->failed_path, &none, (int64_t)path, 0, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST))
+		return 0;
+	STORE(&c->failed_page, page);
+	STORE(&c->failed_errno, (int64_t)err);
+	STORE(&c->failed_offset, from_offset);
+	__atomic_fetch_or(&c->poll, (int64_t)FL_POLL_FAILED, __ATOMIC_SEQ_CST);
+	return 1;
+}
+
+int64_t active_epoch(const struct fl_protocol *p)
+{
+	int64_t active = LOAD(&p->control->active_epoch);
+	return active == LOAD(&p->control->epoch) ? active : -1;
+}
+
+int claim(struct fl_protocol *p, int64_t page, int64_t epoch)
+{
+	if (!cas_state(p, page, FL_PAGE_UNPROCESSED, FL_PAGE_PROCESSING))
+		return CLAIM_TAKEN;
+	if (LOAD(&p->control->epoch) != epoch) {
+		publish(p, page, FL_PAGE_UNPROCESSED);
+		return CLAIM_STALE;
+	}
+	return CLAIM_OK;
+}
+
+int64_t claim_run(struct fl_protocol *p, int64_t first, int64_t max, int64_t limit, int64_t epoch)
+{
+	int r = claim(p, first, epoch);
+	if (r != CLAIM_OK)
+		return r == CLAIM_STALE ? -1 : 0;
+	int64_t n = 1;
+	while (n < max && first + n < limit && cas_state(p, first + n, FL_PAGE_UNPROCESSED, FL_PAGE_PROCESSING))
+		n++;
+	return n;
+}
+
+void fail_run(struct fl_protocol *p, int64_t first, int64_t n, int path, int err, int64_t from_offset)
+{
+	record_failure(p->control, path, first, err, from_offset);
+	for (int64_t q = first; q < first + n; q++) {
+		p->pages.poison(p->pages.ctx, q);
+		publish(p, q, FL_PAGE_FAILED);
+	}
+}
+
+int build_run(struct fl_protocol *p, const struct fl_target *t, int64_t first, int64_t n, int path)
+{
+	for (int64_t q = first; q < first + n; q++) {
+		int64_t bad = -1;
+		int rc = p->pages.build(p->pages.ctx, t, q, &bad);
+		if (rc < 0) {
+			fail_run(p, q, first + n - q, path, -rc, bad);
+			return 0;
+		}
+		publish(p, q, FL_PAGE_PROCESSED);
+	}
+	return 1;
+}
+
+/* True if page q's built bytes directly follow page q - 1's (always, when built in place). */
+static inline int contiguous(const struct fl_protocol *p, int64_t q)
+{
+	return p->src == NULL || p->src[q] == p->src[q - 1] + p->page_size;
+}
+
+int64_t map_run(struct fl_protocol *p, int64_t first, int64_t n, int path)
+{
+	int64_t mapped = 0;
+	int64_t q = first;
+	int64_t end = first + n;
+	while (q < end) {
+		if (!cas_state(p, q, FL_PAGE_PROCESSED, FL_PAGE_MAPPING)) {
+			q++;
+			continue;
+		}
+		int64_t r = q + 1;
+		while (r < end && contiguous(p, r) && cas_state(p, r, FL_PAGE_PROCESSED, FL_PAGE_MAPPING))
+			r++;
+		int err = p->pages.install(p->pages.ctx, q, r - q);
+		if (err != 0) {
+			fail_run(p, q, r - q, path, err, -1);
+			return mapped;
+		}
+		for (int64_t s = q; s < r; s++)
+			publish(p, s, FL_PAGE_MAPPED);
+		advance_frontier(p);
+		ADD(&p->control->pages_left, -(r - q));
+		mapped += r - q;
+		q = r;
+	}
+	return mapped;
+}
+
+/* C only: a buffer run is reused once every page built into it is MAPPED or FAILED. */
+static void wait_for_target(struct fl_protocol *p, int64_t first, int64_t n)
+{
+	if (p->src == NULL)
+		return;
+	for (int64_t q = first; q < first + n; q++) {
+		unsigned spins = 0;
+		for (;;) {
+			int32_t s = state_acquire(p, q);
+			if (s == FL_PAGE_MAPPED || s == FL_PAGE_FAILED)
+				break;
+			backoff(&spins);
+		}
+	}
+}
+
+/* PageProtocol.claimBuildMap: returns pages built, or -1 on a stale claim. */
+static int64_t claim_build_map(struct fl_protocol *p, struct fl_target *t, int64_t from, int64_t to, int64_t epoch,
+			       int path)
+{
+	int64_t built = 0;
+	int64_t q = from;
+	while (q < to && !failed(p)) {
+		if (state_acquire(p, q) != FL_PAGE_UNPROCESSED) {
+			q++;
+			continue;
+		}
+		int64_t max = to - q;
+		if (t->base != NULL && max > t->pages)
+			max = t->pages;
+		int64_t n = claim_run(p, q, max, to, epoch);
+		if (n < 0)
+			return -1;
+		if (n == 0) {
+			q++;
+			continue;
+		}
+		t->first = q;
+		if (build_run(p, t, q, n, path))
+			map_run(p, q, n, path);
+		wait_for_target(p, q, n);
+		built += n;
+		q += n;
+	}
+	return built;
+}
+
+int64_t compact_step(struct fl_protocol *p, struct fl_target *t, int64_t max_pages)
+{
+	struct fl_control *c = p->control;
+	int64_t epoch = active_epoch(p);
+	if (epoch < 0 || LOAD(&c->pages_left) == 0)
+		return 0;
+	int64_t run = LOAD(&c->run_pages);
+	if (run < 1)
+		run = 1;
+	int64_t end = LOAD(&c->end_page);
+	int64_t built = 0;
+	while (built < max_pages && !abandoned(p) && !failed(p)) {
+		int64_t slot = ADD(&c->next_page, run);
+		if (slot >= end || LOAD(&c->epoch) != epoch)
+			break;
+		int64_t b = claim_build_map(p, t, slot, slot + run < end ? slot + run : end, epoch, FL_PATH_COMPACTOR);
+		if (b < 0)
+			return built;
+		built += b;
+	}
+	if (built < max_pages) {
+		int64_t b = sweep(p, t, max_pages - built, epoch, FL_PATH_COMPACTOR);
+		if (b > 0)
+			built += b;
+	}
+	return built;
+}
+
+int64_t sweep(struct fl_protocol *p, struct fl_target *t, int64_t max_pages, int64_t epoch, int path)
+{
+	struct fl_control *c = p->control;
+	int64_t run = LOAD(&c->run_pages);
+	if (run < 1)
+		run = 1;
+	int64_t end = LOAD(&c->end_page);
+	int64_t built = 0;
+	int64_t q = LOAD(&c->frontier_page);
+	while (q < end && built < max_pages && !abandoned(p) && !failed(p)) {
+		if (state_acquire(p, q) != FL_PAGE_UNPROCESSED) {
+			q++;
+			continue;
+		}
+		int64_t to = q + run < end ? q + run : end;
+		int64_t b = claim_build_map(p, t, q, to, epoch, path);
+		if (b < 0)
+			return built == 0 ? -1 : built;
+		built += b;
+		q = to;
+	}
+	return built;
+}
+
+int serve_fault(struct fl_protocol *p, struct fl_target *t, int64_t page, int wait, int path)
+{
+	struct fl_control *c = p->control;
+	ADD(&c->faults, 1);
+	unsigned spins = 0;
+	int result = FAULT_MAPPED;
+	for (;;) {
+		int32_t st = state_acquire(p, page);
+		switch (st) {
+		case FL_PAGE_MAPPED:
+			return result;
+		case FL_PAGE_FAILED:
+			return FAULT_FAILED;
+		case FL_PAGE_UNPROCESSED: {
+			int64_t epoch = active_epoch(p);
+			if (epoch < 0)
+				return FAULT_STALE; /* a message from an earlier cycle, read during a pause */
+			int64_t end = LOAD(&c->end_page);
+			int64_t around = LOAD(&c->fault_around);
+			int64_t max = 1 + (around > 0 ? around : 0);
+			if (t->base != NULL && max > t->pages)
+				max = t->pages;
+			int64_t n = claim_run(p, page, max, end, epoch);
+			if (n < 0)
+				return FAULT_STALE;
+			if (n > 0) {
+				t->first = page;
+				if (build_run(p, t, page, n, path))
+					map_run(p, page, n, path);
+				wait_for_target(p, page, n);
+				ADD(&c->fault_built_pages, n);
+				result = FAULT_BUILT;
+			}
+			break;
+		}
+		case FL_PAGE_PROCESSED: {
+			int64_t end = LOAD(&c->end_page);
+			int64_t q = page + 1;
+			while (q < end && state_acquire(p, q) == FL_PAGE_PROCESSED)
+				q++;
+			if (map_run(p, page, q - page, path) > 0 && result == FAULT_MAPPED)
+				result = FAULT_MAPPED_RUN;
+			break;
+		}
+		default: /* PROCESSING or MAPPING: its owner finishes it */
+			if (!wait)
+				return FAULT_OWNED;
+			if (failed(p))
+				return FAULT_FAILED;
+			if (abandoned(p))
+				return FAULT_ABANDONED;
+			backoff(&spins);
+		}
+	}
+}
+
+void advance_frontier(struct fl_protocol *p)
+{
+	struct fl_control *c = p->control;
+	int64_t end = LOAD(&c->end_page);
+	int64_t f = LOAD(&c->frontier_page);
+	int64_t g = f;
+	while (g < end && is_built(state_acquire(p, g)))
+		g++;
+	if (g > f)
+		raise_word(&c->frontier_page, g);
+	int64_t first = g < end ? p->first_objects[g] : FL_NO_OBJECT;
+	int64_t limit = first == FL_NO_OBJECT ? LOAD(&c->from_top) : first;
+	limit = (int64_t)(((uint64_t)limit >> p->page_shift) << p->page_shift);
+	int64_t old = raise_word(&c->consumed, limit);
+	if (old < limit)
+		p->pages.release(p->pages.ctx, old, limit - old);
+}

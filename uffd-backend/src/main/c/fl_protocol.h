@@ -1,0 +1,84 @@
+/*
+ * The page protocol in C: the same functions, under the same names, as
+ * io.faultline.backend.PageProtocol (which documents each one), written down once in
+ * docs/page-protocol.md. ProtocolDifferentialTest drives both halves through the same seeded
+ * schedules. The protocol does not know how a page is built or installed: a backend supplies
+ * struct fl_pages (the uffd heap in fl_backend.c, the test double in fl_protocol_test.c).
+ *
+ * Memory orders: page states are CASed SEQ_CST, published with RELEASE and read with ACQUIRE;
+ * every control-block word is accessed SEQ_CST (Java: VarHandle volatile).
+ */
+#ifndef FL_PROTOCOL_H
+#define FL_PROTOCOL_H
+
+#include "layout.h"
+
+#include <stdint.h>
+
+/* claim() results (PageProtocol.CLAIMED, TAKEN, STALE). */
+#define CLAIM_OK 1
+#define CLAIM_TAKEN 0
+#define CLAIM_STALE (-1)
+
+/* serve_fault() results (PageProtocol.FAULT_*). */
+#define FAULT_MAPPED 0
+#define FAULT_BUILT 1
+#define FAULT_MAPPED_RUN 2
+#define FAULT_OWNED 3
+#define FAULT_STALE 4
+#define FAULT_FAILED 5
+#define FAULT_ABANDONED 6
+
+/* Spins before a waiting thread starts yielding (PageProtocol.SPINS_BEFORE_YIELD). */
+#define FL_SPINS_BEFORE_YIELD 64
+
+/*
+ * Where a thread builds the pages it claimed: a run of `pages` pages at `base` for pages
+ * [first, first + pages) (COPY/MOVE), or base == NULL when the backend builds in place (CONTINUE
+ * through the GC alias; the test double).
+ */
+struct fl_target {
+	char *base;
+	int64_t first;
+	int64_t pages;
+};
+
+/* What the protocol needs from a backend (PageProtocol.Pages). */
+struct fl_pages {
+	/* Builds `page` (into target, or in place); 0, or -errno with *bad_offset for -EUCLEAN. */
+	int (*build)(void *ctx, const struct fl_target *target, int64_t page, int64_t *bad_offset);
+	/* Makes pages [first, first + n) visible, sources from src[]; 0 or a positive errno. */
+	int (*install)(void *ctx, int64_t first, int64_t n);
+	/* From-space [offset, offset + bytes) will not be read again this cycle. */
+	void (*release)(void *ctx, int64_t offset, int64_t bytes);
+	/* Installs a page of FL_POISON_BYTE at `page` (wakes its faulting threads). */
+	void (*poison)(void *ctx, int64_t page);
+	void *ctx;
+};
+
+struct fl_protocol {
+	int32_t *states;
+	struct fl_control *control;
+	const int64_t *first_objects;
+	/* Per page, the address of its built bytes (COPY/MOVE: a run is installable at once only where
+	 * these are contiguous), or NULL when pages are built in place. */
+	int64_t *src;
+	int64_t page_size;
+	unsigned page_shift;
+	struct fl_pages pages;
+};
+
+int64_t active_epoch(const struct fl_protocol *p);
+int claim(struct fl_protocol *p, int64_t page, int64_t epoch);
+int64_t claim_run(struct fl_protocol *p, int64_t first, int64_t max, int64_t limit, int64_t epoch);
+int build_run(struct fl_protocol *p, const struct fl_target *t, int64_t first, int64_t n, int path);
+int64_t map_run(struct fl_protocol *p, int64_t first, int64_t n, int path);
+int64_t compact_step(struct fl_protocol *p, struct fl_target *t, int64_t max_pages);
+int64_t sweep(struct fl_protocol *p, struct fl_target *t, int64_t max_pages, int64_t epoch, int path);
+int serve_fault(struct fl_protocol *p, struct fl_target *t, int64_t page, int wait, int path);
+void advance_frontier(struct fl_protocol *p);
+void fail_run(struct fl_protocol *p, int64_t first, int64_t n, int path, int err, int64_t from_offset);
+/* ControlBlock.recordFailure: first caller wins; returns 1 if this call recorded it. */
+int record_failure(struct fl_control *c, int path, int64_t page, int err, int64_t from_offset);
+
+#endif /* FL_PROTOCOL_H */
