@@ -249,7 +249,7 @@ public record RunOptions(
 
                 Workload text (e.g. binarytrees' published output) goes to stdout first.
                 Exit status: 0 done, 1 the run failed (heap exhausted, verifier or integrity
-                check failed), 2 bad command line.
+                check failed, output could not be written), 2 bad command line.
                 """.formatted(DEFAULT_HEAP.get("binarytrees"), DEFAULT_SEED, DEFAULT_OPS, DEFAULT_DEPTH, DEFAULT_DEPTH, DEFAULT_LIVE_MB,
                 DEFAULT_STEPS);
     }
