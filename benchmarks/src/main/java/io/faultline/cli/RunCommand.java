@@ -34,7 +34,13 @@ public final class RunCommand {
             out.print(RunOptions.usage());
             return Main.EXIT_OK;
         }
-        BackendChoice backend = BackendChoice.resolve(o.backend(), o.mode(), err);
+        BackendChoice backend;
+        try {
+            backend = BackendChoice.resolve(o.backend(), o.mode(), err);
+        } catch (BackendUnavailableException e) {
+            err.println("faultline: " + e.getMessage());
+            return Main.EXIT_FAILED;
+        }
         HeapConfig config;
         try {
             config = HeapConfig.builder()

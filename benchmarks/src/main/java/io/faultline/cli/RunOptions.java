@@ -248,8 +248,9 @@ public record RunOptions(
                   -h, --help                print this help
 
                 Workload text (e.g. binarytrees' published output) goes to stdout first.
-                Exit status: 0 done, 1 the run failed (heap exhausted, verifier or integrity
-                check failed, output could not be written), 2 bad command line.
+                Exit status: 0 done, 1 the run failed or cannot run here (heap exhausted,
+                verifier or integrity check failed, the uffd mode is unavailable on this
+                machine, output could not be written), 2 bad command line.
                 """.formatted(DEFAULT_HEAP.get("binarytrees"), DEFAULT_SEED, DEFAULT_OPS, DEFAULT_DEPTH, DEFAULT_DEPTH, DEFAULT_LIVE_MB,
                 DEFAULT_STEPS);
     }
