@@ -11,6 +11,7 @@ import java.io.OutputStream;
 import java.io.PrintStream;
 import java.util.Locale;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.LongAdder;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
 import org.openjdk.jmh.annotations.Fork;
@@ -84,7 +85,9 @@ public class WorkloadBench {
 
     @Benchmark
     public long run() {
-        return w.run(heap, threads, discard);
+        LongAdder allocated = new LongAdder();
+        w.run(heap, threads, discard, allocated);
+        return allocated.sum();
     }
 
     @TearDown(Level.Iteration)

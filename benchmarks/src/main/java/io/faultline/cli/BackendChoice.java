@@ -7,6 +7,7 @@ import io.faultline.uffd.UffdBackends;
 import io.faultline.uffd.UffdProbe;
 import java.io.PrintStream;
 import java.util.Locale;
+import java.util.function.Supplier;
 
 /**
  * The one place that turns {@code --backend} and {@code --mode} into a {@link HeapBackend.Factory}.
@@ -14,7 +15,8 @@ import java.util.Locale;
  * <ul>
  *   <li>{@code java}: {@link JavaBackend}.</li>
  *   <li>{@code uffd}: {@link UffdBackend} in the given mode (default {@code continue}); a
- *       {@link UsageException} with the probe's reason if the mode cannot be used here.</li>
+ *       {@link BackendUnavailableException} with the probe's reason if the mode cannot be used
+ *       here.</li>
  *   <li>{@code auto}: uffd in the given mode (default {@code continue}) if the probe finds it
  *       usable, else java; says which and why in one stderr line.</li>
  * </ul>
@@ -31,24 +33,29 @@ public record BackendChoice(String requested, String backend, String mode, HeapB
      * Writes auto's one-line explanation to {@code err}.
      */
     public static BackendChoice resolve(String requested, String mode, PrintStream err) {
+        return resolve(requested, mode, UffdProbe::probe, err);
+    }
+
+    /** {@link #resolve(String, String, PrintStream)} with the probe report from {@code probe}. */
+    static BackendChoice resolve(String requested, String mode, Supplier<UffdProbe.Report> probe, PrintStream err) {
         UffdProbe.Mode uffdMode = mode == null ? UffdProbe.Mode.CONTINUE : UffdProbe.Mode.valueOf(mode.toUpperCase(Locale.ROOT));
         return switch (requested) {
             case "java" -> java(requested);
             case "uffd" -> {
-                UffdProbe.ModeStatus status = UffdProbe.probe().mode(uffdMode);
+                UffdProbe.ModeStatus status = probe.get().mode(uffdMode);
                 if (!status.available()) {
-                    throw new UsageException("--backend uffd --mode " + name(uffdMode) + ": not available here: "
-                            + status.detail() + " (run 'faultline probe')");
+                    throw new BackendUnavailableException("--backend uffd --mode " + name(uffdMode)
+                            + ": not available here: " + status.detail() + " (run 'faultline probe')");
                 }
                 yield uffd(requested, uffdMode);
             }
             case "auto" -> {
                 if (mode == null) {
-                    UffdBackends.Selection s = UffdBackends.auto();
+                    UffdBackends.Selection s = UffdBackends.auto(probe.get());
                     err.println("faultline: --backend auto: " + s.explanation());
                     yield s.name().equals("java") ? java(requested) : uffd(requested, UffdProbe.Mode.CONTINUE);
                 }
-                UffdProbe.ModeStatus status = UffdProbe.probe().mode(uffdMode);
+                UffdProbe.ModeStatus status = probe.get().mode(uffdMode);
                 if (status.available()) {
                     err.println("faultline: --backend auto: backend uffd/" + name(uffdMode) + ": userfaultfd "
                             + uffdMode + " available (" + status.detail() + ")");

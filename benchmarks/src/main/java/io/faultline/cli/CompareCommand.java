@@ -9,7 +9,9 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.LocalDateTime;
 import java.time.format.DateTimeFormatter;
+import java.util.HashSet;
 import java.util.List;
+import java.util.Set;
 
 /**
  * {@code faultline compare}: measures each way a compacted page can reach the mutator (java,
@@ -55,42 +57,60 @@ public final class CompareCommand {
     /** Runs the command; returns the exit status. Throws {@link UsageException} for a bad command line. */
     public static int execute(List<String> args, PrintStream out, PrintStream err) {
         CompareHarness.Plan plan = CompareHarness.Plan.DEFAULT;
+        String planOption = null;
         String outDir = null;
         List<String> modes = BenchSupport.BACKENDS;
+        Set<String> seen = new HashSet<>();
         for (int i = 0; i < args.size(); i++) {
             String a = args.get(i);
-            switch (a) {
-                case "-h", "--help" -> {
-                    out.print(usage());
-                    return Main.EXIT_OK;
+            String name = a;
+            String value = null;
+            int eq = a.indexOf('=');
+            if (a.startsWith("--") && eq > 0) {
+                name = a.substring(0, eq);
+                value = a.substring(eq + 1);
+            }
+            if (name.equals("-h") || name.equals("--help")) {
+                out.print(usage());
+                return Main.EXIT_OK;
+            }
+            if (!seen.add(name)) {
+                throw new UsageException(name + " given twice; give it once");
+            }
+            switch (name) {
+                case "--quick", "--smoke" -> { // --smoke is for tests: tiny, numbers meaningless
+                    if (value != null) {
+                        throw new UsageException(name + " takes no value (got '" + a + "')");
+                    }
+                    if (planOption != null) {
+                        throw new UsageException(planOption + " and " + name + " both choose the run length; give one");
+                    }
+                    planOption = name;
+                    plan = name.equals("--quick") ? CompareHarness.Plan.QUICK : CompareHarness.Plan.SMOKE;
                 }
-                case "--quick" -> plan = CompareHarness.Plan.QUICK;
-                case "--smoke" -> plan = CompareHarness.Plan.SMOKE; // tests: tiny, numbers meaningless
                 case "--out" -> {
-                    if (i + 1 >= args.size() || args.get(i + 1).isEmpty() || args.get(i + 1).startsWith("-")) {
-                        throw new UsageException("--out needs a directory");
-                    }
-                    outDir = args.get(++i);
-                }
-                case "--modes" -> {
-                    if (i + 1 >= args.size()) {
-                        throw new UsageException("--modes needs a list, e.g. java,copy");
-                    }
-                    modes = modes(args.get(++i));
-                }
-                default -> {
-                    if (a.startsWith("--modes=")) {
-                        modes = modes(a.substring("--modes=".length()));
-                    } else if (a.startsWith("--out=")) {
-                        outDir = a.substring("--out=".length());
-                        if (outDir.isEmpty()) {
+                    if (value == null) {
+                        if (i + 1 >= args.size() || args.get(i + 1).startsWith("-")) {
                             throw new UsageException("--out needs a directory");
                         }
-                    } else {
-                        throw new UsageException(a.startsWith("-") ? "unknown option '" + a + "' for compare"
-                                : "unexpected argument '" + a + "' for compare");
+                        value = args.get(++i);
                     }
+                    if (value.isEmpty()) {
+                        throw new UsageException("--out needs a directory");
+                    }
+                    outDir = value;
                 }
+                case "--modes" -> {
+                    if (value == null) {
+                        if (i + 1 >= args.size()) {
+                            throw new UsageException("--modes needs a list, e.g. java,copy");
+                        }
+                        value = args.get(++i);
+                    }
+                    modes = modes(value);
+                }
+                default -> throw new UsageException(a.startsWith("-") ? "unknown option '" + a + "' for compare"
+                        : "unexpected argument '" + a + "' for compare");
             }
         }
         Path dir = outDir != null ? Path.of(outDir)

@@ -6,8 +6,8 @@ import java.util.List;
 
 /**
  * The {@code faultline} command: {@code run} a workload on a heap, or {@code probe} userfaultfd.
- * Exit status 0 on success, 1 when a run fails, 2 for a bad command line (one line on stderr
- * naming the option and value).
+ * Exit status 0 on success, 1 when a run fails or its output cannot be written, 2 for a bad
+ * command line (one line on stderr naming the option and value).
  */
 public final class Main {
     public static final int EXIT_OK = 0;
@@ -28,12 +28,14 @@ public final class Main {
             }
             System.exit(EXIT_OK);
         }
-        int status = run(args, System.out, System.err);
-        System.out.flush();
-        System.exit(status);
+        System.exit(run(args, System.out, System.err));
     }
 
-    /** Runs a command line with the given streams; returns the exit status. Never calls exit. */
+    /**
+     * Runs a command line with the given streams; returns the exit status. Never calls exit.
+     * Flushes {@code out} at the end: if it reports a write error ({@link PrintStream#checkError()}),
+     * says so in one line on {@code err} and returns {@link #EXIT_FAILED}.
+     */
     public static int run(String[] args, PrintStream out, PrintStream err) {
         if (args.length == 0) {
             err.print(usage());
@@ -41,8 +43,9 @@ public final class Main {
         }
         List<String> rest = Arrays.asList(args).subList(1, args.length);
         String command = args[0];
+        int status;
         try {
-            return switch (command) {
+            status = switch (command) {
                 case "run" -> RunCommand.execute(rest, out, err);
                 case "probe" -> ProbeCommand.execute(rest, out, err);
                 case "compare" -> CompareCommand.execute(rest, out, err);
@@ -56,8 +59,16 @@ public final class Main {
         } catch (UsageException e) {
             String help = command.equals("run") || command.equals("probe") || command.equals("compare") ? "faultline " + command + " --help" : "faultline --help";
             err.println("faultline: " + e.getMessage() + " (see '" + help + "')");
-            return EXIT_USAGE;
+            status = EXIT_USAGE;
         }
+        // PrintStream swallows write errors (a full disk, a closed pipe); a result that did not
+        // reach its reader is a failed run, not a successful one.
+        out.flush();
+        if (out.checkError()) {
+            err.println("faultline: " + command + ": the output could not be written to stdout (write error)");
+            return EXIT_FAILED;
+        }
+        return status;
     }
 
     public static String usage() {

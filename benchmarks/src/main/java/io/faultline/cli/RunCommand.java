@@ -17,6 +17,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.concurrent.atomic.LongAdder;
 
 /**
  * {@code faultline run}: builds a heap from the options, runs the workload on it, verifies the
@@ -34,7 +35,13 @@ public final class RunCommand {
             out.print(RunOptions.usage());
             return Main.EXIT_OK;
         }
-        BackendChoice backend = BackendChoice.resolve(o.backend(), o.mode(), err);
+        BackendChoice backend;
+        try {
+            backend = BackendChoice.resolve(o.backend(), o.mode(), err);
+        } catch (BackendUnavailableException e) {
+            err.println("faultline: " + e.getMessage());
+            return Main.EXIT_FAILED;
+        }
         HeapConfig config;
         try {
             config = HeapConfig.builder()
@@ -59,7 +66,7 @@ public final class RunCommand {
                     + backend.backend() + " backend: " + e);
             return Main.EXIT_FAILED;
         }
-        long allocated = 0;
+        LongAdder allocated = new LongAdder();
         long wallNanos;
         boolean verified = false;
         Throwable failure = null;
@@ -69,7 +76,13 @@ public final class RunCommand {
         try {
             long t0 = System.nanoTime();
             try {
-                allocated = workload.run(heap, o.threads(), out);
+                workload.run(heap, o.threads(), out, allocated);
+            } catch (HeapExhaustedException e) {
+                // Its message carries a snapshot of the counters taken mid-run; the report's own
+                // counters (taken below, once compaction is done) are the ones to print.
+                failure = e;
+                error = "heap exhausted: cannot allocate " + e.requestedBytes() + " bytes after a full collection (--heap "
+                        + ByteSize.format(config.capacity()) + ")";
             } catch (RuntimeException | Error e) {
                 failure = e;
                 error = e.toString();
@@ -84,6 +97,15 @@ public final class RunCommand {
                 } catch (RuntimeException e) {
                     failure = e;
                     error = "final verification: " + e;
+                }
+            }
+            try {
+                // A compaction still in flight is counted in gcCycles but not yet in pagesCompacted.
+                heap.awaitCompaction();
+            } catch (RuntimeException e) {
+                if (failure == null) {
+                    failure = e;
+                    error = e.toString();
                 }
             }
             stats = heap.stats();
@@ -109,8 +131,8 @@ public final class RunCommand {
             }
         }
         RunReport report = new RunReport(backend.backend(), backend.requested(), backend.mode(), workload.name(),
-                o.threads(), o.stw() ? 0 : o.gcThreads(), !o.stw(), config.capacity(), stats, verified, allocated,
-                wallNanos / 1e6, uffd, error);
+                o.threads(), o.stw() ? 0 : o.gcThreads(), !o.stw(), config.capacity(), stats, verified,
+                allocated.sum(), wallNanos / 1e6, uffd, error);
         out.println(o.json() ? report.toJson() : report.summary());
         out.flush();
         return error == null ? Main.EXIT_OK : Main.EXIT_FAILED;

@@ -9,8 +9,8 @@ import java.util.Set;
 /**
  * The options of {@code faultline run}, parsed and checked. {@link #parse} rejects anything it
  * does not understand with a one-line {@link UsageException} naming the option and the value;
- * options that do not apply to the chosen backend or workload are rejected too, so a typo'd
- * experiment never silently runs with defaults.
+ * an option given twice and options that do not apply to the chosen backend or workload are
+ * rejected too, so a typo'd experiment never silently runs with defaults or with the last value.
  *
  * @param backend    {@code java}, {@code uffd} or {@code auto}
  * @param mode       {@code continue}, {@code copy} or {@code move}; null when not given
@@ -107,7 +107,12 @@ public record RunOptions(
             } else {
                 throw new UsageException("unexpected argument '" + arg + "'");
             }
-            given.put(name.equals("-h") ? "--help" : name, value);
+            String option = name.equals("-h") ? "--help" : name;
+            String earlier = given.put(option, value);
+            if (earlier != null && !option.equals("--help")) {
+                throw new UsageException(FLAGS.contains(option) ? option + " given twice"
+                        : option + " given twice ('" + earlier + "' and '" + value + "'); give it once");
+            }
         }
         if (given.containsKey("--help")) {
             return defaults(true);
@@ -243,8 +248,9 @@ public record RunOptions(
                   -h, --help                print this help
 
                 Workload text (e.g. binarytrees' published output) goes to stdout first.
-                Exit status: 0 done, 1 the run failed (heap exhausted, verifier or integrity
-                check failed), 2 bad command line.
+                Exit status: 0 done, 1 the run failed or cannot run here (heap exhausted,
+                verifier or integrity check failed, the uffd mode is unavailable on this
+                machine, output could not be written), 2 bad command line.
                 """.formatted(DEFAULT_HEAP.get("binarytrees"), DEFAULT_SEED, DEFAULT_OPS, DEFAULT_DEPTH, DEFAULT_DEPTH, DEFAULT_LIVE_MB,
                 DEFAULT_STEPS);
     }

@@ -6,8 +6,9 @@ import java.util.Locale;
 import java.util.Map;
 
 /**
- * What {@code faultline run --json} prints: one JSON object on one line. Times in milliseconds,
- * sizes in bytes.
+ * What {@code faultline run --json} prints: one JSON object on one line. Times in milliseconds
+ * (three decimals), sizes in bytes. The heap's counters are those of {@link HeapStats}, under the
+ * names its {@link HeapStats#toString()} uses, taken after the last compaction completed.
  *
  * @param verified true only if {@code --verify} was given, the run completed, the verifier ran
  *                 after every collection ({@link HeapStats#verifiedCycles()} equals
@@ -33,7 +34,7 @@ public record RunReport(
         Map<String, Long> uffd,
         String error) {
 
-    /** The JSON line: no newline, keys in a fixed order. */
+    /** The JSON line: no newline, keys in a fixed order. A failed run has its error text, and its counters still. */
     public String toJson() {
         StringBuilder b = new StringBuilder(512).append('{');
         field(b, "backend", backend);
@@ -46,6 +47,7 @@ public record RunReport(
         field(b, "heapBytes", heapBytes);
         field(b, "gcCycles", stats.gcCycles());
         field(b, "verified", verified);
+        field(b, "verifiedCycles", stats.verifiedCycles());
         field(b, "faults", stats.faults());
         field(b, "pagesCompacted", stats.pagesCompacted());
         field(b, "pauseMaxMs", ms(stats.pauseMaxNanos()));
@@ -54,6 +56,7 @@ public record RunReport(
         field(b, "compactionMaxMs", ms(stats.compactionMaxNanos()));
         field(b, "wallMs", wallMs);
         field(b, "liveBytesAfterLastGc", stats.liveAfterLastGc());
+        field(b, "usedBytes", stats.used());
         field(b, "allocatedBytes", allocatedBytes);
         field(b, "uffd", uffd);
         field(b, "error", error);
@@ -73,7 +76,7 @@ public record RunReport(
     }
 
     private static double ms(long nanos) {
-        return Math.round(nanos / 1e3) / 1e3;
+        return nanos / 1e6;
     }
 
     private static void field(StringBuilder b, String key, Object value) {

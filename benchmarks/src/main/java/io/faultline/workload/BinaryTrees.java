@@ -4,6 +4,7 @@ import io.faultline.heap.Heap;
 import io.faultline.heap.Mutator;
 import io.faultline.model.ObjectType;
 import java.io.PrintStream;
+import java.util.concurrent.atomic.LongAdder;
 
 /**
  * The Computer Language Benchmarks Game's binary-trees, with its published output format:
@@ -43,18 +44,18 @@ public final class BinaryTrees implements Workload {
     }
 
     @Override
-    public long run(Heap heap, int threads, PrintStream out) {
+    public void run(Heap heap, int threads, PrintStream out, LongAdder allocatedBytes) {
         int maxDepth = Math.max(MIN_DEPTH + 2, n);
         int stretchDepth = maxDepth + 1;
         int depths = (maxDepth - MIN_DEPTH) / 2 + 1;
         long[][] checks = new long[threads][depths];
-        long allocated;
-        try (Mutator m = heap.attach()) {
+        Mutator m = heap.attach();
+        try (m) {
             int mark = m.handleMark();
             out.println("stretch tree of depth " + stretchDepth + "\t check: " + check(m, bottomUpTree(m, stretchDepth)));
 
             int longLived = m.push(bottomUpTree(m, maxDepth));
-            allocated = MutatorThreads.run(heap, threads, "binarytrees", m, (w, t) -> {
+            MutatorThreads.run(heap, threads, "binarytrees", m, allocatedBytes, (w, t) -> {
                 for (int i = 0; i < depths; i++) {
                     int depth = MIN_DEPTH + 2 * i;
                     int iterations = 1 << (maxDepth - depth + MIN_DEPTH);
@@ -75,9 +76,9 @@ public final class BinaryTrees implements Workload {
             }
             out.println("long lived tree of depth " + maxDepth + "\t check: " + check(m, m.handle(longLived)));
             m.popTo(mark);
-            allocated += m.allocatedBytes();
+        } finally {
+            allocatedBytes.add(m.allocatedBytes());
         }
-        return allocated;
     }
 
     /**

@@ -5,6 +5,7 @@ import io.faultline.heap.HeapStats;
 import io.faultline.heap.Mutator;
 import io.faultline.model.ObjectType;
 import java.io.PrintStream;
+import java.util.concurrent.atomic.LongAdder;
 
 /**
  * Ellis, Kovac and Boehm's GCBench: a stretch tree of depth 18, a long-lived tree of depth 16
@@ -54,9 +55,8 @@ public final class GcBench implements Workload {
     }
 
     @Override
-    public long run(Heap heap, int threads, PrintStream out) {
+    public void run(Heap heap, int threads, PrintStream out, LongAdder allocatedBytes) {
         long nodeBytes = NODE.sizeWords() * 8;
-        long allocated = 0;
         out.println("Garbage Collector Test");
         out.println(" Live storage will peak at "
                 + (nodeBytes * (treeSize(longLivedDepth) + treeSize(maxTreeDepth)) + 8L * arraySize) + " bytes.");
@@ -64,7 +64,8 @@ public final class GcBench implements Workload {
         out.println(" Stretching memory with a binary tree of depth " + stretchDepth);
         printDiagnostics(heap, out);
         long start = System.nanoTime();
-        try (Mutator m = heap.attach()) {
+        Mutator m = heap.attach();
+        try (m) {
             int mark = m.handleMark();
             makeTree(m, stretchDepth); // garbage at once
 
@@ -84,7 +85,7 @@ public final class GcBench implements Workload {
                 long iters = numIters(depth);
                 out.println("Creating " + iters + " trees of depth " + depth);
                 long t0 = System.nanoTime();
-                allocated += MutatorThreads.run(heap, threads, "gcbench", m, (w, t) -> {
+                MutatorThreads.run(heap, threads, "gcbench", m, allocatedBytes, (w, t) -> {
                     int temp = w.push(0);
                     for (long i = t; i < iters; i += threads) {
                         w.setHandle(temp, w.allocate(NODE));
@@ -93,7 +94,7 @@ public final class GcBench implements Workload {
                 });
                 out.println("\tTop down construction took " + (System.nanoTime() - t0) / 1_000_000 + "msecs");
                 t0 = System.nanoTime();
-                allocated += MutatorThreads.run(heap, threads, "gcbench", m, (w, t) -> {
+                MutatorThreads.run(heap, threads, "gcbench", m, allocatedBytes, (w, t) -> {
                     for (long i = t; i < iters; i += threads) {
                         makeTree(w, depth);
                     }
@@ -110,12 +111,12 @@ public final class GcBench implements Workload {
                         + treeSize(longLivedDepth) + "; array[" + probe + "] = " + found + ", expected " + 1.0 / probe);
             }
             m.popTo(mark);
-            allocated += m.allocatedBytes();
+        } finally {
+            allocatedBytes.add(m.allocatedBytes());
         }
         long elapsed = (System.nanoTime() - start) / 1_000_000;
         printDiagnostics(heap, out);
         out.println("Completed in " + elapsed + "ms.");
-        return allocated;
     }
 
     private static void printDiagnostics(Heap heap, PrintStream out) {

@@ -5,6 +5,7 @@ import io.faultline.heap.Mutator;
 import io.faultline.model.ObjectType;
 import java.io.PrintStream;
 import java.util.SplittableRandom;
+import java.util.concurrent.atomic.LongAdder;
 
 /**
  * After Detlefs and Clinger's GCOld: a fixed amount of live storage in complete binary trees of
@@ -71,17 +72,16 @@ public final class GcOld implements Workload {
     }
 
     @Override
-    public long run(Heap heap, int threads, PrintStream out) {
+    public void run(Heap heap, int threads, PrintStream out, LongAdder allocatedBytes) {
         int treesPerThread = (int) Math.max(1, liveBytes / heightToBytes(TREE_HEIGHT) / threads);
         out.println("GCOld: " + treesPerThread * threads + " trees of height " + TREE_HEIGHT + " ("
                 + treesPerThread * threads * heightToBytes(TREE_HEIGHT) + " bytes live), " + steps + " steps per thread of "
                 + YOUNG_BYTES_PER_STEP + " young bytes, promotion 1/" + PROMOTION_RATE + ", " + SWAPS_PER_STEP
                 + " subtree swaps per step");
         long t0 = System.nanoTime();
-        long allocated = MutatorThreads.run(heap, threads, "gcold", null,
+        MutatorThreads.run(heap, threads, "gcold", null, allocatedBytes,
                 (m, t) -> new Program(m, t, treesPerThread).run());
         out.println("Completed in " + (System.nanoTime() - t0) / 1_000_000 + "ms.");
-        return allocated;
     }
 
     private final class Program {

@@ -2,7 +2,7 @@ package io.faultline.workload;
 
 import io.faultline.heap.Heap;
 import io.faultline.heap.Mutator;
-import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.LongAdder;
 
 /**
  * Runs a body on N new threads, each attached to a heap as its own {@link Mutator}, and waits
@@ -22,14 +22,12 @@ public final class MutatorThreads {
 
     /**
      * Runs {@code body} on {@code threads} threads named {@code name-i}, each with a fresh
-     * mutator that is closed when the body returns. {@code caller} is the calling thread's
+     * mutator that is closed when the body returns, and adds the bytes each mutator allocated to
+     * {@code allocatedBytes} (also when its body fails). {@code caller} is the calling thread's
      * mutator, or null if it is not attached. The first failure is rethrown (others suppressed)
      * after every thread has ended.
-     *
-     * @return bytes allocated by the threads' mutators
      */
-    public static long run(Heap heap, int threads, String name, Mutator caller, Body body) {
-        AtomicLong allocated = new AtomicLong();
+    public static void run(Heap heap, int threads, String name, Mutator caller, LongAdder allocatedBytes, Body body) {
         Throwable[] failures = new Throwable[threads];
         Thread[] workers = new Thread[threads];
         for (int i = 0; i < threads; i++) {
@@ -39,7 +37,7 @@ public final class MutatorThreads {
                     try {
                         body.run(m, id);
                     } finally {
-                        allocated.addAndGet(m.allocatedBytes());
+                        allocatedBytes.add(m.allocatedBytes());
                     }
                 } catch (Throwable t) {
                     failures[id] = t;
@@ -79,7 +77,6 @@ public final class MutatorThreads {
         if (first != null) {
             throw new IllegalStateException(first);
         }
-        return allocated.get();
     }
 
     private static void joinAll(Thread[] workers) {

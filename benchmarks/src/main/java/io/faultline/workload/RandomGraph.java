@@ -6,6 +6,7 @@ import io.faultline.model.ObjectLayout;
 import io.faultline.model.ObjectType;
 import java.io.PrintStream;
 import java.util.SplittableRandom;
+import java.util.concurrent.atomic.LongAdder;
 
 /**
  * Seeded random graph mutation: each thread allocates nodes and arrays, links and unlinks them,
@@ -58,9 +59,9 @@ public final class RandomGraph implements Workload {
     }
 
     @Override
-    public long run(Heap heap, int threads, PrintStream out) {
+    public void run(Heap heap, int threads, PrintStream out, LongAdder allocatedBytes) {
         long deadline = durationMs > 0 ? System.nanoTime() + durationMs * 1_000_000 : Long.MAX_VALUE;
-        return MutatorThreads.run(heap, threads, "random", null, (m, t) -> new Program(m, t, deadline).run());
+        MutatorThreads.run(heap, threads, "random", null, allocatedBytes, (m, t) -> new Program(m, t, deadline).run());
     }
 
     /** The per-thread program: deterministic given the seed and the thread index. */

@@ -37,6 +37,17 @@ class OptionErrorsTest {
                 bad(List.of("--frobnicate"), "run", "--frobnicate"),
                 bad(List.of("extra"), "run", "extra"),
                 bad(List.of("--bogus"), "probe", "--bogus"),
+                bad(List.of("--threads", "twice", "'2'", "'4'"), "run", "--threads", "2", "--threads", "4"),
+                bad(List.of("--threads", "twice", "'2'", "'4'"), "run", "--threads=2", "--threads", "4"),
+                bad(List.of("--heap", "twice"), "run", "--heap", "8m", "--verify", "--heap", "8m"),
+                bad(List.of("--verify", "twice"), "run", "--verify", "--verify"),
+                bad(List.of("--backend", "twice", "'java'", "'uffd'"), "run", "--backend", "java", "--backend=uffd"),
+                bad(List.of("--out", "twice"), "compare", "--out", "a", "--out", "b"),
+                bad(List.of("--out", "twice"), "compare", "--out=a", "--out", "a"),
+                bad(List.of("--modes", "twice"), "compare", "--modes", "java", "--modes=copy"),
+                bad(List.of("--quick", "twice"), "compare", "--quick", "--quick"),
+                bad(List.of("--quick", "--smoke"), "compare", "--quick", "--smoke"),
+                bad(List.of("--quick=yes"), "compare", "--quick=yes"),
                 bad(List.of("frobnicate"), "frobnicate"),
                 bad(List.of("--frobnicate"), "--frobnicate"));
     }

@@ -75,8 +75,40 @@ class RunCommandTest {
         CommandLine r = CommandLine.run("run", "--workload", "gcold", "--live-mb", "8", "--steps", "1", "--heap", "2m",
                 "--json");
         assertEquals(Main.EXIT_FAILED, r.status(), r::toString);
-        assertTrue(r.err().contains("heap exhausted"), r::toString);
-        assertTrue(field(r.lastLine(), "error").contains("HeapExhaustedException"), r::toString);
+        assertEquals("faultline: run failed: heap exhausted: cannot allocate 32 bytes after a full collection (--heap 2m)",
+                r.err().strip(), r::toString);
+        assertEquals("\"heap exhausted: cannot allocate 32 bytes after a full collection (--heap 2m)\"",
+                field(r.lastLine(), "error"), r::toString);
         assertEquals("false", field(r.lastLine(), "verified"));
+        assertCountersOfAFailedRun(r, (2L << 20) / 2);
+    }
+
+    /**
+     * A failed run reports what it did with one set of counters: the error text carries none (no
+     * snapshot from the moment of failure to contradict the JSON), the bytes allocated before the
+     * failure are counted, and the compaction in flight at the failure is counted in pagesCompacted.
+     * (Before: "allocatedBytes":0, and pagesCompacted 0 after one cycle, or fewer than the message's
+     * own snapshot said.)
+     */
+    @Test
+    void exhaustedHeapWithTwoThreadsReportsOneSetOfCounters() {
+        CommandLine r = CommandLine.run("run", "--workload", "random", "--heap", "2m", "--ops", "2000000",
+                "--threads", "2", "--json");
+        assertEquals(Main.EXIT_FAILED, r.status(), r::toString);
+        assertCountersOfAFailedRun(r, 2L << 20);
+    }
+
+    /** {@code minAllocated}: bytes the run must have allocated before it failed. */
+    private static void assertCountersOfAFailedRun(CommandLine r, long minAllocated) {
+        String json = r.lastLine();
+        for (String counter : List.of("gcCycles", "pagesCompacted", "faults", "liveBytesAfterLastGc", "usedBytes")) {
+            assertTrue(!r.err().contains(counter) && !field(json, "error").contains(counter), () -> counter + " in " + r);
+        }
+        long cycles = Long.parseLong(field(json, "gcCycles"));
+        assertTrue(cycles >= 1, json);
+        assertTrue(Long.parseLong(field(json, "pagesCompacted")) >= cycles, () -> "every cycle built pages: " + json);
+        assertTrue(Long.parseLong(field(json, "allocatedBytes")) >= minAllocated,
+                () -> "allocated at least " + minAllocated + ": " + json);
+        assertTrue(Long.parseLong(field(json, "liveBytesAfterLastGc")) > 0, json);
     }
 }

@@ -11,6 +11,7 @@ import io.faultline.verify.VerifyReport;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
+import java.util.concurrent.atomic.LongAdder;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
@@ -25,9 +26,10 @@ class WorkloadsTest {
         HeapConfig config = HeapConfig.builder().capacity(capacity).checkedAccess(checked).compactorThreads(2).build();
         ByteArrayOutputStream bytes = new ByteArrayOutputStream();
         try (Heap heap = Heap.create(config); PrintStream out = new PrintStream(bytes, true, StandardCharsets.UTF_8)) {
-            long allocated = w.run(heap, threads, out);
+            LongAdder allocated = new LongAdder();
+            w.run(heap, threads, out, allocated);
             VerifyReport report = heap.verify();
-            Outcome o = new Outcome(bytes.toString(StandardCharsets.UTF_8), allocated, heap.stats(), report);
+            Outcome o = new Outcome(bytes.toString(StandardCharsets.UTF_8), allocated.sum(), heap.stats(), report);
             assertTrue(report.ok(), report::toString);
             return o;
         }

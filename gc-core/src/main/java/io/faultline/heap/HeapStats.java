@@ -1,5 +1,7 @@
 package io.faultline.heap;
 
+import java.util.Locale;
+
 /**
  * A snapshot of a heap's counters. Sizes in bytes, times in nanoseconds.
  *
@@ -7,7 +9,9 @@ package io.faultline.heap;
  * @param used            bytes below the allocation top (live, garbage and TLAB slack)
  * @param liveAfterLastGc live bytes found by the last collection (0 before the first)
  * @param gcCycles        completed collections
- * @param pagesCompacted  to-space pages built, over all collections
+ * @param pagesCompacted  to-space pages built, over all collections whose compaction has completed (a
+ *                        concurrent compaction still in flight is counted when it completes; after
+ *                        {@link Heap#awaitCompaction()} every cycle in {@code gcCycles} is counted)
  * @param faults          page faults served to mutators, over all collections
  * @param pauseMaxNanos   longest pause, from the stop request to the resume (time-to-safepoint
  *                        included; heap verification, a test aid, excluded)
@@ -20,11 +24,15 @@ package io.faultline.heap;
 public record HeapStats(long capacity, long used, long liveAfterLastGc, long gcCycles, long pagesCompacted,
                         long faults, long pauseMaxNanos, long pauseTotalNanos, long compactionNanos,
                         long compactionMaxNanos, long verifiedCycles) {
+    /**
+     * Every counter as {@code name=value}, under the names and units that {@code faultline run --json}
+     * uses for them: sizes in bytes, times in milliseconds with three decimals.
+     */
     @Override
     public String toString() {
-        return String.format("capacity=%d used=%d liveAfterLastGc=%d gcCycles=%d pagesCompacted=%d faults=%d "
-                        + "pauseMax=%.3fms pauseTotal=%.3fms verifiedCycles=%d",
-                capacity, used, liveAfterLastGc, gcCycles, pagesCompacted, faults,
-                pauseMaxNanos / 1e6, pauseTotalNanos / 1e6, verifiedCycles);
+        return String.format(Locale.ROOT, "heapBytes=%d usedBytes=%d liveBytesAfterLastGc=%d gcCycles=%d pagesCompacted=%d "
+                        + "faults=%d pauseMaxMs=%.3f pauseTotalMs=%.3f compactionMs=%.3f compactionMaxMs=%.3f verifiedCycles=%d",
+                capacity, used, liveAfterLastGc, gcCycles, pagesCompacted, faults, pauseMaxNanos / 1e6,
+                pauseTotalNanos / 1e6, compactionNanos / 1e6, compactionMaxNanos / 1e6, verifiedCycles);
     }
 }

@@ -21,11 +21,13 @@ import java.util.Optional;
  *
  * <p>The Maven build compiles it into the class path resource
  * {@code native/<platform>/libfaultline.so} (platform e.g. {@code linux-x86_64}) when gcc is
- * available. At first use it is extracted to a temporary file (deleted on exit) and opened with
- * {@link SymbolLookup#libraryLookup(Path, Arena)} in the global arena. The system property
- * {@value #PATH_PROPERTY} names a library file to load instead. If anything fails,
- * {@link #isLoaded()} is false and {@link #failureReason()} says why; nothing throws until a
- * caller asks for a symbol.
+ * available. At first use it is extracted to a temporary file, opened with
+ * {@link SymbolLookup#libraryLookup(Path, Arena)} in the global arena, and the file is deleted
+ * right away: the loaded mapping stays valid without it, and a JVM that is killed (SIGKILL, no
+ * exit hooks) leaves nothing behind in the temporary directory. {@link #source()} says where the
+ * library came from. The system property {@value #PATH_PROPERTY} names a library file to load
+ * instead (that file is left alone). If anything fails, {@link #isLoaded()} is false and
+ * {@link #failureReason()} says why; nothing throws until a caller asks for a symbol.
  */
 @SuppressWarnings("restricted") // loading and binding a native library; callers need --enable-native-access
 public final class NativeLibrary {
@@ -36,11 +38,18 @@ public final class NativeLibrary {
     public static final String LIBRARY_NAME = "libfaultline.so";
 
     private static final class Holder {
-        static final Status STATUS = load("/native/" + platform() + "/" + LIBRARY_NAME, System.getProperty(PATH_PROPERTY));
+        static final Status STATUS = load("/native/" + platform() + "/" + LIBRARY_NAME, System.getProperty(PATH_PROPERTY),
+            Path.of(System.getProperty("java.io.tmpdir")));
     }
 
-    /** Outcome of loading: a lookup and the file it came from, or the reason there is none. */
-    record Status(SymbolLookup lookup, Path path, int version, String failureReason) {
+    /**
+     * Outcome of loading: a lookup and where it came from, or the reason there is none.
+     *
+     * @param file      the {@value #PATH_PROPERTY} file it was loaded from; null for the packaged library
+     * @param extracted the temporary copy of the packaged library, deleted once opened; null otherwise
+     * @param source    where it came from, in words, for reports
+     */
+    record Status(SymbolLookup lookup, Path file, Path extracted, String source, int version, String failureReason) {
         boolean loaded() {
             return lookup != null;
         }
@@ -59,9 +68,22 @@ public final class NativeLibrary {
         return Holder.STATUS.failureReason();
     }
 
-    /** The file the library was loaded from. */
+    /**
+     * The file the library was loaded from, if that file is meant to stay: the
+     * {@value #PATH_PROPERTY} file. Empty for the packaged library, whose extracted copy is deleted
+     * as soon as it is opened; {@link #source()} names it.
+     */
     public static Optional<Path> path() {
-        return Optional.ofNullable(Holder.STATUS.path());
+        return Optional.ofNullable(Holder.STATUS.file());
+    }
+
+    /**
+     * Where the library came from, for reports: the {@value #PATH_PROPERTY} file, or e.g.
+     * {@code class path resource /native/linux-x86_64/libfaultline.so (extracted to
+     * /tmp/libfaultline-123.so, deleted once loaded)}; null if nothing was found to load.
+     */
+    public static String source() {
+        return Holder.STATUS.source();
     }
 
     /** {@code fl_version()} of the loaded library. */
@@ -115,36 +137,54 @@ public final class NativeLibrary {
         }
     }
 
-    /** Loads the library from {@code file} if given, else from class path {@code resource}. */
-    static Status load(String resource, String file) {
+    /**
+     * Loads the library from {@code file} if given, else from class path {@code resource}, extracted
+     * into {@code tempDir} and deleted from there as soon as it has been opened (or has failed to open).
+     */
+    static Status load(String resource, String file, Path tempDir) {
         Path path;
+        Path extracted = null;
         if (file != null) {
             path = Path.of(file);
             if (!Files.isRegularFile(path)) {
-                return failed(null, "native library not found: " + PATH_PROPERTY + "=" + file + " is not a file");
+                return failed(null, null, null, "native library not found: " + PATH_PROPERTY + "=" + file + " is not a file");
             }
         } else {
             try (InputStream in = NativeLibrary.class.getResourceAsStream(resource)) {
                 if (in == null) {
-                    return failed(null, "native library not built: no class path resource " + resource
+                    return failed(null, null, null, "native library not built: no class path resource " + resource
                         + " (was gcc missing at build time, or is " + platform() + " unsupported?)");
                 }
-                path = Files.createTempFile("libfaultline-", ".so");
-                path.toFile().deleteOnExit();
-                Files.copy(in, path, StandardCopyOption.REPLACE_EXISTING);
+                extracted = Files.createTempFile(tempDir, "libfaultline-", ".so");
+                Files.copy(in, extracted, StandardCopyOption.REPLACE_EXISTING);
             } catch (IOException e) {
-                return failed(null, "native library not extracted: " + resource + ": " + e);
+                String undeleted = extracted == null ? null : discard(extracted);
+                return failed(null, extracted, null, "native library not extracted: " + resource + " into " + tempDir
+                    + ": " + e + (undeleted == null ? "" : "; " + undeleted));
             }
+            path = extracted;
         }
         SymbolLookup lookup;
+        String undeleted;
         try {
             lookup = SymbolLookup.libraryLookup(path, Arena.global());
         } catch (IllegalArgumentException | IllegalCallerException e) {
-            return failed(path, "native library not loaded: " + path + ": " + e.getMessage());
+            undeleted = extracted == null ? null : discard(extracted);
+            return failed(file == null ? null : path, extracted, null, "native library not loaded: " + path + ": "
+                + e.getMessage() + (undeleted == null ? "" : "; " + undeleted));
         }
+        String source;
+        if (extracted == null) {
+            source = path.toString();
+        } else {
+            undeleted = discard(extracted);
+            source = "class path resource " + resource + " (extracted to " + extracted + ", "
+                + (undeleted == null ? "deleted once loaded" : undeleted) + ")";
+        }
+        Path loadedFile = file == null ? null : path;
         Optional<MemorySegment> versionSymbol = lookup.find("fl_version");
         if (versionSymbol.isEmpty()) {
-            return failed(path, "native library not loaded: " + path + " has no fl_version");
+            return failed(loadedFile, extracted, source, "native library not loaded: " + source + " has no fl_version");
         }
         int version;
         try {
@@ -152,16 +192,30 @@ public final class NativeLibrary {
                 .downcallHandle(versionSymbol.get(), FunctionDescriptor.of(JAVA_INT))
                 .invokeExact();
         } catch (Throwable t) {
-            return failed(path, "native library not loaded: fl_version failed: " + t);
+            return failed(loadedFile, extracted, source, "native library not loaded: fl_version failed: " + t);
         }
         if (version != EXPECTED_VERSION) {
-            return failed(path, "native library version mismatch: " + path + " has fl_version() = " + version
-                + ", expected " + EXPECTED_VERSION + " (stale build?)");
+            return failed(loadedFile, extracted, source, "native library version mismatch: " + source
+                + " has fl_version() = " + version + ", expected " + EXPECTED_VERSION + " (stale build?)");
         }
-        return new Status(lookup, path, version, null);
+        return new Status(lookup, loadedFile, extracted, source, version, null);
     }
 
-    private static Status failed(Path path, String reason) {
-        return new Status(null, path, 0, reason);
+    /**
+     * Deletes the extracted copy. Returns null if it is gone, else what went wrong (the file is
+     * then left for deletion at JVM exit).
+     */
+    private static String discard(Path extracted) {
+        try {
+            Files.delete(extracted);
+            return null;
+        } catch (IOException e) {
+            extracted.toFile().deleteOnExit();
+            return "could not delete " + extracted + " (" + e + "), left for deletion at JVM exit";
+        }
+    }
+
+    private static Status failed(Path file, Path extracted, String source, String reason) {
+        return new Status(null, file, extracted, source, 0, reason);
     }
 }

@@ -122,7 +122,7 @@ public final class UffdProbe {
         String kernel = System.getProperty("os.version", "?");
         boolean nativeLoaded = NativeLibrary.isLoaded();
         String nativeDetail = nativeLoaded
-            ? NativeLibrary.path().map(Object::toString).orElse("?") + " (fl_version " + NativeLibrary.version() + ")"
+            ? "fl_version " + NativeLibrary.version() + " from " + NativeLibrary.source()
             : NativeLibrary.failureReason();
 
         long pageSize = 0;

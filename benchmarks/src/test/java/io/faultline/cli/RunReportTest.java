@@ -1,0 +1,27 @@
+package io.faultline.cli;
+
+import static io.faultline.cli.CommandLine.field;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import io.faultline.heap.HeapStats;
+import org.junit.jupiter.api.Test;
+
+/** The run JSON and {@link HeapStats#toString()} (which failure messages print) use the same names and units. */
+class RunReportTest {
+
+    @Test
+    void everyCounterInHeapStatsTextHasTheSameNameAndValueInTheJson() {
+        HeapStats stats = new HeapStats(64L << 20, 3_000_000, 1_234_567, 7, 3403, 622, 63_568_501, 214_392_499,
+                159_179_000, 45_172_250, 7);
+        RunReport report = new RunReport("java", "java", null, "random", 2, 1, true, stats.capacity(), stats, true,
+                241_111_520, 540.25, null, null);
+        String json = report.toJson();
+        String text = stats.toString();
+        for (String pair : text.split(" ")) {
+            String[] kv = pair.split("=", 2);
+            assertEquals(kv[1], field(json, kv[0]), () -> kv[0] + " in " + text + " vs " + json);
+        }
+        assertEquals("63.569", field(json, "pauseMaxMs"));
+        assertEquals("241111520", field(json, "allocatedBytes"));
+    }
+}
