@@ -49,6 +49,7 @@ public final class Main {
                 case "run" -> RunCommand.execute(rest, out, err);
                 case "probe" -> ProbeCommand.execute(rest, out, err);
                 case "compare" -> CompareCommand.execute(rest, out, err);
+                case "demo" -> DemoCommand.execute(rest, out, err);
                 case "help", "--help", "-h" -> {
                     out.print(usage());
                     yield EXIT_OK;
@@ -83,6 +84,7 @@ public final class Main {
                   probe    print which userfaultfd modes work on this machine, and why not
                   compare  measure java, uffd copy, continue and move side by side against
                            this machine's floors; table, PNG chart and raw numbers
+                  demo     'demo safepoint-hazard': a Java fault resolver deadlocks a JVM
                   jmh      run the JMH suite (io.faultline.bench.*); JMH's own options, e.g.
                            'faultline jmh -l' or 'faultline jmh FaultService -prof gc'
                   help     print this help
