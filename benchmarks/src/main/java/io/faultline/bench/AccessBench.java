@@ -1,6 +1,8 @@
 package io.faultline.bench;
 
+import io.faultline.backend.HeapBackend;
 import io.faultline.heap.Heap;
+import io.faultline.heap.HeapConfig;
 import io.faultline.heap.Mutator;
 import io.faultline.model.ObjectLayout;
 import java.lang.foreign.Arena;
@@ -46,6 +48,7 @@ public class AccessBench {
     public int heapMb;
 
     private Heap heap;
+    private HeapBackend heapBackend;
     private Mutator m;
     private int[] refs;
     private long[] offsets;
@@ -54,7 +57,8 @@ public class AccessBench {
 
     @Setup(Level.Trial)
     public void setUp() {
-        heap = BenchSupport.newHeap(backend, (long) heapMb << 20, 1);
+        heap = BenchSupport.newHeap(backend, (long) heapMb << 20, 1, HeapConfig.DEFAULT_COMPACTION_STEP_PAGES,
+                b -> heapBackend = b);
         Mutator t = heap.attach();
         try {
             BenchSupport.LiveSet live = BenchSupport.LiveSet.build(t, (long) OBJECTS * BenchSupport.OBJECT_BYTES, 1);
@@ -69,8 +73,8 @@ public class AccessBench {
             t.close();
         }
         arena = Arena.ofShared();
-        raw = arena.allocate(heap.backend().capacity(), 4096);
-        raw.copyFrom(heap.view());
+        raw = arena.allocate(heapBackend.capacity(), 4096);
+        raw.copyFrom(heapBackend.view());
     }
 
     @Setup(Level.Iteration)
@@ -110,7 +114,7 @@ public class AccessBench {
     @Benchmark
     @OperationsPerInvocation(OBJECTS)
     public long viewRead() {
-        MemorySegment v = heap.view();
+        MemorySegment v = heapBackend.view();
         long[] o = offsets;
         long sum = 0;
         for (int i = 0; i < o.length; i++) {

@@ -89,10 +89,21 @@ public final class BenchSupport {
 
     /** As above, with the pages per native compaction step ({@link HeapConfig.Builder#compactionStepPages}). */
     public static Heap newHeap(String backend, long capacity, int compactorThreads, long stepPages) {
+        return newHeap(backend, capacity, compactorThreads, stepPages, null);
+    }
+
+    /** As above; {@code created}, if not null, receives the backend the heap creates. */
+    public static Heap newHeap(String backend, long capacity, int compactorThreads, long stepPages,
+                               java.util.function.Consumer<HeapBackend> created) {
         requireAvailable(backend);
+        HeapBackend.Factory f = factory(backend);
         return Heap.create(HeapConfig.builder()
                 .capacity(capacity)
-                .backend(factory(backend))
+                .backend(created == null ? f : (c, ps) -> {
+                    HeapBackend b = f.create(c, ps);
+                    created.accept(b);
+                    return b;
+                })
                 .concurrentCompaction(true)
                 .compactorThreads(compactorThreads)
                 .compactionStepPages(stepPages)
@@ -101,10 +112,8 @@ public final class BenchSupport {
 
     /** Faults served so far: the uffd service thread's count, or the java backend's software faults. */
     public static long faults(Heap heap) {
-        if (heap.backend() instanceof UffdBackend u) {
-            return u.stat(UffdBackend.Stat.FAULTS);
-        }
-        return heap.stats().faults();
+        Long served = heap.backendCounters().get("faults");
+        return served != null ? served : heap.stats().faults();
     }
 
     /** Closes quietly in reverse order of creation (mutator, then heap); nulls are skipped. */

@@ -87,7 +87,7 @@ public class CompactionBench {
     @Benchmark
     public void collectAndCompact() {
         m.collect();
-        while (heap.collectorIsCompacting()) {
+        while (heap.isCompacting()) {
             LockSupport.parkNanos(20_000);
         }
     }

@@ -260,7 +260,7 @@ public final class CompareHarness {
                 HeapStats s0 = heap.stats();
                 m.collect();
                 HeapStats s1 = heap.stats();
-                while (heap.collectorIsCompacting()) {
+                while (heap.isCompacting()) {
                     LockSupport.parkNanos(20_000);
                 }
                 heap.awaitCompaction();

@@ -73,8 +73,8 @@ public class PauseBench {
     public void fillGarbage(IterationParams ip) {
         recording = ip.getType() == IterationType.MEASUREMENT;
         m = heap.attach();
-        long target = (long) (heap.backend().capacity() * fill);
-        while (heap.top() < target) {
+        long target = (long) (heap.config().capacity() * fill);
+        while (heap.stats().used() < target) {
             m.allocateLongArray(510);
         }
         pause0 = heap.stats().pauseTotalNanos();

@@ -5,7 +5,6 @@ import io.faultline.heap.Heap;
 import io.faultline.heap.HeapConfig;
 import io.faultline.heap.HeapExhaustedException;
 import io.faultline.heap.HeapStats;
-import io.faultline.uffd.UffdBackend;
 import io.faultline.verify.VerifyReport;
 import io.faultline.workload.BinaryTrees;
 import io.faultline.workload.GcBench;
@@ -116,8 +115,8 @@ public final class RunCommand {
                             + " cycles; not reporting the run as verified");
                 }
             }
-            if (heap.backend() instanceof UffdBackend u) {
-                uffd = counters(u);
+            if (!heap.backendCounters().isEmpty()) {
+                uffd = counters(heap.backendCounters());
             }
         } finally {
             heap.close();
@@ -138,17 +137,16 @@ public final class RunCommand {
         return error == null ? Main.EXIT_OK : Main.EXIT_FAILED;
     }
 
-    /** The native counters in camel case: {@code ioctlContinue}, {@code eexist}, ... */
-    private static Map<String, Long> counters(UffdBackend backend) {
-        long[] values = backend.stats();
+    /** The backend's counters in camel case: {@code ioctlContinue}, {@code installRuns}, ... */
+    private static Map<String, Long> counters(Map<String, Long> byName) {
         Map<String, Long> map = new LinkedHashMap<>();
-        for (UffdBackend.Stat s : UffdBackend.Stat.values()) {
+        byName.forEach((name, value) -> {
             StringBuilder key = new StringBuilder();
-            for (String part : s.name().toLowerCase(Locale.ROOT).split("_")) {
+            for (String part : name.toLowerCase(Locale.ROOT).split("_")) {
                 key.append(key.isEmpty() ? part : Character.toUpperCase(part.charAt(0)) + part.substring(1));
             }
-            map.put(key.toString(), values[s.ordinal()]);
-        }
+            map.put(key.toString(), value);
+        });
         return map;
     }
 
