@@ -34,6 +34,7 @@ unsigned long fl_uffd_request(unsigned int nr)
 
 #include "layout.h"
 
+#include <errno.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
@@ -85,6 +86,7 @@ static const struct {
 	{ "ControlBlock.POLL_PAUSE", FL_POLL_PAUSE },
 	{ "ControlBlock.POLL_FAILED", FL_POLL_FAILED },
 	{ "ControlBlock.POLL_CLOSED", FL_POLL_CLOSED },
+	{ "ControlBlock.PATH_NONE", FL_PATH_NONE },
 	{ "ControlBlock.PATH_COMPACTOR", FL_PATH_COMPACTOR },
 	{ "ControlBlock.PATH_FAULT_THREAD", FL_PATH_FAULT_THREAD },
 	{ "ControlBlock.PATH_FAULT_SIGBUS", FL_PATH_FAULT_SIGBUS },
@@ -92,6 +94,7 @@ static const struct {
 	{ "ControlBlock.PATH_BACKSTOP", FL_PATH_BACKSTOP },
 	{ "ControlBlock.PATH_PAUSE", FL_PATH_PAUSE },
 	{ "ControlBlock.PATH_COLLECTOR", FL_PATH_COLLECTOR },
+	{ "ControlBlock.EUCLEAN", EUCLEAN },
 };
 
 int64_t fl_layout_constant(const char *name)

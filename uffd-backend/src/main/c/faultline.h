@@ -62,10 +62,11 @@ struct fl_heap;
  * Creates the native state of one heap and starts its fault-service thread (a pthread that
  * blocks all signals and poll()s the uffd and an eventfd). On success the uffd belongs to the
  * state (fl_heap_stop closes it); memfd, view and alias (CONTINUE: the GC alias of the whole
- * memfd; else NULL) stay the caller's. On failure returns NULL with *err = errno.
+ * memfd; else NULL) stay the caller's. backstop_ms: how long a compaction may make no progress
+ * before the service thread builds the rest itself (0: never). On failure returns NULL with *err = errno.
  */
 FL_EXPORT struct fl_heap *fl_heap_new(int mode, int uffd, int memfd, void *view, void *alias, uint64_t capacity,
-				      uint64_t page_size, int *err);
+				      uint64_t page_size, int64_t backstop_ms, int *err);
 /*
  * Records the collector's side tables (raw addresses, layouts in layout.h) and, for COPY/MOVE,
  * maps the build buffers, sized by the control block's RUN_PAGES and FAULT_AROUND (set before).

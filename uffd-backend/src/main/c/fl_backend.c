@@ -34,7 +34,7 @@
 
 /* Build buffers for COPY/MOVE: FL_SLOTS runs of slot_pages pages, claimed through a bitmap. */
 #define FL_SLOTS 64
-/* The service thread's poll timeout; two idle periods with no progress trigger the backstop. */
+/* The service thread's poll timeout; the backstop counts idle polls in these. */
 #define FL_IDLE_POLL_MS 10
 
 struct fl_heap {
@@ -66,6 +66,7 @@ struct fl_heap {
 
 	pthread_t service;
 	int service_started;
+	int64_t backstop_polls; /* idle polls without progress before the backstop sweeps; 0: never */
 	int stopping;
 	int active;
 
@@ -284,18 +285,18 @@ static void serve_message(struct fl_heap *h, struct fl_target *t, uint64_t addre
 	}
 }
 
-/* Builds the pages of a cycle that has made no progress for two idle periods (compactor threads
- * are Java threads and may be late: descheduled, stopped at a HotSpot safepoint). */
-static void backstop(struct fl_heap *h, struct fl_target *t, int64_t *last_left, int *idle)
+/* Builds the pages of a cycle that has made no progress for backstop_polls idle polls (compactor
+ * threads are Java threads and may be late: descheduled, stopped at a HotSpot safepoint). */
+static void backstop(struct fl_heap *h, struct fl_target *t, int64_t *last_left, int64_t *idle)
 {
 	struct fl_control *c = h->protocol.control;
 	int64_t left = LOAD(&c->pages_left);
-	if (left == 0 || left != *last_left) {
+	if (left == 0 || left != *last_left || h->backstop_polls == 0) {
 		*last_left = left;
 		*idle = 0;
 		return;
 	}
-	if (++*idle < 2)
+	if (++*idle < h->backstop_polls)
 		return;
 	int64_t epoch = active_epoch(&h->protocol);
 	if (epoch >= 0) {
@@ -311,7 +312,7 @@ static void *service_main(void *arg)
 	struct fl_heap *h = arg;
 	struct uffd_msg msgs[16];
 	int64_t last_left = 0;
-	int idle = 0;
+	int64_t idle = 0;
 	for (;;) {
 		struct pollfd fds[2] = { { .fd = h->uffd, .events = POLLIN }, { .fd = h->wake_fd, .events = POLLIN } };
 		int n = poll(fds, 2, FL_IDLE_POLL_MS);
@@ -364,7 +365,7 @@ static void *map_anonymous(size_t bytes)
 }
 
 struct fl_heap *fl_heap_new(int mode, int uffd, int memfd, void *view, void *alias, uint64_t capacity,
-			    uint64_t page_size, int *err)
+			    uint64_t page_size, int64_t backstop_ms, int *err)
 {
 	struct fl_heap *h = calloc(1, sizeof *h);
 	if (h == NULL) {
@@ -378,6 +379,7 @@ struct fl_heap *fl_heap_new(int mode, int uffd, int memfd, void *view, void *ali
 	h->alias = alias;
 	h->capacity = capacity;
 	h->page_size = (int64_t)page_size;
+	h->backstop_polls = backstop_ms <= 0 ? 0 : (backstop_ms + FL_IDLE_POLL_MS - 1) / FL_IDLE_POLL_MS;
 	h->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (h->wake_fd < 0) {
 		*err = errno;

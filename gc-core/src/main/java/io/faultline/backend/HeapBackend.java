@@ -81,6 +81,13 @@ public interface HeapBackend extends AutoCloseable {
     /** Every to-space page is MAPPED: drop the rest of from-space. java: releases it. */
     void endCompaction();
 
+    /**
+     * The current cycle's from-space (offsets as in the view), or {@link MemorySegment#NULL}
+     * outside a compaction. For tests and diagnostics: pages below the release frontier may already
+     * be gone. java: the segment that was the view before the pause.
+     */
+    MemorySegment fromSpace();
+
     /** The backend's own counters by name (uffd: ioctls, faults by kind, ...). java: none. */
     default Map<String, Long> counters() {
         return Map.of();

@@ -112,6 +112,12 @@ public final class JavaBackend implements HeapBackend {
     }
 
     @Override
+    public MemorySegment fromSpace() {
+        MemorySegment f = from;
+        return f == null ? MemorySegment.NULL : f;
+    }
+
+    @Override
     public synchronized void close() {
         if (!closed) {
             closed = true;

@@ -79,6 +79,11 @@ public final class RecordingBackend implements HeapBackend {
     }
 
     @Override
+    public MemorySegment fromSpace() {
+        return inner.fromSpace();
+    }
+
+    @Override
     public void close() {
         inner.close();
     }

@@ -151,6 +151,11 @@ public final class UffdBackend implements HeapBackend {
      * if the native library is missing, {@link SyscallException} if the kernel refuses.
      */
     public UffdBackend(Mode mode, long capacity, int pageSize) {
+        this(mode, UffdOptions.defaults(), capacity, pageSize);
+    }
+
+    /** As {@link #UffdBackend(Mode, long, int)}, with {@code options}. */
+    public UffdBackend(Mode mode, UffdOptions options, long capacity, int pageSize) {
         if (!NativeLibrary.isLoaded()) {
             throw new IllegalStateException(NativeLibrary.failureReason());
         }
@@ -176,7 +181,8 @@ public final class UffdBackend implements HeapBackend {
                     Mman.MAP_PRIVATE | Mman.MAP_ANONYMOUS | Mman.MAP_NORESERVE, -1, 0);
                 Mman.madvise(viewAddress, capacity, Mman.MADV_NOHUGEPAGE);
             }
-            handle = NativeHeap.create(mode.ordinal(), fd, memfd, viewAddress, aliasAddress, capacity, pageSize);
+            handle = NativeHeap.create(mode.ordinal(), fd, memfd, viewAddress, aliasAddress, capacity, pageSize,
+                options.backstop().toMillis());
             uffd = fd; // owned by the native state from now on: fl_heap_stop closes it
             fd = -1;
             view = viewSegment();
@@ -196,7 +202,12 @@ public final class UffdBackend implements HeapBackend {
 
     /** A factory for {@link io.faultline.heap.HeapConfig.Builder#backend}. */
     public static Factory factory(Mode mode) {
-        return (capacity, pageSize) -> new UffdBackend(mode, capacity, pageSize);
+        return factory(mode, UffdOptions.defaults());
+    }
+
+    /** A factory for {@link io.faultline.heap.HeapConfig.Builder#backend}, with {@code options}. */
+    public static Factory factory(Mode mode, UffdOptions options) {
+        return (capacity, pageSize) -> new UffdBackend(mode, options, capacity, pageSize);
     }
 
     /** The {@code UFFDIO_API} features a mode needs. */
@@ -411,6 +422,7 @@ public final class UffdBackend implements HeapBackend {
      * alias), or {@link MemorySegment#NULL} outside a compaction. For tests and diagnostics: its
      * pages are released as compaction passes them.
      */
+    @Override
     public MemorySegment fromSpace() {
         synchronized (lock) {
             return fromAddress == 0 ? MemorySegment.NULL : Mman.segment(fromAddress, fromBytes);

@@ -96,6 +96,7 @@ class DifferentialCompactionTest {
         @Override public MemorySegment view() { return d.view(); }
         @Override public boolean accessNeedsPageCheck() { return false; }
         @Override public void endCompaction() { d.endCompaction(); }
+        @Override public MemorySegment fromSpace() { return d.fromSpace(); }
 
         @Override
         public void close() {

@@ -1,0 +1,228 @@
+package io.faultline.uffd.backend;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.fail;
+
+import io.faultline.backend.HeapBackend;
+import io.faultline.backend.JavaBackend;
+import io.faultline.backend.PageBuilder;
+import io.faultline.gc.HeapCorruptedException;
+import io.faultline.heap.Heap;
+import io.faultline.heap.HeapConfig;
+import io.faultline.heap.Mutator;
+import io.faultline.meta.ControlBlock;
+import io.faultline.meta.GcMetadata;
+import io.faultline.model.ObjectLayout;
+import io.faultline.model.ObjectType;
+import io.faultline.uffd.UffdBackend;
+import io.faultline.uffd.UffdOptions;
+import io.faultline.uffd.UffdProbe.Mode;
+import io.faultline.verify.VerifyReport;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.time.Duration;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.stream.Stream;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+
+/**
+ * Fail loud: one live object's from-space header is zeroed right after the pause, so the page
+ * that holds it cannot be built. On every backend (java, continue, copy, move) and on both paths
+ * (a compactor thread builds the page; a mutator's fault builds it while the compactors are held
+ * back), no mutator ever reads a wrong value, the heap fails, and the failure names the page, the
+ * path and the errno: the faulting mutator gets it at the read, every other mutator at its next
+ * poll, allocation or collect; awaitCompaction throws it and verify reports it.
+ */
+class FailedPageBuildTest {
+    static final ObjectType CELL = ObjectType.builder("failed.Cell").i64("v").bytes("pad", 48).build();
+    static final int CELLS = 3000; // ~59 to-space pages of cells, plus the table
+
+    enum Path {
+        /** A compactor thread builds the damaged page. */
+        COMPACTOR,
+        /** A mutator's fault builds it: compactor threads are held back, the backstop is off. */
+        FAULT
+    }
+
+    static Stream<Arguments> cases() {
+        return Stream.of("java", "continue", "copy", "move")
+            .flatMap(b -> Stream.of(Arguments.of(b, Path.COMPACTOR), Arguments.of(b, Path.FAULT)));
+    }
+
+    @ParameterizedTest(name = "{0} {1}")
+    @MethodSource("cases")
+    void aPageThatCannotBeBuiltIsNeverShownAndFailsEveryMutator(String backend, Path path) throws Exception {
+        Mode mode = backend.equals("java") ? null : Mode.valueOf(backend.toUpperCase(java.util.Locale.ROOT));
+        if (mode != null) {
+            UffdTestSupport.assumeAvailable(mode);
+        }
+        Damaging[] damaging = {null};
+        HeapBackend.Factory inner = mode == null ? JavaBackend.factory()
+            : UffdBackend.factory(mode, UffdOptions.defaults().withBackstop(Duration.ZERO));
+        HeapConfig cfg = HeapConfig.builder().capacity(8L << 20).pageSize(4096).compactorThreads(1)
+            .concurrentCompaction(true)
+            .backend((cap, ps) -> damaging[0] = new Damaging(inner.create(cap, ps), path == Path.FAULT))
+            .build();
+        long v = CELL.field("v");
+        try (Heap heap = Heap.create(cfg); Mutator m = heap.attach()) {
+            int table = m.push(m.allocateRefArray(CELLS));
+            for (int i = 0; i < CELLS; i++) {
+                m.allocateLongArray(6); // garbage between cells, so that every cell moves
+                int c = m.allocate(CELL);
+                m.setLong(c, v, i);
+                m.setRef(m.handle(table), i, c);
+            }
+            int victim = CELLS / 2;
+            long victimFromOffset = ObjectLayout.refToOffset(m.getRef(m.handle(table), victim));
+            damaging[0].damageAt = victimFromOffset;
+
+            // A second mutator that only polls: it must learn of the failure at its next poll.
+            AtomicReference<Throwable> other = new AtomicReference<>();
+            CountDownLatch otherAttached = new CountDownLatch(1);
+            Thread poller = Thread.ofPlatform().name("poller").start(() -> {
+                try (Mutator p = heap.attach()) {
+                    otherAttached.countDown();
+                    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+                    while (System.nanoTime() < deadline) {
+                        p.poll();
+                        Thread.onSpinWait();
+                    }
+                    other.set(new AssertionError("the poller never saw the failure"));
+                } catch (Throwable t) {
+                    other.set(t);
+                }
+            });
+            assertTrue(otherAttached.await(30, TimeUnit.SECONDS));
+
+            m.collect(); // the pause damages the victim's from-space header
+            assertTrue(damaging[0].damaged, "the victim's header was zeroed in from-space");
+
+            HeapCorruptedException seen;
+            if (path == Path.FAULT) {
+                seen = readUntilFailure(m, table, v);
+            } else {
+                seen = pollUntilFailure(m);
+                readUntilFailure(m, table, v); // reads after the failure: right values or the failure
+            }
+            assertNotNull(seen, "no read failed");
+            System.out.println("FailedPageBuildTest " + backend + " " + path + ": " + seen.getMessage());
+            int expectPath = path == Path.COMPACTOR ? ControlBlock.PATH_COMPACTOR
+                : mode == null ? ControlBlock.PATH_FAULT_JAVA : ControlBlock.PATH_FAULT_THREAD;
+            assertEquals(expectPath, seen.path(), "path: " + seen.getMessage());
+            assertEquals(ControlBlock.EUCLEAN, seen.errno(), seen.getMessage());
+            assertEquals(victimFromOffset, seen.fromOffset(), seen.getMessage());
+            assertTrue(seen.page() >= 0 && seen.getMessage().contains("to-space page " + seen.page()), seen.getMessage());
+            assertTrue(seen.getMessage().contains(ControlBlock.pathName(expectPath)), seen.getMessage());
+            assertTrue(seen.getMessage().contains("EUCLEAN"), seen.getMessage());
+
+            // Every other operation of every mutator now fails the same way.
+            assertTrue(poller.join(Duration.ofSeconds(30)), "the poller hung");
+            assertTrue(other.get() instanceof HeapCorruptedException, "poller got " + other.get());
+            assertThrows(HeapCorruptedException.class, m::poll);
+            assertThrows(HeapCorruptedException.class, () -> m.allocate(CELL));
+            assertThrows(HeapCorruptedException.class, m::collect);
+            assertThrows(HeapCorruptedException.class, heap::awaitCompaction);
+            VerifyReport report = heap.verify();
+            assertFalse(report.ok(), "verify must report the failure");
+            assertTrue(report.problem().contains("to-space page " + seen.page()), report.problem());
+            damaging[0].release.countDown();
+        }
+    }
+
+    /**
+     * Walks the table, checking every value read; returns the failure that stopped the walk, or
+     * null if every cell read back right. A wrong value fails the test.
+     */
+    private static HeapCorruptedException readUntilFailure(Mutator m, int table, long v) {
+        try {
+            for (int i = 0; i < CELLS; i++) {
+                int c = m.getRef(m.handle(table), i);
+                long got = m.getLong(c, v);
+                if (got != i) {
+                    fail("cell " + i + " read " + got + " (0x" + Long.toHexString(got) + "): wrong data shown to a mutator");
+                }
+            }
+            return null;
+        } catch (HeapCorruptedException e) {
+            return e;
+        }
+    }
+
+    private static HeapCorruptedException pollUntilFailure(Mutator m) {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+        while (System.nanoTime() < deadline) {
+            try {
+                m.poll();
+            } catch (HeapCorruptedException e) {
+                return e;
+            }
+            Thread.onSpinWait();
+        }
+        throw new AssertionError("the compactor never reported the damaged page");
+    }
+
+    /**
+     * Zeroes the header of the object at {@code damageAt} in from-space right after the pause's
+     * beginCompaction, once; with {@code holdCompactors}, compactor steps wait for {@link #release}.
+     */
+    static final class Damaging implements HeapBackend {
+        private final HeapBackend inner;
+        private final boolean holdCompactors;
+        final CountDownLatch release = new CountDownLatch(1);
+        volatile long damageAt = -1;
+        volatile boolean damaged;
+
+        Damaging(HeapBackend inner, boolean holdCompactors) {
+            this.inner = inner;
+            this.holdCompactors = holdCompactors;
+        }
+
+        @Override
+        public void beginCompaction(long usedBytes, long firstPage, long endPage) {
+            inner.beginCompaction(usedBytes, firstPage, endPage);
+            if (damageAt >= 0 && !damaged) {
+                MemorySegment from = inner.fromSpace();
+                from.set(ValueLayout.JAVA_LONG_UNALIGNED, damageAt, 0L);
+                damaged = true;
+            }
+        }
+
+        @Override
+        public long compactStep(long maxPages) {
+            if (holdCompactors && damaged && Thread.currentThread().getName().startsWith("faultline-compactor")) {
+                try {
+                    release.await();
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    return 0;
+                }
+            }
+            return inner.compactStep(maxPages);
+        }
+
+        @Override public void attach(GcMetadata metadata, PageBuilder builder) { inner.attach(metadata, builder); }
+        @Override public int serveFault(long page) { return inner.serveFault(page); }
+        @Override public void endCompaction() { inner.endCompaction(); }
+        @Override public MemorySegment fromSpace() { return inner.fromSpace(); }
+        @Override public String name() { return inner.name(); }
+        @Override public String mode() { return inner.mode(); }
+        @Override public long capacity() { return inner.capacity(); }
+        @Override public int pageSize() { return inner.pageSize(); }
+        @Override public MemorySegment view() { return inner.view(); }
+        @Override public boolean accessNeedsPageCheck() { return inner.accessNeedsPageCheck(); }
+
+        @Override
+        public void close() {
+            release.countDown();
+            inner.close();
+        }
+    }
+}
