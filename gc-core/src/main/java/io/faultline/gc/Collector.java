@@ -199,7 +199,7 @@ public final class Collector implements AutoCloseable {
         long toBase = firstPage << pageShift;
         heap.setView(backend.view());
         heap.resetAllocation(toBase, endPage << pageShift, allocationLimit(toBase));
-        stats.afterPlan(newTop - toBase, endPage << pageShift);
+        stats.afterPlan(newTop - Math.max(toBase, ObjectLayout.HEADER_BYTES), endPage << pageShift);
         verification.cycleStarted();
         cycles = cycle;
         compaction.begin(cycle, endPage - firstPage);
@@ -242,12 +242,18 @@ public final class Collector implements AutoCloseable {
     }
 
     /**
-     * Returns once no compaction is in flight: helps build the remaining pages, then waits (in a
-     * safe region if the caller is a mutator). Throws {@link HeapCorruptedException} if the heap
-     * has failed. Any thread.
+     * Returns once no compaction is in flight and, with {@code verifyAfterGc}, the last cycle is
+     * verified: helps build the remaining pages, then waits (in a safe region if the caller is a
+     * mutator) and runs a pending verification itself. Throws {@link HeapCorruptedException} if the
+     * heap has failed. Any thread.
      */
     public void awaitCompaction() {
         compaction.await(heap);
+        while (verification.pending() && !closed) {
+            verifyAfterCompaction();
+            failure.throwIfFailed();
+            compaction.await(heap);
+        }
     }
 
     /**
@@ -281,11 +287,6 @@ public final class Collector implements AutoCloseable {
         return e.report() != null ? e.report() : new VerifyReport(0, heap.top(), e.getMessage(), e.fromOffset());
     }
 
-    /** The heap's failure, or null while it is healthy (the mutators' slow path asks). */
-    public HeapCorruptedException failure() {
-        return failure.exception();
-    }
-
     /** Throws the heap's failure, if any, on the calling thread. */
     public void throwIfFailed() {
         failure.throwIfFailed();
@@ -302,52 +303,14 @@ public final class Collector implements AutoCloseable {
         return verification.verifiedCycles();
     }
 
-    /** True once every cycle so far has been verified (with {@code verifyAfterGc}). */
-    public boolean allCyclesVerified() {
-        return verification.allVerified() && !compaction.active();
-    }
-
     /** True while a concurrent compaction is in flight. */
     public boolean isCompacting() {
         return compaction.active();
     }
 
-    public long liveAfterLastGc() {
-        return stats.liveAfterLastGc();
-    }
-
-    /** Top of the used region right after the last pause: its to-space, in whole pages. */
-    public long topAfterLastGc() {
-        return stats.topAfterLastGc();
-    }
-
-    public long pagesCompacted() {
-        return stats.pagesCompacted();
-    }
-
-    public long faults() {
-        return control.get(ControlBlock.FAULTS);
-    }
-
-    /** Pages built by faulting threads, fault-around included (a subset of {@link #pagesCompacted()}). */
-    public long faultBuiltPages() {
-        return control.get(ControlBlock.FAULT_BUILT_PAGES);
-    }
-
-    public long pauseMaxNanos() {
-        return stats.pauseMaxNanos();
-    }
-
-    public long pauseTotalNanos() {
-        return stats.pauseTotalNanos();
-    }
-
-    public long compactionNanos() {
-        return stats.compactionNanos();
-    }
-
-    public long compactionMaxNanos() {
-        return stats.compactionMaxNanos();
+    /** Pauses, compactions, pages and live bytes. */
+    public GcStats stats() {
+        return stats;
     }
 
     // ---- shutdown ------------------------------------------------------------------------------

@@ -4,9 +4,10 @@ import java.util.concurrent.atomic.LongAdder;
 
 /**
  * The collector's counters: pauses, compactions, pages and live bytes. Written by the thread that
- * runs a pause or completes a compaction; read by any thread ({@code Heap.stats()}).
+ * runs a pause or completes a compaction; read by any thread ({@code Heap.stats()} assembles them
+ * with the control block's fault counters into a {@code HeapStats}).
  */
-final class GcStats {
+public final class GcStats {
     private final LongAdder pagesCompacted = new LongAdder();
     private long pauses;
     private long pauseMaxNanos;
@@ -35,32 +36,32 @@ final class GcStats {
         topAfterLastGc = top;
     }
 
-    long liveAfterLastGc() {
+    public long liveAfterLastGc() {
         return liveAfterLastGc;
     }
 
     /** Top of the used region right after the last pause: its to-space, in whole pages. */
-    long topAfterLastGc() {
+    public long topAfterLastGc() {
         return topAfterLastGc;
     }
 
-    long pagesCompacted() {
+    public long pagesCompacted() {
         return pagesCompacted.sum();
     }
 
-    synchronized long pauseMaxNanos() {
+    public synchronized long pauseMaxNanos() {
         return pauseMaxNanos;
     }
 
-    synchronized long pauseTotalNanos() {
+    public synchronized long pauseTotalNanos() {
         return pauseTotalNanos;
     }
 
-    synchronized long compactionNanos() {
+    public synchronized long compactionNanos() {
         return compactionNanos;
     }
 
-    synchronized long compactionMaxNanos() {
+    public synchronized long compactionMaxNanos() {
         return compactionMaxNanos;
     }
 }

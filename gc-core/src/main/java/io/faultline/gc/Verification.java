@@ -71,9 +71,4 @@ final class Verification {
     long verifiedCycles() {
         return verifiedCycles;
     }
-
-    /** True once every cycle so far has been verified. */
-    boolean allVerified() {
-        return lastCycleVerified;
-    }
 }

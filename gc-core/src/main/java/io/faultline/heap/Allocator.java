@@ -92,7 +92,7 @@ final class Allocator {
             // of times so that mutators that keep the heap full cannot starve us forever.
             long cycles = collector.cycles();
             if (failedCycles >= 0 && cycles > failedCycles
-                    && (limit - collector.topAfterLastGc() < bytes || collections >= MAX_COLLECTIONS_PER_ALLOCATION)) {
+                    && (limit - collector.stats().topAfterLastGc() < bytes || collections >= MAX_COLLECTIONS_PER_ALLOCATION)) {
                 throw new HeapExhaustedException(bytes, heap.stats());
             }
             failedCycles = cycles;

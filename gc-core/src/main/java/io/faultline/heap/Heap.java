@@ -5,6 +5,7 @@ import io.faultline.gc.Collector;
 import io.faultline.gc.CollectorSettings;
 import io.faultline.gc.GcCause;
 import io.faultline.gc.GcLog;
+import io.faultline.gc.GcStats;
 import io.faultline.meta.ControlBlock;
 import io.faultline.meta.GcMetadata;
 import io.faultline.model.ObjectLayout;
@@ -147,9 +148,10 @@ public final class Heap implements AutoCloseable {
 
     public HeapStats stats() {
         long base = allocator.base();
-        return new HeapStats(config.capacity(), allocator.top() - base, collector.liveAfterLastGc(), collector.cycles(),
-                collector.pagesCompacted(), collector.faults(), collector.pauseMaxNanos(), collector.pauseTotalNanos(),
-                collector.compactionNanos(), collector.compactionMaxNanos(), collector.verifiedCycles());
+        GcStats gc = collector.stats();
+        return new HeapStats(config.capacity(), allocator.top() - base, gc.liveAfterLastGc(), collector.cycles(),
+                gc.pagesCompacted(), control.get(ControlBlock.FAULTS), gc.pauseMaxNanos(), gc.pauseTotalNanos(),
+                gc.compactionNanos(), gc.compactionMaxNanos(), collector.verifiedCycles());
     }
 
     /** The backend's name and mode, e.g. {@code java} or {@code uffd/continue}. */
@@ -164,7 +166,7 @@ public final class Heap implements AutoCloseable {
 
     /** Pages built by faulting threads (fault-around included), over the heap's life. */
     public long faultBuiltPages() {
-        return collector.faultBuiltPages();
+        return control.get(ControlBlock.FAULT_BUILT_PAGES);
     }
 
     /** True while a concurrent compaction is in flight (pages not yet all mapped). */
