@@ -83,6 +83,8 @@ static const struct {
 	{ "ControlBlock.FAULT_BUILT_PAGES", offsetof(struct fl_control, fault_built_pages) },
 	{ "ControlBlock.ABANDON", offsetof(struct fl_control, abandon) },
 	{ "ControlBlock.RECYCLE_NEXT", offsetof(struct fl_control, recycle_next) },
+	{ "ControlBlock.RELEASED", offsetof(struct fl_control, released) },
+	{ "ControlBlock.RELEASE_BATCH", offsetof(struct fl_control, release_batch) },
 	{ "ControlBlock.POLL_PAUSE", FL_POLL_PAUSE },
 	{ "ControlBlock.POLL_FAILED", FL_POLL_FAILED },
 	{ "ControlBlock.POLL_CLOSED", FL_POLL_CLOSED },

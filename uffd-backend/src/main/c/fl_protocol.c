@@ -328,6 +328,10 @@ void advance_frontier(struct fl_protocol *p)
 	int64_t limit = first == FL_NO_OBJECT ? LOAD(&c->from_top) : first;
 	limit = (int64_t)(((uint64_t)limit >> p->page_shift) << p->page_shift);
 	int64_t old = raise_word(&c->consumed, limit);
-	if (old < limit)
-		p->pages.release(p->pages.ctx, old, limit - old);
+	if (old < limit) {
+		int64_t released = LOAD(&c->released);
+		if (limit - released >= LOAD(&c->release_batch) &&
+		    __atomic_compare_exchange_n(&c->released, &released, limit, 0, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST))
+			p->pages.release(p->pages.ctx, released, limit - released);
+	}
 }

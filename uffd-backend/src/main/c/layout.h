@@ -66,7 +66,9 @@ struct fl_control {
 	int64_t fault_built_pages; /* 144 */
 	int64_t abandon;           /* 152 */
 	int64_t recycle_next;      /* 160 */
-	int64_t reserved[11];      /* 168..255 */
+	int64_t released;          /* 168 */
+	int64_t release_batch;     /* 176 */
+	int64_t reserved[9];       /* 184..255 */
 };
 
 _Static_assert(sizeof(struct fl_control) == 256, "ControlBlock.BYTES");

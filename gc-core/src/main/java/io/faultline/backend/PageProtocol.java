@@ -328,10 +328,12 @@ public final class PageProtocol {
     }
 
     /**
-     * Advances the frontier (lowest page not yet built) and releases the from-space below the
-     * first object of the frontier page: every page below it has read its sources, and a page
-     * reads from-space only at or above its first object. The caller still holds pages counted in
-     * PAGES_LEFT, so the cycle (and its from-space) outlives this call.
+     * Advances the frontier (lowest page not yet built) and with it CONSUMED, the from-space below
+     * the first object of the frontier page: every page below it has read its sources, and a page
+     * reads from-space only at or above its first object. Consumed from-space is released once at
+     * least RELEASE_BATCH bytes of it are unreleased (one release call per batch, not per page: a
+     * release costs a TLB flush). The caller still holds pages counted in PAGES_LEFT, so the cycle
+     * (and its from-space) outlives this call.
      */
     public void advanceFrontier() {
         long end = control.get(ControlBlock.END_PAGE);
@@ -347,7 +349,11 @@ public final class PageProtocol {
         long limit = (first == MetadataDescriptor.NO_OBJECT ? control.get(ControlBlock.FROM_TOP) : first) >>> pageShift << pageShift;
         long old = control.raise(ControlBlock.CONSUMED, limit);
         if (old < limit) {
-            pages.release(old, limit - old);
+            long released = control.get(ControlBlock.RELEASED);
+            if (limit - released >= control.get(ControlBlock.RELEASE_BATCH)
+                    && control.compareAndSet(ControlBlock.RELEASED, released, limit)) {
+                pages.release(released, limit - released);
+            }
         }
     }
 

@@ -72,6 +72,7 @@ public final class Collector implements AutoCloseable {
         this.compaction = new Compaction(backend, control, stats, log, failure, settings.compactionStepPages());
         control.set(ControlBlock.RUN_PAGES, settings.runPages());
         control.set(ControlBlock.FAULT_AROUND, settings.faultAroundPages());
+        control.set(ControlBlock.RELEASE_BATCH, settings.releaseBatchBytes());
         backend.attach(metadata, compactor);
         this.pool = settings.concurrentCompaction() ? new CompactorPool(this, compaction, failure, settings.compactorThreads()) : null;
     }
@@ -189,6 +190,7 @@ public final class Collector implements AutoCloseable {
         control.set(ControlBlock.NEXT_PAGE, firstPage);
         control.set(ControlBlock.FRONTIER_PAGE, firstPage);
         control.set(ControlBlock.CONSUMED, 0);
+        control.set(ControlBlock.RELEASED, 0);
         control.set(ControlBlock.RECYCLE_NEXT, 0);
         backend.beginCompaction(used, firstPage, endPage);
         PageStates states = metadata.pageStates();

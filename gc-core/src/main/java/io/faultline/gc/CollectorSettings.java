@@ -9,10 +9,11 @@ package io.faultline.gc;
  * @param compactionStepPages   pages per protocol step between checks for completion and failure
  * @param runPages              pages a compactor claims, builds and installs at once
  * @param faultAroundPages      pages a fault builds after the faulting page (0: off)
+ * @param releaseBatchBytes     consumed from-space is released in steps of at least this many bytes
  * @param verifyAfterGc         run the heap verifier after every cycle
  * @param relocateEveryObject   debug: every cycle moves every object to the other half of the heap
  */
 public record CollectorSettings(boolean concurrentCompaction, int compactorThreads, long compactionStepPages,
-                                long runPages, long faultAroundPages, boolean verifyAfterGc,
+                                long runPages, long faultAroundPages, long releaseBatchBytes, boolean verifyAfterGc,
                                 boolean relocateEveryObject) {
 }

@@ -62,7 +62,8 @@ public final class Heap implements AutoCloseable {
             this.safepoints = new Safepoints(control, config.safepointTimeout(), config.failOnSafepointTimeout(), log,
                     m -> allocator().retire(m));
             CollectorSettings settings = new CollectorSettings(config.concurrentCompaction(), config.compactorThreads(),
-                    config.compactionStepPages(), config.runPages(), config.faultAroundPages(), config.verifyAfterGc(),
+                    config.compactionStepPages(), config.runPages(), config.faultAroundPages(), config.releaseBatchBytes(),
+                    config.verifyAfterGc(),
                     config.relocateEveryObject());
             this.collector = new Collector(new CollectorBinding(this), backend, md, settings, log);
             // The null guard: a permanent two-word object at offset 0 so no object has reference 0.

@@ -26,6 +26,7 @@ public record HeapConfig(
         long compactionStepPages,
         long runPages,
         long faultAroundPages,
+        long releaseBatchBytes,
         boolean relocateEveryObject,
         Duration safepointTimeout,
         boolean failOnSafepointTimeout) {
@@ -38,6 +39,8 @@ public record HeapConfig(
     public static final long DEFAULT_RUN_PAGES = 1;
     /** Default fault-around (see {@link Builder#faultAroundPages}). */
     public static final long DEFAULT_FAULT_AROUND_PAGES = 0;
+    /** Default from-space release batch (see {@link Builder#releaseBatchBytes}). */
+    public static final long DEFAULT_RELEASE_BATCH_BYTES = 2L << 20;
     /** Default safepoint timeout (see {@link Builder#safepointTimeout}). */
     public static final Duration DEFAULT_SAFEPOINT_TIMEOUT = Duration.ofSeconds(5);
     /** Largest capacity for checked access: references must stay non-negative ints to be told from handles. */
@@ -76,6 +79,7 @@ public record HeapConfig(
         private long compactionStepPages = DEFAULT_COMPACTION_STEP_PAGES;
         private long runPages = DEFAULT_RUN_PAGES;
         private long faultAroundPages = DEFAULT_FAULT_AROUND_PAGES;
+        private long releaseBatchBytes = DEFAULT_RELEASE_BATCH_BYTES;
         private boolean relocateEveryObject;
         private Duration safepointTimeout = DEFAULT_SAFEPOINT_TIMEOUT;
         private boolean failOnSafepointTimeout;
@@ -194,6 +198,19 @@ public record HeapConfig(
         }
 
         /**
+         * From-space that compaction has consumed is released (madvise / hole punch) in steps of at
+         * least this many bytes (default 2 MiB): smaller steps return memory sooner, larger ones make
+         * fewer calls, each of which costs a TLB flush. At least one page.
+         */
+        public Builder releaseBatchBytes(long bytes) {
+            if (bytes < 1) {
+                throw new IllegalArgumentException("releaseBatchBytes: " + bytes + " must be positive");
+            }
+            this.releaseBatchBytes = bytes;
+            return this;
+        }
+
+        /**
          * Debug: every collection moves every live object into the other half of the heap (so only
          * half the capacity holds objects). A raw reference kept across a collection then points
          * outside the used region, and {@link #checkedAccess} rejects it at its next use, every
@@ -240,7 +257,7 @@ public record HeapConfig(
             }
             return new HeapConfig(cap, pageSize, tlabBytes, checkedAccess, verifyAfterGc, gcLog, backend,
                     concurrentCompaction, compactorThreads, compactionStepPages, runPages, faultAroundPages,
-                    relocateEveryObject, safepointTimeout, failOnSafepointTimeout);
+                    releaseBatchBytes, relocateEveryObject, safepointTimeout, failOnSafepointTimeout);
         }
     }
 }

@@ -33,7 +33,9 @@ import java.lang.invoke.VarHandle;
  *  144     FAULT_BUILT_PAGES  fault servers, add                pages built by faulting threads (fault-around included)
  *  152     ABANDON            close(), store 1                  stop claiming; waiters give up
  *  160     RECYCLE_NEXT       builders, fetch-and-add           next consumed from-space offset to build into (MOVE)
- *  168..255 reserved
+ *  168     RELEASED           mappers, CAS                      from-space below this offset has been released
+ *  176     RELEASE_BATCH      heap setting                      release consumed from-space in steps of at least this
+ *  184..255 reserved
  * </pre>
  *
  * <p><b>Assumptions and Guarantees:</b> every field is a naturally aligned 64-bit word accessed
@@ -65,6 +67,8 @@ public final class ControlBlock {
     public static final long FAULT_BUILT_PAGES = 144;
     public static final long ABANDON = 152;
     public static final long RECYCLE_NEXT = 160;
+    public static final long RELEASED = 168;
+    public static final long RELEASE_BATCH = 176;
     public static final long BYTES = 256;
 
     /** POLL bit: a pause is requested; mutators park at their next poll. */

@@ -187,6 +187,7 @@ class ProtocolDifferentialTest {
             long fromTop = (long) PAGES * PAGE;
             long runPages = 1 + r.nextInt(5);
             long faultAround = r.nextInt(4);
+            long releaseBatch = (1 + r.nextInt(3)) * (long) PAGE;
             for (GcMetadata md : new GcMetadata[] {jmd, cmd}) {
                 ControlBlock cb = md.control();
                 cb.set(ControlBlock.EPOCH, epoch);
@@ -197,6 +198,8 @@ class ProtocolDifferentialTest {
                 cb.set(ControlBlock.NEXT_PAGE, first);
                 cb.set(ControlBlock.FRONTIER_PAGE, first);
                 cb.set(ControlBlock.CONSUMED, 0);
+                cb.set(ControlBlock.RELEASED, 0);
+                cb.set(ControlBlock.RELEASE_BATCH, releaseBatch);
                 cb.set(ControlBlock.RUN_PAGES, runPages);
                 cb.set(ControlBlock.FAULT_AROUND, faultAround);
             }
