@@ -52,7 +52,11 @@ class AllocationFreeTest {
     void pageCompactionDoesNotAllocateOnTheJavaHeap() {
         io.faultline.testing.RecordingBackend[] backend = {null};
         HeapConfig cfg = HeapConfig.builder().capacity(16L << 20).concurrentCompaction(false)
-                .backend((cap, ps) -> backend[0] = new io.faultline.testing.RecordingBackend(cap, ps)).build();
+                .backend((cap, ps) -> {
+                    backend[0] = new io.faultline.testing.RecordingBackend(cap, ps);
+                    backend[0].snapshotFromSpace = true;
+                    return backend[0];
+                }).build();
         try (Heap heap = Heap.create(cfg); Mutator m = heap.attach()) {
             int keep = m.push(0);
             for (int i = 0; i < 100_000; i++) {
@@ -68,7 +72,7 @@ class AllocationFreeTest {
                 m.collect(); // plans the cycle; then rebuild every page again from its from-space
                 int ps = pc.pageSize();
                 long pages = (pc.newTop() + ps - 1) / ps;
-                java.lang.foreign.MemorySegment from = backend[0].lastFromSpace;
+                java.lang.foreign.MemorySegment from = backend[0].fromSpaceSnapshot;
                 java.lang.foreign.MemorySegment scratch = java.lang.foreign.Arena.ofAuto().allocate(ps, ps);
                 java.lang.foreign.MemorySegment view = heap.backend().view();
                 long before = allocatedBytes();

@@ -3,6 +3,7 @@ package io.faultline.testing;
 import io.faultline.backend.HeapBackend;
 import io.faultline.backend.JavaBackend;
 import io.faultline.gc.compact.PageCompactor;
+import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.util.List;
 import java.util.concurrent.ConcurrentHashMap;
@@ -25,8 +26,14 @@ public final class RecordingBackend implements HeapBackend {
     /** Runs on compactor threads before each page is built (with the page index). */
     public volatile LongConsumer compactorHook = p -> { };
     public volatile int cycle;
-    /** The from-space of the latest compaction (still intact until the next one begins). */
-    public volatile MemorySegment lastFromSpace;
+    /**
+     * Set it to keep {@link #fromSpaceSnapshot}: the java backend releases from-space as the
+     * compaction passes it (released pages read as zero), so a test that rebuilds pages after the
+     * compaction needs a copy.
+     */
+    public volatile boolean snapshotFromSpace;
+    /** A copy of the used part of the latest compaction's from-space, taken when it began. */
+    public volatile MemorySegment fromSpaceSnapshot;
 
     public RecordingBackend(long capacity, int pageSize) {
         this.inner = new JavaBackend(capacity, pageSize);
@@ -44,7 +51,9 @@ public final class RecordingBackend implements HeapBackend {
         cycle++;
         builds.clear();
         MemorySegment from = inner.beginCompaction(usedBytes, toSpaceBytes);
-        lastFromSpace = from;
+        if (snapshotFromSpace) {
+            fromSpaceSnapshot = Arena.ofAuto().allocate(usedBytes, 8).copyFrom(from.asSlice(0, usedBytes));
+        }
         inner.view().asSlice(0, toSpaceBytes).fill((byte) 0xA5);
         events.add("begin " + cycle + " pages=" + toSpaceBytes / pageSize());
         return from;
