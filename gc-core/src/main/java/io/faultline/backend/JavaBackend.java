@@ -13,11 +13,16 @@ import java.util.Locale;
  * backend is created (2 x capacity; if the kernel refuses, an {@link OutOfMemoryError} naming
  * the capacity and the errno, before anything runs) and backed by memory only where pages are
  * touched. From-space is released ({@code MADV_DONTNEED}) behind the collector's frontier, in
- * batches of at least {@link #RELEASE_BATCH_BYTES}, and in full when the compaction ends. Resident
- * memory therefore follows the live data plus what mutators allocated since the last pause, as
- * on the uffd backend, not the capacity. The price is paid in the kernel: the first write of a
- * cycle to a to-space page, or to a page that allocation reaches, is a first-touch page fault
- * (the kernel zeroes a fresh page, about 2 us per 4 KiB on this project's machines).
+ * batches of at least {@link #RELEASE_BATCH_BYTES} (and of whole huge pages), and in full when
+ * the compaction ends. Resident memory therefore follows the live data plus what mutators
+ * allocated since the last pause, as on the uffd backend, not the capacity.
+ *
+ * <p>The price is paid in the kernel: the first write of a cycle to a to-space page, or to a
+ * page that allocation reaches, is a first-touch fault that supplies a zeroed page. With 4 KiB
+ * pages that made compaction 5x slower and a software fault 10x dearer on a VM where such a
+ * fault costs 10-16 us, so the semispaces ask for transparent huge pages (one fault per 2 MiB;
+ * see {@link AnonymousMapping}) and residency moves in 2 MiB steps. Where the kernel offers no
+ * huge pages, 4 KiB pages it is.
  *
  * <p><b>Zero after release.</b> When a compaction begins, the new view is the previous cycle's
  * from-space, released in full when that compaction ended (or, at the first pause, memory never
@@ -34,8 +39,11 @@ public final class JavaBackend implements HeapBackend {
 
     private final long capacity;
     private final int pageSize;
-    private final long osPageSize = AnonymousMapping.osPageSize();
-    /** Bytes reserved per semispace: the capacity rounded up to whole OS pages. */
+    /** What is released at a time: a huge page if the semispaces have them, else an OS page. */
+    private final long releaseGranule;
+    /** The least the frontier releases at once: {@link #RELEASE_BATCH_BYTES}, whole granules. */
+    private final long releaseBatch;
+    /** Bytes reserved per semispace: the capacity rounded up to a whole huge (or OS) page. */
     private final long reserved;
     private final AnonymousMapping first;
     private final AnonymousMapping second;
@@ -49,7 +57,7 @@ public final class JavaBackend implements HeapBackend {
     private MemorySegment from;
     /** From-space below this offset will not be read again in this compaction (the caller said so). */
     private long releasableBelow;
-    /** From-space below this offset (a multiple of the OS page size) has been released. */
+    /** From-space below this offset (a multiple of the release granule) has been released. */
     private long releasedBelow;
     private boolean closed;
 
@@ -64,9 +72,12 @@ public final class JavaBackend implements HeapBackend {
         }
         this.capacity = capacity;
         this.pageSize = pageSize;
-        this.reserved = (capacity + osPageSize - 1) & -osPageSize;
+        long unit = Math.max(AnonymousMapping.osPageSize(), AnonymousMapping.transparentHugePageSize());
+        this.reserved = (capacity + unit - 1) & -unit;
         this.first = reserveSemispace(capacity, reserved, 1, null);
         this.second = reserveSemispace(capacity, reserved, 2, first);
+        this.releaseGranule = Math.max(AnonymousMapping.osPageSize(), Math.min(first.hugePageSize(), second.hugePageSize()));
+        this.releaseBatch = (RELEASE_BATCH_BYTES + releaseGranule - 1) & -releaseGranule;
         this.firstSegment = first.segment().asSlice(0, capacity);
         this.secondSegment = second.segment().asSlice(0, capacity);
         this.viewSpace = first;
@@ -82,7 +93,7 @@ public final class JavaBackend implements HeapBackend {
         try {
             return AnonymousMapping.reserve(reserved, "java backend: cannot reserve address space for a heap of capacity "
                     + capacity + " bytes (" + gib(capacity) + " GiB): it needs two semispaces of " + reserved
-                    + " bytes, and reserving semispace " + index + " failed");
+                    + " bytes, and reserving semispace " + index + " failed", true);
         } catch (OutOfMemoryError | RuntimeException e) {
             if (other != null) {
                 other.close();
@@ -128,6 +139,16 @@ public final class JavaBackend implements HeapBackend {
         return viewSpace == first ? secondSegment : firstSegment;
     }
 
+    /** The unit of release: a huge page if both semispaces have them, else an OS page. */
+    long releaseGranule() {
+        return releaseGranule;
+    }
+
+    /** The least the frontier releases at once (whole granules, at least {@link #RELEASE_BATCH_BYTES}). */
+    long releaseBatch() {
+        return releaseBatch;
+    }
+
     @Override
     public boolean accessNeedsPageCheck() {
         return true;
@@ -155,9 +176,9 @@ public final class JavaBackend implements HeapBackend {
 
     /**
      * Releases the from-space pages the collector will not read again. The collector releases a
-     * growing prefix; whole OS pages of it go back to the kernel once at least
-     * {@link #RELEASE_BATCH_BYTES} have accumulated. A range apart from that prefix is released at
-     * once, in whole OS pages. Released pages read as zero. Called by one thread at a time (the
+     * growing prefix; whole granules of it (huge pages, or OS pages) go back to the kernel once
+     * {@link #releaseBatch()} bytes have accumulated. A range apart from that prefix is released
+     * at once, in whole granules. Released pages read as zero. Called by one thread at a time (the
      * collector's frontier lock); allocation-free.
      */
     @Override
@@ -172,14 +193,14 @@ public final class JavaBackend implements HeapBackend {
         long end = offset + bytes;
         if (offset <= releasableBelow) {
             releasableBelow = Math.max(releasableBelow, end);
-            long limit = releasableBelow & -osPageSize;
-            if (limit - releasedBelow >= RELEASE_BATCH_BYTES) {
+            long limit = releasableBelow & -releaseGranule;
+            if (limit - releasedBelow >= releaseBatch) {
                 fromSpace.release(releasedBelow, limit - releasedBelow);
                 releasedBelow = limit;
             }
         } else {
-            long start = (offset + osPageSize - 1) & -osPageSize;
-            long limit = end & -osPageSize;
+            long start = (offset + releaseGranule - 1) & -releaseGranule;
+            long limit = end & -releaseGranule;
             if (limit > start) {
                 fromSpace.release(start, limit - start);
             }

@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.lang.management.ManagementFactory;
+import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -50,6 +51,34 @@ class AnonymousMappingTest {
             m.release(0, 0);
             m.release(0, 64 * PAGE);
             assertEquals(0, ResidentPages.bytes(s.asSlice(0, 16 * PAGE)));
+        }
+    }
+
+    /**
+     * With huge pages asked for (and offered by the kernel), the range starts on a huge page,
+     * and releasing one whole huge page gives all of it back. Whether the kernel really supplies
+     * a huge page at a touch depends on free memory, so residency is checked as a range.
+     */
+    @Test
+    void aHugePageMappingIsAlignedAndReleasesWholeHugePages() {
+        long huge = AnonymousMapping.transparentHugePageSize();
+        Assumptions.assumeTrue(huge > 0, "the kernel offers no transparent huge pages "
+                + "(/sys/kernel/mm/transparent_hugepage/enabled is never, or missing)");
+        try (AnonymousMapping m = AnonymousMapping.reserve(32 * huge, "test", true)) {
+            MemorySegment s = m.segment();
+            assertEquals(huge, m.hugePageSize());
+            assertEquals(0, s.address() % huge, "aligned to a huge page");
+            assertEquals(0, ResidentPages.bytes(s));
+            for (long h = 0; h < 3; h++) {
+                s.set(ValueLayout.JAVA_LONG, h * huge + 64, h + 1);
+            }
+            long resident = ResidentPages.bytes(s);
+            assertTrue(resident >= 3 * PAGE && resident <= 3 * huge, resident + " bytes resident after 3 touches");
+            long middle = ResidentPages.bytes(s.asSlice(huge, huge));
+            m.release(huge, huge);
+            assertEquals(resident - middle, ResidentPages.bytes(s), "the middle huge page is gone");
+            assertEquals(3L, s.get(ValueLayout.JAVA_LONG, 2 * huge + 64));
+            assertEquals(0L, s.get(ValueLayout.JAVA_LONG, huge + 64), "released memory reads as zero");
         }
     }
 

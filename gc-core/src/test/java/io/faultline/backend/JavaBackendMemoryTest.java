@@ -37,9 +37,10 @@ class JavaBackendMemoryTest {
         HeapConfig cfg = HeapConfig.builder().capacity(1L << 30).verifyAfterGc(true).build();
         try (Heap heap = Heap.create(cfg); Mutator m = heap.attach()) {
             JavaBackend backend = javaBackend(heap);
+            long granule = backend.releaseGranule(); // a huge page if the kernel offers them
             long view = ResidentPages.bytes(backend.view());
             long spare = ResidentPages.bytes(backend.spare());
-            assertTrue(view <= PAGE, "a new 1 GiB heap: " + view + " bytes of the view resident (the null guard's page)");
+            assertTrue(view <= granule, "a new 1 GiB heap: " + view + " bytes of the view resident (the null guard's page)");
             assertEquals(0, spare, "a new 1 GiB heap: the other semispace");
 
             int keep = m.push(0);
@@ -52,7 +53,7 @@ class JavaBackendMemoryTest {
             }
             long top = heap.top();
             long grown = ResidentPages.bytes(backend.view());
-            assertTrue(grown >= top - PAGE && grown <= top + cfg.tlabBytes() + PAGE,
+            assertTrue(grown >= top - granule && grown <= top + cfg.tlabBytes() + granule,
                     "after allocating up to " + top + " bytes the view has " + grown + " bytes resident");
             assertEquals(0, ResidentPages.bytes(backend.spare()), "nothing touches the other semispace");
             assertTrue(heap.verify().ok());
@@ -71,6 +72,7 @@ class JavaBackendMemoryTest {
                 .compactorThreads(2).build();
         try (Heap heap = Heap.create(cfg); Mutator m = heap.attach()) {
             JavaBackend backend = javaBackend(heap);
+            long granule = backend.releaseGranule();
             int list = m.push(0);
             long value = ITEM.field("value");
             int items = 0;
@@ -85,7 +87,7 @@ class JavaBackendMemoryTest {
             }
             assertEquals(0, heap.stats().gcCycles(), "no collection yet");
             long before = ResidentPages.bytes(backend.view());
-            assertTrue(before >= 48 * MIB - PAGE, before + " bytes resident before the collection");
+            assertTrue(before >= 48 * MIB - granule, before + " bytes resident before the collection");
 
             m.collect();
             heap.awaitCompaction();
@@ -94,7 +96,7 @@ class JavaBackendMemoryTest {
             long toSpace = (live + cfg.pageSize() - 1) / cfg.pageSize() * cfg.pageSize();
             assertEquals(0, ResidentPages.bytes(backend.spare()), "from-space after the compaction");
             long after = ResidentPages.bytes(backend.view());
-            assertTrue(after <= toSpace + PAGE, "the view after the compaction: " + after + " bytes resident for "
+            assertTrue(after <= toSpace + granule, "the view after the compaction: " + after + " bytes resident for "
                     + live + " live bytes");
             assertTrue(after < before / 4, after + " bytes resident after, " + before + " before");
             assertTrue(heap.verify().ok());
@@ -116,18 +118,23 @@ class JavaBackendMemoryTest {
         }
     }
 
-    /** Driven directly: the prefix the collector hands over is released in batches, then all of it. */
+    /**
+     * Driven directly: the prefix the collector hands over is released in batches of whole
+     * granules (huge pages, where the kernel offers them), then all of it.
+     */
     @Test
     void fromSpaceIsReleasedBehindTheFrontierInBatchesThenEntirely() {
         long capacity = 16 * MIB;
         int pageSize = (int) PAGE;
         try (JavaBackend backend = new JavaBackend(capacity, pageSize)) {
+            long granule = backend.releaseGranule();
             backend.view().asSlice(0, 8 * MIB).fill((byte) 0x5A);
             MemorySegment from = backend.beginCompaction(8 * MIB, 0);
             assertEquals(8 * MIB, ResidentPages.bytes(from));
             assertEquals(0, ResidentPages.bytes(backend.view()), "the new view was never touched");
 
-            long batch = JavaBackend.RELEASE_BATCH_BYTES;
+            long batch = backend.releaseBatch();
+            assertTrue(batch >= JavaBackend.RELEASE_BATCH_BYTES && batch % granule == 0, "batch " + batch);
             long step = 1000; // not page-aligned: the backend rounds to whole OS pages
             long released = 0;
             while (released + step < batch) {
@@ -137,14 +144,14 @@ class JavaBackendMemoryTest {
             assertEquals(8 * MIB, ResidentPages.bytes(from), "less than a batch: nothing released yet");
             backend.releaseFromSpace(released, step);
             released += step;
-            long expected = 8 * MIB - (released & -PAGE);
-            assertEquals(expected, ResidentPages.bytes(from), "one batch of whole pages below " + released);
-            assertEquals(0x5A5A5A5A5A5A5A5AL, from.get(ValueLayout.JAVA_LONG, released & -PAGE), "kept, not yet released");
+            long expected = 8 * MIB - (released & -granule);
+            assertEquals(expected, ResidentPages.bytes(from), "one batch of whole granules below " + released);
+            assertEquals(0x5A5A5A5A5A5A5A5AL, from.get(ValueLayout.JAVA_LONG, released & -granule), "kept, not yet released");
 
             backend.endCompaction();
             assertEquals(0, ResidentPages.bytes(from), "everything at the end");
             // Read only now: reading a released page maps the kernel's zero page, which mincore counts.
-            assertEquals(0L, from.get(ValueLayout.JAVA_LONG, (released & -PAGE) - 8), "released pages read as zero");
+            assertEquals(0L, from.get(ValueLayout.JAVA_LONG, (released & -granule) - 8), "released pages read as zero");
             assertThrows(IllegalStateException.class, () -> backend.releaseFromSpace(0, PAGE),
                     "no from-space between compactions");
 
@@ -187,7 +194,7 @@ class JavaBackendMemoryTest {
         OutOfMemoryError e = assertThrows(OutOfMemoryError.class, () -> Heap.create(cfg));
         String message = e.getMessage();
         for (String part : new String[] {"java backend", "heap of capacity " + impossible + " bytes",
-                "mmap(NULL, " + impossible, "MAP_NORESERVE", "errno 12 ENOMEM (Cannot allocate memory)"}) {
+                "reserving semispace 1 failed: mmap(NULL, ", "MAP_NORESERVE", "errno 12 ENOMEM (Cannot allocate memory)"}) {
             assertTrue(message.contains(part), "'" + part + "' missing from: " + message);
         }
     }
