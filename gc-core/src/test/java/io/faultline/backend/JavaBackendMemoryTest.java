@@ -109,10 +109,20 @@ class JavaBackendMemoryTest {
 
             // The next cycle's view is the semispace released above: fresh allocation there works
             // on zero-filled pages, and the heap stays sound across more cycles.
+            // Above the top, the view reads as zero right after every collection (what would let
+            // allocation skip zeroing on this backend), checked after the residency: reading maps pages.
             for (int cycle = 0; cycle < 3; cycle++) {
+                for (int i = 0; i < 20_000; i++) {
+                    m.allocateLongArray(60);
+                }
                 m.collect();
                 heap.awaitCompaction();
                 assertEquals(0, ResidentPages.bytes(backend.spare()), "from-space after cycle " + (cycle + 2));
+                long top = heap.top();
+                MemorySegment above = backend.view().asSlice(top);
+                long nonZero = above.mismatch(MemorySegment.ofArray(new byte[(int) above.byteSize()]));
+                assertEquals(-1, nonZero, "cycle " + (cycle + 2) + ": the view is not zero at " + (top + nonZero)
+                        + ", above the top " + top);
             }
             assertTrue(heap.verify().ok());
         }
