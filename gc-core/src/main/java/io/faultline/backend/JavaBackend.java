@@ -2,35 +2,99 @@ package io.faultline.backend;
 
 import io.faultline.meta.ControlBlock;
 import io.faultline.meta.GcMetadata;
-import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
+import java.util.Locale;
 
 /**
- * The pure-Java backend: the heap is two native segments of equal size that swap roles at each
- * compaction, so the old view becomes the from-space and the other segment receives to-space
- * pages. Mutators check page states in software while a compaction is in flight, and the page
- * protocol runs in Java ({@link PageProtocol}).
+ * The pure-Java backend: the heap is two semispaces of {@code capacity} bytes that swap roles at
+ * each compaction, so the old view becomes the from-space and the other semispace receives
+ * to-space pages. Mutators check page states in software while a compaction is in flight, and the
+ * page protocol runs in Java ({@link PageProtocol}).
+ *
+ * <p><b>Memory.</b> Each semispace is an {@link AnonymousMapping}: address space reserved when the
+ * backend is created (2 x capacity; if the kernel refuses, an {@link OutOfMemoryError} naming
+ * the capacity and the errno, before anything runs) and backed by memory only where pages are
+ * touched. From-space is released ({@code MADV_DONTNEED}) behind the page protocol's frontier, in
+ * the batches the protocol hands over (HeapConfig.releaseBatchBytes, in whole huge pages), and in
+ * full when the compaction ends. Resident memory therefore follows the live data plus what mutators
+ * allocated since the last pause, as on the uffd backend, not the capacity.
+ *
+ * <p>The price is paid in the kernel: the first write of a cycle to a to-space page, or to a
+ * page that allocation reaches, is a first-touch fault that supplies a zeroed page. With 4 KiB
+ * pages that made compaction 5x slower and a software fault 10x dearer on a VM where such a
+ * fault costs 10-16 us, so the semispaces ask for transparent huge pages (one fault per 2 MiB;
+ * see {@link AnonymousMapping}) and residency moves in 2 MiB steps. Where the kernel offers no
+ * huge pages, 4 KiB pages it is.
+ *
+ * <p><b>Zero after release.</b> When a compaction begins, the new view is the previous cycle's
+ * from-space, released in full when that compaction ended (or, at the first pause, memory never
+ * touched): every byte of it reads as zero. The page builder writes every byte of the pages it
+ * builds, so nothing depends on what the semispace held before; memory above the to-space reads
+ * as zero until allocation writes it.
  */
 public final class JavaBackend implements HeapBackend {
-    private final Arena arena = Arena.ofShared();
     private final long capacity;
     private final int pageSize;
+    /** What is released at a time: a huge page if the semispaces have them, else an OS page. */
+    private final long releaseGranule;
+    /** Bytes reserved per semispace: the capacity rounded up to a whole huge (or OS) page. */
+    private final long reserved;
+    private final AnonymousMapping first;
+    private final AnonymousMapping second;
+    private final MemorySegment firstSegment;
+    private final MemorySegment secondSegment;
+    /** The semispace mutators use, and its segment. */
+    private AnonymousMapping viewSpace;
     private MemorySegment view;
-    private MemorySegment spare;
+    /** The semispace being compacted from (null between compactions), and its segment. */
+    private AnonymousMapping fromSpace;
     private MemorySegment from;
     private PageProtocol protocol;
     private PageBuilder builder;
     private boolean closed;
 
+    /**
+     * Reserves both semispaces. Throws {@link OutOfMemoryError} naming the capacity, the system
+     * call and the errno if the address space cannot be reserved.
+     */
     public JavaBackend(long capacity, int pageSize) {
+        if (capacity <= 0 || pageSize <= 0 || capacity % pageSize != 0) {
+            throw new IllegalArgumentException("capacity: " + capacity + " bytes is not a positive multiple of the page size "
+                    + pageSize);
+        }
         this.capacity = capacity;
         this.pageSize = pageSize;
-        this.view = arena.allocate(capacity, pageSize);
-        this.spare = arena.allocate(capacity, pageSize);
+        long unit = Math.max(AnonymousMapping.osPageSize(), AnonymousMapping.transparentHugePageSize());
+        this.reserved = (capacity + unit - 1) & -unit;
+        this.first = reserveSemispace(capacity, reserved, 1, null);
+        this.second = reserveSemispace(capacity, reserved, 2, first);
+        this.releaseGranule = Math.max(AnonymousMapping.osPageSize(), Math.min(first.hugePageSize(), second.hugePageSize()));
+        this.firstSegment = first.segment().asSlice(0, capacity);
+        this.secondSegment = second.segment().asSlice(0, capacity);
+        this.viewSpace = first;
+        this.view = firstSegment;
     }
 
     public static Factory factory() {
         return JavaBackend::new;
+    }
+
+    /** Reserves semispace {@code index} (1 or 2); on failure closes {@code other} and rethrows. */
+    private static AnonymousMapping reserveSemispace(long capacity, long reserved, int index, AnonymousMapping other) {
+        try {
+            return AnonymousMapping.reserve(reserved, "java backend: cannot reserve address space for a heap of capacity "
+                    + capacity + " bytes (" + gib(capacity) + " GiB): it needs two semispaces of " + reserved
+                    + " bytes, and reserving semispace " + index + " failed", true);
+        } catch (OutOfMemoryError | RuntimeException e) {
+            if (other != null) {
+                other.close();
+            }
+            throw e;
+        }
+    }
+
+    private static String gib(long bytes) {
+        return String.format(Locale.ROOT, "%.2f", bytes / (double) (1L << 30));
     }
 
     @Override
@@ -58,6 +122,19 @@ public final class JavaBackend implements HeapBackend {
         return view;
     }
 
+    /**
+     * The semispace that is not the view: from-space during a compaction, released memory (all
+     * zero, nothing resident) between compactions. For tests that measure what is resident.
+     */
+    MemorySegment spare() {
+        return viewSpace == first ? secondSegment : firstSegment;
+    }
+
+    /** The unit of release: a huge page if both semispaces have them, else an OS page. */
+    long releaseGranule() {
+        return releaseGranule;
+    }
+
     @Override
     public boolean accessNeedsPageCheck() {
         return true;
@@ -79,7 +156,7 @@ public final class JavaBackend implements HeapBackend {
 
             @Override
             public void release(long offset, long bytes) {
-                // An Arena segment cannot be partly released.
+                releaseFromSpace(offset, bytes);
             }
 
             @Override
@@ -91,9 +168,14 @@ public final class JavaBackend implements HeapBackend {
 
     @Override
     public void beginCompaction(long usedBytes, long firstPage, long endPage) {
+        if (fromSpace != null) {
+            throw new IllegalStateException("beginCompaction: the previous compaction has not ended "
+                    + "(its from-space is not released, so the new view would not read as zero)");
+        }
+        fromSpace = viewSpace;
         from = view;
-        view = spare;
-        spare = from;
+        viewSpace = fromSpace == first ? second : first;
+        view = viewSpace == first ? firstSegment : secondSegment;
     }
 
     @Override
@@ -106,8 +188,35 @@ public final class JavaBackend implements HeapBackend {
         return protocol.serveFault(page, true, ControlBlock.PATH_FAULT_JAVA);
     }
 
+    /**
+     * The page protocol's release: from-space {@code [offset, offset + bytes)} will not be read
+     * again. Whole granules (huge pages, or OS pages) inside the range go back to the kernel and
+     * read as zero; a granule the range only partly covers waits for {@link #endCompaction}.
+     * Several threads may release disjoint ranges at once. Allocation-free.
+     */
+    void releaseFromSpace(long offset, long bytes) {
+        AnonymousMapping space = fromSpace;
+        if (space == null || offset < 0 || bytes <= 0 || offset >= capacity) {
+            return;
+        }
+        long start = (offset + releaseGranule - 1) & -releaseGranule;
+        long limit = Math.min(offset + bytes, capacity) & -releaseGranule;
+        if (limit > start) {
+            space.release(start, limit - start);
+        }
+    }
+
+    /**
+     * Releases all of from-space (pages never touched cost nothing), so that the semispace reads
+     * as zero when it becomes the view at the next pause.
+     */
     @Override
     public void endCompaction() {
+        if (fromSpace == null) {
+            return;
+        }
+        fromSpace.release(0, reserved);
+        fromSpace = null;
         from = null;
     }
 
@@ -120,8 +229,12 @@ public final class JavaBackend implements HeapBackend {
     @Override
     public synchronized void close() {
         if (!closed) {
+            try {
+                first.close();
+            } finally {
+                second.close();
+            }
             closed = true;
-            arena.close();
         }
     }
 }

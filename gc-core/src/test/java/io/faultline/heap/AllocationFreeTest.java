@@ -52,7 +52,11 @@ class AllocationFreeTest {
     void pageCompactionDoesNotAllocateOnTheJavaHeap() {
         io.faultline.testing.RecordingBackend[] backend = {null};
         HeapConfig cfg = HeapConfig.builder().capacity(16L << 20).concurrentCompaction(false)
-                .backend((cap, ps) -> backend[0] = new io.faultline.testing.RecordingBackend(cap, ps)).build();
+                .backend((cap, ps) -> {
+                    backend[0] = new io.faultline.testing.RecordingBackend(cap, ps);
+                    backend[0].snapshotFromSpace = true;
+                    return backend[0];
+                }).build();
         try (Heap heap = Heap.create(cfg); Mutator m = heap.attach()) {
             int keep = m.push(0);
             for (int i = 0; i < 100_000; i++) {
@@ -71,7 +75,7 @@ class AllocationFreeTest {
                 io.faultline.meta.ControlBlock c = md.control();
                 pc.setCycle(c.get(io.faultline.meta.ControlBlock.FROM_TOP), c.get(io.faultline.meta.ControlBlock.NEW_TOP));
                 long pages = c.get(io.faultline.meta.ControlBlock.END_PAGE);
-                java.lang.foreign.MemorySegment from = backend[0].lastFromSpace;
+                java.lang.foreign.MemorySegment from = backend[0].fromSpaceSnapshot;
                 java.lang.foreign.MemorySegment scratch = java.lang.foreign.Arena.ofAuto().allocate(ps, ps);
                 java.lang.foreign.MemorySegment view = heap.view;
                 long before = allocatedBytes();

@@ -4,6 +4,7 @@ import io.faultline.backend.HeapBackend;
 import io.faultline.backend.JavaBackend;
 import io.faultline.backend.PageBuilder;
 import io.faultline.meta.GcMetadata;
+import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.util.List;
 import java.util.concurrent.ConcurrentHashMap;
@@ -26,8 +27,14 @@ public final class RecordingBackend implements HeapBackend {
     /** Runs on compactor threads before each page is built (with the page index). */
     public volatile LongConsumer compactorHook = p -> { };
     public volatile int cycle;
-    /** The from-space of the latest compaction (still intact until the next one begins). */
-    public volatile MemorySegment lastFromSpace;
+    /**
+     * Set it to keep {@link #fromSpaceSnapshot}: the java backend releases from-space as the
+     * compaction passes it (released pages read as zero), so a test that rebuilds pages after the
+     * compaction needs a copy.
+     */
+    public volatile boolean snapshotFromSpace;
+    /** A copy of the used part of the latest compaction's from-space, taken when it began. */
+    public volatile MemorySegment fromSpaceSnapshot;
 
     public RecordingBackend(long capacity, int pageSize) {
         this.inner = new JavaBackend(capacity, pageSize);
@@ -43,7 +50,6 @@ public final class RecordingBackend implements HeapBackend {
     @Override
     public void attach(GcMetadata metadata, PageBuilder builder) {
         inner.attach(metadata, (from, page, dst, dstOffset) -> {
-            lastFromSpace = from;
             if (Thread.currentThread().getName().startsWith("faultline-compactor")) {
                 compactorHook.accept(page);
             }
@@ -57,6 +63,9 @@ public final class RecordingBackend implements HeapBackend {
         cycle++;
         builds.clear();
         inner.beginCompaction(usedBytes, firstPage, endPage);
+        if (snapshotFromSpace) {
+            fromSpaceSnapshot = Arena.ofAuto().allocate(usedBytes, 8).copyFrom(inner.fromSpace().asSlice(0, usedBytes));
+        }
         long ps = pageSize();
         inner.view().asSlice(firstPage * ps, (endPage - firstPage) * ps).fill((byte) 0xA5);
         events.add("begin " + cycle + " pages=" + (endPage - firstPage));
