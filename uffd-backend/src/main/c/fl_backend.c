@@ -24,6 +24,7 @@
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <time.h>
 #include <unistd.h>
 
 #define LOAD(p) __atomic_load_n((p), __ATOMIC_SEQ_CST)
@@ -73,6 +74,13 @@ struct fl_heap {
 	int64_t stats[FL_STAT_COUNT];
 };
 
+static inline int64_t now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
 static void record_error(struct fl_heap *h, int64_t page, int err)
 {
 	STAT(h, FL_STAT_ERRORS);
@@ -97,7 +105,9 @@ static int build_page(void *ctx, const struct fl_target *t, int64_t page, int64_
 		dst = t->base + (page - t->first) * h->page_size;
 		h->src[page] = (int64_t)(uintptr_t)dst;
 	}
+	int64_t t0 = now_ns();
 	int rc = compact_page(&h->compactor, page, dst, bad_offset);
+	STAT_ADD(h, FL_STAT_BUILD_NS, now_ns() - t0);
 	if (rc < 0)
 		record_error(h, page, -rc);
 	return rc;
@@ -110,6 +120,7 @@ static int install_run(void *ctx, int64_t first, int64_t n)
 	int64_t len = n * h->page_size;
 	int64_t done = 0;
 	int move = h->mode == FL_MODE_MOVE;
+	int64_t t0 = now_ns();
 	STAT(h, FL_STAT_INSTALL_RUNS);
 	while (done < len) {
 		uint64_t dst = page_address(h, first) + (uint64_t)done;
@@ -149,8 +160,10 @@ static int install_run(void *ctx, int64_t first, int64_t n)
 			continue;
 		}
 		record_error(h, first + done / h->page_size, e);
+		STAT_ADD(h, FL_STAT_INSTALL_NS, now_ns() - t0);
 		return e;
 	}
+	STAT_ADD(h, FL_STAT_INSTALL_NS, now_ns() - t0);
 	STAT_ADD(h, FL_STAT_PAGES_INSTALLED, n);
 	return 0;
 }
@@ -266,6 +279,7 @@ static void serve_message(struct fl_heap *h, struct fl_target *t, uint64_t addre
 		return;
 	}
 	int64_t page = (int64_t)((address - base) / (uint64_t)h->page_size);
+	int64_t t0 = now_ns();
 	STAT(h, FL_STAT_FAULTS);
 	STAT(h, (flags & UFFD_PAGEFAULT_FLAG_MINOR) ? FL_STAT_MINOR_FAULTS : FL_STAT_MISSING_FAULTS);
 	int r = serve_fault(&h->protocol, t, page, 0, FL_PATH_FAULT_THREAD);
@@ -283,6 +297,7 @@ static void serve_message(struct fl_heap *h, struct fl_target *t, uint64_t addre
 	default:
 		break;
 	}
+	STAT_ADD(h, FL_STAT_FAULT_NS, now_ns() - t0);
 }
 
 /* Builds the pages of a cycle that has made no progress for backstop_polls idle polls (compactor

@@ -117,10 +117,23 @@ public final class UffdBackend implements HeapBackend {
         /** From-space releases (madvise DONTNEED / punch hole) as compaction passed it. */
         RELEASES,
         /** Bytes released by those calls. */
-        RELEASED_BYTES
+        RELEASED_BYTES,
+        /** Nanoseconds spent building pages, over all threads. */
+        BUILD_NS,
+        /** Nanoseconds spent in install ioctls, over all threads. */
+        INSTALL_NS,
+        /** Nanoseconds spent supplying pages to build into (fallocate, recycling, refaulted buffers). */
+        SUPPLY_NS,
+        /** Nanoseconds from taking a fault to serving it (thread delivery: from reading the message). */
+        FAULT_NS,
+        /** Faults served by the SIGBUS handler of the faulting thread. */
+        SIGBUS_FAULTS,
+        /** Pages built in recycled (consumed) from-space pages. */
+        RECYCLED_PAGES
     }
 
     private final Mode mode;
+    private final UffdOptions options;
     private final long capacity;
     private final int pageSize;
     private final Arena viewArena = Arena.ofShared();
@@ -164,7 +177,12 @@ public final class UffdBackend implements HeapBackend {
             throw new IllegalArgumentException("uffd backend: page size " + pageSize + " must be a multiple of the OS page "
                 + osPage + " and capacity " + capacity + " a multiple of the page size");
         }
+        options.check(mode);
+        if (options.delivery() == UffdOptions.Delivery.SIGBUS) {
+            throw new UnsupportedOperationException("SIGBUS delivery is not implemented yet");
+        }
         this.mode = mode;
+        this.options = options;
         this.capacity = capacity;
         this.pageSize = pageSize;
         int fd = -1;
@@ -221,6 +239,11 @@ public final class UffdBackend implements HeapBackend {
 
     public Mode deliveryMode() {
         return mode;
+    }
+
+    /** The options this backend was created with. */
+    public UffdOptions options() {
+        return options;
     }
 
     @Override
