@@ -54,6 +54,16 @@ public record RunReport(
         field(b, "pauseTotalMs", ms(stats.pauseTotalNanos()));
         field(b, "compactionMs", ms(stats.compactionNanos()));
         field(b, "compactionMaxMs", ms(stats.compactionMaxNanos()));
+        pauses(b, "InitialMark", stats.initialMarkPauses());
+        pauses(b, "Remark", stats.remarkPauses());
+        pauses(b, "Flip", stats.flipPauses());
+        pauses(b, "Full", stats.fullPauses());
+        field(b, "concurrentCycles", stats.concurrentCycles());
+        field(b, "abandonedCycles", stats.abandonedCycles());
+        field(b, "concurrentMarkMs", ms(stats.concurrentMarkNanos()));
+        field(b, "concurrentPlanMs", ms(stats.concurrentPlanNanos()));
+        field(b, "blackBytes", stats.blackBytes());
+        field(b, "satbEntries", stats.satbEntries());
         field(b, "wallMs", wallMs);
         field(b, "liveBytesAfterLastGc", stats.liveAfterLastGc());
         field(b, "usedBytes", stats.used());
@@ -73,6 +83,13 @@ public record RunReport(
                 stats.pagesCompacted(), ms(stats.pauseMaxNanos()), ms(stats.pauseTotalNanos()),
                 ms(stats.compactionNanos()), wallMs, ByteSize.format(stats.liveAfterLastGc()),
                 error != null ? "FAILED" : verified ? "verified" : "not verified");
+    }
+
+    /** The pauses of one kind: {@code pause<Kind>Count}, {@code pause<Kind>MaxMs}, {@code pause<Kind>TotalMs}. */
+    private static void pauses(StringBuilder b, String kind, HeapStats.Pauses p) {
+        field(b, "pause" + kind + "Count", p.count());
+        field(b, "pause" + kind + "MaxMs", ms(p.maxNanos()));
+        field(b, "pause" + kind + "TotalMs", ms(p.totalNanos()));
     }
 
     private static double ms(long nanos) {

@@ -12,8 +12,13 @@ package io.faultline.gc;
  * @param releaseBatchBytes     consumed from-space is released in steps of at least this many bytes
  * @param verifyAfterGc         run the heap verifier after every cycle
  * @param relocateEveryObject   debug: every cycle moves every object to the other half of the heap
+ * @param concurrentMarking     mark and plan outside the pauses (false: inside one pause)
+ * @param markingThreads        threads that mark concurrently
+ * @param markingHeadroomPercent free space, in percent of what the last collection freed, below which a cycle starts
+ * @param markingHooks          callbacks at the points of a concurrent cycle
  */
 public record CollectorSettings(boolean concurrentCompaction, int compactorThreads, long compactionStepPages,
                                 long runPages, long faultAroundPages, long releaseBatchBytes, boolean verifyAfterGc,
-                                boolean relocateEveryObject) {
+                                boolean relocateEveryObject, boolean concurrentMarking, int markingThreads,
+                                int markingHeadroomPercent, MarkingHooks markingHooks) {
 }

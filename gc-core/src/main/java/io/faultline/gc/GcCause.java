@@ -5,7 +5,9 @@ public enum GcCause {
     /** An allocation did not fit: the caller retries its allocation afterwards. */
     ALLOCATION_FAILURE("Allocation Failure"),
     /** {@code Heap.collect()} or {@code Mutator.collect()}. */
-    EXPLICIT("Explicit");
+    EXPLICIT("Explicit"),
+    /** Free space fell below the concurrent-marking headroom: a concurrent cycle starts by itself. */
+    HEAP_OCCUPANCY("Heap Occupancy");
 
     private final String label;
 

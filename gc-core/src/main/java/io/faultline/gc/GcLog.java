@@ -4,11 +4,21 @@ import java.util.Locale;
 import java.util.function.Consumer;
 
 /**
- * Formats one line per collection in the style of HotSpot's {@code -Xlog:gc}:
+ * Formats lines for each collection in the style of HotSpot's {@code -Xlog:gc}. A concurrent
+ * cycle:
  * <pre>
- * [0.412s][info][gc] GC(3) Pause Compact (Allocation Failure) 60M-&gt;12M(64M) 3.214ms
+ * [0.401s][info][gc] GC(3) Pause Init Mark (Heap Occupancy) 12 roots 0.085ms
+ * [0.440s][info][gc] GC(3) Concurrent Mark 2 rounds, 301234 objects, 17 SATB entries 38.920ms
+ * [0.440s][info][gc] GC(3) Pause Remark 5 SATB entries 0.091ms
+ * [0.449s][info][gc] GC(3) Concurrent Plan 11M marked, 2M allocated black 8.402ms
+ * [0.450s][info][gc] GC(3) Pause Flip (Heap Occupancy) 60M-&gt;13M(64M) 0.412ms
+ * [0.450s][info][gc] GC(3) Phases: safepoint 0.051ms black 0.062ms roots 0.012ms backend 0.210ms rest 0.050ms
+ * [0.453s][info][gc] GC(3) Concurrent Compact 301 pages 2.877ms, 12 faults
+ * </pre>
+ * A stop-the-world cycle (stop-the-world marking, or an allocation that did not fit):
+ * <pre>
+ * [0.412s][info][gc] GC(3) Pause Compact Roots (Allocation Failure) 60M-&gt;12M(64M) 3.214ms
  * [0.412s][info][gc] GC(3) Phases: safepoint 0.051ms mark 1.602ms plan 0.977ms roots 0.012ms rest 0.571ms
- * [0.415s][info][gc] GC(3) Concurrent Compact 301 pages 2.877ms, 12 faults
  * </pre>
  */
 public final class GcLog {
@@ -35,6 +45,48 @@ public final class GcLog {
         if (sink != null) {
             sink.accept(String.format(Locale.ROOT, "%s GC(%d) Phases: safepoint %.3fms mark %.3fms plan %.3fms roots %.3fms rest %.3fms",
                     prefix(), cycle, safepoint / 1e6, mark / 1e6, plan / 1e6, roots / 1e6, rest / 1e6));
+        }
+    }
+
+    void initialMark(long cycle, GcCause cause, long roots, long nanos) {
+        if (sink != null) {
+            sink.accept(String.format(Locale.ROOT, "%s GC(%d) Pause Init Mark (%s) %d roots %.3fms",
+                    prefix(), cycle, cause.label(), roots, nanos / 1e6));
+        }
+    }
+
+    void concurrentMark(long cycle, int rounds, long objects, long satbEntries, long nanos) {
+        if (sink != null) {
+            sink.accept(String.format(Locale.ROOT, "%s GC(%d) Concurrent Mark %d rounds, %d objects, %d SATB entries %.3fms",
+                    prefix(), cycle, rounds, objects, satbEntries, nanos / 1e6));
+        }
+    }
+
+    void remark(long cycle, long satbEntries, long nanos) {
+        if (sink != null) {
+            sink.accept(String.format(Locale.ROOT, "%s GC(%d) Pause Remark %d SATB entries %.3fms",
+                    prefix(), cycle, satbEntries, nanos / 1e6));
+        }
+    }
+
+    void concurrentPlan(long cycle, long marked, long black, long nanos) {
+        if (sink != null) {
+            sink.accept(String.format(Locale.ROOT, "%s GC(%d) Concurrent Plan %s marked, %s allocated black %.3fms",
+                    prefix(), cycle, size(marked), size(black), nanos / 1e6));
+        }
+    }
+
+    /** The flip pause's phases: time to safepoint, planning what was allocated since the remark, root update, the backend's setup (kernel work on uffd), the rest. */
+    void flipPhases(long cycle, long safepoint, long black, long roots, long backend, long rest) {
+        if (sink != null) {
+            sink.accept(String.format(Locale.ROOT, "%s GC(%d) Phases: safepoint %.3fms black %.3fms roots %.3fms backend %.3fms rest %.3fms",
+                    prefix(), cycle, safepoint / 1e6, black / 1e6, roots / 1e6, backend / 1e6, rest / 1e6));
+        }
+    }
+
+    void abandoned(long cycle, String why) {
+        if (sink != null) {
+            sink.accept(String.format(Locale.ROOT, "%s GC(%d) Concurrent cycle abandoned: %s", prefix(), cycle, why));
         }
     }
 

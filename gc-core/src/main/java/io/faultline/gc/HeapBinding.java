@@ -2,6 +2,7 @@ package io.faultline.gc;
 
 import io.faultline.model.TypeRegistry;
 import java.lang.foreign.MemorySegment;
+import java.util.function.IntConsumer;
 import java.util.function.IntUnaryOperator;
 
 /**
@@ -36,6 +37,20 @@ public interface HeapBinding {
 
     /** In the pause: replaces every root (handles, global roots) {@code r} with {@code f(r)}. */
     void updateRoots(IntUnaryOperator f);
+
+    /**
+     * In the pause: turns the snapshot-at-the-beginning write barrier on or off, for every
+     * mutator and for mutators attached later. While it is on, a reference store first logs the
+     * value it overwrites, if that value is not null, lies below {@code newObjectsFrom} (objects
+     * allocated since marking began need no logging) and is not yet marked.
+     */
+    void setSatbBarrier(boolean on, long newObjectsFrom);
+
+    /**
+     * In the pause: passes every value in every mutator's partly filled barrier buffer to
+     * {@code consumer} and empties the buffers.
+     */
+    void drainSatbBuffers(IntConsumer consumer);
 
     /** The segment mutators access (in the pause: stable). */
     MemorySegment view();

@@ -7,75 +7,137 @@ import java.lang.foreign.ValueLayout;
 import java.util.Arrays;
 
 /**
- * Stop-the-world tracing: from the roots, marks every word of every reachable object in the
- * {@link MarkBitmap}. Depth-first with an explicit stack, so deep structures (long lists) cannot
- * overflow the Java stack.
+ * One marking thread's tracer: marks every word of every object reachable from the references
+ * it is given in the {@link MarkBitmap}. Depth-first with an explicit stack, so deep structures
+ * (long lists) cannot overflow the Java stack.
  *
- * <p><b>Assumptions and Guarantees:</b> runs inside a pause, on one thread. A reference that
- * points outside the used region is heap damage and stops marking with an
+ * <p>Used two ways. Stop-the-world marking ({@link #begin} with {@code newAbove = false}): one
+ * marker in the pause traces from each root in turn. Concurrent marking ({@code newAbove = true}):
+ * references at or above the limit are objects allocated since the initial mark, which are live
+ * by construction (allocated black) and are neither marked here nor traced; several markers may
+ * run at once, marking with {@link MarkBitmap#markObject} (atomic) and sharing work through
+ * {@link MarkPackets}.
+ *
+ * <p><b>Assumptions and Guarantees:</b> confined to one thread at a time. The headers of the
+ * objects it meets do not change while it runs (true of every object below the limit: headers
+ * are written once, at allocation). With concurrent marking mutators may change reference slots
+ * while they are scanned: a slot read returns the old or the new value, and either is fine
+ * because the SATB barrier logs every overwritten value. A reference below the lowest object or,
+ * with stop-the-world marking, at or above the limit is heap damage: marking stops with an
  * {@link IllegalStateException} naming the object and slot that hold it.
  */
 final class Marker {
     private static final ValueLayout.OfLong LONG = ValueLayout.JAVA_LONG_UNALIGNED;
     private static final ValueLayout.OfInt INT = ValueLayout.JAVA_INT_UNALIGNED;
+    /** Objects scanned between checks of the stop condition. */
+    private static final int CHECK_EVERY = 1024;
 
     private final MarkBitmap bitmap;
+    private final boolean atomic;
+    private final MarkPackets packets;
+    private MarkingHooks hooks = MarkingHooks.NONE;
     private int[] stack = new int[1024];
     private int sp;
     private MemorySegment view;
     private long lowest;
-    private long used;
+    private long limit;
+    private boolean newAbove;
+    private long objects;
 
-    Marker(MarkBitmap bitmap) {
+    /**
+     * @param atomic  several markers share the bitmap: mark with atomic ORs
+     * @param packets where to share work with other markers, or null
+     */
+    Marker(MarkBitmap bitmap, boolean atomic, MarkPackets packets) {
         this.bitmap = bitmap;
+        this.atomic = atomic;
+        this.packets = packets;
     }
 
     /**
-     * Starts marking the objects of {@code [base, used)}. {@code keepNullGuard}: to-space starts at
-     * offset 0, so the null guard's two words are marked live and keep offset 0 (the page
-     * compactors write its header; its from-space bytes are never read).
+     * Starts marking objects of {@code [base, limit)} (base 0 stands for the first object after
+     * the null guard). {@code newAbove}: references at or above {@code limit} are objects
+     * allocated since marking began, skipped; otherwise they are damage.
      */
-    void begin(MemorySegment view, long base, long used, boolean keepNullGuard) {
+    void begin(MemorySegment view, long base, long limit, boolean newAbove, MarkingHooks hooks) {
         this.view = view;
         this.lowest = base == 0 ? ObjectLayout.HEADER_BYTES : base;
-        this.used = used;
-        bitmap.clear(used);
-        if (keepNullGuard) {
-            bitmap.markRange(0, ObjectLayout.MIN_OBJECT_WORDS);
+        this.limit = limit;
+        this.newAbove = newAbove;
+        this.hooks = hooks;
+        this.objects = 0;
+        this.sp = 0;
+    }
+
+    /** From now on no hook runs for this marker (its remaining work happens inside a pause). */
+    void silence() {
+        hooks = MarkingHooks.NONE;
+    }
+
+    /** Stop-the-world marking: marks a root and everything reachable from it; returns it unchanged (a root visitor). */
+    int markRoot(int ref) {
+        mark(ref, -1, -1);
+        drain(null);
+        return ref;
+    }
+
+    /** Marks the object {@code ref} (0 is ignored) and pushes it for tracing if this call marked it. */
+    void mark(int ref) {
+        if (ref != 0) {
+            mark(ref, -1, -1);
         }
     }
 
-    /** Marks a root; returns it unchanged so it can serve as a root visitor. */
-    int markRoot(int ref) {
-        mark(ref, -1, -1);
-        drain();
-        return ref;
+    /** Pushes references another marker shared (already marked, not yet scanned). */
+    void push(int[] refs, int count) {
+        ensure(count);
+        System.arraycopy(refs, 0, stack, sp, count);
+        sp += count;
+    }
+
+    /** Objects this marker marked since {@link #begin}. */
+    long objects() {
+        return objects;
     }
 
     private void mark(int ref, long holder, long slot) {
         long off = ObjectLayout.refToOffset(ref);
-        if (off < lowest || off >= used) {
+        if (off >= limit && newAbove) {
+            return;
+        }
+        if (off < lowest || off >= limit) {
             throw new IllegalStateException("marking: reference 0x" + Integer.toHexString(ref)
                     + (holder < 0 ? " in a root" : " in slot " + slot + " of the object at 0x" + Long.toHexString(holder))
-                    + " is outside the used heap [0x" + Long.toHexString(lowest) + ", 0x" + Long.toHexString(used) + ")");
+                    + " is outside the used heap [0x" + Long.toHexString(lowest) + ", 0x" + Long.toHexString(limit) + ")");
         }
         if (bitmap.isMarked(off)) {
             return;
         }
         long words = ObjectLayout.sizeWords(view.get(LONG, off));
-        if (words < ObjectLayout.MIN_OBJECT_WORDS || off + (words << 3) > used) {
+        if (words < ObjectLayout.MIN_OBJECT_WORDS || off + (words << 3) > limit) {
             throw new IllegalStateException("marking: object at 0x" + Long.toHexString(off) + " has a bad header ("
                     + words + " words)" + (holder < 0 ? ", held by a root" : ", held by slot " + slot
                     + " of the object at 0x" + Long.toHexString(holder)));
         }
-        bitmap.markRange(off, words);
-        if (sp == stack.length) {
-            stack = Arrays.copyOf(stack, sp * 2);
+        if (atomic) {
+            if (!bitmap.markObject(off, words)) {
+                return; // another marker got there first and traces it
+            }
+        } else {
+            bitmap.markRange(off, words);
         }
+        objects++;
+        ensure(1);
         stack[sp++] = ref;
     }
 
-    private void drain() {
+    /**
+     * Scans objects until the stack is empty; returns false if {@code work} was abandoned first
+     * (checked every {@value #CHECK_EVERY} objects; null: never). Shares the top of a deep stack
+     * with idle markers.
+     */
+    boolean drain(AbortableWork work) {
+        int sinceCheck = 0;
         while (sp > 0) {
             int ref = stack[--sp];
             long off = ObjectLayout.refToOffset(ref);
@@ -86,10 +148,32 @@ final class Marker {
                     mark(child, off, i);
                 }
             }
+            if (hooks != MarkingHooks.NONE) {
+                hooks.traced(ref);
+            }
+            if (packets != null && sp >= 2 * MarkPackets.PACKET && packets.hungry()) {
+                sp -= MarkPackets.PACKET;
+                packets.give(stack, sp);
+            }
+            if (++sinceCheck == CHECK_EVERY) {
+                sinceCheck = 0;
+                if (work != null && work.aborted()) {
+                    return false;
+                }
+            }
+        }
+        return true;
+    }
+
+    private void ensure(int more) {
+        if (sp + more > stack.length) {
+            stack = Arrays.copyOf(stack, Math.max(stack.length * 2, sp + more));
         }
     }
 
+    /** Drops the stack (marking ended or was abandoned) and the view. */
     void end() {
+        sp = 0;
         view = null;
         if (stack.length > 1 << 16) {
             stack = new int[1024];

@@ -3,6 +3,7 @@ package io.faultline.heap;
 import io.faultline.gc.HeapBinding;
 import io.faultline.model.TypeRegistry;
 import java.lang.foreign.MemorySegment;
+import java.util.function.IntConsumer;
 import java.util.function.IntUnaryOperator;
 
 /**
@@ -55,6 +56,22 @@ final class CollectorBinding implements HeapBinding {
             m.handles.update(f);
         }
         heap.globals.update(f);
+    }
+
+    @Override
+    public void setSatbBarrier(boolean on, long newObjectsFrom) {
+        heap.satbBarrierOn = on;
+        heap.satbNewObjectsFrom = newObjectsFrom;
+        for (Mutator m : heap.safepoints.mutators()) {
+            m.syncSatbBarrier();
+        }
+    }
+
+    @Override
+    public void drainSatbBuffers(IntConsumer consumer) {
+        for (Mutator m : heap.safepoints.mutators()) {
+            m.drainSatbBuffer(consumer);
+        }
     }
 
     @Override

@@ -6,6 +6,7 @@ import io.faultline.gc.CollectorSettings;
 import io.faultline.gc.GcCause;
 import io.faultline.gc.GcLog;
 import io.faultline.gc.GcStats;
+import io.faultline.gc.PauseKind;
 import io.faultline.meta.ControlBlock;
 import io.faultline.meta.GcMetadata;
 import io.faultline.model.ObjectLayout;
@@ -47,6 +48,13 @@ public final class Heap implements AutoCloseable {
     private final ControlBlock control;
     /** The mutator view; replaced only inside pauses. */
     MemorySegment view;
+    /**
+     * The write barrier's state for mutators that attach: set in pauses
+     * ({@link CollectorBinding#setSatbBarrier}), read when a mutator attaches (under the
+     * safepoint lock, after the pause that set it ended).
+     */
+    boolean satbBarrierOn;
+    long satbNewObjectsFrom;
     private volatile boolean closed;
 
     private Heap(HeapConfig config) {
@@ -60,11 +68,11 @@ public final class Heap implements AutoCloseable {
             this.view = backend.view();
             GcLog log = new GcLog(config.gcLog());
             this.safepoints = new Safepoints(control, config.safepointTimeout(), config.failOnSafepointTimeout(), log,
-                    m -> allocator().retire(m));
+                    this::lastWords);
             CollectorSettings settings = new CollectorSettings(config.concurrentCompaction(), config.compactorThreads(),
                     config.compactionStepPages(), config.runPages(), config.faultAroundPages(), config.releaseBatchBytes(),
-                    config.verifyAfterGc(),
-                    config.relocateEveryObject());
+                    config.verifyAfterGc(), config.relocateEveryObject(), config.concurrentMarking(),
+                    config.markingThreads(), config.markingHeadroomPercent(), config.markingHooks());
             this.collector = new Collector(new CollectorBinding(this), backend, md, settings, log);
             // The null guard: a permanent two-word object at offset 0 so no object has reference 0.
             ObjectLayout.writeHeader(view, 0, ObjectLayout.MIN_OBJECT_WORDS, 0, ObjectLayout.TYPE_NULL_GUARD, 0);
@@ -78,8 +86,10 @@ public final class Heap implements AutoCloseable {
         }
     }
 
-    private Allocator allocator() {
-        return allocator;
+    /** What a detaching mutator leaves behind: its TLAB is retired, its barrier log handed over. */
+    private void lastWords(Mutator m) {
+        allocator.retire(m);
+        m.flushSatbBuffer();
     }
 
     public static Heap create(HeapConfig config) {
@@ -115,17 +125,31 @@ public final class Heap implements AutoCloseable {
     }
 
     void detach(Mutator m) {
-        safepoints.deregister(m, () -> allocator.retire(m));
+        safepoints.deregister(m, () -> lastWords(m));
     }
 
     /**
-     * Runs a full collection from any thread (attached or not). Returns after its pause: with
+     * Runs a full collection from any thread (attached or not): everything unreachable when it is
+     * called is reclaimed. With concurrent marking the calling thread runs a concurrent cycle
+     * (initial-mark, remark and flip pauses; a calling mutator waits in a safe region meanwhile,
+     * while other mutators run); otherwise one stop-the-world pause. Returns after the flip: with
      * concurrent compaction, pages may still be unmapped; {@link #awaitCompaction()} waits for
      * them. If a compaction is in flight when called, first helps finish it.
      */
     public void collect() {
         checkUsable();
         collector.collect(GcCause.EXPLICIT);
+    }
+
+    /**
+     * Asks for a collection without waiting for it (not a safepoint: raw references stay valid).
+     * With concurrent marking the collector's background thread starts a concurrent cycle unless
+     * one is in progress; with stop-the-world marking this does nothing (the next allocation that
+     * does not fit collects). Any thread.
+     */
+    public void requestCollection() {
+        checkUsable();
+        collector.requestCollection();
     }
 
     /**
@@ -152,7 +176,13 @@ public final class Heap implements AutoCloseable {
         GcStats gc = collector.stats();
         return new HeapStats(config.capacity(), allocator.top() - base, gc.liveAfterLastGc(), collector.cycles(),
                 gc.pagesCompacted(), control.get(ControlBlock.FAULTS), gc.pauseMaxNanos(), gc.pauseTotalNanos(),
-                gc.compactionNanos(), gc.compactionMaxNanos(), collector.verifiedCycles());
+                gc.compactionNanos(), gc.compactionMaxNanos(), collector.verifiedCycles(), pauses(gc, PauseKind.INITIAL_MARK),
+                pauses(gc, PauseKind.REMARK), pauses(gc, PauseKind.FLIP), pauses(gc, PauseKind.FULL), gc.concurrentCycles(),
+                gc.abandonedCycles(), gc.concurrentMarkNanos(), gc.concurrentPlanNanos(), gc.blackBytes(), gc.satbEntries());
+    }
+
+    private static HeapStats.Pauses pauses(GcStats gc, PauseKind kind) {
+        return new HeapStats.Pauses(gc.pauseCount(kind), gc.pauseMaxNanos(kind), gc.pauseTotalNanos(kind));
     }
 
     /** The backend's name and mode, e.g. {@code java} or {@code uffd/continue}. */

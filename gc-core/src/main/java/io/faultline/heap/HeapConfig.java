@@ -2,6 +2,7 @@ package io.faultline.heap;
 
 import io.faultline.backend.HeapBackend;
 import io.faultline.backend.JavaBackend;
+import io.faultline.gc.MarkingHooks;
 import io.faultline.model.ObjectLayout;
 import java.lang.foreign.FunctionDescriptor;
 import java.lang.foreign.Linker;
@@ -29,7 +30,11 @@ public record HeapConfig(
         long releaseBatchBytes,
         boolean relocateEveryObject,
         Duration safepointTimeout,
-        boolean failOnSafepointTimeout) {
+        boolean failOnSafepointTimeout,
+        boolean concurrentMarking,
+        int markingThreads,
+        int markingHeadroomPercent,
+        MarkingHooks markingHooks) {
 
     public static final long DEFAULT_CAPACITY = 256L << 20;
     public static final int DEFAULT_TLAB_BYTES = 32 << 10;
@@ -43,6 +48,8 @@ public record HeapConfig(
     public static final long DEFAULT_RELEASE_BATCH_BYTES = 2L << 20;
     /** Default safepoint timeout (see {@link Builder#safepointTimeout}). */
     public static final Duration DEFAULT_SAFEPOINT_TIMEOUT = Duration.ofSeconds(5);
+    /** Default free-space reserve for concurrent marking (see {@link Builder#markingHeadroomPercent}). */
+    public static final int DEFAULT_MARKING_HEADROOM_PERCENT = 20;
     /** Largest capacity for checked access: references must stay non-negative ints to be told from handles. */
     public static final long MAX_CHECKED_CAPACITY = 1L << 34;
 
@@ -64,7 +71,8 @@ public record HeapConfig(
 
     /**
      * Builder with the defaults: 256 MiB, OS page size, 32 KiB TLABs, unchecked access, java
-     * backend, concurrent compaction with one compactor thread.
+     * backend, concurrent marking with one marking thread, concurrent compaction with one
+     * compactor thread.
      */
     public static final class Builder {
         private long capacity = DEFAULT_CAPACITY;
@@ -83,6 +91,10 @@ public record HeapConfig(
         private boolean relocateEveryObject;
         private Duration safepointTimeout = DEFAULT_SAFEPOINT_TIMEOUT;
         private boolean failOnSafepointTimeout;
+        private boolean concurrentMarking = true;
+        private int markingThreads = 1;
+        private int markingHeadroomPercent = DEFAULT_MARKING_HEADROOM_PERCENT;
+        private MarkingHooks markingHooks = MarkingHooks.NONE;
 
         /** Heap capacity in bytes; rounded up to a whole page; at least 16 pages, at most 32 GiB. */
         public Builder capacity(long bytes) {
@@ -243,6 +255,55 @@ public record HeapConfig(
             return this;
         }
 
+        /**
+         * True (default): a collection marks and plans concurrently with the mutators, with three
+         * short pauses (initial mark, remark, flip) and a write barrier on reference stores while
+         * marking; {@link Heap#collect()} runs such a cycle and returns after its flip pause, and
+         * cycles also start by themselves when free space falls below
+         * {@link #markingHeadroomPercent}. An allocation that does not fit still runs a
+         * stop-the-world collection (abandoning a concurrent cycle in progress). False: every
+         * collection marks and plans inside one pause. See {@code docs/gc-cycle.md}.
+         */
+        public Builder concurrentMarking(boolean on) {
+            this.concurrentMarking = on;
+            return this;
+        }
+
+        /** Threads that mark concurrently, 1..64 (default 1): the thread running the cycle plus helpers. */
+        public Builder markingThreads(int n) {
+            if (n < 1 || n > 64) {
+                throw new IllegalArgumentException("markingThreads: " + n + " is not in [1, 64]");
+            }
+            this.markingThreads = n;
+            return this;
+        }
+
+        /**
+         * With concurrent marking: a cycle starts when the free space left falls below this
+         * percentage of the space that was free after the last collection, or below 1.5 times
+         * what mutators allocated during the last concurrent cycle if that is more (so it can
+         * finish before the heap is full). 1..90, default {@value #DEFAULT_MARKING_HEADROOM_PERCENT}.
+         */
+        public Builder markingHeadroomPercent(int percent) {
+            if (percent < 1 || percent > 90) {
+                throw new IllegalArgumentException("markingHeadroomPercent: " + percent + " is not in [1, 90]");
+            }
+            this.markingHeadroomPercent = percent;
+            return this;
+        }
+
+        /**
+         * Debug and teaching: callbacks at the points of a concurrent cycle ({@link MarkingHooks});
+         * a callback may block to hold the collector there. Default none.
+         */
+        public Builder markingHooks(MarkingHooks hooks) {
+            if (hooks == null) {
+                throw new IllegalArgumentException("markingHooks: must not be null (use MarkingHooks.NONE)");
+            }
+            this.markingHooks = hooks;
+            return this;
+        }
+
         public HeapConfig build() {
             long cap = (capacity + pageSize - 1) & -(long) pageSize;
             if (cap < 16L * pageSize) {
@@ -257,7 +318,8 @@ public record HeapConfig(
             }
             return new HeapConfig(cap, pageSize, tlabBytes, checkedAccess, verifyAfterGc, gcLog, backend,
                     concurrentCompaction, compactorThreads, compactionStepPages, runPages, faultAroundPages,
-                    releaseBatchBytes, relocateEveryObject, safepointTimeout, failOnSafepointTimeout);
+                    releaseBatchBytes, relocateEveryObject, safepointTimeout, failOnSafepointTimeout, concurrentMarking,
+                    markingThreads, markingHeadroomPercent, markingHooks);
         }
     }
 }

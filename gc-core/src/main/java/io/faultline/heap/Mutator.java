@@ -1,7 +1,9 @@
 package io.faultline.heap;
 
 import io.faultline.backend.PageProtocol;
+import io.faultline.gc.SatbQueue;
 import io.faultline.meta.ControlBlock;
+import io.faultline.meta.MarkBitmap;
 import io.faultline.meta.PageStates;
 import io.faultline.meta.PoisonPage;
 import io.faultline.model.ObjectLayout;
@@ -9,6 +11,7 @@ import io.faultline.model.ObjectType;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.lang.invoke.VarHandle;
+import java.util.function.IntConsumer;
 
 /**
  * A thread's handle on a {@link Heap}: allocation, field access, precise roots and safepoint
@@ -36,6 +39,13 @@ import java.lang.invoke.VarHandle;
  * across a collection is caught at its next use. Unchecked accesses are plain memory accesses
  * (plus, on the java backend, a page-state check).
  *
+ * <h2>The write barrier</h2>
+ * While the collector marks concurrently (between its initial-mark and remark pauses),
+ * {@link #setRef} first reads the value the store overwrites and, if it is an object that
+ * existed when marking began and is not marked yet, appends it to this mutator's buffer (a
+ * snapshot-at-the-beginning barrier). Outside marking the barrier is one test of a field of this
+ * mutator. Handles and global roots have no barrier. See {@code docs/gc-cycle.md}.
+ *
  * <h2>Failure</h2>
  * If the heap fails (a page could not be built, see {@link io.faultline.gc.HeapCorruptedException}),
  * the next allocation, poll or read of a failed page throws that exception; no read ever returns
@@ -60,6 +70,20 @@ public final class Mutator implements AutoCloseable {
     private final boolean pageCheck;
     private final AccessChecks checks;
     private final int pageShift;
+    private final MarkBitmap bitmap;
+    private final SatbQueue satbQueue;
+
+    /**
+     * The SATB barrier: on between the initial-mark and remark pauses; values at or above
+     * {@code satbNewObjectsFrom} are objects allocated since marking began. Written only by a
+     * pause (this mutator parked or in a safe region) or by {@link Safepoints} when it attaches,
+     * under its lock; read by this thread.
+     */
+    boolean satbOn;
+    long satbNewObjectsFrom;
+    /** The barrier's log: {@code satbBuffer[0, satbCount)}; a pause may drain it. */
+    private int[] satbBuffer;
+    private int satbCount;
 
     /** TLAB {@code [tlabTop, tlabEnd)}: written by this thread, or by the {@link Allocator} in a pause. */
     long tlabTop;
@@ -81,6 +105,8 @@ public final class Mutator implements AutoCloseable {
         this.pageCheck = heap.backend.accessNeedsPageCheck();
         this.pageShift = Integer.numberOfTrailingZeros(heap.config.pageSize());
         this.checks = heap.config.checkedAccess() ? new AccessChecks(this) : null;
+        this.bitmap = heap.metadata.bitmap();
+        this.satbQueue = heap.collector.satbQueue();
     }
 
     public Heap heap() {
@@ -228,6 +254,9 @@ public final class Mutator implements AutoCloseable {
             tlabTop = at + bytes;
         } else {
             at = heap.allocator.allocateSlow(this, bytes);
+            if (at >= heap.collector.concurrentCycleTrigger()) {
+                heap.collector.requestConcurrentCycle(); // the heap is filling up: start marking now
+            }
         }
         allocatedBytes += bytes;
         ObjectLayout.writeHeader(heap.view, at, words, refs, typeId, length);
@@ -242,13 +271,53 @@ public final class Mutator implements AutoCloseable {
         return v == PoisonPage.INT ? checkPoison(v) : v;
     }
 
-    /** Writes reference slot {@code slot} of {@code obj}. */
+    /** Writes reference slot {@code slot} of {@code obj} (with the write barrier while marking). */
     public void setRef(int obj, int slot, int value) {
         long a = refAddress(obj, slot, "setRef");
         if (checks != null && value != 0) {
             checks.object(value, "setRef", describeSlot(obj, slot) + " value");
         }
-        heap.view.set(INT, a, value);
+        MemorySegment view = heap.view;
+        if (satbOn) {
+            satbLog(view.get(INT, a));
+        }
+        view.set(INT, a, value);
+    }
+
+    /** The barrier's slow part: logs {@code old} unless it is null, new or already marked. */
+    private void satbLog(int old) {
+        long off = ObjectLayout.refToOffset(old);
+        if (old == 0 || off >= satbNewObjectsFrom || bitmap.isMarked(off)) {
+            return;
+        }
+        if (satbBuffer == null || satbCount == satbBuffer.length) {
+            satbBuffer = satbQueue.exchange(satbBuffer);
+            satbCount = 0;
+        }
+        satbBuffer[satbCount++] = old;
+    }
+
+    /** Under the safepoint lock or in a pause: takes the heap's barrier state. */
+    void syncSatbBarrier() {
+        satbOn = heap.satbBarrierOn;
+        satbNewObjectsFrom = heap.satbNewObjectsFrom;
+    }
+
+    /** In a pause: passes the logged values to {@code consumer} and empties the log. */
+    void drainSatbBuffer(IntConsumer consumer) {
+        for (int i = 0; i < satbCount; i++) {
+            consumer.accept(satbBuffer[i]);
+        }
+        satbCount = 0;
+    }
+
+    /** Detaching (with no pause in progress): hands the logged values to the collector. */
+    void flushSatbBuffer() {
+        if (satbCount > 0) {
+            satbQueue.offerPartial(satbBuffer, satbCount);
+            satbBuffer = null;
+            satbCount = 0;
+        }
     }
 
     // ---- primitive fields: fieldOffset is from the object start, see ObjectType#field -------

@@ -31,7 +31,7 @@ import java.util.function.Consumer;
  *
  * <p>A pause never waits silently. While it waits it re-checks every {@link #CHECK_MILLIS}: a
  * mutator whose thread has ended while attached is detached on the spot (its TLAB retired, its
- * handles no longer roots, one line logged); a mutator that has not reached a safepoint after the
+ * handles no longer roots, its write-barrier log handed over, one line logged); a mutator that has not reached a safepoint after the
  * heap's safepoint timeout is named in the GC log (thread name, state and stack), then again at
  * doubling intervals, and with {@code failOnSafepointTimeout} the pause gives up with a
  * {@link SafepointTimeoutException}.
@@ -58,16 +58,17 @@ final class Safepoints {
     private final long timeoutNanos;
     private final boolean failOnTimeout;
     private final GcLog log;
-    private final Consumer<Mutator> retireTlab;
+    private final Consumer<Mutator> lastWords;
     private boolean pauseRequested;
     private boolean shutdown;
 
-    Safepoints(ControlBlock control, Duration timeout, boolean failOnTimeout, GcLog log, Consumer<Mutator> retireTlab) {
+    /** {@code lastWords}: what a mutator detached by a pause leaves behind (its TLAB, its barrier log). */
+    Safepoints(ControlBlock control, Duration timeout, boolean failOnTimeout, GcLog log, Consumer<Mutator> lastWords) {
         this.control = control;
         this.timeoutNanos = timeout.toNanos();
         this.failOnTimeout = failOnTimeout;
         this.log = log;
-        this.retireTlab = retireTlab;
+        this.lastWords = lastWords;
     }
 
     /** Attaches {@code m} for the calling thread; waits while a pause is in progress. */
@@ -83,6 +84,7 @@ final class Safepoints {
                 changed.awaitUninterruptibly();
             }
             m.safepointState = RUNNING;
+            m.syncSatbBarrier(); // no pause in progress: the barrier state is the last pause's
             byThread.put(m.owner, m);
         } finally {
             lock.unlock();
@@ -260,7 +262,7 @@ final class Safepoints {
         }
         if (ended != null) {
             for (Mutator m : ended) {
-                retireTlab.accept(m);
+                lastWords.accept(m);
                 byThread.remove(m.owner);
                 m.detachedBecauseThreadEnded();
                 log.warning("thread '" + m.owner.getName() + "' ended while attached to the heap: its mutator was detached"

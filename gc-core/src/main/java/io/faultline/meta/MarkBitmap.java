@@ -3,17 +3,27 @@ package io.faultline.meta;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
+import java.lang.invoke.VarHandle;
 
 /**
  * The live-words bitmap: one bit per 8-byte heap word, set for every word of every live object
  * (not just its first), so that a popcount of the bits below an object is the number of live
  * bytes before it in its chunk. Layout in {@link MetadataDescriptor}.
  *
- * <p><b>Assumptions and Guarantees:</b> marking is done by one thread inside a pause; readers
- * (planning, compaction, native code) run after it with a happens-before edge from the pause.
+ * <p><b>Assumptions and Guarantees:</b> bits are only ever set during a cycle's marking and
+ * cleared before the next one ({@link #clear}, {@link #clearRange}); they are never cleared
+ * while anyone marks or reads. Two objects can share a 64-bit entry (the last word of one and
+ * the first of the next), so when several threads mark at once they use {@link #markObject},
+ * which sets the shared entries with an atomic OR; one marking thread may use the plain
+ * {@link #markRange}. {@link #markObject} also decides, by the atomic OR of the object's first
+ * bit, which of several racing markers owns the object (traces it). Readers that are not
+ * marking (planning, compaction, native code) run after marking ended, with a happens-before
+ * edge from the pause that ended it. A reader that races with marking (the mutators' SATB
+ * barrier filter) may see a bit late, never early.
  */
 public final class MarkBitmap {
     private static final ValueLayout.OfLong U64 = ValueLayout.JAVA_LONG;
+    private static final VarHandle ENTRY = U64.varHandle();
     private final MemorySegment bits;
     private final long entries;
 
@@ -34,6 +44,29 @@ public final class MarkBitmap {
         bits.asSlice(0, Math.ceilDiv(usedBytes, MetadataDescriptor.CHUNK_BYTES) * 8).fill((byte) 0);
     }
 
+    /**
+     * Clears the whole entries covering the heap bytes {@code [from, to)} ({@code from} rounded
+     * down and {@code to} rounded up to a 512-byte chunk): every bit of those entries, including
+     * bits just outside the range.
+     */
+    public void clearRange(long from, long to) {
+        long first = from >>> MetadataDescriptor.LOG_CHUNK_BYTES;
+        long end = Math.ceilDiv(to, MetadataDescriptor.CHUNK_BYTES);
+        if (end > first) {
+            bits.asSlice(first * 8, (end - first) * 8).fill((byte) 0);
+        }
+    }
+
+    /** Clears the bits of the words {@code [offset, end of its chunk)}: stale bits above a cycle's used top. */
+    public void clearToChunkEnd(long offset) {
+        long w = offset >>> 3;
+        int bit = (int) (w & 63);
+        if (bit != 0) {
+            long idx = w >>> 6;
+            bits.setAtIndex(U64, idx, bits.getAtIndex(U64, idx) & ((1L << bit) - 1));
+        }
+    }
+
     public long entry(long chunk) {
         return bits.getAtIndex(U64, chunk);
     }
@@ -44,7 +77,41 @@ public final class MarkBitmap {
         return (bits.getAtIndex(U64, w >>> 6) & (1L << (w & 63))) != 0;
     }
 
-    /** Marks the {@code words} words starting at byte {@code offset} live. */
+    /**
+     * Marks the {@code words} words of the object at byte {@code offset} live, safely against
+     * other threads marking at the same time; returns true if this call set the object's first
+     * bit (the caller owns the object and must trace it), false if it was already set (another
+     * marker owns it; the rest of its bits may still be on their way). The entries the object
+     * shares with its neighbours are set with an atomic OR, the entries it covers alone with a
+     * plain store.
+     */
+    public boolean markObject(long offset, long words) {
+        long w = offset >>> 3;
+        long idx = w >>> 6;
+        int bit = (int) (w & 63);
+        long firstBit = 1L << bit;
+        if ((bits.getAtIndex(U64, idx) & firstBit) != 0) {
+            return false; // cheap test first: most objects a marker meets twice are already marked
+        }
+        int n = (int) Math.min(64 - bit, words);
+        long mask = (n == 64 ? -1L : (1L << n) - 1) << bit;
+        long old = (long) ENTRY.getAndBitwiseOr(bits, idx << 3, mask);
+        if ((old & firstBit) != 0) {
+            return false;
+        }
+        long end = w + words;
+        w += n;
+        while (end - w >= 64) {
+            bits.setAtIndex(U64, w >>> 6, -1L); // an entry wholly inside this object: nobody else writes it
+            w += 64;
+        }
+        if (w < end) {
+            ENTRY.getAndBitwiseOr(bits, (w >>> 6) << 3, (1L << (end - w)) - 1);
+        }
+        return true;
+    }
+
+    /** Marks the {@code words} words starting at byte {@code offset} live (one marking thread only). */
     public void markRange(long offset, long words) {
         long w = offset >>> 3;
         long end = w + words;

@@ -9,8 +9,10 @@ import java.lang.foreign.ValueLayout;
  * {@link MarkBitmap} it gives any live object's post-compact offset in O(1) without a forwarding
  * pointer in the object. Layout and formula in {@link MetadataDescriptor}.
  *
- * <p><b>Assumptions and Guarantees:</b> {@link #build} runs inside the pause, after marking;
- * afterwards the table is read-only until the next cycle and may be read from any thread.
+ * <p><b>Assumptions and Guarantees:</b> built after marking, by one thread: in the pause
+ * ({@link #build}), or with concurrent marking first outside it up to the top at the remark and
+ * then extended in the flip pause ({@link #extend}) over what was allocated since. From the flip
+ * pause on the table is read-only until the next cycle and may be read from any thread.
  */
 public final class OffsetVector {
     private static final ValueLayout.OfLong U64 = ValueLayout.JAVA_LONG;
@@ -31,9 +33,24 @@ public final class OffsetVector {
      * {@code base} on; returns the post-compact top ({@code base} + live bytes).
      */
     public long build(long usedBytes, long base) {
+        return fill(0, base, usedBytes);
+    }
+
+    /**
+     * Extends a table built (or extended) up to {@code plannedBytes} to {@code usedBytes}, after
+     * marks were added at and above {@code plannedBytes} (never below it); returns the
+     * post-compact top. Starts again at the chunk holding byte {@code plannedBytes - 1}, whose
+     * entry is still right (it counts only the chunks before it) but whose live words may have
+     * grown.
+     */
+    public long extend(long plannedBytes, long usedBytes) {
+        long c = (plannedBytes - 1) >>> MetadataDescriptor.LOG_CHUNK_BYTES;
+        return fill(c, offsets.getAtIndex(U64, c), usedBytes);
+    }
+
+    private long fill(long firstChunk, long sum, long usedBytes) {
         long chunks = Math.ceilDiv(usedBytes, MetadataDescriptor.CHUNK_BYTES);
-        long sum = base;
-        for (long c = 0; c < chunks; c++) {
+        for (long c = firstChunk; c < chunks; c++) {
             offsets.setAtIndex(U64, c, sum);
             sum += (long) bitmap.liveWordsInChunk(c) << 3;
         }

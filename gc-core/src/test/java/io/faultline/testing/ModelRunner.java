@@ -17,24 +17,71 @@ import java.util.concurrent.atomic.AtomicReference;
  * with checked access and the verifier after every collection. A failure is rethrown with the
  * seed and the command that replays it.
  *
+ * <p>With concurrent marking the seed also picks the marking threads (1..3), the headroom at
+ * which cycles start by themselves (10..70%, so that they start often while mutators run) and
+ * {@link JitteryMarking} hooks that hold the collector for a few tens of microseconds at random
+ * points, so that mutators rewire, drop and allocate while the marker is mid-way.
+ *
  * <p>Reused by uffd-backend's tests (gc-core's test-jar) with their own backend factories.
  */
 public final class ModelRunner {
     /** What one program run observed. */
     public record Outcome(long seed, HeapStats stats, long exhausted) {}
 
+    /** Sums of outcomes over a test's programs. */
+    public static final class Totals {
+        public long cycles;
+        public long faults;
+        public long exhausted;
+        public long concurrentCycles;
+        public long abandonedCycles;
+        public long fullPauses;
+        public long blackBytes;
+        public long satbEntries;
+
+        public void add(Outcome o) {
+            HeapStats s = o.stats();
+            cycles += s.gcCycles();
+            faults += s.faults();
+            exhausted += o.exhausted();
+            concurrentCycles += s.concurrentCycles();
+            abandonedCycles += s.abandonedCycles();
+            fullPauses += s.fullPauses().count();
+            blackBytes += s.blackBytes();
+            satbEntries += s.satbEntries();
+        }
+
+        @Override
+        public String toString() {
+            return cycles + " GC cycles (" + concurrentCycles + " concurrent, " + fullPauses + " full pauses, "
+                    + abandonedCycles + " concurrent cycles abandoned), " + faults + " faults, " + exhausted
+                    + " heap-exhausted recoveries, " + satbEntries + " SATB entries, " + blackBytes
+                    + " bytes allocated black (floating garbage at most that)";
+        }
+    }
+
     private final String replayHint;
     private final HeapBackend.Factory backend;
     private final boolean concurrent;
+    private final boolean concurrentMarking;
 
     /**
+     * Concurrent marking on (the heap's default).
+     *
      * @param replayHint how to replay, e.g. {@code mvn -pl gc-core test -Dtest=ModelTest}; the
      *                   runner appends {@code -Dfaultline.seed=N}
+     * @param concurrent concurrent compaction
      */
     public ModelRunner(String replayHint, HeapBackend.Factory backend, boolean concurrent) {
+        this(replayHint, backend, concurrent, true);
+    }
+
+    /** As above, choosing concurrent or stop-the-world marking. */
+    public ModelRunner(String replayHint, HeapBackend.Factory backend, boolean concurrent, boolean concurrentMarking) {
         this.replayHint = replayHint;
         this.backend = backend;
         this.concurrent = concurrent;
+        this.concurrentMarking = concurrentMarking;
     }
 
     /** The seed given with {@code -Dfaultline.seed}, or -1. */
@@ -49,7 +96,7 @@ public final class ModelRunner {
             return runUnchecked(seed, threads);
         } catch (Throwable t) {
             AssertionError e = new AssertionError("model test failed for seed " + seed + " (threads=" + threads
-                    + ", concurrent=" + concurrent + "); replay: " + replayHint + " -Dfaultline.seed=" + seed
+                    + ", concurrent=" + concurrent + ", concurrentMarking=" + concurrentMarking + "); replay: " + replayHint + " -Dfaultline.seed=" + seed
                     + " : " + t, t);
             System.err.println(e.getMessage());
             throw e;
@@ -65,6 +112,9 @@ public final class ModelRunner {
         int maxRoots = hoard ? r.nextInt(300, 800) : r.nextInt(4, 40);
         int collectPercent = r.nextInt(0, 4);
         int compactors = r.nextInt(1, 3);
+        int markers = r.nextInt(1, 4);
+        int headroom = r.nextInt(10, 71);
+        long jitterSeed = r.nextLong();
         HeapConfig cfg = HeapConfig.builder()
                 .capacity((long) pages * 4096)
                 .pageSize(4096)
@@ -73,6 +123,10 @@ public final class ModelRunner {
                 .verifyAfterGc(true)
                 .concurrentCompaction(concurrent)
                 .compactorThreads(compactors)
+                .concurrentMarking(concurrentMarking)
+                .markingThreads(markers)
+                .markingHeadroomPercent(headroom)
+                .markingHooks(concurrentMarking ? new JitteryMarking(jitterSeed) : io.faultline.gc.MarkingHooks.NONE)
                 .backend(backend)
                 .build();
         try (Heap heap = Heap.create(cfg)) {
@@ -109,6 +163,7 @@ public final class ModelRunner {
             if (failure.get() != null) {
                 throw new AssertionError(failure.get().toString(), failure.get());
             }
+            heap.awaitCompaction(); // a concurrent cycle the programs requested finishes first
             VerifyReport report = heap.verify();
             if (!report.ok()) {
                 throw new AssertionError("final verification: " + report);

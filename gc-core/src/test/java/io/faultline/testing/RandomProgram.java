@@ -18,8 +18,11 @@ import java.util.Map;
 import java.util.SplittableRandom;
 
 /**
- * A seeded random program of allocate / link / unlink / write / drop-root / collect steps, run
- * at once against a {@link Mutator} and against a plain-Java reference model of the same graph.
+ * A seeded random program of allocate / link / unlink / move / write / drop-root / stash /
+ * collect steps, run at once against a {@link Mutator} and against a plain-Java reference model
+ * of the same graph. "Move" and "stash" are the lost-object race's pattern (a reference is copied
+ * into another object, a handle or a global root, then the slot it came from is cleared), which
+ * concurrent marking must survive whenever it meets them mid-way.
  * {@link #checkGraph()} compares the whole graph reachable from this program's roots: shape,
  * reference identity (a bijection between model objects and heap references) and every data
  * byte. Any difference throws an {@link AssertionError} naming the path to it.
@@ -34,6 +37,10 @@ public final class RandomProgram {
     private final int maxRoots;
     private final int base;
     private final List<ModelObject> roots = new ArrayList<>();
+    /** Global roots this program added (slot, model object); at most {@link #MAX_GLOBALS}. */
+    private final List<Integer> globalSlots = new ArrayList<>();
+    private final List<ModelObject> globalModel = new ArrayList<>();
+    private static final int MAX_GLOBALS = 6;
     private final List<ModelObject> sharedModel;
     private final int[] sharedSlots;
     private long lastCheckedCycle;
@@ -89,16 +96,24 @@ public final class RandomProgram {
                 m.collect();
             } else if (p < 40) {
                 allocate();
-            } else if (p < 58) {
+            } else if (p < 51) {
                 link();
-            } else if (p < 72) {
+            } else if (p < 57) {
+                moveRef();
+            } else if (p < 68) {
                 writeData();
-            } else if (p < 82) {
+            } else if (p < 78) {
                 readCheck();
-            } else if (p < 90) {
+            } else if (p < 85) {
                 dropRoot();
-            } else if (p < 95) {
+            } else if (p < 90) {
                 rootToReachable();
+            } else if (p < 94) {
+                stashAndClear(r.nextBoolean());
+            } else if (p < 96) {
+                dropGlobal();
+            } else if (p < 98) {
+                heap.requestCollection(); // a concurrent cycle starts while this program goes on
             } else {
                 m.poll();
             }
@@ -107,6 +122,9 @@ public final class RandomProgram {
             // The heap stays consistent; drop half the roots and go on.
             for (int i = roots.size() / 2; i > 0; i--) {
                 removeRoot(r.nextInt(roots.size()));
+            }
+            while (!globalSlots.isEmpty()) {
+                dropGlobal();
             }
         }
     }
@@ -166,6 +184,66 @@ public final class RandomProgram {
         }
         m.setRef(a.ref, slot, b.ref);
         a.mo.refs[slot] = b.mo;
+    }
+
+    /** Copies a reference into a slot of another reachable object, then clears the slot it came from. */
+    private void moveRef() {
+        Target a = walk(true);
+        if (a == null || a.mo.refs.length == 0) {
+            return;
+        }
+        int from = r.nextInt(a.mo.refs.length);
+        ModelObject moved = a.mo.refs[from];
+        if (moved == null) {
+            return;
+        }
+        int movedRef = m.getRef(a.ref, from);
+        Target b = walk(true);
+        if (b == null || b.mo.refs.length == 0) {
+            return;
+        }
+        int to = r.nextInt(b.mo.refs.length);
+        m.setRef(b.ref, to, movedRef);
+        b.mo.refs[to] = moved;
+        m.setRef(a.ref, from, 0);
+        a.mo.refs[from] = null;
+    }
+
+    /** Takes a reference out of a slot into a new handle or global root, then clears the slot. */
+    private void stashAndClear(boolean global) {
+        Target a = walk(true);
+        if (a == null || a.mo.refs.length == 0) {
+            return;
+        }
+        int from = r.nextInt(a.mo.refs.length);
+        ModelObject moved = a.mo.refs[from];
+        if (moved == null) {
+            return;
+        }
+        int ref = m.getRef(a.ref, from);
+        if (global) {
+            if (globalSlots.size() == MAX_GLOBALS) {
+                dropGlobal();
+            }
+            globalSlots.add(heap.globals().add(ref));
+            globalModel.add(moved);
+        } else {
+            if (roots.size() >= maxRoots) {
+                return;
+            }
+            m.push(ref);
+            roots.add(moved);
+        }
+        m.setRef(a.ref, from, 0);
+        a.mo.refs[from] = null;
+    }
+
+    private void dropGlobal() {
+        if (!globalSlots.isEmpty()) {
+            int i = r.nextInt(globalSlots.size());
+            heap.globals().remove(globalSlots.remove(i));
+            globalModel.remove(i);
+        }
     }
 
     private void writeData() {
@@ -294,6 +372,9 @@ public final class RandomProgram {
         ArrayDeque<Object[]> work = new ArrayDeque<>();
         for (int i = 0; i < roots.size(); i++) {
             work.add(new Object[] {roots.get(i), m.handle(base + i), "root" + i});
+        }
+        for (int i = 0; i < globalSlots.size(); i++) {
+            work.add(new Object[] {globalModel.get(i), heap.globals().get(globalSlots.get(i)), "global" + i});
         }
         while (!work.isEmpty()) {
             Object[] w = work.poll();
