@@ -4,10 +4,8 @@ import io.faultline.backend.HeapBackend;
 import io.faultline.gc.compact.PageCompactor;
 import io.faultline.meta.ControlBlock;
 import io.faultline.meta.GcMetadata;
-import io.faultline.meta.MarkBitmap;
 import io.faultline.model.ObjectLayout;
 import io.faultline.verify.VerifyReport;
-import java.util.concurrent.locks.ReentrantLock;
 
 /**
  * The mark-compact collector (the Compressor, as in ART's userfaultfd collector): the cycle
@@ -30,8 +28,7 @@ import java.util.concurrent.locks.ReentrantLock;
  *       {@code verifyAfterGc} compactor 0 then verifies the heap in a short pause.</li>
  * </ol>
  *
- * <p><b>Assumptions and Guarantees:</b> at most one pause at a time ({@link #pauseLock}, held for
- * the whole pause); a new cycle never starts before the previous compaction has finished (the
+ * <p><b>Assumptions and Guarantees:</b> at most one pause at a time ({@link Pauses}); a new cycle never starts before the previous compaction has finished (the
  * requester helps and waits), and at most one concurrent cycle is in progress. A failure anywhere
  * (a page that cannot be built or installed, an exception in a pause, a marker or a compactor,
  * damage found by the verifier) fails the heap ({@link HeapFailure}): every later operation
@@ -51,11 +48,11 @@ public final class Collector implements AutoCloseable {
     private final Verification verification;
     private final Flip flip;
     private final ConcurrentCycle concurrent;
+    private final MutatorEvents events;
+    private final Pauses pauses;
     private final GcStats stats = new GcStats();
     private final GcLog log;
     private final HeapFailure failure;
-    /** Held for the whole pause; close() takes it to wait out an in-flight pause. */
-    private final ReentrantLock pauseLock = new ReentrantLock();
     private volatile long cycles;
     /** Marking snapshots taken (initial marks and full pauses), and the one the last flip used. */
     private volatile long snapshots;
@@ -68,13 +65,15 @@ public final class Collector implements AutoCloseable {
         this.control = metadata.control();
         this.settings = settings;
         this.log = log;
-        this.marker = new Marker(metadata.bitmap(), false, null);
-        this.planner = new Planner(metadata.bitmap(), metadata.offsets(), metadata.firstObjects(), metadata.pageSize());
+        this.marker = new Marker(metadata.bitmap(), metadata.objectStarts(), false, null);
+        this.planner = new Planner(metadata.bitmap(), metadata.objectStarts(), metadata.offsets(), metadata.firstObjects(),
+                metadata.pageSize());
         PageCompactor compactor = new PageCompactor(metadata.bitmap(), metadata.offsets(), metadata.firstObjects(), metadata.pageSize());
         this.failure = new HeapFailure(control, metadata.pageSize());
         this.verification = new Verification(settings.verifyAfterGc());
         this.compaction = new Compaction(backend, control, stats, log, failure, settings.compactionStepPages());
         this.flip = new Flip(heap, backend, metadata, compactor, compaction, verification, stats, settings);
+        this.pauses = new Pauses(heap, compaction, verification, failure, log, () -> cycles, () -> closed);
         control.set(ControlBlock.RUN_PAGES, settings.runPages());
         control.set(ControlBlock.FAULT_AROUND, settings.faultAroundPages());
         control.set(ControlBlock.RELEASE_BATCH, settings.releaseBatchBytes());
@@ -82,6 +81,7 @@ public final class Collector implements AutoCloseable {
         this.pool = settings.concurrentCompaction() ? new CompactorPool(this, compaction, failure, settings.compactorThreads()) : null;
         this.concurrent = settings.concurrentMarking()
                 ? new ConcurrentCycle(this, heap, metadata, planner, flip, stats, log, failure, settings) : null;
+        this.events = new MutatorEvents(concurrent);
     }
 
     /**
@@ -105,12 +105,12 @@ public final class Collector implements AutoCloseable {
                 return;
             }
             compaction.await(heap);
-            boolean ran = runPause((t0, safepointNanos) -> {
+            boolean ran = pauses.run((t0, safepointNanos) -> {
                 if (allocationFailure && cycles != seen) {
                     return;
                 }
                 compaction.finishInPause();
-                fullPause(cause, verifyPending(t0), safepointNanos);
+                fullPause(cause, pauses.verifyPending(t0), safepointNanos);
                 flipped[0] = true;
             });
             if (ran || closed) {
@@ -122,50 +122,9 @@ public final class Collector implements AutoCloseable {
         }
     }
 
-    /** What a pause does once the world is stopped: {@code t0} is when the stop was requested. */
-    interface PauseBody {
-        void run(long t0, long safepointNanos);
-    }
-
-    /**
-     * Stops the world and runs {@code body} in it, under the pause lock. Returns false, without
-     * running it, if another pause ran while this one waited or the heap is closing: re-check why
-     * you asked, then retry. An exception in {@code body} fails the heap.
-     */
-    boolean runPause(PauseBody body) {
-        long t0 = System.nanoTime();
-        if (!heap.stopTheWorld()) {
-            return false;
-        }
-        long safepointNanos = System.nanoTime() - t0;
-        pauseLock.lock();
-        try {
-            if (closed) {
-                return false;
-            }
-            failure.throwIfFailed();
-            body.run(t0, safepointNanos);
-            return true;
-        } catch (HeapCorruptedException e) {
-            failure.record(e);
-            throw e;
-        } catch (RuntimeException | Error e) {
-            failure.record(HeapCorruptedException.collectorFailure("GC(" + (cycles + 1) + ") pause", e));
-            throw failure.exception().rethrown();
-        } finally {
-            pauseLock.unlock();
-            heap.resumeTheWorld();
-        }
-    }
-
-    /** In a pause: runs a pending verification of the last cycle; returns {@code t0} moved past it (not GC time). */
-    long verifyPending(long t0) {
-        if (verification.pending()) {
-            long v0 = System.nanoTime();
-            verification.check(heap, cycles);
-            t0 += System.nanoTime() - v0;
-        }
-        return t0;
+    /** The pause machinery, shared with {@link ConcurrentCycle}. */
+    Pauses pauses() {
+        return pauses;
     }
 
     /** A full pause: mark, plan and flip with the world stopped. */
@@ -183,12 +142,12 @@ public final class Collector implements AutoCloseable {
         long tMark = System.nanoTime();
         mark(fromBase, used, toBase);
         long tPlan = System.nanoTime();
-        long newTop = planner.plan(heap.view(), used, toBase);
+        long newTop = planner.plan(used, toBase);
         long tRoots = System.nanoTime();
         flip.flipRoots();
         long tSetup = System.nanoTime();
         flip.publish(cycle, used, newTop, toBase);
-        published(cycle, snapshot, 0);
+        published(cycle, snapshot, 0, used);
         long end = System.nanoTime();
         stats.pause(PauseKind.FULL, end - t0);
         log.pause(cycle, settings.concurrentCompaction() ? "Compact Roots" : "Compact", cause, used, newTop,
@@ -199,16 +158,23 @@ public final class Collector implements AutoCloseable {
 
     /** Full-pause phase 1: marks every object reachable from the roots. */
     private void mark(long fromBase, long used, long toBase) {
-        MarkBitmap bitmap = metadata.bitmap();
-        bitmap.clear(used);
+        metadata.bitmap().clear(used);
+        metadata.objectStarts().clear(used);
         if (toBase == 0) {
-            // To-space starts at offset 0: the null guard's two words stay live and keep offset 0
-            // (the page compactors write its header; its from-space bytes are never read).
-            bitmap.markRange(0, ObjectLayout.MIN_OBJECT_WORDS);
+            keepNullGuard(metadata);
         }
         marker.begin(heap.view(), fromBase, used, false, MarkingHooks.NONE);
         heap.updateRoots(marker::markRoot);
         marker.end();
+    }
+
+    /**
+     * To-space starts at offset 0: the null guard's two words stay live and keep offset 0 (the
+     * page compactors write its header; its from-space bytes are never read).
+     */
+    static void keepNullGuard(GcMetadata metadata) {
+        metadata.bitmap().markRange(0, ObjectLayout.MIN_OBJECT_WORDS);
+        metadata.objectStarts().orPlain(0, 1);
     }
 
     /** In a pause: a new marking snapshot is taken; returns its number. */
@@ -228,14 +194,14 @@ public final class Collector implements AutoCloseable {
 
     /**
      * In the flip pause, after {@link Flip#publish}: cycle {@code cycle} (marked from snapshot
-     * {@code snapshot}, {@code blackBytes} allocated during its marking) is the latest; with
-     * stop-the-world compaction it is compacted here.
+     * {@code snapshot}, {@code blackBytes} allocated during its marking, from-space up to
+     * {@code fromTop}) is the latest; with stop-the-world compaction it is compacted here.
      */
-    void published(long cycle, long snapshot, long blackBytes) {
+    void published(long cycle, long snapshot, long blackBytes, long fromTop) {
         cycles = cycle;
         flippedSnapshot = snapshot;
         if (concurrent != null) {
-            concurrent.rearm(heap.top(), flip.allocationLimit(heap.base()), blackBytes);
+            concurrent.rearm(heap.top(), flip.allocationLimit(heap.base()), blackBytes, fromTop);
         }
         if (!settings.concurrentCompaction()) {
             compaction.finishInPause();
@@ -257,23 +223,6 @@ public final class Collector implements AutoCloseable {
         }
     }
 
-    /**
-     * Outside pauses, with no pause running: runs {@code task} unless a compaction is in flight
-     * (returns false). Pauses wait for it: keep it short.
-     */
-    boolean whileNoCompaction(Runnable task) {
-        pauseLock.lock();
-        try {
-            if (closed || compaction.active()) {
-                return false;
-            }
-            task.run();
-            return true;
-        } finally {
-            pauseLock.unlock();
-        }
-    }
-
     boolean compactionActive() {
         return compaction.active();
     }
@@ -287,23 +236,9 @@ public final class Collector implements AutoCloseable {
         return flip.allocationLimit(base);
     }
 
-    // ---- concurrent marking: what mutators use -------------------------------------------------
-
-    /** Where a mutator's write barrier hands its full buffers; null without concurrent marking. */
-    public SatbQueue satbQueue() {
-        return concurrent == null ? null : concurrent.satbQueue();
-    }
-
-    /** An allocation at or above this offset should start a concurrent cycle ({@link Long#MAX_VALUE}: none). */
-    public long concurrentCycleTrigger() {
-        return concurrent == null ? Long.MAX_VALUE : concurrent.trigger();
-    }
-
-    /** Allocation crossed the trigger: starts a concurrent cycle in the background (once per trigger); does not wait. */
-    public void requestConcurrentCycle() {
-        if (concurrent != null) {
-            concurrent.request();
-        }
+    /** What mutators and the allocator tell the collector for concurrent marking. */
+    public MutatorEvents events() {
+        return events;
     }
 
     /** Starts a concurrent cycle in the background now unless one is in progress; does not wait. */
@@ -315,29 +250,9 @@ public final class Collector implements AutoCloseable {
 
     // ---- verification and waiting --------------------------------------------------------------
 
-    /**
-     * Compactor 0, after a cycle completed: verifies the heap in a short pause. Gives up if
-     * another pause ran meanwhile (that pause verifies the heap before it starts a new cycle).
-     */
+    /** Compactor 0, after a cycle completed: verifies the heap in a short pause (see {@link Pauses}). */
     void verifyAfterCompaction() {
-        if (!verification.pending() || closed || compaction.active() || failure.failed()) {
-            return;
-        }
-        if (!heap.stopTheWorld()) {
-            return;
-        }
-        pauseLock.lock();
-        try {
-            if (!closed && !compaction.active() && verification.pending()) {
-                verification.check(heap, cycles);
-            }
-        } catch (HeapCorruptedException e) {
-            failure.record(e);
-            log.error(e.getMessage());
-        } finally {
-            pauseLock.unlock();
-            heap.resumeTheWorld();
-        }
+        pauses.verifyAfterCompaction();
     }
 
     /**
@@ -358,7 +273,7 @@ public final class Collector implements AutoCloseable {
     void awaitCompactionAndVerification() {
         compaction.await(heap);
         while (verification.pending() && !closed) {
-            verifyAfterCompaction();
+            pauses.verifyAfterCompaction();
             failure.throwIfFailed();
             compaction.await(heap);
         }
@@ -369,30 +284,7 @@ public final class Collector implements AutoCloseable {
      * reported, not walked: the report's problem is the failure. Any thread.
      */
     public VerifyReport verify() {
-        HeapCorruptedException failed = failure.exception();
-        if (failed != null) {
-            return failedReport(failed);
-        }
-        compaction.await(heap);
-        while (!heap.stopTheWorld()) {
-            if (closed) {
-                throw new IllegalStateException("heap is closed");
-            }
-            compaction.await(heap);
-        }
-        pauseLock.lock();
-        try {
-            compaction.finishInPause();
-            failed = failure.exception();
-            return failed != null ? failedReport(failed) : verification.run(heap, cycles);
-        } finally {
-            pauseLock.unlock();
-            heap.resumeTheWorld();
-        }
-    }
-
-    private VerifyReport failedReport(HeapCorruptedException e) {
-        return e.report() != null ? e.report() : new VerifyReport(0, heap.top(), e.getMessage(), e.fromOffset());
+        return pauses.verify();
     }
 
     /** Throws the heap's failure, if any, on the calling thread. */
@@ -438,7 +330,6 @@ public final class Collector implements AutoCloseable {
         if (pool != null) {
             pool.shutdown();
         }
-        pauseLock.lock();
-        pauseLock.unlock();
+        pauses.awaitPauseInProgress();
     }
 }

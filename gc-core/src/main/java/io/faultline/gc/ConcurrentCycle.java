@@ -3,8 +3,11 @@ package io.faultline.gc;
 import io.faultline.meta.ControlBlock;
 import io.faultline.meta.GcMetadata;
 import io.faultline.meta.MarkBitmap;
+import io.faultline.meta.ObjectStartBitmap;
 import io.faultline.model.ObjectLayout;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.concurrent.locks.LockSupport;
 import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.BooleanSupplier;
@@ -22,17 +25,23 @@ import java.util.function.BooleanSupplier;
  *
  * <ol>
  *   <li><b>Start</b>: waits for the previous compaction (and its verification), then clears the
- *       mark bitmap below the used top while no pause runs.</li>
+ *       mark and object-start bitmaps while no pause runs.</li>
  *   <li><b>Initial-mark pause</b>: retires the TLABs, records the mark-start top, snapshots the
  *       roots and turns the barrier on ({@link ConcurrentMarking#begin}).</li>
  *   <li><b>Concurrent marking</b> ({@link ConcurrentMarking#markConcurrently}).</li>
  *   <li><b>Remark pause</b>: drains the barrier's buffers, finishes marking, turns the barrier off
  *       ({@link ConcurrentMarking#remark}); retires the TLABs and records the remark top.</li>
  *   <li><b>Concurrent planning</b>: marks every word of {@code [mark-start top, remark top)} live
- *       (everything allocated during marking is black), then plans {@code [0, remark top)}.</li>
+ *       (everything allocated during marking is black; {@link BlackAllocation} recorded where its
+ *       objects start), then plans {@code [0, remark top)}.</li>
  *   <li><b>Flip pause</b>: retires the TLABs, marks and plans what was allocated since the remark
- *       ({@link Planner#extend}), then {@link Flip}.</li>
+ *       ({@link Planner#extend}: O(its chunks and pages), no object walk), then {@link Flip}.</li>
  * </ol>
+ *
+ * <p>Each pause is first offered to the mutators ({@link #atAllocationSlowPath}): the first one
+ * that reaches its allocation slow path within {@link #HANDOFF_MILLIS} runs it on the spot, so the
+ * world stops while that mutator is at a safepoint anyway instead of waiting for it to get to
+ * one. Otherwise (no mutator running, or none allocating) the driving thread runs it.
  *
  * <p>A cycle runs on the thread that asks for it with {@link #collect} (a mutator does the work
  * inside a safe region), or, when allocation crosses the {@link #trigger}, on the daemon thread
@@ -50,8 +59,9 @@ import java.util.function.BooleanSupplier;
  *   <li>The plan covers every object the compactors will move, and the live-words bitmap is
  *       exact for each: objects below the mark-start top are marked word for word by marking;
  *       the words of {@code [mark-start top, flip top)} are all marked, and after the TLABs were
- *       retired that range holds only complete objects and fillers; bits above the flip top in
- *       its chunk are cleared.</li>
+ *       retired that range holds only complete objects and fillers, each with its start bit; bits
+ *       above the flip top in its chunk are cleared. The object-start bitmap is clear above the
+ *       mark-start top when the cycle begins (cleared up to the highest top any cycle planned).</li>
  *   <li>Every reference the flip and the compactors rewrite points at a marked object: marking
  *       leaves every root and every slot of every marked object pointing at a marked or black
  *       object (see {@link ConcurrentMarking}); after the remark mutators can only store such
@@ -66,11 +76,20 @@ final class ConcurrentCycle implements AutoCloseable {
 
     /** How long the background thread waits before it retries a pause that timed out. */
     private static final long RETRY_MILLIS = 100;
+    /**
+     * How long a pause is offered to allocating mutators before the driving thread stops the
+     * world itself. A mutator that allocates takes it within one TLAB; waiting costs nothing
+     * while no mutator allocates, and a mutator that runs long without a safepoint (a read-only
+     * traversal) would otherwise be waited for inside the pause.
+     */
+    static final long HANDOFF_MILLIS = 100;
 
     private final Collector collector;
     private final HeapBinding heap;
     private final GcMetadata metadata;
     private final MarkBitmap bitmap;
+    private final ObjectStartBitmap starts;
+    private final BlackAllocation black;
     private final Planner planner;
     private final Flip flip;
     private final GcStats stats;
@@ -82,6 +101,9 @@ final class ConcurrentCycle implements AutoCloseable {
     private final ConcurrentMarking marking;
     private final ReentrantLock driving = new ReentrantLock();
     private final AtomicLong trigger = new AtomicLong(Long.MAX_VALUE);
+    private final AtomicReference<OfferedPause> offered = new AtomicReference<>();
+    /** Object-start bits may be set below this offset (the highest top a cycle has planned). */
+    private long startsDirtyTo;
     private final Thread background;
     private volatile boolean requested;
     private volatile boolean closing;
@@ -105,6 +127,8 @@ final class ConcurrentCycle implements AutoCloseable {
         this.heap = heap;
         this.metadata = metadata;
         this.bitmap = metadata.bitmap();
+        this.starts = metadata.objectStarts();
+        this.black = new BlackAllocation(heap, starts);
         this.planner = planner;
         this.flip = flip;
         this.stats = stats;
@@ -112,13 +136,17 @@ final class ConcurrentCycle implements AutoCloseable {
         this.failure = failure;
         this.hooks = settings.markingHooks();
         this.headroomPercent = settings.markingHeadroomPercent();
-        this.marking = new ConcurrentMarking(heap, bitmap, work, hooks, failure, settings.markingThreads());
-        rearm(ObjectLayout.HEADER_BYTES, flip.allocationLimit(0), 0);
+        this.marking = new ConcurrentMarking(heap, bitmap, starts, work, hooks, failure, settings.markingThreads());
+        rearm(ObjectLayout.HEADER_BYTES, flip.allocationLimit(0), 0, 0);
         this.background = Thread.ofPlatform().daemon().name("faultline-concurrent-gc").start(this::backgroundLoop);
     }
 
     SatbQueue satbQueue() {
         return marking.satbQueue();
+    }
+
+    BlackAllocation blackAllocation() {
+        return black;
     }
 
     /** Allocation at or above this offset asks for a cycle ({@link Long#MAX_VALUE}: one is on its way). */
@@ -127,11 +155,13 @@ final class ConcurrentCycle implements AutoCloseable {
     }
 
     /**
-     * After every flip (concurrent or full): the next cycle starts when allocation reaches the
-     * limit minus the headroom, the larger of {@code headroomPercent} of the free space and 1.5
-     * times what the last concurrent cycle saw allocated ({@code blackBytes}), at most 90% of it.
+     * After every flip (concurrent or full) of a cycle whose from-space ended at {@code fromTop}:
+     * the next cycle starts when allocation reaches the limit minus the headroom, the larger of
+     * {@code headroomPercent} of the free space and 1.5 times what the last concurrent cycle saw
+     * allocated ({@code blackBytes}), at most 90% of it.
      */
-    void rearm(long top, long limit, long blackBytes) {
+    void rearm(long top, long limit, long blackBytes, long fromTop) {
+        startsDirtyTo = Math.max(startsDirtyTo, fromTop);
         long space = Math.max(0, limit - top);
         long headroom = Math.max(space / 100 * headroomPercent, blackBytes + blackBytes / 2);
         trigger.set(limit - Math.min(headroom, space / 10 * 9));
@@ -264,7 +294,7 @@ final class ConcurrentCycle implements AutoCloseable {
                 return;
             }
             planNanos = System.nanoTime() - p0;
-            log.concurrentPlan(cycle, markStartTop, topAtRemark - markStartTop, planNanos);
+            log.concurrentPlan(cycle, topAtRemark, topAtRemark - markStartTop, planNanos);
         }
         if (phase == Phase.PLANNED) {
             hooks.beforeFlip(cycle);
@@ -279,16 +309,17 @@ final class ConcurrentCycle implements AutoCloseable {
         while (!collector.isClosing()) {
             collector.awaitCompactionAndVerification();
             long[] cleared = new long[2];
-            boolean clear = collector.whileNoCompaction(() -> {
+            boolean clear = collector.pauses().whileNoCompaction(() -> {
                 cleared[0] = heap.top();
                 cleared[1] = collector.cycles();
                 bitmap.clear(cleared[0]);
+                starts.clear(Math.max(cleared[0], startsDirtyTo));
             });
             if (!clear) {
                 continue; // a cycle flipped since we waited: wait for its compaction too
             }
             boolean[] started = {false};
-            collector.runPause((t0, safepointNanos) -> started[0] = initialMarkPause(requested, t0, cleared[0], cleared[1]));
+            collector.pauses().run((t0, safepointNanos) -> started[0] = initialMarkPause(requested, t0, safepointNanos, cleared[0], cleared[1]));
             if (started[0]) {
                 return true;
             }
@@ -296,11 +327,11 @@ final class ConcurrentCycle implements AutoCloseable {
         return false;
     }
 
-    private boolean initialMarkPause(GcCause requested, long t0, long clearedTo, long clearedAtCycle) {
+    private boolean initialMarkPause(GcCause requested, long t0, long safepointNanos, long clearedTo, long clearedAtCycle) {
         if (collector.compactionActive() || collector.cycles() != clearedAtCycle) {
             return false; // another cycle flipped since the clear: start over
         }
-        t0 = collector.verifyPending(t0);
+        t0 = collector.pauses().verifyPending(t0);
         cycle = collector.cycles() + 1;
         cause = requested;
         snapshot = collector.takeSnapshot();
@@ -310,14 +341,15 @@ final class ConcurrentCycle implements AutoCloseable {
         toBase = flip.toBase(base);
         bitmap.clearRange(clearedTo, markStartTop);
         if (toBase == 0) {
-            bitmap.markRange(0, ObjectLayout.MIN_OBJECT_WORDS); // the null guard keeps offset 0 (see Collector.mark)
+            Collector.keepNullGuard(metadata);
         }
+        black.begin(markStartTop);
         work.reset();
         marking.begin(heap.view(), base, markStartTop);
         phase = Phase.MARKING;
         long nanos = System.nanoTime() - t0;
         stats.pause(PauseKind.INITIAL_MARK, nanos);
-        log.initialMark(cycle, cause, marking.rootCount(), nanos);
+        log.initialMark(cycle, cause, marking.rootCount(), nanos, safepointNanos);
         return true;
     }
 
@@ -328,7 +360,7 @@ final class ConcurrentCycle implements AutoCloseable {
         phase = Phase.REMARKED;
         long nanos = System.nanoTime() - t0;
         stats.pause(PauseKind.REMARK, nanos);
-        log.remark(cycle, marking.remarkEntries(), nanos);
+        log.remark(cycle, marking.remarkEntries(), nanos, safepointNanos);
     }
 
     /** Black allocation up to the remark top, then the plan of {@code [0, remark top)}; false if abandoned. */
@@ -338,7 +370,8 @@ final class ConcurrentCycle implements AutoCloseable {
         }
         bitmap.clearToChunkEnd(topAtRemark);
         planner.begin(toBase);
-        return planner.extend(heap.view(), topAtRemark, work::aborted) >= 0;
+        planner.extend(topAtRemark);
+        return true;
     }
 
     private void flipPause(long t0, long safepointNanos) {
@@ -350,12 +383,13 @@ final class ConcurrentCycle implements AutoCloseable {
             bitmap.markRange(topAtRemark, (used - topAtRemark) >>> ObjectLayout.LOG_WORD_BYTES);
         }
         bitmap.clearToChunkEnd(used);
-        long newTop = planner.extend(heap.view(), used, () -> false);
+        long newTop = planner.extend(used);
         long r0 = System.nanoTime();
         flip.flipRoots();
         long p0 = System.nanoTime();
         long backendNanos = flip.publish(cycle, used, newTop, toBase);
-        collector.published(cycle, snapshot, used - markStartTop);
+        black.end();
+        collector.published(cycle, snapshot, used - markStartTop, used);
         phase = Phase.IDLE;
         long end = System.nanoTime();
         stats.pause(PauseKind.FLIP, end - t0);
@@ -365,20 +399,99 @@ final class ConcurrentCycle implements AutoCloseable {
         collector.verifyStopTheWorldCompaction(cycle);
     }
 
-    /** Runs a pause of the cycle if it is still in {@code expected}; false if abandoned or closing. */
-    private boolean pause(Phase expected, Collector.PauseBody body) {
-        while (!collector.isClosing() && phase == expected) {
-            boolean[] ran = {false};
-            if (collector.runPause((t0, safepointNanos) -> {
-                if (phase == expected) {
-                    body.run(t0, safepointNanos);
-                    ran[0] = true;
+    /** A pause offered to the mutators: the first that takes it runs it. */
+    private static final class OfferedPause {
+        final Phase expected;
+        final Pauses.Body body;
+        private boolean done;
+        boolean ran;
+        RuntimeException error;
+
+        OfferedPause(Phase expected, Pauses.Body body) {
+            this.expected = expected;
+            this.body = body;
+        }
+
+        synchronized void finish() {
+            done = true;
+            notifyAll();
+        }
+
+        /** Waits until it is done or {@code nanos} passed; true if done. */
+        synchronized boolean await(long nanos) {
+            long end = System.nanoTime() + nanos;
+            while (!done) {
+                long left = end - System.nanoTime();
+                if (left <= 0) {
+                    return false;
                 }
-            }) || ran[0]) {
-                return ran[0];
+                try {
+                    TimeUnit.NANOSECONDS.timedWait(this, left);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    throw new IllegalStateException("interrupted while a mutator ran a pause", e);
+                }
+            }
+            return true;
+        }
+    }
+
+    /**
+     * A mutator at its allocation slow path (it holds no raw reference there): if a pause is on
+     * offer, runs it. A pause that cannot stop the world in time is the collector's problem, not
+     * this allocation's: its exception goes back to the thread driving the cycle.
+     */
+    void atAllocationSlowPath() {
+        OfferedPause o = offered.get();
+        if (o == null || !offered.compareAndSet(o, null)) {
+            return;
+        }
+        try {
+            o.ran = runIfStill(o.expected, o.body);
+        } catch (HeapCorruptedException e) {
+            throw e;
+        } catch (RuntimeException e) {
+            o.error = e;
+        } finally {
+            o.finish();
+        }
+    }
+
+    /** Runs a pause of the cycle if it is still in {@code expected}; false if abandoned or closing. */
+    private boolean pause(Phase expected, Pauses.Body body) {
+        if (heap.runningMutators() > 0) {
+            OfferedPause o = new OfferedPause(expected, body);
+            offered.set(o);
+            if (o.await(TimeUnit.MILLISECONDS.toNanos(HANDOFF_MILLIS)) || !offered.compareAndSet(o, null)) {
+                while (!o.await(TimeUnit.MILLISECONDS.toNanos(1)) && !closing) {
+                    failure.throwIfFailed(); // taken: the mutator is running it
+                }
+                if (o.error != null) {
+                    throw o.error;
+                }
+                if (o.ran) {
+                    return true;
+                }
+            }
+        }
+        while (!collector.isClosing() && phase == expected) {
+            if (runIfStill(expected, body)) {
+                return true;
             }
         }
         return false;
+    }
+
+    /** One attempt: true if the pause ran (the world was stopped and the cycle still in {@code expected}). */
+    private boolean runIfStill(Phase expected, Pauses.Body body) {
+        boolean[] ran = {false};
+        collector.pauses().run((t0, safepointNanos) -> {
+            if (phase == expected) {
+                body.run(t0, safepointNanos);
+                ran[0] = true;
+            }
+        });
+        return ran[0];
     }
 
     /**
@@ -413,6 +526,7 @@ final class ConcurrentCycle implements AutoCloseable {
         }
         work.abortAndWait();
         marking.abandonInPause();
+        black.end();
         phase = Phase.IDLE;
         stats.abandoned();
         log.abandoned(fullCycle, "a full pause (" + why.label() + ") replaces it");
@@ -422,6 +536,10 @@ final class ConcurrentCycle implements AutoCloseable {
     @Override
     public void close() {
         closing = true;
+        OfferedPause o = offered.getAndSet(null);
+        if (o != null) {
+            o.finish();
+        }
         work.abortAndWait();
         LockSupport.unpark(background);
         try {

@@ -1,6 +1,7 @@
 package io.faultline.gc;
 
 import io.faultline.meta.MarkBitmap;
+import io.faultline.meta.ObjectStartBitmap;
 import java.lang.foreign.MemorySegment;
 import java.util.Arrays;
 import java.util.concurrent.atomic.AtomicLong;
@@ -71,7 +72,7 @@ final class ConcurrentMarking implements AutoCloseable {
     private int rounds;
     private long remarkEntries;
 
-    ConcurrentMarking(HeapBinding heap, MarkBitmap bitmap, AbortableWork work, MarkingHooks hooks, HeapFailure failure,
+    ConcurrentMarking(HeapBinding heap, MarkBitmap bitmap, ObjectStartBitmap starts, AbortableWork work, MarkingHooks hooks, HeapFailure failure,
                       int threads) {
         this.heap = heap;
         this.work = work;
@@ -80,7 +81,7 @@ final class ConcurrentMarking implements AutoCloseable {
         this.packets = new MarkPackets(threads);
         this.markers = new Marker[threads];
         for (int i = 0; i < threads; i++) {
-            markers[i] = new Marker(bitmap, threads > 1, packets);
+            markers[i] = new Marker(bitmap, starts, threads > 1, packets);
         }
         this.helpers = new Thread[threads - 1];
         for (int i = 1; i < threads; i++) {

@@ -7,10 +7,10 @@ import java.util.function.Consumer;
  * Formats lines for each collection in the style of HotSpot's {@code -Xlog:gc}. A concurrent
  * cycle:
  * <pre>
- * [0.401s][info][gc] GC(3) Pause Init Mark (Heap Occupancy) 12 roots 0.085ms
+ * [0.401s][info][gc] GC(3) Pause Init Mark (Heap Occupancy) 12 roots 0.085ms (safepoint 0.010ms)
  * [0.440s][info][gc] GC(3) Concurrent Mark 2 rounds, 301234 objects, 17 SATB entries 38.920ms
- * [0.440s][info][gc] GC(3) Pause Remark 5 SATB entries 0.091ms
- * [0.449s][info][gc] GC(3) Concurrent Plan 11M marked, 2M allocated black 8.402ms
+ * [0.440s][info][gc] GC(3) Pause Remark 5 SATB entries 0.091ms (safepoint 0.012ms)
+ * [0.449s][info][gc] GC(3) Concurrent Plan 60M, 2M allocated black 8.402ms
  * [0.450s][info][gc] GC(3) Pause Flip (Heap Occupancy) 60M-&gt;13M(64M) 0.412ms
  * [0.450s][info][gc] GC(3) Phases: safepoint 0.051ms black 0.062ms roots 0.012ms backend 0.210ms rest 0.050ms
  * [0.453s][info][gc] GC(3) Concurrent Compact 301 pages 2.877ms, 12 faults
@@ -48,10 +48,10 @@ public final class GcLog {
         }
     }
 
-    void initialMark(long cycle, GcCause cause, long roots, long nanos) {
+    void initialMark(long cycle, GcCause cause, long roots, long nanos, long safepoint) {
         if (sink != null) {
-            sink.accept(String.format(Locale.ROOT, "%s GC(%d) Pause Init Mark (%s) %d roots %.3fms",
-                    prefix(), cycle, cause.label(), roots, nanos / 1e6));
+            sink.accept(String.format(Locale.ROOT, "%s GC(%d) Pause Init Mark (%s) %d roots %.3fms (safepoint %.3fms)",
+                    prefix(), cycle, cause.label(), roots, nanos / 1e6, safepoint / 1e6));
         }
     }
 
@@ -62,17 +62,18 @@ public final class GcLog {
         }
     }
 
-    void remark(long cycle, long satbEntries, long nanos) {
+    void remark(long cycle, long satbEntries, long nanos, long safepoint) {
         if (sink != null) {
-            sink.accept(String.format(Locale.ROOT, "%s GC(%d) Pause Remark %d SATB entries %.3fms",
-                    prefix(), cycle, satbEntries, nanos / 1e6));
+            sink.accept(String.format(Locale.ROOT, "%s GC(%d) Pause Remark %d SATB entries %.3fms (safepoint %.3fms)",
+                    prefix(), cycle, satbEntries, nanos / 1e6, safepoint / 1e6));
         }
     }
 
-    void concurrentPlan(long cycle, long marked, long black, long nanos) {
+    /** Planned {@code [0, planned)}, of which {@code black} bytes were allocated during marking. */
+    void concurrentPlan(long cycle, long planned, long black, long nanos) {
         if (sink != null) {
-            sink.accept(String.format(Locale.ROOT, "%s GC(%d) Concurrent Plan %s marked, %s allocated black %.3fms",
-                    prefix(), cycle, size(marked), size(black), nanos / 1e6));
+            sink.accept(String.format(Locale.ROOT, "%s GC(%d) Concurrent Plan %s, %s allocated black %.3fms",
+                    prefix(), cycle, size(planned), size(black), nanos / 1e6));
         }
     }
 

@@ -32,6 +32,9 @@ public interface HeapBinding {
      */
     void inSafeRegion(Runnable waiting);
 
+    /** Attached mutators that are running now (not parked, not in a safe region); a racy count. */
+    int runningMutators();
+
     /** In the pause: plugs the unused tail of every TLAB so that the used region is parsable. */
     void retireTlabs();
 

@@ -1,6 +1,7 @@
 package io.faultline.gc;
 
 import io.faultline.meta.MarkBitmap;
+import io.faultline.meta.ObjectStartBitmap;
 import io.faultline.model.ObjectLayout;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
@@ -8,7 +9,8 @@ import java.util.Arrays;
 
 /**
  * One marking thread's tracer: marks every word of every object reachable from the references
- * it is given in the {@link MarkBitmap}. Depth-first with an explicit stack, so deep structures
+ * it is given in the {@link MarkBitmap}, and the object's first word in the
+ * {@link ObjectStartBitmap}. Depth-first with an explicit stack, so deep structures
  * (long lists) cannot overflow the Java stack.
  *
  * <p>Used two ways. Stop-the-world marking ({@link #begin} with {@code newAbove = false}): one
@@ -33,6 +35,7 @@ final class Marker {
     private static final int CHECK_EVERY = 1024;
 
     private final MarkBitmap bitmap;
+    private final ObjectStartBitmap starts;
     private final boolean atomic;
     private final MarkPackets packets;
     private MarkingHooks hooks = MarkingHooks.NONE;
@@ -42,14 +45,17 @@ final class Marker {
     private long lowest;
     private long limit;
     private boolean newAbove;
+    /** The start-bitmap entry that mutators may write at the same time (the one holding the limit), or -1. */
+    private long sharedStartEntry;
     private long objects;
 
     /**
      * @param atomic  several markers share the bitmap: mark with atomic ORs
      * @param packets where to share work with other markers, or null
      */
-    Marker(MarkBitmap bitmap, boolean atomic, MarkPackets packets) {
+    Marker(MarkBitmap bitmap, ObjectStartBitmap starts, boolean atomic, MarkPackets packets) {
         this.bitmap = bitmap;
+        this.starts = starts;
         this.atomic = atomic;
         this.packets = packets;
     }
@@ -64,6 +70,7 @@ final class Marker {
         this.lowest = base == 0 ? ObjectLayout.HEADER_BYTES : base;
         this.limit = limit;
         this.newAbove = newAbove;
+        this.sharedStartEntry = newAbove ? ObjectStartBitmap.entryOf(limit) : -1;
         this.hooks = hooks;
         this.objects = 0;
         this.sp = 0;
@@ -125,6 +132,12 @@ final class Marker {
             }
         } else {
             bitmap.markRange(off, words);
+        }
+        long entry = ObjectStartBitmap.entryOf(off);
+        if (atomic || entry == sharedStartEntry) {
+            starts.orAtomic(entry, ObjectStartBitmap.bitOf(off));
+        } else {
+            starts.orPlain(entry, ObjectStartBitmap.bitOf(off));
         }
         objects++;
         ensure(1);

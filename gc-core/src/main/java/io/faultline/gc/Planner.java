@@ -2,44 +2,52 @@ package io.faultline.gc;
 
 import io.faultline.meta.FirstObjectTable;
 import io.faultline.meta.MarkBitmap;
+import io.faultline.meta.MetadataDescriptor;
+import io.faultline.meta.ObjectStartBitmap;
 import io.faultline.meta.OffsetVector;
-import io.faultline.model.ObjectLayout;
-import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
-import java.util.function.BooleanSupplier;
 
 /**
  * Compressor planning: after marking, builds the {@link OffsetVector} (where every live object
  * goes) and the {@link FirstObjectTable} (where the page compactor starts for each to-space page).
  * Live objects keep their order, so to-space is the live objects packed from offset 0.
  *
- * <p>Planning can be done in one go ({@link #plan}, stop-the-world marking) or in two steps
- * (concurrent marking): {@link #begin} and {@link #extend} up to the top at the remark, outside
- * any pause, then {@link #extend} again in the flip pause over the objects allocated since. The
- * walk keeps its position between the steps: the next to-space address and the first to-space
- * page whose entry is not yet written.
+ * <p>The first-object entry of to-space page {@code p} is the live object that covers the page's
+ * first byte after compaction. It is found without walking the live objects: the offset vector
+ * gives the chunk whose live words land at the page start, a select on that chunk's bitmap entry
+ * gives the from-space word that lands exactly there, and the {@link ObjectStartBitmap} gives the
+ * last object start at or below that word. The cost is one pass over the chunks plus a few
+ * operations per page, whatever the number of objects.
  *
- * <p><b>Assumptions and Guarantees:</b> one thread at a time. The marks below the range being
- * planned are final. Each range starts at an object boundary (the used top after the TLABs were
- * retired) and every object in it is complete (its header written). Only headers are read, which
- * mutators never change, so mutators may run during {@link #extend}.
+ * <pre>
+ *  to-space page p starts at P = p * pageSize
+ *  chunk c: offsets[c] &lt;= P &lt; offsets[c] + 8 * popcount(bitmap[c])
+ *  word w:  the ((P - offsets[c]) / 8)-th set bit of bitmap[c]     (select)
+ *  first[p] = the last object start at or below w                   (ObjectStartBitmap.preceding)
+ * </pre>
+ *
+ * <p>Planning is done in one go ({@link #plan}, a full pause) or in two steps (a concurrent
+ * cycle): {@link #begin} and {@link #extend} up to the top at the remark, outside any pause,
+ * then {@link #extend} in the flip pause over what was allocated since. Between the steps it
+ * keeps the next to-space page to fill and the chunk where the search stands.
+ *
+ * <p><b>Assumptions and Guarantees:</b> one thread at a time. The marks and object starts below
+ * the range being planned are final, and marks are only ever added at or above the previous
+ * step's end. Each step is O(chunks in its range + to-space pages it adds).
  */
 final class Planner {
-    private static final ValueLayout.OfLong LONG = ValueLayout.JAVA_LONG_UNALIGNED;
-    /** How many objects the walk visits between checks of its stop condition. */
-    private static final int CHECK_EVERY = 4096;
-
     private final MarkBitmap bitmap;
+    private final ObjectStartBitmap starts;
     private final OffsetVector offsets;
     private final FirstObjectTable firstObjects;
     private final int pageShift;
     private long toBase;
-    private long newAddr;
-    private long nextPage;
     private long plannedTop;
+    private long nextPage;
+    private long chunk;
 
-    Planner(MarkBitmap bitmap, OffsetVector offsets, FirstObjectTable firstObjects, int pageSize) {
+    Planner(MarkBitmap bitmap, ObjectStartBitmap starts, OffsetVector offsets, FirstObjectTable firstObjects, int pageSize) {
         this.bitmap = bitmap;
+        this.starts = starts;
         this.offsets = offsets;
         this.firstObjects = firstObjects;
         this.pageShift = Integer.numberOfTrailingZeros(pageSize);
@@ -49,54 +57,49 @@ final class Planner {
      * Plans the cycle over the marked objects below {@code used}, packing them from {@code toBase}
      * (a page boundary); returns the post-compact top ({@code toBase} + live bytes).
      */
-    long plan(MemorySegment view, long used, long toBase) {
+    long plan(long used, long toBase) {
         begin(toBase);
-        return extend(view, used, () -> false);
+        return extend(used);
     }
 
     /** Starts planning a cycle whose live data lands from {@code toBase} (a page boundary) on. */
     void begin(long toBase) {
         this.toBase = toBase;
-        this.newAddr = toBase;
         this.nextPage = toBase >>> pageShift;
+        this.chunk = 0;
         this.plannedTop = -1;
     }
 
     /**
      * Extends the plan from where the last call stopped (0 after {@link #begin}) to {@code used}
-     * (at or above it):
-     * the offset vector over the new chunks, then a walk of the marked objects that fills the
-     * first-object entries of the to-space pages they land in. Returns the post-compact top, or
-     * -1 if {@code stop} became true (checked every few thousand objects; the plan is then
-     * unusable until the next {@link #begin}).
+     * (at or above it): the offset vector over the new chunks, then the first-object entries of
+     * the to-space pages that now start below the post-compact top. Returns that top.
      */
-    long extend(MemorySegment view, long used, BooleanSupplier stop) {
-        long from = Math.max(plannedTop, 0);
-        long newTop = plannedTop < 0 ? offsets.build(used, toBase) : offsets.extend(from, used);
-        long obj = from < used && bitmap.isMarked(from) ? from : bitmap.nextMarked(from, used);
-        int sinceCheck = 0;
-        while (obj < used) {
-            // The null guard (offset 0) is two words; its from-space header is never read.
-            long size = obj == 0 ? ObjectLayout.HEADER_BYTES
-                    : ObjectLayout.sizeWords(view.get(LONG, obj)) << ObjectLayout.LOG_WORD_BYTES;
-            long lastPage = (newAddr + size - 1) >>> pageShift;
-            for (; nextPage <= lastPage; nextPage++) {
-                firstObjects.set(nextPage, obj);
-            }
-            newAddr += size;
-            long next = obj + size;
-            obj = next < used && bitmap.isMarked(next) ? next : bitmap.nextMarked(next, used);
-            if (++sinceCheck == CHECK_EVERY) {
-                sinceCheck = 0;
-                if (stop.getAsBoolean()) {
-                    return -1;
+    long extend(long used) {
+        long newTop = plannedTop < 0 ? offsets.build(used, toBase) : offsets.extend(plannedTop, used);
+        long chunks = Math.ceilDiv(used, MetadataDescriptor.CHUNK_BYTES);
+        long endPage = endPage(newTop);
+        for (; nextPage < endPage; nextPage++) {
+            long pageStart = nextPage << pageShift;
+            long entry = bitmap.entry(chunk);
+            long landsAt = offsets.chunkOffset(chunk);
+            while (landsAt + ((long) Long.bitCount(entry) << 3) <= pageStart) {
+                if (++chunk >= chunks) {
+                    throw new IllegalStateException("planning: no live word lands at to-space offset 0x"
+                            + Long.toHexString(pageStart) + " below the post-compact top 0x" + Long.toHexString(newTop));
                 }
+                entry = bitmap.entry(chunk);
+                landsAt = offsets.chunkOffset(chunk);
             }
-        }
-        if (newAddr != newTop) {
-            throw new IllegalStateException("planning: objects walked end at 0x" + Long.toHexString(newAddr)
-                    + " but the bitmap puts the post-compact top at 0x" + Long.toHexString(newTop)
-                    + " (a marked range does not match its header)");
+            long rank = (pageStart - landsAt) >>> 3;
+            long bit = Long.numberOfTrailingZeros(Long.expand(1L << rank, entry));
+            long word = (chunk << MetadataDescriptor.LOG_CHUNK_BYTES) + (bit << 3);
+            long obj = starts.preceding(word);
+            if (obj < 0) {
+                throw new IllegalStateException("planning: no object start at or below the live word 0x"
+                        + Long.toHexString(word) + " that lands at to-space offset 0x" + Long.toHexString(pageStart));
+            }
+            firstObjects.set(nextPage, obj);
         }
         plannedTop = used;
         return newTop;

@@ -105,6 +105,7 @@ final class Allocator {
         long at = claim(bytes);
         if (at >= 0) {
             zero(at, at + bytes);
+            heap.collector.events().allocatedOutsideTlab(at); // concurrent marking: a black object's start
         }
         return at;
     }
@@ -121,6 +122,7 @@ final class Allocator {
         }
         retire(m);
         zero(start, start + size);
+        m.tlabStart = start;
         m.tlabTop = start + bytes;
         m.tlabEnd = start + size;
         return start;
@@ -152,6 +154,8 @@ final class Allocator {
         if (m.tlabEnd > m.tlabTop) {
             ObjectLayout.writeFiller(heap.view, m.tlabTop, m.tlabEnd - m.tlabTop);
         }
+        heap.collector.events().tlabRetired(m.tlabStart, m.tlabEnd); // concurrent marking: black objects' starts
+        m.tlabStart = 0;
         m.tlabTop = 0;
         m.tlabEnd = 0;
     }

@@ -44,6 +44,11 @@ final class CollectorBinding implements HeapBinding {
     }
 
     @Override
+    public int runningMutators() {
+        return heap.safepoints.running();
+    }
+
+    @Override
     public void retireTlabs() {
         for (Mutator m : heap.safepoints.mutators()) {
             heap.allocator.retire(m);

@@ -1,6 +1,7 @@
 package io.faultline.heap;
 
 import io.faultline.backend.PageProtocol;
+import io.faultline.gc.MutatorEvents;
 import io.faultline.gc.SatbQueue;
 import io.faultline.meta.ControlBlock;
 import io.faultline.meta.MarkBitmap;
@@ -85,7 +86,11 @@ public final class Mutator implements AutoCloseable {
     private int[] satbBuffer;
     private int satbCount;
 
-    /** TLAB {@code [tlabTop, tlabEnd)}: written by this thread, or by the {@link Allocator} in a pause. */
+    /**
+     * TLAB {@code [tlabStart, tlabEnd)}, free from {@code tlabTop}: written by this thread, or by the
+     * {@link Allocator} in a pause.
+     */
+    long tlabStart;
     long tlabTop;
     long tlabEnd;
     /** Written only by {@link Safepoints}, under its lock. */
@@ -106,7 +111,7 @@ public final class Mutator implements AutoCloseable {
         this.pageShift = Integer.numberOfTrailingZeros(heap.config.pageSize());
         this.checks = heap.config.checkedAccess() ? new AccessChecks(this) : null;
         this.bitmap = heap.metadata.bitmap();
-        this.satbQueue = heap.collector.satbQueue();
+        this.satbQueue = heap.collector.events().satbQueue();
     }
 
     public Heap heap() {
@@ -253,9 +258,11 @@ public final class Mutator implements AutoCloseable {
         if (at + bytes <= tlabEnd) {
             tlabTop = at + bytes;
         } else {
+            MutatorEvents events = heap.collector.events();
+            events.allocationSlowPath(); // may run a pause of a concurrent cycle right here
             at = heap.allocator.allocateSlow(this, bytes);
-            if (at >= heap.collector.concurrentCycleTrigger()) {
-                heap.collector.requestConcurrentCycle(); // the heap is filling up: start marking now
+            if (at >= events.cycleTrigger()) {
+                events.triggerReached(); // the heap is filling up: start marking now
             }
         }
         allocatedBytes += bytes;

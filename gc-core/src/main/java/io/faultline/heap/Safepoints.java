@@ -125,6 +125,22 @@ final class Safepoints {
         }
     }
 
+    /** Mutators running now, other than the calling thread's (not parked, not in a safe region). */
+    int running() {
+        lock.lock();
+        try {
+            int n = 0;
+            for (Mutator m : byThread.values()) {
+                if (m.safepointState == RUNNING && m.owner != Thread.currentThread()) {
+                    n++;
+                }
+            }
+            return n;
+        } finally {
+            lock.unlock();
+        }
+    }
+
     /** Attached mutators; stable only inside a pause. */
     Collection<Mutator> mutators() {
         return byThread.values();

@@ -14,6 +14,7 @@ import java.lang.foreign.Arena;
 public final class GcMetadata implements AutoCloseable {
     private final Arena arena = Arena.ofShared();
     private final MarkBitmap bitmap;
+    private final ObjectStartBitmap objectStarts;
     private final OffsetVector offsets;
     private final FirstObjectTable firstObjects;
     private final PageStates pageStates;
@@ -27,6 +28,7 @@ public final class GcMetadata implements AutoCloseable {
         this.pageSize = pageSize;
         long pages = capacity / pageSize;
         this.bitmap = new MarkBitmap(arena, capacity);
+        this.objectStarts = new ObjectStartBitmap(arena, capacity);
         this.offsets = new OffsetVector(arena, bitmap);
         this.firstObjects = new FirstObjectTable(arena, pages);
         this.pageStates = new PageStates(arena, pages);
@@ -35,6 +37,11 @@ public final class GcMetadata implements AutoCloseable {
 
     public MarkBitmap bitmap() {
         return bitmap;
+    }
+
+    /** Where the objects the collector will move start (Java only: the planner's index). */
+    public ObjectStartBitmap objectStarts() {
+        return objectStarts;
     }
 
     public OffsetVector offsets() {

@@ -57,6 +57,11 @@ public final class OffsetVector {
         return sum;
     }
 
+    /** Post-compact offset of the first live word of chunk {@code chunk} (entry {@code chunk}). */
+    public long chunkOffset(long chunk) {
+        return offsets.getAtIndex(U64, chunk);
+    }
+
     /**
      * Post-compact offset of the live object (or live word) at from-space offset {@code offset}.
      * Allocation-free; the answer is meaningless for an unmarked word.

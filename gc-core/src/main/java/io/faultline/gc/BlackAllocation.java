@@ -1,0 +1,86 @@
+package io.faultline.gc;
+
+import io.faultline.meta.ObjectStartBitmap;
+import io.faultline.model.ObjectLayout;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+
+/**
+ * Objects allocated while a concurrent cycle runs, from its initial mark to its flip, are live by
+ * construction ("allocated black"): they are not traced, every word of theirs is marked wholesale
+ * by {@link ConcurrentCycle}, and their starts are recorded here for the planner's
+ * {@link ObjectStartBitmap}. The allocator reports each TLAB when it is retired (the mutator's
+ * refill, a pause, a detach: the TLAB is then parsable, its tail a filler) and each object
+ * allocated outside a TLAB; the TLAB is parsed once, while it is still in the cache.
+ *
+ * <p><b>Assumptions and Guarantees:</b> {@link #begin} and {@link #end} run in pauses; the
+ * reports come from mutators outside pauses or from a pausing thread, and concern memory at or
+ * above the mark-start top that only the reporting thread writes. Start-bitmap entries a report
+ * shares with a neighbour (its first and last) are set with an atomic OR, the others plainly.
+ * Allocation-free.
+ */
+final class BlackAllocation {
+    private static final ValueLayout.OfLong LONG = ValueLayout.JAVA_LONG_UNALIGNED;
+
+    private final HeapBinding heap;
+    private final ObjectStartBitmap starts;
+    /** Objects at or above this offset are black; {@link Long#MAX_VALUE} outside a cycle. */
+    private volatile long from = Long.MAX_VALUE;
+
+    BlackAllocation(HeapBinding heap, ObjectStartBitmap starts) {
+        this.heap = heap;
+        this.starts = starts;
+    }
+
+    /** In the initial-mark pause, after the TLABs were retired: allocation from {@code markStartTop} on is black. */
+    void begin(long markStartTop) {
+        from = markStartTop;
+    }
+
+    /** In the flip pause (after the last retirement) or an abandoning pause: allocation is no longer black. */
+    void end() {
+        from = Long.MAX_VALUE;
+    }
+
+    /** A TLAB {@code [start, end)} was retired: objects up to its top, then one filler. */
+    void tlabRetired(long start, long end) {
+        if (start < from || end <= start) {
+            return;
+        }
+        MemorySegment view = heap.view();
+        long first = ObjectStartBitmap.entryOf(start);
+        long entry = first;
+        long mask = 0;
+        for (long a = start; a < end; ) {
+            long e = ObjectStartBitmap.entryOf(a);
+            if (e != entry) {
+                write(entry, mask, entry == first);
+                entry = e;
+                mask = 0;
+            }
+            mask |= ObjectStartBitmap.bitOf(a);
+            long words = ObjectLayout.sizeWords(view.get(LONG, a));
+            if (words == 0) {
+                throw new IllegalStateException("black allocation: zero header at 0x" + Long.toHexString(a)
+                        + " in the retired TLAB [0x" + Long.toHexString(start) + ", 0x" + Long.toHexString(end) + ")");
+            }
+            a += words << ObjectLayout.LOG_WORD_BYTES;
+        }
+        write(entry, mask, true);
+    }
+
+    /** An object was allocated outside a TLAB at {@code at}. */
+    void allocatedDirect(long at) {
+        if (at >= from) {
+            starts.orAtomic(ObjectStartBitmap.entryOf(at), ObjectStartBitmap.bitOf(at));
+        }
+    }
+
+    private void write(long entry, long mask, boolean shared) {
+        if (shared) {
+            starts.orAtomic(entry, mask);
+        } else {
+            starts.orPlain(entry, mask);
+        }
+    }
+}
