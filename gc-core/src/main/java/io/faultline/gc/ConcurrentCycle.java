@@ -38,10 +38,10 @@ import java.util.function.BooleanSupplier;
  *       ({@link Planner#extend}: O(its chunks and pages), no object walk), then {@link Flip}.</li>
  * </ol>
  *
- * <p>Each pause is first offered to the mutators ({@link #atAllocationSlowPath}): the first one
- * that reaches its allocation slow path within {@link #HANDOFF_MILLIS} runs it on the spot, so the
- * world stops while that mutator is at a safepoint anyway instead of waiting for it to get to
- * one. Otherwise (no mutator running, or none allocating) the driving thread runs it.
+ * <p>Each pause is first offered to the mutators ({@link #atPoll}, through a bit of the poll
+ * word): the first one that polls (every allocation polls) within {@link #HANDOFF_MILLIS} runs it
+ * on the spot, so the world stops while that mutator is at a safepoint anyway instead of waiting
+ * for it to get to one. With no mutator running the driving thread runs it at once.
  *
  * <p>A cycle runs on the thread that asks for it with {@link #collect} (a mutator does the work
  * inside a safe region), or, when allocation crosses the {@link #trigger}, on the daemon thread
@@ -77,12 +77,15 @@ final class ConcurrentCycle implements AutoCloseable {
     /** How long the background thread waits before it retries a pause that timed out. */
     private static final long RETRY_MILLIS = 100;
     /**
-     * How long a pause is offered to allocating mutators before the driving thread stops the
-     * world itself. A mutator that allocates takes it within one TLAB; waiting costs nothing
-     * while no mutator allocates, and a mutator that runs long without a safepoint (a read-only
-     * traversal) would otherwise be waited for inside the pause.
+     * How long a pause is offered to the mutators before the driving thread stops the world
+     * itself. A mutator that polls or allocates takes it at once; one that runs long without a
+     * safepoint (a read-only traversal) would otherwise be waited for inside the pause, and while
+     * nobody polls nobody allocates either, so waiting costs no memory. The offer is withdrawn
+     * at once when no mutator is running any more; the bound is for a mutator that never polls
+     * again (blocked outside a safe region: the pause then waits for it and names it after the
+     * safepoint timeout).
      */
-    static final long HANDOFF_MILLIS = 100;
+    static final long HANDOFF_MILLIS = 1000;
 
     private final Collector collector;
     private final HeapBinding heap;
@@ -96,6 +99,7 @@ final class ConcurrentCycle implements AutoCloseable {
     private final GcLog log;
     private final HeapFailure failure;
     private final MarkingHooks hooks;
+    private final ControlBlock control;
     private final int headroomPercent;
     private final AbortableWork work = new AbortableWork();
     private final ConcurrentMarking marking;
@@ -135,6 +139,7 @@ final class ConcurrentCycle implements AutoCloseable {
         this.log = log;
         this.failure = failure;
         this.hooks = settings.markingHooks();
+        this.control = metadata.control();
         this.headroomPercent = settings.markingHeadroomPercent();
         this.marking = new ConcurrentMarking(heap, bitmap, starts, work, hooks, failure, settings.markingThreads());
         rearm(ObjectLayout.HEADER_BYTES, flip.allocationLimit(0), 0, 0);
@@ -375,7 +380,7 @@ final class ConcurrentCycle implements AutoCloseable {
     }
 
     private void flipPause(long t0, long safepointNanos) {
-        metadata.control().set(ControlBlock.EPOCH, cycle); // first: claims of threads still in the last cycle become stale
+        control.set(ControlBlock.EPOCH, cycle); // first: claims of threads still in the last cycle become stale
         long e0 = System.nanoTime();
         heap.retireTlabs();
         long used = heap.top();
@@ -437,15 +442,16 @@ final class ConcurrentCycle implements AutoCloseable {
     }
 
     /**
-     * A mutator at its allocation slow path (it holds no raw reference there): if a pause is on
-     * offer, runs it. A pause that cannot stop the world in time is the collector's problem, not
-     * this allocation's: its exception goes back to the thread driving the cycle.
+     * A mutator at a poll (it holds no raw reference there): if a pause is on offer, runs it. A
+     * pause that cannot stop the world in time is the collector's problem, not this mutator's:
+     * its exception goes back to the thread driving the cycle.
      */
-    void atAllocationSlowPath() {
+    void atPoll() {
         OfferedPause o = offered.get();
         if (o == null || !offered.compareAndSet(o, null)) {
             return;
         }
+        control.clearPollBits(MutatorEvents.POLL_OFFER);
         try {
             o.ran = runIfStill(o.expected, o.body);
         } catch (HeapCorruptedException e) {
@@ -462,7 +468,15 @@ final class ConcurrentCycle implements AutoCloseable {
         if (heap.runningMutators() > 0) {
             OfferedPause o = new OfferedPause(expected, body);
             offered.set(o);
-            if (o.await(TimeUnit.MILLISECONDS.toNanos(HANDOFF_MILLIS)) || !offered.compareAndSet(o, null)) {
+            control.setPollBits(MutatorEvents.POLL_OFFER);
+            long giveUp = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(HANDOFF_MILLIS);
+            boolean done = false;
+            while (!done && System.nanoTime() < giveUp && !closing && heap.runningMutators() > 0) {
+                done = o.await(TimeUnit.MILLISECONDS.toNanos(1));
+            }
+            if (!done && offered.compareAndSet(o, null)) {
+                control.clearPollBits(MutatorEvents.POLL_OFFER); // nobody took it: stop the world ourselves
+            } else {
                 while (!o.await(TimeUnit.MILLISECONDS.toNanos(1)) && !closing) {
                     failure.throwIfFailed(); // taken: the mutator is running it
                 }
@@ -538,6 +552,7 @@ final class ConcurrentCycle implements AutoCloseable {
         closing = true;
         OfferedPause o = offered.getAndSet(null);
         if (o != null) {
+            control.clearPollBits(MutatorEvents.POLL_OFFER);
             o.finish();
         }
         work.abortAndWait();

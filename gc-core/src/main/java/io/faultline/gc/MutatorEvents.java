@@ -10,6 +10,13 @@ package io.faultline.gc;
  * pausing thread. Allocation-free.
  */
 public final class MutatorEvents {
+    /**
+     * A bit of the control block's POLL word that only Java uses (the native side never reads
+     * it): a concurrent cycle offers a pause, which the first mutator to poll runs (see
+     * {@link #atPoll}).
+     */
+    public static final long POLL_OFFER = 8;
+
     private final ConcurrentCycle cycle;
 
     MutatorEvents(ConcurrentCycle cycle) {
@@ -22,12 +29,13 @@ public final class MutatorEvents {
     }
 
     /**
-     * A mutator at its allocation slow path (it holds no raw reference there): runs a pause of a
-     * concurrent cycle if one is on offer (see {@code ConcurrentCycle}).
+     * A mutator polled and found {@link #POLL_OFFER} set (it holds no raw reference at a poll):
+     * runs the pause a concurrent cycle offers, unless another mutator took it first. The world
+     * then stops with this mutator at a safepoint already, instead of waiting for it to reach one.
      */
-    public void allocationSlowPath() {
+    public void atPoll() {
         if (cycle != null) {
-            cycle.atAllocationSlowPath();
+            cycle.atPoll();
         }
     }
 

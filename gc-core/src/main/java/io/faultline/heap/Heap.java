@@ -6,6 +6,7 @@ import io.faultline.gc.CollectorSettings;
 import io.faultline.gc.GcCause;
 import io.faultline.gc.GcLog;
 import io.faultline.gc.GcStats;
+import io.faultline.gc.MutatorEvents;
 import io.faultline.gc.PauseKind;
 import io.faultline.meta.ControlBlock;
 import io.faultline.meta.GcMetadata;
@@ -228,6 +229,8 @@ public final class Heap implements AutoCloseable {
         }
         if ((w & ControlBlock.POLL_PAUSE) != 0) {
             safepoints.parkForPause(m);
+        } else if ((w & MutatorEvents.POLL_OFFER) != 0) {
+            collector.events().atPoll();
         }
     }
 

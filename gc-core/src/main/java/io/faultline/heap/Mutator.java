@@ -259,7 +259,6 @@ public final class Mutator implements AutoCloseable {
             tlabTop = at + bytes;
         } else {
             MutatorEvents events = heap.collector.events();
-            events.allocationSlowPath(); // may run a pause of a concurrent cycle right here
             at = heap.allocator.allocateSlow(this, bytes);
             if (at >= events.cycleTrigger()) {
                 events.triggerReached(); // the heap is filling up: start marking now

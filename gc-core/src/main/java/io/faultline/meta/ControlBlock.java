@@ -24,7 +24,8 @@ import java.lang.invoke.VarHandle;
  *  72      CONSUMED           mappers, CAS to a larger value    from-space below this offset is never read again
  *  80      RUN_PAGES          heap setting                      pages a compactor claims and installs at once
  *  88      FAULT_AROUND       heap setting                      pages a fault builds after its own
- *  96      POLL               pause, failure, close             the mutators' poll word: PAUSE | FAILED | CLOSED bits
+ *  96      POLL               pause, failure, close, collector  the mutators' poll word: PAUSE | FAILED | CLOSED bits,
+ *                                                                and bit 8, Java only: a pause is on offer (gc.MutatorEvents.POLL_OFFER)
  *  104     FAILED_PAGE        first failure only                page that could not be built or installed (-1: none)
  *  112     FAILED_PATH        first failure only (CAS from 0)   who failed: a FailurePath code
  *  120     FAILED_ERRNO       first failure only                errno (EUCLEAN: damaged from-space)
