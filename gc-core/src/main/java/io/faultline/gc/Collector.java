@@ -194,14 +194,14 @@ public final class Collector implements AutoCloseable {
 
     /**
      * In the flip pause, after {@link Flip#publish}: cycle {@code cycle} (marked from snapshot
-     * {@code snapshot}, {@code blackBytes} allocated during its marking, from-space up to
+     * {@code snapshot}, {@code allocatedDuringCycle} bytes allocated while it ran, from-space up to
      * {@code fromTop}) is the latest; with stop-the-world compaction it is compacted here.
      */
-    void published(long cycle, long snapshot, long blackBytes, long fromTop) {
+    void published(long cycle, long snapshot, long allocatedDuringCycle, long fromTop) {
         cycles = cycle;
         flippedSnapshot = snapshot;
         if (concurrent != null) {
-            concurrent.rearm(heap.top(), flip.allocationLimit(heap.base()), blackBytes, fromTop);
+            concurrent.rearm(heap.top(), flip.allocationLimit(heap.base()), allocatedDuringCycle, fromTop);
         }
         if (!settings.concurrentCompaction()) {
             compaction.finishInPause();

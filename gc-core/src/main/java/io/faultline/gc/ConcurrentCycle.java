@@ -111,6 +111,8 @@ final class ConcurrentCycle implements AutoCloseable {
     private final Thread background;
     private volatile boolean requested;
     private volatile boolean closing;
+    /** The used top when the background cycle was asked for (its allocation then counts from there). */
+    private volatile long triggeredAt = Long.MAX_VALUE;
     /** Guards {@link #backgroundBusy}; notified when the background thread goes idle. */
     private final Object idle = new Object();
     private boolean backgroundBusy;
@@ -162,13 +164,14 @@ final class ConcurrentCycle implements AutoCloseable {
     /**
      * After every flip (concurrent or full) of a cycle whose from-space ended at {@code fromTop}:
      * the next cycle starts when allocation reaches the limit minus the headroom, the larger of
-     * {@code headroomPercent} of the free space and 1.5 times what the last concurrent cycle saw
-     * allocated ({@code blackBytes}), at most 90% of it.
+     * {@code headroomPercent} of the free space and 1.5 times what mutators allocated between the
+     * last concurrent cycle's request and its flip ({@code allocatedDuringCycle}: waiting for the
+     * previous compaction, marking, planning), at most 90% of it.
      */
-    void rearm(long top, long limit, long blackBytes, long fromTop) {
+    void rearm(long top, long limit, long allocatedDuringCycle, long fromTop) {
         startsDirtyTo = Math.max(startsDirtyTo, fromTop);
         long space = Math.max(0, limit - top);
-        long headroom = Math.max(space / 100 * headroomPercent, blackBytes + blackBytes / 2);
+        long headroom = Math.max(space / 100 * headroomPercent, allocatedDuringCycle + allocatedDuringCycle / 2);
         trigger.set(limit - Math.min(headroom, space / 10 * 9));
     }
 
@@ -176,6 +179,7 @@ final class ConcurrentCycle implements AutoCloseable {
     void request() {
         long t = trigger.get();
         if (t != Long.MAX_VALUE && trigger.compareAndSet(t, Long.MAX_VALUE)) {
+            triggeredAt = t;
             requested = true;
             LockSupport.unpark(background);
         }
@@ -184,6 +188,7 @@ final class ConcurrentCycle implements AutoCloseable {
     /** Wakes the background thread for a cycle now, whatever the trigger says (it skips if one is in progress). */
     void requestNow() {
         trigger.set(Long.MAX_VALUE);
+        triggeredAt = heap.top();
         requested = true;
         LockSupport.unpark(background);
     }
@@ -394,7 +399,9 @@ final class ConcurrentCycle implements AutoCloseable {
         long p0 = System.nanoTime();
         long backendNanos = flip.publish(cycle, used, newTop, toBase);
         black.end();
-        collector.published(cycle, snapshot, used - markStartTop, used);
+        long since = triggeredAt;
+        triggeredAt = Long.MAX_VALUE;
+        collector.published(cycle, snapshot, used - Math.min(markStartTop, since), used);
         phase = Phase.IDLE;
         long end = System.nanoTime();
         stats.pause(PauseKind.FLIP, end - t0);

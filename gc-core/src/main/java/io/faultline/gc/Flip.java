@@ -76,10 +76,7 @@ final class Flip {
         long b0 = System.nanoTime();
         backend.beginCompaction(used, firstPage, endPage);
         long backendNanos = System.nanoTime() - b0;
-        PageStates states = metadata.pageStates();
-        for (long p = firstPage; p < endPage; p++) {
-            states.publish(p, PageStates.UNPROCESSED);
-        }
+        metadata.pageStates().publishRange(firstPage, endPage, PageStates.UNPROCESSED);
         control.set(ControlBlock.PAGES_LEFT, endPage - firstPage);
         long base = firstPage << pageShift;
         heap.setView(backend.view());

@@ -84,6 +84,36 @@ public final class PageStates {
         STATE.setRelease(states, page * 4, state);
     }
 
+    /**
+     * In a pause, before the cycle is opened to claimers: sets pages {@code [from, to)} to
+     * {@code state} with bulk stores, then a release fence. A claimer reads these states only
+     * after it has read a control-block word the pause stores later (volatile), so it sees them.
+     */
+    public void publishRange(long from, long to, int state) {
+        long at = from * MetadataDescriptor.PAGE_STATE_ENTRY_BYTES;
+        long end = to * MetadataDescriptor.PAGE_STATE_ENTRY_BYTES;
+        MemorySegment pattern = PATTERNS[state];
+        while (at < end) {
+            long n = Math.min(pattern.byteSize(), end - at);
+            MemorySegment.copy(pattern, 0, states, at, n);
+            at += n;
+        }
+        VarHandle.releaseFence();
+    }
+
+    /** 64 KiB of each state, for {@link #publishRange}. */
+    private static final MemorySegment[] PATTERNS = new MemorySegment[FAILED + 1];
+
+    static {
+        for (int s = MAPPED; s <= FAILED; s++) {
+            MemorySegment p = Arena.global().allocate(64 << 10, 64);
+            for (long i = 0; i < p.byteSize(); i += 4) {
+                p.set(ValueLayout.JAVA_INT, i, s);
+            }
+            PATTERNS[s] = p;
+        }
+    }
+
     /** True for the states in which the page's from-space sources have been read. */
     public static boolean isBuilt(int state) {
         return state == MAPPED || state == PROCESSED || state == MAPPING;

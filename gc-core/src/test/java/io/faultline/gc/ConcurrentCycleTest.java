@@ -1,0 +1,305 @@
+package io.faultline.gc;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.faultline.heap.Heap;
+import io.faultline.heap.HeapConfig;
+import io.faultline.heap.HeapInternals;
+import io.faultline.heap.HeapStats;
+import io.faultline.heap.Mutator;
+import io.faultline.model.ObjectLayout;
+import io.faultline.model.ObjectType;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.atomic.AtomicReference;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The concurrent cycle's phases and their edges, each made deterministic by holding the
+ * collector with {@link MarkingHooks} at a chosen point while a mutator acts: objects allocated
+ * during marking and between remark and flip survive (allocated black); a mutator that attaches
+ * during marking gets the barrier and hands its log over when it detaches; full barrier buffers
+ * circulate; an allocation failure abandons the cycle for a full pause; close() during marking
+ * returns; several marking threads agree on deep and wide graphs. Verifier after every cycle.
+ */
+class ConcurrentCycleTest {
+    static final ObjectType BOX = ObjectType.builder("cycle.Box").ref("slot").i64("value").build();
+    static final int SLOT = BOX.refSlot("slot");
+    static final long VALUE = BOX.field("value");
+
+    /** Holds the collector at one chosen point. */
+    static final class Hold implements MarkingHooks {
+        enum At { TRACED, INITIAL_MARK_DONE, BEFORE_FLIP }
+
+        final At at;
+        volatile int ref = -1;
+        final CountDownLatch reached = new CountDownLatch(1);
+        final CountDownLatch release = new CountDownLatch(1);
+
+        Hold(At at) {
+            this.at = at;
+        }
+
+        @Override
+        public void initialMarkDone(long cycle) {
+            hold(at == At.INITIAL_MARK_DONE);
+        }
+
+        @Override
+        public void traced(int r) {
+            hold(at == At.TRACED && r == ref);
+        }
+
+        @Override
+        public void beforeFlip(long cycle) {
+            hold(at == At.BEFORE_FLIP);
+        }
+
+        private void hold(boolean here) {
+            if (here && reached.getCount() > 0) {
+                reached.countDown();
+                LostObjectRaceTest.await(release);
+            }
+        }
+    }
+
+    private static Heap heap(MarkingHooks hooks, int markers, long capacity, List<String> log) {
+        return Heap.create(HeapConfig.builder().capacity(capacity).pageSize(4096).checkedAccess(true).verifyAfterGc(true)
+                .concurrentMarking(true).markingThreads(markers).markingHooks(hooks)
+                .gcLog(log == null ? null : log::add).build());
+    }
+
+    /** Starts heap.collect() on another thread; the caller polls until the hook is reached. */
+    private static Thread collectUntilHeld(Heap heap, Mutator m, Hold hold, AtomicReference<Throwable> failed) {
+        Thread t = Thread.ofPlatform().name("explicit-collect").start(() -> {
+            try {
+                heap.collect();
+            } catch (Throwable e) {
+                failed.set(e);
+            }
+        });
+        while (hold.reached.getCount() > 0 && t.isAlive()) {
+            m.poll(); // takes or parks for the pauses on the way
+        }
+        assertEquals(0, hold.reached.getCount(), "the collector never reached the hold: " + failed.get());
+        return t;
+    }
+
+    private static void releaseAndJoin(Mutator m, Hold hold, Thread t, AtomicReference<Throwable> failed) throws Exception {
+        m.enterSafeRegion();
+        hold.release.countDown();
+        assertTrue(t.join(Duration.ofSeconds(60)), "the collection hung");
+        m.leaveSafeRegion();
+        if (failed.get() != null) {
+            throw new AssertionError(failed.get());
+        }
+    }
+
+    private static int box(Mutator m, long value) {
+        int b = m.allocate(BOX);
+        m.setLong(b, VALUE, value);
+        return b;
+    }
+
+    /** Pushes a list of n boxes (values 0..n-1 from the head) and returns its handle. */
+    private static int list(Mutator m, int n) {
+        int h = m.push(0);
+        for (int i = n - 1; i >= 0; i--) {
+            int b = box(m, i);
+            m.setRef(b, SLOT, m.handle(h));
+            m.setHandle(h, b);
+        }
+        return h;
+    }
+
+    private static void checkList(Mutator m, int head, int n) {
+        int i = 0;
+        for (int b = head; b != 0; b = m.getRef(b, SLOT)) {
+            assertEquals(i, m.getLong(b, VALUE), "node " + i);
+            i++;
+        }
+        assertEquals(n, i, "list length");
+    }
+
+    @Test
+    void objectsAllocatedDuringMarkingAndBeforeTheFlipSurvive() throws Exception {
+        for (Hold.At at : new Hold.At[] {Hold.At.TRACED, Hold.At.BEFORE_FLIP}) {
+            Hold hold = new Hold(at);
+            try (Heap heap = heap(hold, 1, 8L << 20, null); Mutator m = heap.attach()) {
+                int hA = m.push(box(m, 1));
+                hold.ref = m.handle(hA);
+                AtomicReference<Throwable> failed = new AtomicReference<>();
+                Thread t = collectUntilHeld(heap, m, hold, failed);
+                // Black allocation: a list hung from A, a large object outside any TLAB, garbage in between.
+                int hList = list(m, 2000);
+                m.setRef(m.handle(hA), SLOT, m.handle(hList));
+                int big = m.allocateLongArray(5000);
+                m.setLongAt(big, 4999, 77);
+                int hBig = m.push(big);
+                for (int i = 0; i < 300; i++) {
+                    m.allocateLongArray(20);
+                }
+                releaseAndJoin(m, hold, t, failed);
+                heap.awaitCompaction();
+                checkList(m, m.getRef(m.handle(hA), SLOT), 2000);
+                assertEquals(77, m.getLongAt(m.handle(hBig), 4999));
+                HeapStats st = heap.stats();
+                assertTrue(st.blackBytes() > 2000 * 32, at + ": allocation during the cycle counted black: " + st);
+                assertTrue(heap.verify().ok());
+                // The next cycle reclaims the floating garbage: live bytes shrink.
+                long floating = st.liveAfterLastGc();
+                m.collect();
+                heap.awaitCompaction();
+                assertTrue(heap.stats().liveAfterLastGc() < floating, "garbage allocated black is reclaimed next time");
+                checkList(m, m.getRef(m.handle(hA), SLOT), 2000);
+            }
+        }
+    }
+
+    @Test
+    void aMutatorAttachedDuringMarkingHasTheBarrierAndHandsItsLogOverWhenItDetaches() throws Exception {
+        Hold hold = new Hold(Hold.At.TRACED);
+        try (Heap heap = heap(hold, 1, 4L << 20, null); Mutator m = heap.attach()) {
+            int hA = m.push(box(m, 1));
+            int hB = m.push(box(m, 2));
+            m.setRef(m.handle(hB), SLOT, box(m, 3)); // C, reachable only from B
+            int gA = heap.globals().add(m.handle(hA));
+            int gB = heap.globals().add(m.handle(hB));
+            hold.ref = m.handle(hA);
+            AtomicReference<Throwable> failed = new AtomicReference<>();
+            Thread t = collectUntilHeld(heap, m, hold, failed);
+            m.enterSafeRegion();
+            Thread late = Thread.ofPlatform().start(() -> {
+                try (Mutator l = heap.attach()) {
+                    int c = l.getRef(heap.globals().get(gB), SLOT);
+                    assertFalse(HeapInternals.metadata(heap).bitmap().isMarked(ObjectLayout.refToOffset(c)), "C unmarked: a race");
+                    l.setRef(heap.globals().get(gA), SLOT, c);
+                    l.setRef(heap.globals().get(gB), SLOT, 0); // logged in l's buffer, handed over at close
+                } catch (Throwable e) {
+                    failed.set(e);
+                }
+            });
+            assertTrue(late.join(Duration.ofSeconds(30)));
+            m.leaveSafeRegion();
+            releaseAndJoin(m, hold, t, failed);
+            heap.awaitCompaction();
+            assertEquals(3, m.getLong(m.getRef(m.handle(hA), SLOT), VALUE));
+            assertTrue(heap.verify().ok());
+            assertTrue(heap.stats().satbEntries() >= 1, heap.stats().toString());
+        }
+    }
+
+    @Test
+    void fullBarrierBuffersCirculateAndEveryLoggedObjectSurvives() throws Exception {
+        int n = 3 * SatbQueue.BUFFER_ENTRIES + 17;
+        Hold hold = new Hold(Hold.At.TRACED);
+        try (Heap heap = heap(hold, 1, 16L << 20, null); Mutator m = heap.attach()) {
+            int hA = m.push(m.allocateRefArray(n)); // traced first, then the marker is held
+            int hB = m.push(m.allocateRefArray(n));
+            for (int i = 0; i < n; i++) {
+                int b = box(m, i);
+                m.setRef(m.handle(hB), i, b);
+            }
+            hold.ref = m.handle(hA);
+            AtomicReference<Throwable> failed = new AtomicReference<>();
+            Thread t = collectUntilHeld(heap, m, hold, failed);
+            int a = m.handle(hA);
+            int b = m.handle(hB);
+            for (int i = 0; i < n; i++) {
+                m.setRef(a, i, m.getRef(b, i));
+                m.setRef(b, i, 0); // every one logged: several full buffers, and a partial one for the remark
+            }
+            releaseAndJoin(m, hold, t, failed);
+            heap.awaitCompaction();
+            a = m.handle(hA);
+            for (int i = 0; i < n; i++) {
+                assertEquals(i, m.getLong(m.getRef(a, i), VALUE), "element " + i);
+            }
+            assertTrue(heap.stats().satbEntries() >= n, heap.stats().toString());
+            assertTrue(heap.verify().ok());
+        }
+    }
+
+    @Test
+    void anAllocationFailureDuringMarkingAbandonsTheCycleForAFullPause() throws Exception {
+        Hold hold = new Hold(Hold.At.INITIAL_MARK_DONE);
+        List<String> log = new CopyOnWriteArrayList<>();
+        try (Heap heap = heap(hold, 1, 2L << 20, log); Mutator m = heap.attach()) {
+            int hList = list(m, 500);
+            AtomicReference<Throwable> failed = new AtomicReference<>();
+            Thread t = collectUntilHeld(heap, m, hold, failed);
+            while (heap.stats().fullPauses().count() == 0) {
+                m.allocateLongArray(100); // garbage until the heap is full: a full pause replaces the cycle
+            }
+            releaseAndJoin(m, hold, t, failed);
+            heap.awaitCompaction();
+            HeapStats st = heap.stats();
+            assertEquals(1, st.abandonedCycles(), st.toString());
+            assertTrue(log.stream().anyMatch(l -> l.contains("Concurrent cycle abandoned")), log.toString());
+            checkList(m, m.handle(hList), 500);
+            assertTrue(heap.verify().ok());
+            m.collect(); // the next concurrent cycle runs normally
+            heap.awaitCompaction();
+            assertTrue(heap.stats().concurrentCycles() >= 1, heap.stats().toString());
+            checkList(m, m.handle(hList), 500);
+        }
+    }
+
+    @Test
+    void closeDuringMarkingReturnsAndStopsTheCollectorThreads() throws Exception {
+        Hold hold = new Hold(Hold.At.INITIAL_MARK_DONE);
+        Heap heap = heap(hold, 3, 4L << 20, null);
+        Mutator m = heap.attach();
+        list(m, 1000);
+        AtomicReference<Throwable> failed = new AtomicReference<>();
+        Thread t = collectUntilHeld(heap, m, hold, failed);
+        m.close();
+        long t0 = System.nanoTime();
+        Thread closer = Thread.ofPlatform().start(heap::close);
+        hold.release.countDown();
+        assertTrue(closer.join(Duration.ofSeconds(10)), "close() hung");
+        assertTrue(t.join(Duration.ofSeconds(10)), "the collection did not return after close()");
+        assertTrue(System.nanoTime() - t0 < 10_000_000_000L);
+        for (Thread th : Thread.getAllStackTraces().keySet()) {
+            String name = th.getName();
+            if (name.startsWith("faultline-marker") || name.startsWith("faultline-concurrent-gc")) {
+                assertTrue(th.join(Duration.ofSeconds(5)), name + " survived close()");
+            }
+        }
+    }
+
+    @Test
+    void severalMarkingThreadsAgreeOnDeepAndWideGraphs() {
+        for (int markers : new int[] {1, 3}) {
+            try (Heap heap = heap(MarkingHooks.NONE, markers, 64L << 20, null); Mutator m = heap.attach()) {
+                int deep = list(m, 300_000); // deeper than any Java stack
+                int wide = m.push(m.allocateRefArray(20_000));
+                for (int i = 0; i < 20_000; i++) {
+                    int row = m.allocateRefArray(4);
+                    m.setRef(m.handle(wide), i, row);
+                    for (int j = 0; j < 4; j++) {
+                        m.setRef(m.getRef(m.handle(wide), i), j, box(m, i * 4L + j));
+                    }
+                    m.allocateLongArray(3); // garbage
+                }
+                for (int round = 0; round < 3; round++) {
+                    m.collect();
+                    heap.awaitCompaction();
+                }
+                checkList(m, m.handle(deep), 300_000);
+                for (int i = 0; i < 20_000; i += 997) {
+                    for (int j = 0; j < 4; j++) {
+                        assertEquals(i * 4L + j, m.getLong(m.getRef(m.getRef(m.handle(wide), i), j), VALUE));
+                    }
+                }
+                HeapStats st = heap.stats();
+                assertEquals(3, st.concurrentCycles(), st.toString());
+                assertTrue(heap.verify().ok());
+            }
+        }
+    }
+}
