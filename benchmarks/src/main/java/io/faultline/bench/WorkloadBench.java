@@ -54,6 +54,14 @@ public class WorkloadBench {
     @Param({"16"})
     public int depth;
 
+    /** {@code concurrent}: concurrent marking (the default); {@code stw}: marking and planning in the pause. */
+    @Param({"concurrent"})
+    public String marking;
+
+    /** Heap capacity in MiB; 0: the workload's default for {@code faultline run}. */
+    @Param({"0"})
+    public int heapMb;
+
     private Heap heap;
     private Workload w;
     private boolean recording;
@@ -78,9 +86,10 @@ public class WorkloadBench {
     @Setup(Level.Iteration)
     public void newHeap(IterationParams ip) {
         recording = ip.getType() == IterationType.MEASUREMENT;
-        long capacity = io.faultline.cli.ByteSize.parse(io.faultline.cli.RunOptions.DEFAULT_HEAP.get(workload));
+        long capacity = heapMb > 0 ? (long) heapMb << 20
+                : io.faultline.cli.ByteSize.parse(io.faultline.cli.RunOptions.DEFAULT_HEAP.get(workload));
         heap = Heap.create(HeapConfig.builder().capacity(capacity).backend(BenchSupport.factory(backend))
-                .concurrentCompaction(true).compactorThreads(1).build());
+                .concurrentCompaction(true).compactorThreads(1).concurrentMarking(marking.equals("concurrent")).build());
     }
 
     @Benchmark
@@ -115,8 +124,8 @@ public class WorkloadBench {
         if (runs > 0) {
             System.out.println();
             System.out.println(String.format(Locale.ROOT,
-                    "[workload %s %s threads=%d] per run: %.1f GC cycles, pause total %.1f ms, pause max %.1f ms (over all runs), %.0f faults",
-                    workload, backend, threads, (double) cycles / runs, pauseTotal / 1e6 / runs, pauseMax / 1e6, (double) faults / runs));
+                    "[workload %s %s threads=%d marking=%s] per run: %.1f GC cycles, pause total %.1f ms, pause max %.1f ms (over all runs), %.0f faults",
+                    workload, backend, threads, marking, (double) cycles / runs, pauseTotal / 1e6 / runs, pauseMax / 1e6, (double) faults / runs));
         }
     }
 }

@@ -47,6 +47,7 @@ public final class RunCommand {
                     .capacity(o.heapBytes())
                     .backend(backend.factory())
                     .concurrentCompaction(!o.stw())
+                    .concurrentMarking(!o.stwMarking())
                     .compactorThreads(o.gcThreads())
                     .verifyAfterGc(o.verify())
                     .checkedAccess(o.checked())

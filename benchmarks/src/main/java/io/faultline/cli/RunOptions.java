@@ -19,6 +19,7 @@ import java.util.Set;
  * @param threads    mutator threads
  * @param gcThreads  compactor threads (concurrent compaction only)
  * @param stw        stop-the-world compaction instead of concurrent
+ * @param stwMarking marking and planning inside one pause instead of concurrently
  * @param depth      tree depth (binarytrees, gcbench)
  * @param seed       random seed (random, gcold)
  * @param ops        operations per thread (random); 0 when {@code durationMs} is given
@@ -39,6 +40,7 @@ public record RunOptions(
         int threads,
         int gcThreads,
         boolean stw,
+        boolean stwMarking,
         int depth,
         long seed,
         long ops,
@@ -67,7 +69,8 @@ public record RunOptions(
     /** Options that take a value. */
     private static final Set<String> VALUED = Set.of("--backend", "--mode", "--workload", "--heap", "--threads",
             "--gc-threads", "--depth", "--seed", "--ops", "--duration-ms", "--live-mb", "--steps");
-    private static final Set<String> FLAGS = Set.of("--stw", "--verify", "--checked", "--gc-log", "--json", "--help", "-h");
+    private static final Set<String> FLAGS = Set.of("--stw", "--stw-marking", "--verify", "--checked", "--gc-log", "--json",
+            "--help", "-h");
 
     /** Workload-specific options and the workloads they apply to. */
     private static final Map<String, Set<String>> APPLIES_TO = Map.of(
@@ -162,6 +165,7 @@ public record RunOptions(
                 (int) number(given, "--threads", 1, 1, 256),
                 (int) number(given, "--gc-threads", 1, 1, 64),
                 stw,
+                given.containsKey("--stw-marking"),
                 depth,
                 number(given, "--seed", DEFAULT_SEED, Long.MIN_VALUE, Long.MAX_VALUE),
                 ops,
@@ -176,7 +180,7 @@ public record RunOptions(
     }
 
     private static RunOptions defaults(boolean help) {
-        return new RunOptions("java", null, "random", ByteSize.parse(DEFAULT_HEAP.get("random")), 1, 1, false, DEFAULT_DEPTH,
+        return new RunOptions("java", null, "random", ByteSize.parse(DEFAULT_HEAP.get("random")), 1, 1, false, false, DEFAULT_DEPTH,
                 DEFAULT_SEED, DEFAULT_OPS, 0, DEFAULT_LIVE_MB, DEFAULT_STEPS, false, false, false, false, help);
     }
 
@@ -228,6 +232,8 @@ public record RunOptions(
                   --gc-threads N            compactor threads, 1..64 (default 1)
                   --stw                     compact every page inside the pause instead of
                                             concurrently (no faults then)
+                  --stw-marking             mark and plan inside one pause instead of
+                                            concurrently (no write barrier then)
                   --verify                  verify the heap after every collection and at the end
                   --checked                 checked field access (validates every reference)
                   --gc-log                  print one -Xlog:gc style line per collection to stderr
