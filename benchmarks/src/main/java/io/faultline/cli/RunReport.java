@@ -64,6 +64,9 @@ public record RunReport(
         field(b, "concurrentPlanMs", ms(stats.concurrentPlanNanos()));
         field(b, "blackBytes", stats.blackBytes());
         field(b, "satbEntries", stats.satbEntries());
+        field(b, "allocationStallCount", stats.allocationStalls().count());
+        field(b, "allocationStallMaxMs", ms(stats.allocationStalls().maxNanos()));
+        field(b, "allocationStallTotalMs", ms(stats.allocationStalls().totalNanos()));
         field(b, "wallMs", wallMs);
         field(b, "liveBytesAfterLastGc", stats.liveAfterLastGc());
         field(b, "usedBytes", stats.used());

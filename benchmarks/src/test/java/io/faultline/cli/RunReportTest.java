@@ -14,7 +14,8 @@ class RunReportTest {
         HeapStats stats = new HeapStats(64L << 20, 3_000_000, 1_234_567, 7, 3403, 622, 63_568_501, 214_392_499,
                 159_179_000, 45_172_250, 7, new HeapStats.Pauses(6, 1_250_000, 4_100_000),
                 new HeapStats.Pauses(6, 2_340_500, 7_000_001), new HeapStats.Pauses(6, 3_010_000, 9_999_999),
-                new HeapStats.Pauses(1, 63_568_501, 63_568_501), 6, 1, 812_000_000, 95_000_000, 12_345_678, 4242);
+                new HeapStats.Pauses(1, 63_568_501, 63_568_501), 6, 1, 812_000_000, 95_000_000, 12_345_678, 4242,
+                new HeapStats.Pauses(2, 40_000_000, 55_500_000));
         RunReport report = new RunReport("java", "java", null, "random", 2, 1, true, stats.capacity(), stats, true,
                 241_111_520, 540.25, null, null);
         String json = report.toJson();

@@ -122,6 +122,21 @@ public final class Collector implements AutoCloseable {
         }
     }
 
+    /**
+     * An allocation of {@code bytes} did not fit. With a concurrent cycle in progress, the
+     * allocating thread first waits for that cycle's flip (an allocation stall: only this thread
+     * waits, the cycle goes on), and returns if the space after it fits the request; otherwise,
+     * or if the cycle does not flip within {@link ConcurrentCycle#STALL_LIMIT_MILLIS}, a full
+     * pause ({@link GcCause#ALLOCATION_FAILURE}), which reclaims everything unreachable now. The
+     * caller retries its allocation either way.
+     */
+    public void collectForAllocation(long bytes) {
+        if (concurrent != null && concurrent.stallUntilFlip() && flip.allocationLimit(heap.base()) - heap.top() >= bytes) {
+            return;
+        }
+        collect(GcCause.ALLOCATION_FAILURE);
+    }
+
     /** The pause machinery, shared with {@link ConcurrentCycle}. */
     Pauses pauses() {
         return pauses;

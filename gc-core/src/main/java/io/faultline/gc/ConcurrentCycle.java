@@ -74,6 +74,8 @@ final class ConcurrentCycle implements AutoCloseable {
     /** Where a cycle is: changed by its own pauses, its concurrent steps, or an abandoning pause. */
     private enum Phase { IDLE, MARKING, MARKED, REMARKED, PLANNED }
 
+    /** How long an allocation that does not fit waits for the cycle in progress before a full pause takes over. */
+    static final long STALL_LIMIT_MILLIS = 1000;
     /** How long the background thread waits before it retries a pause that timed out. */
     private static final long RETRY_MILLIS = 100;
     /**
@@ -183,6 +185,38 @@ final class ConcurrentCycle implements AutoCloseable {
             requested = true;
             LockSupport.unpark(background);
         }
+    }
+
+    /**
+     * An allocation did not fit: if a cycle is in progress, waits (in a safe region if the caller
+     * is a mutator) until it flips, at most {@link #STALL_LIMIT_MILLIS}, and logs the stall.
+     * Returns true if a cycle flipped meanwhile (this one, or a full pause that replaced it).
+     */
+    boolean stallUntilFlip() {
+        if (phase == Phase.IDLE) {
+            return false;
+        }
+        long flippedBefore = collector.cycles();
+        long t0 = System.nanoTime();
+        long end = t0 + TimeUnit.MILLISECONDS.toNanos(STALL_LIMIT_MILLIS);
+        heap.inSafeRegion(() -> {
+            synchronized (idle) {
+                while (collector.cycles() == flippedBefore && phase != Phase.IDLE && System.nanoTime() < end
+                        && !closing && !failure.failed()) {
+                    try {
+                        idle.wait(1);
+                    } catch (InterruptedException e) {
+                        Thread.currentThread().interrupt();
+                        return;
+                    }
+                }
+            }
+        });
+        long nanos = System.nanoTime() - t0;
+        boolean flipped = collector.cycles() != flippedBefore;
+        stats.stall(nanos);
+        log.stall(flippedBefore + 1, nanos, flipped);
+        return flipped;
     }
 
     /** Wakes the background thread for a cycle now, whatever the trigger says (it skips if one is in progress). */
@@ -399,6 +433,9 @@ final class ConcurrentCycle implements AutoCloseable {
         long p0 = System.nanoTime();
         long backendNanos = flip.publish(cycle, used, newTop, toBase);
         black.end();
+        synchronized (idle) {
+            idle.notifyAll(); // stalled allocations
+        }
         long since = triggeredAt;
         triggeredAt = Long.MAX_VALUE;
         collector.published(cycle, snapshot, used - Math.min(markStartTop, since), used);

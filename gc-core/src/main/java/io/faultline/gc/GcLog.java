@@ -85,6 +85,14 @@ public final class GcLog {
         }
     }
 
+    /** An allocation waited {@code nanos} for cycle {@code cycle}'s flip ({@code flipped}: it came). */
+    void stall(long cycle, long nanos, boolean flipped) {
+        if (sink != null) {
+            sink.accept(String.format(Locale.ROOT, "%s GC(%d) Allocation Stall (%s) %.3fms%s", prefix(), cycle,
+                    Thread.currentThread().getName(), nanos / 1e6, flipped ? "" : ", the cycle did not flip in time"));
+        }
+    }
+
     void abandoned(long cycle, String why) {
         if (sink != null) {
             sink.accept(String.format(Locale.ROOT, "%s GC(%d) Concurrent cycle abandoned: %s", prefix(), cycle, why));

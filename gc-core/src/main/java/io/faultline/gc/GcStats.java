@@ -27,6 +27,9 @@ public final class GcStats {
     private long concurrentPlanNanos;
     private long blackBytes;
     private long satbEntries;
+    private long stalls;
+    private long stallMaxNanos;
+    private long stallTotalNanos;
     private volatile long liveAfterLastGc;
     private volatile long topAfterLastGc;
 
@@ -57,6 +60,26 @@ public final class GcStats {
         concurrentPlanNanos += planNanos;
         blackBytes += black;
         satbEntries += satb;
+    }
+
+    /** An allocation waited {@code nanos} for a concurrent cycle's flip. */
+    synchronized void stall(long nanos) {
+        stalls++;
+        stallTotalNanos += nanos;
+        stallMaxNanos = Math.max(stallMaxNanos, nanos);
+    }
+
+    /** Allocations that waited for a concurrent cycle's flip (not pauses: only the allocating thread waited). */
+    public synchronized long stalls() {
+        return stalls;
+    }
+
+    public synchronized long stallMaxNanos() {
+        return stallMaxNanos;
+    }
+
+    public synchronized long stallTotalNanos() {
+        return stallTotalNanos;
     }
 
     /** A concurrent cycle was abandoned for a stop-the-world collection. */

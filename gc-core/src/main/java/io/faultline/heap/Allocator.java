@@ -96,7 +96,7 @@ final class Allocator {
                 throw new HeapExhaustedException(bytes, heap.stats());
             }
             failedCycles = cycles;
-            collector.collect(GcCause.ALLOCATION_FAILURE);
+            collector.collectForAllocation(bytes);
             collections++;
         }
     }

@@ -179,7 +179,8 @@ public final class Heap implements AutoCloseable {
                 gc.pagesCompacted(), control.get(ControlBlock.FAULTS), gc.pauseMaxNanos(), gc.pauseTotalNanos(),
                 gc.compactionNanos(), gc.compactionMaxNanos(), collector.verifiedCycles(), pauses(gc, PauseKind.INITIAL_MARK),
                 pauses(gc, PauseKind.REMARK), pauses(gc, PauseKind.FLIP), pauses(gc, PauseKind.FULL), gc.concurrentCycles(),
-                gc.abandonedCycles(), gc.concurrentMarkNanos(), gc.concurrentPlanNanos(), gc.blackBytes(), gc.satbEntries());
+                gc.abandonedCycles(), gc.concurrentMarkNanos(), gc.concurrentPlanNanos(), gc.blackBytes(), gc.satbEntries(),
+                new HeapStats.Pauses(gc.stalls(), gc.stallMaxNanos(), gc.stallTotalNanos()));
     }
 
     private static HeapStats.Pauses pauses(GcStats gc, PauseKind kind) {

@@ -32,14 +32,17 @@ import java.util.Locale;
  * @param concurrentPlanNanos sum of the concurrent planning phases
  * @param blackBytes      bytes allocated during concurrent cycles (kept live by them: allocated black)
  * @param satbEntries     values the write barrier logged and marking processed, over all concurrent cycles
+ * @param allocationStalls allocations that waited for a concurrent cycle's flip because they did not
+ *                        fit (not pauses: only the allocating thread waited, other mutators ran on)
  */
 public record HeapStats(long capacity, long used, long liveAfterLastGc, long gcCycles, long pagesCompacted,
                         long faults, long pauseMaxNanos, long pauseTotalNanos, long compactionNanos,
                         long compactionMaxNanos, long verifiedCycles, Pauses initialMarkPauses, Pauses remarkPauses,
                         Pauses flipPauses, Pauses fullPauses, long concurrentCycles, long abandonedCycles,
-                        long concurrentMarkNanos, long concurrentPlanNanos, long blackBytes, long satbEntries) {
+                        long concurrentMarkNanos, long concurrentPlanNanos, long blackBytes, long satbEntries,
+                        Pauses allocationStalls) {
 
-    /** The pauses of one kind: how many, the longest, the sum (nanoseconds). */
+    /** The pauses (or stalls) of one kind: how many, the longest, the sum (nanoseconds). */
     public record Pauses(long count, long maxNanos, long totalNanos) {
         public static final Pauses NONE = new Pauses(0, 0, 0);
     }
@@ -52,12 +55,14 @@ public record HeapStats(long capacity, long used, long liveAfterLastGc, long gcC
     public String toString() {
         return String.format(Locale.ROOT, "heapBytes=%d usedBytes=%d liveBytesAfterLastGc=%d gcCycles=%d pagesCompacted=%d "
                         + "faults=%d pauseMaxMs=%.3f pauseTotalMs=%.3f compactionMs=%.3f compactionMaxMs=%.3f verifiedCycles=%d"
-                        + "%s%s%s%s concurrentCycles=%d abandonedCycles=%d concurrentMarkMs=%.3f concurrentPlanMs=%.3f blackBytes=%d satbEntries=%d",
+                        + "%s%s%s%s concurrentCycles=%d abandonedCycles=%d concurrentMarkMs=%.3f concurrentPlanMs=%.3f blackBytes=%d satbEntries=%d"
+                        + " allocationStallCount=%d allocationStallMaxMs=%.3f allocationStallTotalMs=%.3f",
                 capacity, used, liveAfterLastGc, gcCycles, pagesCompacted, faults, pauseMaxNanos / 1e6,
                 pauseTotalNanos / 1e6, compactionNanos / 1e6, compactionMaxNanos / 1e6, verifiedCycles,
                 kind("InitialMark", initialMarkPauses), kind("Remark", remarkPauses), kind("Flip", flipPauses),
                 kind("Full", fullPauses), concurrentCycles, abandonedCycles, concurrentMarkNanos / 1e6,
-                concurrentPlanNanos / 1e6, blackBytes, satbEntries);
+                concurrentPlanNanos / 1e6, blackBytes, satbEntries, allocationStalls.count(),
+                allocationStalls.maxNanos() / 1e6, allocationStalls.totalNanos() / 1e6);
     }
 
     private static String kind(String name, Pauses p) {

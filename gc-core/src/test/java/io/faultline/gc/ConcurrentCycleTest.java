@@ -23,8 +23,9 @@ import org.junit.jupiter.api.Test;
  * collector with {@link MarkingHooks} at a chosen point while a mutator acts: objects allocated
  * during marking and between remark and flip survive (allocated black); a mutator that attaches
  * during marking gets the barrier and hands its log over when it detaches; full barrier buffers
- * circulate; an allocation failure abandons the cycle for a full pause; close() during marking
- * returns; several marking threads agree on deep and wide graphs. Verifier after every cycle.
+ * circulate; an allocation that does not fit waits for the cycle in progress (a stall), and if
+ * the cycle does not flip in time a full pause abandons it; close() during marking returns;
+ * several marking threads agree on deep and wide graphs. Verifier after every cycle.
  */
 class ConcurrentCycleTest {
     static final ObjectType BOX = ObjectType.builder("cycle.Box").ref("slot").i64("value").build();
@@ -225,6 +226,42 @@ class ConcurrentCycleTest {
     }
 
     @Test
+    void anAllocationThatDoesNotFitWaitsForTheCycleInProgress() throws Exception {
+        Hold hold = new Hold(Hold.At.BEFORE_FLIP);
+        List<String> log = new CopyOnWriteArrayList<>();
+        try (Heap heap = heap(hold, 1, 2L << 20, log); Mutator m = heap.attach()) {
+            int hList = list(m, 500);
+            AtomicReference<Throwable> failed = new AtomicReference<>();
+            Thread t = collectUntilHeld(heap, m, hold, failed);
+            Thread self = Thread.currentThread();
+            Thread releaser = Thread.ofPlatform().start(() -> {
+                // Deterministic: release the flip once this thread is inside the stall.
+                while (java.util.Arrays.stream(self.getStackTrace()).noneMatch(e -> e.getMethodName().equals("stallUntilFlip"))) {
+                    Thread.onSpinWait();
+                }
+                hold.release.countDown();
+            });
+            long cyclesBefore = heap.stats().gcCycles();
+            while (heap.stats().gcCycles() == cyclesBefore) {
+                m.allocateLongArray(100); // garbage until the heap is full: the allocation waits for the flip
+            }
+            assertTrue(releaser.join(Duration.ofSeconds(30)));
+            assertTrue(t.join(Duration.ofSeconds(30)));
+            if (failed.get() != null) {
+                throw new AssertionError(failed.get());
+            }
+            heap.awaitCompaction();
+            HeapStats st = heap.stats();
+            assertEquals(1, st.allocationStalls().count(), st.toString());
+            assertEquals(0, st.fullPauses().count(), "the stall avoided a full pause: " + st);
+            assertEquals(0, st.abandonedCycles(), st.toString());
+            assertTrue(log.stream().anyMatch(l -> l.contains("Allocation Stall")), log.toString());
+            checkList(m, m.handle(hList), 500);
+            assertTrue(heap.verify().ok());
+        }
+    }
+
+    @Test
     void anAllocationFailureDuringMarkingAbandonsTheCycleForAFullPause() throws Exception {
         Hold hold = new Hold(Hold.At.INITIAL_MARK_DONE);
         List<String> log = new CopyOnWriteArrayList<>();
@@ -233,13 +270,17 @@ class ConcurrentCycleTest {
             AtomicReference<Throwable> failed = new AtomicReference<>();
             Thread t = collectUntilHeld(heap, m, hold, failed);
             while (heap.stats().fullPauses().count() == 0) {
-                m.allocateLongArray(100); // garbage until the heap is full: a full pause replaces the cycle
+                // Garbage until the heap is full: the allocation waits for the held cycle, gives up
+                // after the stall limit, and a full pause replaces the cycle.
+                m.allocateLongArray(100);
             }
             releaseAndJoin(m, hold, t, failed);
             heap.awaitCompaction();
             HeapStats st = heap.stats();
             assertEquals(1, st.abandonedCycles(), st.toString());
+            assertEquals(1, st.allocationStalls().count(), st.toString());
             assertTrue(log.stream().anyMatch(l -> l.contains("Concurrent cycle abandoned")), log.toString());
+            assertTrue(log.stream().anyMatch(l -> l.contains("did not flip in time")), log.toString());
             checkList(m, m.handle(hList), 500);
             assertTrue(heap.verify().ok());
             m.collect(); // the next concurrent cycle runs normally
