@@ -157,7 +157,7 @@ public final class Collector implements AutoCloseable {
         long tMark = System.nanoTime();
         mark(fromBase, used, toBase);
         long tPlan = System.nanoTime();
-        long newTop = planner.plan(used, toBase);
+        long newTop = planner.plan(heap.view(), used, toBase);
         long tRoots = System.nanoTime();
         flip.flipRoots();
         long tSetup = System.nanoTime();

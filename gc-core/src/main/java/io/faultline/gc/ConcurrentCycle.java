@@ -414,7 +414,7 @@ final class ConcurrentCycle implements AutoCloseable {
         }
         bitmap.clearToChunkEnd(topAtRemark);
         planner.begin(toBase);
-        planner.extend(topAtRemark);
+        planner.extend(heap.view(), topAtRemark);
         return true;
     }
 
@@ -427,7 +427,7 @@ final class ConcurrentCycle implements AutoCloseable {
             bitmap.markRange(topAtRemark, (used - topAtRemark) >>> ObjectLayout.LOG_WORD_BYTES);
         }
         bitmap.clearToChunkEnd(used);
-        long newTop = planner.extend(used);
+        long newTop = planner.extend(heap.view(), used);
         long r0 = System.nanoTime();
         flip.flipRoots();
         long p0 = System.nanoTime();

@@ -9,8 +9,8 @@ import java.util.Arrays;
 
 /**
  * One marking thread's tracer: marks every word of every object reachable from the references
- * it is given in the {@link MarkBitmap}, and the object's first word in the
- * {@link ObjectStartBitmap}. Depth-first with an explicit stack, so deep structures
+ * it is given in the {@link MarkBitmap}, and, for an object that covers the first word of a
+ * 512-byte chunk, its first word in the {@link ObjectStartBitmap}. Depth-first with an explicit stack, so deep structures
  * (long lists) cannot overflow the Java stack.
  *
  * <p>Used two ways. Stop-the-world marking ({@link #begin} with {@code newAbove = false}): one
@@ -134,10 +134,12 @@ final class Marker {
             bitmap.markRange(off, words);
         }
         long entry = ObjectStartBitmap.entryOf(off);
-        if (atomic || entry == sharedStartEntry) {
-            starts.orAtomic(entry, ObjectStartBitmap.bitOf(off));
-        } else {
-            starts.orPlain(entry, ObjectStartBitmap.bitOf(off));
+        if (ObjectStartBitmap.coversChunkStart(off, words)) {
+            if (atomic || entry == sharedStartEntry) {
+                starts.orAtomic(entry, ObjectStartBitmap.bitOf(off));
+            } else {
+                starts.orPlain(entry, ObjectStartBitmap.bitOf(off));
+            }
         }
         objects++;
         ensure(1);

@@ -5,6 +5,9 @@ import io.faultline.meta.MarkBitmap;
 import io.faultline.meta.MetadataDescriptor;
 import io.faultline.meta.ObjectStartBitmap;
 import io.faultline.meta.OffsetVector;
+import io.faultline.model.ObjectLayout;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 
 /**
  * Compressor planning: after marking, builds the {@link OffsetVector} (where every live object
@@ -15,14 +18,19 @@ import io.faultline.meta.OffsetVector;
  * first byte after compaction. It is found without walking the live objects: the offset vector
  * gives the chunk whose live words land at the page start, a select on that chunk's bitmap entry
  * gives the from-space word that lands exactly there, and the {@link ObjectStartBitmap} gives the
- * last object start at or below that word. The cost is one pass over the chunks plus a few
+ * object around that word: a recorded start in the word's chunk, or the recorded start of the
+ * object that crosses into the chunk (every marked object that covers a chunk's first word is
+ * recorded), if that object reaches the word; otherwise the next live word after it starts an
+ * object, and header hops within the chunk (live and dead objects alike: the used region is
+ * parsable) reach the one covering the word. The cost is one pass over the chunks plus a few
  * operations per page, whatever the number of objects.
  *
  * <pre>
  *  to-space page p starts at P = p * pageSize
  *  chunk c: offsets[c] &lt;= P &lt; offsets[c] + 8 * popcount(bitmap[c])
- *  word w:  the ((P - offsets[c]) / 8)-th set bit of bitmap[c]     (select)
- *  first[p] = the last object start at or below w                   (ObjectStartBitmap.preceding)
+ *  word w:  the ((P - offsets[c]) / 8)-th set bit of bitmap[c]          (select)
+ *  s = last recorded start in [chunk start, w], or of the object covering the chunk start
+ *  first[p] = s if s + size(s) &gt; w, else hop from the next live word after s (in w's chunk) to w
  * </pre>
  *
  * <p>Planning is done in one go ({@link #plan}, a full pause) or in two steps (a concurrent
@@ -32,13 +40,15 @@ import io.faultline.meta.OffsetVector;
  *
  * <p><b>Assumptions and Guarantees:</b> one thread at a time. The marks and object starts below
  * the range being planned are final, and marks are only ever added at or above the previous
- * step's end. Each step is O(chunks in its range + to-space pages it adds).
+ * step's end. The range is parsable (its TLABs were retired) and its headers do not change, so
+ * mutators may run meanwhile. Each step is O(chunks in its range + to-space pages it adds).
  */
 final class Planner {
     private final MarkBitmap bitmap;
     private final ObjectStartBitmap starts;
     private final OffsetVector offsets;
     private final FirstObjectTable firstObjects;
+    private static final ValueLayout.OfLong LONG = ValueLayout.JAVA_LONG_UNALIGNED;
     private final int pageShift;
     private long toBase;
     private long plannedTop;
@@ -57,9 +67,9 @@ final class Planner {
      * Plans the cycle over the marked objects below {@code used}, packing them from {@code toBase}
      * (a page boundary); returns the post-compact top ({@code toBase} + live bytes).
      */
-    long plan(long used, long toBase) {
+    long plan(MemorySegment view, long used, long toBase) {
         begin(toBase);
-        return extend(used);
+        return extend(view, used);
     }
 
     /** Starts planning a cycle whose live data lands from {@code toBase} (a page boundary) on. */
@@ -75,7 +85,7 @@ final class Planner {
      * (at or above it): the offset vector over the new chunks, then the first-object entries of
      * the to-space pages that now start below the post-compact top. Returns that top.
      */
-    long extend(long used) {
+    long extend(MemorySegment view, long used) {
         long newTop = plannedTop < 0 ? offsets.build(used, toBase) : offsets.extend(plannedTop, used);
         long chunks = Math.ceilDiv(used, MetadataDescriptor.CHUNK_BYTES);
         long endPage = endPage(newTop);
@@ -94,15 +104,46 @@ final class Planner {
             long rank = (pageStart - landsAt) >>> 3;
             long bit = Long.numberOfTrailingZeros(Long.expand(1L << rank, entry));
             long word = (chunk << MetadataDescriptor.LOG_CHUNK_BYTES) + (bit << 3);
-            long obj = starts.preceding(word);
-            if (obj < 0) {
-                throw new IllegalStateException("planning: no object start at or below the live word 0x"
-                        + Long.toHexString(word) + " that lands at to-space offset 0x" + Long.toHexString(pageStart));
-            }
-            firstObjects.set(nextPage, obj);
+            firstObjects.set(nextPage, objectCovering(view, word));
         }
         plannedTop = used;
         return newTop;
+    }
+
+    /**
+     * The object that covers the live word at {@code word} (see the class comment). A recorded
+     * start in the word's chunk, or else, if the chunk's first word is live, the recorded start of
+     * the object that crosses into the chunk; if that object ends before the word, or there is
+     * neither, the next live word starts an object, and header hops reach the word.
+     */
+    private long objectCovering(MemorySegment view, long word) {
+        long chunkStart = word & -(long) MetadataDescriptor.CHUNK_BYTES;
+        long s = starts.precedingInChunk(word);
+        if (s < 0 && bitmap.isMarked(chunkStart)) {
+            s = starts.preceding(chunkStart);
+        }
+        long h = chunkStart;
+        if (s >= 0) {
+            long end = s + size(view, s);
+            if (end > word) {
+                return s;
+            }
+            h = end;
+        }
+        h = bitmap.nextMarked(h, word + ObjectLayout.WORD_BYTES);
+        while (h + size(view, h) <= word) {
+            h += size(view, h);
+        }
+        return h;
+    }
+
+    /** Size in bytes of the object at {@code obj}; the null guard's two words at offset 0 need no header. */
+    private static long size(MemorySegment view, long obj) {
+        long words = obj == 0 ? ObjectLayout.MIN_OBJECT_WORDS : ObjectLayout.sizeWords(view.get(LONG, obj));
+        if (words == 0) {
+            throw new IllegalStateException("planning: zero header at 0x" + Long.toHexString(obj) + " (heap damage)");
+        }
+        return words << ObjectLayout.LOG_WORD_BYTES;
     }
 
     /** The page after the last to-space page of a cycle whose post-compact top is {@code newTop}. */
