@@ -133,29 +133,48 @@ FL_EXPORT int64_t fl_ptest_count(struct fl_protocol_test *t, int what);
 FL_EXPORT int64_t fl_layout_constant(const char *name);
 
 /*
- * Benchmark floors (fl_bench.c), measured with no compaction work. Each runs in one downcall:
- * the caller is the faulting thread, the resolver a pthread joined before returning.
+ * Benchmark floors (fl_bench.c), measured with no compaction work: the cheapest known way to do
+ * the heap's own round trip. Each runs in one downcall: the caller is the faulting thread; in
+ * thread delivery the resolver is a long-lived pthread (joined by free) that waits exactly as the
+ * fault-service thread does; in SIGBUS delivery a handler in the faulting thread serves the fault.
+ * Serving builds 4 KiB into a resident page and installs it with the mode's ioctl.
  */
-#define FL_BENCH_CONTINUE 0        /* MISSING|MINOR memfd range; resolver writes the page via an alias, UFFDIO_CONTINUE */
-#define FL_BENCH_COPY 1            /* MISSING anonymous range; UFFDIO_COPY of a 4 KiB source page */
-#define FL_BENCH_MOVE 2            /* MISSING anonymous range; resolver fills a staging page, UFFDIO_MOVE */
-#define FL_BENCH_CONTINUE_CACHED 3 /* as CONTINUE but the pages are already cached: a pure minor-fault round trip */
+#define FL_BENCH_CONTINUE 0        /* MISSING|MINOR memfd range; resolver writes the (cached, alias-mapped) page via the alias, UFFDIO_CONTINUE */
+#define FL_BENCH_COPY 1            /* MISSING anonymous range; resolver fills a resident staging page, UFFDIO_COPY */
+#define FL_BENCH_MOVE 2            /* MISSING anonymous range; resolver fills a resident pool page, UFFDIO_MOVE */
+#define FL_BENCH_CONTINUE_CACHED 3 /* as CONTINUE without the write: a pure minor-fault round trip */
+#define FL_BENCH_SIGBUS 0x10       /* or'ed with a uffd kind (0..3): UFFD_FEATURE_SIGBUS, served by a handler in the faulting thread */
 #define FL_BENCH_SHMEM_MINOR 0     /* fl_bench_plain_fault: cached memfd page, no PTE, no uffd */
 #define FL_BENCH_ANON_FIRST_TOUCH 1 /* fl_bench_plain_fault: anonymous first write (allocate + zero) */
 /* Touches npages fresh pages of a registered range, one at a time; lat[i] = ns of touch i. 0 or -errno. */
 FL_EXPORT int fl_bench_uffd_roundtrip(int mode, int64_t npages, int64_t *lat);
 /* Touches npages pages with no userfaultfd; lat[i] = ns of touch i. 0 or -errno. */
 FL_EXPORT int fl_bench_plain_fault(int kind, int64_t npages, int64_t *lat);
-/* Floors as regions, so that a benchmark can time the touches alone: FL_BENCH_CONTINUE..CONTINUE_CACHED, or: */
+/* Floors as regions, so that a benchmark can time the touches alone: FL_BENCH_CONTINUE..CONTINUE_CACHED
+ * (optionally | FL_BENCH_SIGBUS), or: */
 #define FL_BENCH_FLOOR_SHMEM_MINOR 4
 #define FL_BENCH_FLOOR_ANON_FIRST_TOUCH 5
 struct fl_bench_region;
-/* Maps (and for uffd floors registers, and starts the resolver pthread for) npages; NULL with *err = errno. */
+/*
+ * Maps (and for uffd floors registers, and starts the resolver pthread for, or enters in the
+ * process's SIGBUS handler) npages; NULL with *err = errno (EBUSY: 16 SIGBUS regions alive already).
+ */
 FL_EXPORT struct fl_bench_region *fl_bench_region_new(int floor, int64_t npages, int *err);
-/* Touches every page once, one at a time (allowed once per region); lat[i] = ns of touch i. 0 or -errno. */
+/*
+ * One pass: touches every page once, one at a time; lat[i] = ns of touch i. Before every pass
+ * but the first the region is re-armed, untimed (view emptied, MOVE's pool repopulated), so a
+ * region serves pass after pass with the same resolver thread. 0 or -errno.
+ */
 FL_EXPORT int fl_bench_region_touch(struct fl_bench_region *g, int64_t *lat);
 /* Stops the resolver (joined), closes the uffd and unmaps everything. NULL is ignored. */
 FL_EXPORT void fl_bench_region_free(struct fl_bench_region *g);
+/*
+ * Batched installs, no faults: total_pages pages installed with mode's ioctl (FL_BENCH_CONTINUE,
+ * COPY or MOVE) in runs of run_pages contiguous pages, one ioctl per run, sources resident
+ * (COPY: a filled buffer; CONTINUE: the page cache, fallocated; MOVE: private pages repopulated
+ * before each round), 2 MiB aligned; rounds times. round_ns[r] = ns of round r. 0 or -errno.
+ */
+FL_EXPORT int fl_bench_install(int mode, int64_t run_pages, int64_t total_pages, int64_t rounds, int64_t *round_ns);
 /* memcpy of [0, total) in chunk-byte pieces, reps times, between two pre-touched buffers: ns, or -errno. */
 FL_EXPORT int64_t fl_bench_memcpy(int64_t chunk, int64_t total, int64_t reps);
 
