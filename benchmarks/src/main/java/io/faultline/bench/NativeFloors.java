@@ -159,6 +159,9 @@ public final class NativeFloors {
 
         /** One pass: touches every page once, one at a time; per-touch ns into {@code out}. */
         public void touch(Buffer out) {
+            if (handle == null) {
+                throw new IllegalStateException("floor region is closed");
+            }
             check(pages, out);
             int rc;
             try {
