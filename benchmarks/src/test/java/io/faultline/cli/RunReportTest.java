@@ -13,8 +13,8 @@ class RunReportTest {
     void everyCounterInHeapStatsTextHasTheSameNameAndValueInTheJson() {
         HeapStats stats = new HeapStats(64L << 20, 3_000_000, 1_234_567, 7, 3403, 622, 63_568_501, 214_392_499,
                 159_179_000, 45_172_250, 7);
-        RunReport report = new RunReport("java", "java", null, "random", 2, 1, true, stats.capacity(), stats, true,
-                241_111_520, 540.25, null, null);
+        RunReport report = new RunReport("java", "java", null, null, null, 1, 0, "random", 2, 1, true, stats.capacity(), stats,
+                true, 241_111_520, 540.25, null, false, null);
         String json = report.toJson();
         String text = stats.toString();
         for (String pair : text.split(" ")) {
