@@ -95,6 +95,17 @@ public final class CompareReport {
                     Double.isFinite(t.ratio()) ? String.format(Locale.ROOT, "Faultline / HotSpot = %.2fx", t.ratio()) : "no ratio"));
         }
         out.append(r.peakRssMethod()).append('\n');
+        for (Row row : r.rows()) {
+            if (row.available() && (row.faultRounds() < r.plan().faultRounds() || row.compactionRounds() < r.plan().compactionRounds())) {
+                out.append(String.format(Locale.ROOT, "note: %s: %d of %d fault rounds and %d of %d compaction rounds (each phase stops "
+                                + "after %d s once a quarter is done)%n", row.label(), row.faultRounds(), r.plan().faultRounds(),
+                        row.compactionRounds(), r.plan().compactionRounds(), r.plan().phaseSeconds()));
+            }
+            if (row.available() && row.hotLoopAllocated() != 0) {
+                out.append(String.format(Locale.ROOT, "note: %s: the touch loops allocated %d bytes on the Java heap over %d touches "
+                        + "(expected 0)%n", row.label(), row.hotLoopAllocated(), row.touches()));
+            }
+        }
         for (String warning : r.warnings()) {
             out.append("WARNING: ").append(warning).append('\n');
         }
@@ -134,7 +145,8 @@ public final class CompareReport {
                 .append(", \"pagesPerRound\": ").append(p.pages()).append(", \"warmupRounds\": ").append(p.warmupRounds())
                 .append(", \"faultRounds\": ").append(p.faultRounds()).append(", \"compactionRounds\": ").append(p.compactionRounds())
                 .append(", \"floorPasses\": ").append(p.floorPasses()).append(", \"installPages\": ").append(p.installPages())
-                .append(", \"installRounds\": ").append(p.installRounds()).append("},\n");
+                .append(", \"installRounds\": ").append(p.installRounds()).append(", \"phaseSeconds\": ").append(p.phaseSeconds())
+                .append("},\n");
         CompareHarness.Settings s = r.settings();
         j.append("  \"settings\": {\"modes\": ").append(strings(s.modes())).append(", \"deliveries\": ")
                 .append(strings(s.deliveries().stream().map(UffdOptions.Delivery::label).toList())).append(", \"supplies\": ")
@@ -176,6 +188,8 @@ public final class CompareReport {
                         .append(", \"floor\": ").append(Json.quote(row.floorName())).append(", \"floorUs\": ").append(num(row.floorUs()))
                         .append(", \"floorPasses\": ").append(row.floor() == null ? "null" : percentiles(row.floor()))
                         .append(", \"ratio\": ").append(num(row.ratio()))
+                        .append(", \"faultRounds\": ").append(row.faultRounds())
+                        .append(", \"compactionRounds\": ").append(row.compactionRounds())
                         .append(", \"faultsServed\": ").append(row.faultsServed()).append(", \"touches\": ").append(row.touches())
                         .append(", \"hotLoopAllocatedBytes\": ").append(row.hotLoopAllocated())
                         .append(", \"liveMB\": ").append(num(row.liveMB()))
