@@ -136,7 +136,8 @@ FL_EXPORT int64_t fl_layout_constant(const char *name);
  * Benchmark floors (fl_bench.c), measured with no compaction work: the cheapest known way to do
  * the heap's own round trip. Each runs in one downcall: the caller is the faulting thread; in
  * thread delivery the resolver is a long-lived pthread (joined by free) that waits exactly as the
- * fault-service thread does; in SIGBUS delivery a handler in the faulting thread serves the fault.
+ * fault-service thread does and is placed on the faulting thread's CPU for each pass (the
+ * cheapest hand-over); in SIGBUS delivery a handler in the faulting thread serves the fault.
  * Serving builds 4 KiB into a resident page and installs it with the mode's ioctl.
  */
 #define FL_BENCH_CONTINUE 0        /* MISSING|MINOR memfd range; resolver writes the (cached, alias-mapped) page via the alias, UFFDIO_CONTINUE */
@@ -144,6 +145,7 @@ FL_EXPORT int64_t fl_layout_constant(const char *name);
 #define FL_BENCH_MOVE 2            /* MISSING anonymous range; resolver fills a resident pool page, UFFDIO_MOVE */
 #define FL_BENCH_CONTINUE_CACHED 3 /* as CONTINUE without the write: a pure minor-fault round trip */
 #define FL_BENCH_SIGBUS 0x10       /* or'ed with a uffd kind (0..3): UFFD_FEATURE_SIGBUS, served by a handler in the faulting thread */
+#define FL_BENCH_UNPINNED 0x20     /* or'ed with a uffd kind (0..3), thread delivery: the resolver stays where the scheduler puts it */
 #define FL_BENCH_SHMEM_MINOR 0     /* fl_bench_plain_fault: cached memfd page, no PTE, no uffd */
 #define FL_BENCH_ANON_FIRST_TOUCH 1 /* fl_bench_plain_fault: anonymous first write (allocate + zero) */
 /* Touches npages fresh pages of a registered range, one at a time; lat[i] = ns of touch i. 0 or -errno. */
@@ -151,7 +153,7 @@ FL_EXPORT int fl_bench_uffd_roundtrip(int mode, int64_t npages, int64_t *lat);
 /* Touches npages pages with no userfaultfd; lat[i] = ns of touch i. 0 or -errno. */
 FL_EXPORT int fl_bench_plain_fault(int kind, int64_t npages, int64_t *lat);
 /* Floors as regions, so that a benchmark can time the touches alone: FL_BENCH_CONTINUE..CONTINUE_CACHED
- * (optionally | FL_BENCH_SIGBUS), or: */
+ * (optionally | FL_BENCH_SIGBUS or | FL_BENCH_UNPINNED), or: */
 #define FL_BENCH_FLOOR_SHMEM_MINOR 4
 #define FL_BENCH_FLOOR_ANON_FIRST_TOUCH 5
 struct fl_bench_region;

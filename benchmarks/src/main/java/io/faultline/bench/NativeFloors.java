@@ -23,8 +23,9 @@ import java.lang.invoke.MethodHandle;
  * <p>A floor is the cheapest known way to do the heap's own round trip: in thread delivery the
  * resolver waits exactly as the heap's fault-service thread does (poll on the uffd and an eventfd,
  * up to 16 messages per read, every signal blocked) and lives as long as its {@link Region}, as
- * the service thread lives as long as its heap; serving copies 4 KiB into an already resident page
- * and installs it with the mode's ioctl. If a heap's fault path beats its floor in the same run,
+ * the service thread lives as long as its heap, and for each pass it is placed on the faulting
+ * thread's CPU (the cheapest hand-over; {@link #UNPINNED} measures it placed by the scheduler);
+ * serving copies 4 KiB into an already resident page and installs it with the mode's ioctl. If a heap's fault path beats its floor in the same run,
  * the floor is wrong, and {@code faultline compare} says so.
  *
  * <p>Latencies are written into a caller-owned native buffer ({@link Buffer}) so a measurement
@@ -38,6 +39,12 @@ public final class NativeFloors {
     public static final int RT_CONTINUE_CACHED = 3;
     /** Or'ed with a round-trip kind: SIGBUS delivery ({@code FL_BENCH_SIGBUS}). */
     public static final int SIGBUS = 0x10;
+    /**
+     * Or'ed with a round-trip kind, thread delivery: the resolver is not placed on the faulting
+     * thread's CPU but left where the scheduler puts it, as a heap's service thread is
+     * ({@code FL_BENCH_UNPINNED}). Not a floor: what the placement costs.
+     */
+    public static final int UNPINNED = 0x20;
     /** Region floors beyond the four round trips ({@code FL_BENCH_FLOOR_*}). */
     public static final int FLOOR_SHMEM_MINOR = 4;
     public static final int FLOOR_ANON_FIRST_TOUCH = 5;

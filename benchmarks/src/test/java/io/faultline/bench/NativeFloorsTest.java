@@ -22,7 +22,7 @@ import org.junit.jupiter.params.provider.EnumSource;
 
 /**
  * The native floors work: every mode and delivery serves a region pass after pass (the same
- * resolver thread, re-armed pages), batched installs install, and the SIGBUS floor's handler,
+ * resolver thread, re-armed pages, pinned to the toucher's CPU or not), batched installs install, and the SIGBUS floor's handler,
  * once installed in this JVM, leaves every other SIGBUS to HotSpot's handler.
  */
 class NativeFloorsTest {
@@ -43,9 +43,11 @@ class NativeFloorsTest {
     void threadAndSigbusRegionsServePassAfterPass(UffdProbe.Mode mode) {
         assumeMode(mode);
         assumeSigbus();
-        for (UffdOptions.Delivery d : UffdOptions.Delivery.values()) {
+        int thread = NativeFloors.roundTripKind(mode, UffdOptions.Delivery.THREAD);
+        for (int kind : new int[] {thread, thread | NativeFloors.UNPINNED, NativeFloors.roundTripKind(mode, UffdOptions.Delivery.SIGBUS)}) {
+            String d = kind == thread ? "thread" : (kind & NativeFloors.UNPINNED) != 0 ? "thread-unpinned" : "sigbus";
             try (NativeFloors.Buffer buf = new NativeFloors.Buffer(PAGES);
-                 NativeFloors.Region region = new NativeFloors.Region(NativeFloors.roundTripKind(mode, d), PAGES)) {
+                 NativeFloors.Region region = new NativeFloors.Region(kind, PAGES)) {
                 for (int pass = 0; pass < 3; pass++) {
                     region.touch(buf);
                     for (int i = 0; i < PAGES; i++) {
