@@ -11,7 +11,7 @@
 #define FAULTLINE_H
 
 /* Bumped whenever an exported signature or a shared memory layout changes. */
-#define FL_VERSION 4
+#define FL_VERSION 5
 
 #define FL_EXPORT __attribute__((visibility("default")))
 
@@ -27,10 +27,14 @@ FL_EXPORT unsigned long fl_uffd_request(unsigned int nr);
 
 #include <stdint.h>
 
-/* Delivery modes: the ordinals of io.faultline.uffd.UffdProbe.Mode. */
+/* Page modes: the ordinals of io.faultline.uffd.UffdProbe.Mode. */
 #define FL_MODE_CONTINUE 0
 #define FL_MODE_COPY 1
 #define FL_MODE_MOVE 2
+
+/* Fault delivery: the ordinals of io.faultline.uffd.UffdOptions.Delivery. */
+#define FL_DELIVERY_THREAD 0
+#define FL_DELIVERY_SIGBUS 1
 
 /* Counters of fl_stats(); indexes mirrored by io.faultline.uffd.UffdBackend.Stat. */
 #define FL_STAT_FAULTS 0           /* page-fault messages read from the uffd */
@@ -68,11 +72,13 @@ struct fl_heap;
  * Creates the native state of one heap and starts its fault-service thread (a pthread that
  * blocks all signals and poll()s the uffd and an eventfd). On success the uffd belongs to the
  * state (fl_heap_stop closes it); memfd, view and alias (CONTINUE: the GC alias of the whole
- * memfd; else NULL) stay the caller's. backstop_ms: how long a compaction may make no progress
+ * memfd; else NULL) stay the caller's. delivery FL_DELIVERY_SIGBUS: the uffd was created with
+ * UFFD_FEATURE_SIGBUS; the view is registered with the process-wide SIGBUS handler (installed on
+ * first use, in front of the previous one). backstop_ms: how long a compaction may make no progress
  * before the service thread builds the rest itself (0: never). On failure returns NULL with *err = errno.
  */
-FL_EXPORT struct fl_heap *fl_heap_new(int mode, int uffd, int memfd, void *view, void *alias, uint64_t capacity,
-				      uint64_t page_size, int64_t backstop_ms, int *err);
+FL_EXPORT struct fl_heap *fl_heap_new(int mode, int delivery, int uffd, int memfd, void *view, void *alias,
+				      uint64_t capacity, uint64_t page_size, int64_t backstop_ms, int *err);
 /*
  * Records the collector's side tables (raw addresses, layouts in layout.h) and, for COPY/MOVE,
  * maps the build buffers, sized by the control block's RUN_PAGES and FAULT_AROUND (set before).
@@ -128,6 +134,18 @@ FL_EXPORT void fl_ptest_advance_frontier(struct fl_protocol_test *t);
 FL_EXPORT int64_t fl_ptest_active_epoch(struct fl_protocol_test *t);
 /* What the test backend did: 0 builds, 1 installs, 2 installed pages, 3 released bytes, 4 poisoned pages. */
 FL_EXPORT int64_t fl_ptest_count(struct fl_protocol_test *t, int what);
+
+/* SIGBUS delivery: SIGBUS signals the handler passed on to the previous handler; 1 once installed. */
+FL_EXPORT int64_t fl_sigbus_chained(void);
+FL_EXPORT int fl_sigbus_installed(void);
+
+/*
+ * Test hooks (fl_test_hooks.c): a canary SIGBUS handler installed in place (it counts SIGBUS
+ * signals that are not faults, and passes the rest to the handler it replaced), and a raise(SIGBUS).
+ */
+FL_EXPORT int fl_test_install_canary(void);
+FL_EXPORT int64_t fl_test_canary_count(void);
+FL_EXPORT void fl_test_raise_sigbus(void);
 
 /* The value of a layout constant by name (LayoutAbiTest compares them with the Java side); INT64_MIN if unknown. */
 FL_EXPORT int64_t fl_layout_constant(const char *name);

@@ -9,6 +9,7 @@
 #include "faultline.h"
 #include "fl_compactor.h"
 #include "fl_protocol.h"
+#include "fl_sigbus.h"
 #include "fl_uffd.h"
 #include "layout.h"
 
@@ -40,6 +41,8 @@
 
 struct fl_heap {
 	int mode;
+	int delivery; /* FL_DELIVERY_THREAD or FL_DELIVERY_SIGBUS */
+	int registered; /* in the SIGBUS registry */
 	int uffd;
 	int memfd;
 	int wake_fd;
@@ -371,6 +374,43 @@ static void *service_main(void *arg)
 	return NULL;
 }
 
+/* ---- SIGBUS delivery -------------------------------------------------------------------------------- */
+
+/*
+ * Called by the SIGBUS handler (fl_sigbus.c) in the faulting thread: serve the fault through the
+ * page protocol and return, so that the access is retried on a mapped page. A page another thread
+ * owns is waited for (bounded spin, then sched_yield: its owner is native code that never waits
+ * for us). The page must be mapped when this returns, or the access faults again: if the heap is
+ * stopping, or the protocol could not serve the page, it is poisoned (the heap's CLOSED or FAILED
+ * bit is set first, so the mutator's read of the pattern throws).
+ */
+void fl_sigbus_serve(struct fl_heap *h, uint64_t address)
+{
+	ADD(&h->active, 1);
+	int64_t t0 = now_ns();
+	int64_t page = (int64_t)((address - (uint64_t)(uintptr_t)h->view) / (uint64_t)h->page_size);
+	STAT(h, FL_STAT_SIGBUS_FAULTS);
+	if (LOAD(&h->stopping) || !LOAD(&h->attached)) {
+		poison_page(h, page); /* the heap is closing: its CLOSED bit is set */
+	} else {
+		struct fl_target t;
+		int slot = acquire_slot(h, &t);
+		int r = serve_fault(&h->protocol, &t, page, 1, FL_PATH_FAULT_SIGBUS);
+		release_slot(h, slot);
+		if (r == FAULT_BUILT)
+			STAT(h, FL_STAT_FAULT_BUILT);
+		if (r == FAULT_STALE) {
+			/* A running mutator faulted on a page of a cycle still being set up: cannot happen. */
+			record_failure(h->protocol.control, FL_PATH_FAULT_SIGBUS, page, EPROTO, -1);
+			poison_page(h, page);
+		} else if (r == FAULT_ABANDONED) {
+			poison_page(h, page);
+		}
+	}
+	STAT_ADD(h, FL_STAT_FAULT_NS, now_ns() - t0);
+	ADD(&h->active, -1);
+}
+
 /* ---- lifecycle ------------------------------------------------------------------------------------ */
 
 static void *map_anonymous(size_t bytes)
@@ -379,7 +419,7 @@ static void *map_anonymous(size_t bytes)
 	return p == MAP_FAILED ? NULL : p;
 }
 
-struct fl_heap *fl_heap_new(int mode, int uffd, int memfd, void *view, void *alias, uint64_t capacity,
+struct fl_heap *fl_heap_new(int mode, int delivery, int uffd, int memfd, void *view, void *alias, uint64_t capacity,
 			    uint64_t page_size, int64_t backstop_ms, int *err)
 {
 	struct fl_heap *h = calloc(1, sizeof *h);
@@ -388,6 +428,7 @@ struct fl_heap *fl_heap_new(int mode, int uffd, int memfd, void *view, void *ali
 		return NULL;
 	}
 	h->mode = mode;
+	h->delivery = delivery;
 	h->uffd = uffd;
 	h->memfd = memfd;
 	h->view = view;
@@ -414,6 +455,15 @@ struct fl_heap *fl_heap_new(int mode, int uffd, int memfd, void *view, void *ali
 	}
 	pthread_setname_np(h->service, "faultline-uffd");
 	h->service_started = 1;
+	if (delivery == FL_DELIVERY_SIGBUS) {
+		rc = fl_sigbus_register(h, (uint64_t)(uintptr_t)view, (uint64_t)(uintptr_t)view + capacity);
+		if (rc != 0) {
+			*err = rc;
+			fl_heap_free(h);
+			return NULL;
+		}
+		h->registered = 1;
+	}
 	*err = 0;
 	return h;
 }
@@ -478,12 +528,13 @@ void fl_heap_stop(struct fl_heap *h)
 		pthread_join(h->service, NULL);
 		h->service_started = 0;
 	}
+	/* Compactor calls and SIGBUS handlers in flight finish their runs; new handlers only poison. */
 	while (LOAD(&h->active) != 0)
 		sched_yield();
 	/*
 	 * Nothing builds any more. A compaction may be in flight: install poison over every page not
-	 * yet mapped, so that a thread blocked in a fault wakes up to the pattern (and the heap's
-	 * CLOSED bit), never to stale or zero-filled memory; then closing the uffd disarms the range.
+	 * yet mapped, so that a thread blocked in a fault (or faulting next) wakes up to the pattern and
+	 * the heap's CLOSED bit, never to stale or zero-filled memory.
 	 */
 	if (LOAD(&h->attached) && h->uffd >= 0) {
 		struct fl_control *c = h->protocol.control;
@@ -496,6 +547,13 @@ void fl_heap_stop(struct fl_heap *h)
 			}
 		}
 	}
+	/* No handler may be inside this heap when its uffd closes (the fd number could be reused). */
+	if (h->registered) {
+		fl_sigbus_unregister(h);
+		h->registered = 0;
+	}
+	while (LOAD(&h->active) != 0)
+		sched_yield();
 	if (h->uffd >= 0) {
 		close(h->uffd);
 		h->uffd = -1;
