@@ -146,6 +146,9 @@ FL_EXPORT int fl_sigbus_installed(void);
 FL_EXPORT int fl_test_install_canary(void);
 FL_EXPORT int64_t fl_test_canary_count(void);
 FL_EXPORT void fl_test_raise_sigbus(void);
+/* Makes every page build in this process take at least ns longer (0: off), so a test can make
+ * several threads fault on one page while it is being built. */
+FL_EXPORT void fl_test_set_build_delay(int64_t ns);
 
 /* The value of a layout constant by name (LayoutAbiTest compares them with the Java side); INT64_MIN if unknown. */
 FL_EXPORT int64_t fl_layout_constant(const char *name);

@@ -98,6 +98,8 @@ static inline uint64_t page_address(const struct fl_heap *h, int64_t page)
 
 /* ---- struct fl_pages: build, install, poison, release ------------------------------------------ */
 
+extern int64_t fl_test_build_delay_ns; /* fl_test_hooks.c */
+
 static int build_page(void *ctx, const struct fl_target *t, int64_t page, int64_t *bad_offset)
 {
 	struct fl_heap *h = ctx;
@@ -110,6 +112,9 @@ static int build_page(void *ctx, const struct fl_target *t, int64_t page, int64_
 	}
 	int64_t t0 = now_ns();
 	int rc = compact_page(&h->compactor, page, dst, bad_offset);
+	int64_t delay = __atomic_load_n(&fl_test_build_delay_ns, __ATOMIC_RELAXED);
+	while (delay > 0 && now_ns() - t0 < delay)
+		sched_yield();
 	STAT_ADD(h, FL_STAT_BUILD_NS, now_ns() - t0);
 	if (rc < 0)
 		record_error(h, page, -rc);
@@ -206,6 +211,13 @@ static void release_from_space(void *ctx, int64_t offset, int64_t bytes)
 		rc = madvise(h->from + offset, (size_t)bytes, MADV_DONTNEED);
 	if (rc != 0)
 		record_error(h, -1, errno);
+}
+
+/* A fault on a heap whose tables are not attached yet: nothing can build the page. */
+static void record_failure_detached(struct fl_heap *h, int64_t page)
+{
+	record_error(h, page, EPROTO);
+	poison_page(h, page);
 }
 
 /* ---- build buffers ------------------------------------------------------------------------------ */
@@ -379,10 +391,9 @@ static void *service_main(void *arg)
 /*
  * Called by the SIGBUS handler (fl_sigbus.c) in the faulting thread: serve the fault through the
  * page protocol and return, so that the access is retried on a mapped page. A page another thread
- * owns is waited for (bounded spin, then sched_yield: its owner is native code that never waits
- * for us). The page must be mapped when this returns, or the access faults again: if the heap is
- * stopping, or the protocol could not serve the page, it is poisoned (the heap's CLOSED or FAILED
- * bit is set first, so the mutator's read of the pattern throws).
+ * owns is waited for (bounded spin, then sched_yield): its owner is native code that never waits
+ * for Java and always finishes the run it claimed, also while the heap closes (so abandonment does
+ * not end the wait here). The page must be mapped when this returns, or the access faults again.
  */
 void fl_sigbus_serve(struct fl_heap *h, uint64_t address)
 {
@@ -390,20 +401,25 @@ void fl_sigbus_serve(struct fl_heap *h, uint64_t address)
 	int64_t t0 = now_ns();
 	int64_t page = (int64_t)((address - (uint64_t)(uintptr_t)h->view) / (uint64_t)h->page_size);
 	STAT(h, FL_STAT_SIGBUS_FAULTS);
-	if (LOAD(&h->stopping) || !LOAD(&h->attached)) {
-		poison_page(h, page); /* the heap is closing: its CLOSED bit is set */
+	if (!LOAD(&h->attached)) {
+		record_failure_detached(h, page);
 	} else {
 		struct fl_target t;
 		int slot = acquire_slot(h, &t);
-		int r = serve_fault(&h->protocol, &t, page, 1, FL_PATH_FAULT_SIGBUS);
+		int r;
+		unsigned spins = 0;
+		while ((r = serve_fault(&h->protocol, &t, page, 1, FL_PATH_FAULT_SIGBUS)) == FAULT_ABANDONED) {
+			if (++spins < FL_SPINS_BEFORE_YIELD)
+				__builtin_ia32_pause();
+			else
+				sched_yield();
+		}
 		release_slot(h, slot);
 		if (r == FAULT_BUILT)
 			STAT(h, FL_STAT_FAULT_BUILT);
 		if (r == FAULT_STALE) {
 			/* A running mutator faulted on a page of a cycle still being set up: cannot happen. */
 			record_failure(h->protocol.control, FL_PATH_FAULT_SIGBUS, page, EPROTO, -1);
-			poison_page(h, page);
-		} else if (r == FAULT_ABANDONED) {
 			poison_page(h, page);
 		}
 	}
@@ -540,10 +556,17 @@ void fl_heap_stop(struct fl_heap *h)
 		struct fl_control *c = h->protocol.control;
 		int64_t end = LOAD(&c->end_page);
 		if (LOAD(&c->pages_left) > 0) {
+			/*
+			 * Claim each unbuilt page first, so that a SIGBUS handler entering late finds it
+			 * FAILED (and returns to the poison) instead of building and installing over it.
+			 */
 			for (int64_t q = LOAD(&c->first_page); q < end; q++) {
-				int32_t s = __atomic_load_n(&h->protocol.states[q], __ATOMIC_ACQUIRE);
-				if (s != FL_PAGE_MAPPED && s != FL_PAGE_FAILED)
+				int32_t expected = FL_PAGE_UNPROCESSED;
+				if (__atomic_compare_exchange_n(&h->protocol.states[q], &expected, FL_PAGE_PROCESSING, 0,
+								__ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST)) {
 					poison_page(h, q);
+					__atomic_store_n(&h->protocol.states[q], FL_PAGE_FAILED, __ATOMIC_RELEASE);
+				}
 			}
 		}
 	}

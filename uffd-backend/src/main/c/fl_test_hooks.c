@@ -45,3 +45,10 @@ void fl_test_raise_sigbus(void)
 {
 	raise(SIGBUS);
 }
+
+int64_t fl_test_build_delay_ns;
+
+void fl_test_set_build_delay(int64_t ns)
+{
+	__atomic_store_n(&fl_test_build_delay_ns, ns, __ATOMIC_SEQ_CST);
+}

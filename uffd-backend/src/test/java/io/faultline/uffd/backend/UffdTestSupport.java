@@ -16,6 +16,11 @@ final class UffdTestSupport {
     private UffdTestSupport() {
     }
 
+    /** True if the mode can run here. */
+    static boolean available(Mode mode) {
+        return REPORT.mode(mode).available();
+    }
+
     /** Skips (reported skipped, with the probe's reason) where the mode cannot run. */
     static void assumeAvailable(Mode mode) {
         UffdProbe.ModeStatus s = REPORT.mode(mode);
