@@ -11,7 +11,7 @@
 #define FAULTLINE_H
 
 /* Bumped whenever an exported signature or a shared memory layout changes. */
-#define FL_VERSION 5
+#define FL_VERSION 6
 
 #define FL_EXPORT __attribute__((visibility("default")))
 
@@ -35,6 +35,12 @@ FL_EXPORT unsigned long fl_uffd_request(unsigned int nr);
 /* Fault delivery: the ordinals of io.faultline.uffd.UffdOptions.Delivery. */
 #define FL_DELIVERY_THREAD 0
 #define FL_DELIVERY_SIGBUS 1
+
+/* Page supply: the ordinals of io.faultline.uffd.UffdOptions.PageSupply. */
+#define FL_SUPPLY_FRESH 0
+#define FL_SUPPLY_RECYCLE 1
+#define FL_SUPPLY_KEEP 2
+#define FL_SUPPLY_FALLOCATE 3
 
 /* Counters of fl_stats(); indexes mirrored by io.faultline.uffd.UffdBackend.Stat. */
 #define FL_STAT_FAULTS 0           /* page-fault messages read from the uffd */
@@ -74,11 +80,11 @@ struct fl_heap;
  * state (fl_heap_stop closes it); memfd, view and alias (CONTINUE: the GC alias of the whole
  * memfd; else NULL) stay the caller's. delivery FL_DELIVERY_SIGBUS: the uffd was created with
  * UFFD_FEATURE_SIGBUS; the view is registered with the process-wide SIGBUS handler (installed on
- * first use, in front of the previous one). backstop_ms: how long a compaction may make no progress
+ * first use, in front of the previous one). supply: where pages are built (FL_SUPPLY_*). backstop_ms: how long a compaction may make no progress
  * before the service thread builds the rest itself (0: never). On failure returns NULL with *err = errno.
  */
-FL_EXPORT struct fl_heap *fl_heap_new(int mode, int delivery, int uffd, int memfd, void *view, void *alias,
-				      uint64_t capacity, uint64_t page_size, int64_t backstop_ms, int *err);
+FL_EXPORT struct fl_heap *fl_heap_new(int mode, int delivery, int supply, int uffd, int memfd, void *view,
+				      void *alias, uint64_t capacity, uint64_t page_size, int64_t backstop_ms, int *err);
 /*
  * Records the collector's side tables (raw addresses, layouts in layout.h) and, for COPY/MOVE,
  * maps the build buffers, sized by the control block's RUN_PAGES and FAULT_AROUND (set before).
@@ -132,7 +138,7 @@ FL_EXPORT int64_t fl_ptest_sweep(struct fl_protocol_test *t, int64_t max_pages, 
 FL_EXPORT int fl_ptest_serve_fault(struct fl_protocol_test *t, int64_t page, int path);
 FL_EXPORT void fl_ptest_advance_frontier(struct fl_protocol_test *t);
 FL_EXPORT int64_t fl_ptest_active_epoch(struct fl_protocol_test *t);
-/* What the test backend did: 0 builds, 1 installs, 2 installed pages, 3 released bytes, 4 poisoned pages. */
+/* What the test backend did: 0 builds, 1 installs, 2 installed pages, 3 released bytes, 4 poisoned pages, 5 supplied pages. */
 FL_EXPORT int64_t fl_ptest_count(struct fl_protocol_test *t, int what);
 
 /* SIGBUS delivery: SIGBUS signals the handler passed on to the previous handler; 1 once installed. */

@@ -36,12 +36,19 @@
 
 /* Build buffers for COPY/MOVE: FL_SLOTS runs of slot_pages pages, claimed through a bitmap. */
 #define FL_SLOTS 64
+/*
+ * The shortest run MOVE installs from recycled pages: on x86 a TLB flush of up to 33 pages goes
+ * page by page, which made MOVE dearer than COPY below 34 pages on this project's VMs
+ * (docs/uffd-modes.md); shorter runs are built in a buffer and copied.
+ */
+#define FL_MOVE_MIN_RUN 34
 /* The service thread's poll timeout; the backstop counts idle polls in these. */
 #define FL_IDLE_POLL_MS 10
 
 struct fl_heap {
 	int mode;
 	int delivery; /* FL_DELIVERY_THREAD or FL_DELIVERY_SIGBUS */
+	int supply;   /* FL_SUPPLY_* */
 	int registered; /* in the SIGBUS registry */
 	int uffd;
 	int memfd;
@@ -100,6 +107,41 @@ static inline uint64_t page_address(const struct fl_heap *h, int64_t page)
 
 extern int64_t fl_test_build_delay_ns; /* fl_test_hooks.c */
 
+/*
+ * The pages a claimed run is built in. CONTINUE builds through the alias (FALLOCATE: the run's
+ * page cache is allocated with one fallocate first). COPY/MOVE build in the thread's buffer, except
+ * MOVE with RECYCLE and a run of at least FL_MOVE_MIN_RUN pages: then n contiguous consumed
+ * from-space pages are taken from the recycling pool [RECYCLE_NEXT, CONSUMED) by CAS, and the run
+ * is later moved into the heap from there (no copy, no page allocated).
+ */
+static void supply_pages(void *ctx, struct fl_target *t, int64_t first, int64_t n)
+{
+	struct fl_heap *h = ctx;
+	if (h->mode == FL_MODE_CONTINUE) {
+		if (h->supply == FL_SUPPLY_FALLOCATE) {
+			int64_t t0 = now_ns();
+			if (fallocate(h->memfd, FALLOC_FL_KEEP_SIZE, h->to_half_offset + first * h->page_size, n * h->page_size) != 0)
+				record_error(h, first, errno);
+			STAT_ADD(h, FL_STAT_SUPPLY_NS, now_ns() - t0);
+		}
+		return;
+	}
+	t->base = t->slot;
+	if (h->supply != FL_SUPPLY_RECYCLE || n < FL_MOVE_MIN_RUN)
+		return;
+	struct fl_control *c = h->protocol.control;
+	int64_t bytes = n * h->page_size;
+	int64_t r = LOAD(&c->recycle_next);
+	for (;;) {
+		if (r + bytes > LOAD(&c->consumed))
+			return; /* not enough consumed yet: build in the buffer */
+		if (__atomic_compare_exchange_n(&c->recycle_next, &r, r + bytes, 0, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST))
+			break;
+	}
+	t->base = h->from + r;
+	STAT_ADD(h, FL_STAT_RECYCLED_PAGES, n);
+}
+
 static int build_page(void *ctx, const struct fl_target *t, int64_t page, int64_t *bad_offset)
 {
 	struct fl_heap *h = ctx;
@@ -121,13 +163,19 @@ static int build_page(void *ctx, const struct fl_target *t, int64_t page, int64_
 	return rc;
 }
 
+static inline int is_from_space(const struct fl_heap *h, int64_t address)
+{
+	return h->from != NULL && address >= (int64_t)(uintptr_t)h->from && address < (int64_t)(uintptr_t)h->from + h->from_bytes;
+}
+
 /* One ioctl of the mode over [first, first + n), resuming after partial results; 0 or errno. */
 static int install_run(void *ctx, int64_t first, int64_t n)
 {
 	struct fl_heap *h = ctx;
 	int64_t len = n * h->page_size;
 	int64_t done = 0;
-	int move = h->mode == FL_MODE_MOVE;
+	/* MOVE from recycled from-space; with recycling, a run built in a buffer is copied instead. */
+	int move = h->mode == FL_MODE_MOVE && (h->supply != FL_SUPPLY_RECYCLE || is_from_space(h, h->src[first]));
 	int64_t t0 = now_ns();
 	STAT(h, FL_STAT_INSTALL_RUNS);
 	while (done < len) {
@@ -198,7 +246,8 @@ static void poison_page(void *ctx, int64_t page)
 static void release_from_space(void *ctx, int64_t offset, int64_t bytes)
 {
 	struct fl_heap *h = ctx;
-	if (h->from_bytes <= 0 || offset >= h->from_bytes)
+	/* KEEP keeps the half's page cache for the next cycle; RECYCLE builds into consumed pages. */
+	if (h->from_bytes <= 0 || offset >= h->from_bytes || h->supply == FL_SUPPLY_KEEP || h->supply == FL_SUPPLY_RECYCLE)
 		return;
 	if (offset + bytes > h->from_bytes)
 		bytes = h->from_bytes - offset;
@@ -225,7 +274,7 @@ static void record_failure_detached(struct fl_heap *h, int64_t page)
 static int acquire_slot(struct fl_heap *h, struct fl_target *t)
 {
 	if (h->mode == FL_MODE_CONTINUE) {
-		*t = (struct fl_target){ .base = NULL, .first = 0, .pages = INT64_MAX };
+		*t = (struct fl_target){ .base = NULL, .slot = NULL, .first = 0, .pages = INT64_MAX };
 		return -1;
 	}
 	unsigned spins = 0;
@@ -235,8 +284,8 @@ static int acquire_slot(struct fl_heap *h, struct fl_target *t)
 			int i = __builtin_ctzll(~used);
 			if (__atomic_compare_exchange_n(&h->slots_used, &used, used | (1ULL << i), 0, __ATOMIC_SEQ_CST,
 							__ATOMIC_SEQ_CST)) {
-				*t = (struct fl_target){ .base = h->slots + (int64_t)i * h->slot_pages * h->page_size,
-							 .first = 0, .pages = h->slot_pages };
+				char *slot = h->slots + (int64_t)i * h->slot_pages * h->page_size;
+				*t = (struct fl_target){ .base = slot, .slot = slot, .first = 0, .pages = h->slot_pages };
 				return i;
 			}
 			continue;
@@ -435,8 +484,8 @@ static void *map_anonymous(size_t bytes)
 	return p == MAP_FAILED ? NULL : p;
 }
 
-struct fl_heap *fl_heap_new(int mode, int delivery, int uffd, int memfd, void *view, void *alias, uint64_t capacity,
-			    uint64_t page_size, int64_t backstop_ms, int *err)
+struct fl_heap *fl_heap_new(int mode, int delivery, int supply, int uffd, int memfd, void *view, void *alias,
+			    uint64_t capacity, uint64_t page_size, int64_t backstop_ms, int *err)
 {
 	struct fl_heap *h = calloc(1, sizeof *h);
 	if (h == NULL) {
@@ -445,6 +494,7 @@ struct fl_heap *fl_heap_new(int mode, int delivery, int uffd, int memfd, void *v
 	}
 	h->mode = mode;
 	h->delivery = delivery;
+	h->supply = supply;
 	h->uffd = uffd;
 	h->memfd = memfd;
 	h->view = view;
@@ -514,7 +564,7 @@ int fl_heap_attach(struct fl_heap *h, const void *bitmap, const void *offsets, c
 		.src = h->src,
 		.page_size = h->page_size,
 		.page_shift = (unsigned)__builtin_ctzll((unsigned long long)h->page_size),
-		.pages = { .build = build_page, .install = install_run, .release = release_from_space,
+		.pages = { .supply = supply_pages, .build = build_page, .install = install_run, .release = release_from_space,
 			   .poison = poison_page, .ctx = h },
 	};
 	STORE(&h->attached, 1);

@@ -175,7 +175,10 @@ static void wait_for_target(struct fl_protocol *p, int64_t first, int64_t n)
 	}
 }
 
-/* PageProtocol.claimBuildMap: returns pages built, or -1 on a stale claim. */
+/*
+ * PageProtocol.claimBuildMap: claims each page of a run once the previous one is built, builds and
+ * maps the run; returns pages built, or -1 on a stale claim.
+ */
 static int64_t claim_build_map(struct fl_protocol *p, struct fl_target *t, int64_t from, int64_t to, int64_t epoch,
 			       int path)
 {
@@ -186,22 +189,28 @@ static int64_t claim_build_map(struct fl_protocol *p, struct fl_target *t, int64
 			q++;
 			continue;
 		}
-		int64_t max = to - q;
-		if (t->base != NULL && max > t->pages)
-			max = t->pages;
-		int64_t n = claim_run(p, q, max, to, epoch);
-		if (n < 0)
+		int r = claim(p, q, epoch);
+		if (r == CLAIM_STALE)
 			return -1;
-		if (n == 0) {
+		if (r == CLAIM_TAKEN) {
 			q++;
 			continue;
 		}
-		t->first = q;
-		if (build_run(p, t, q, n, path))
-			map_run(p, q, n, path);
-		wait_for_target(p, q, n);
-		built += n;
-		q += n;
+		int64_t first = q;
+		int64_t end = to;
+		if (t->base != NULL && end - first > t->pages)
+			end = first + t->pages;
+		t->first = first;
+		p->pages.supply(p->pages.ctx, t, first, end - first);
+		int ok;
+		do {
+			ok = build_run(p, t, q, 1, path);
+			q++;
+		} while (ok && q < end && cas_state(p, q, FL_PAGE_UNPROCESSED, FL_PAGE_PROCESSING));
+		if (ok)
+			map_run(p, first, q - first, path);
+		wait_for_target(p, first, q - first);
+		built += q - first;
 	}
 	return built;
 }
@@ -285,6 +294,7 @@ int serve_fault(struct fl_protocol *p, struct fl_target *t, int64_t page, int wa
 				return FAULT_STALE;
 			if (n > 0) {
 				t->first = page;
+				p->pages.supply(p->pages.ctx, t, page, n);
 				if (build_run(p, t, page, n, path))
 					map_run(p, page, n, path);
 				wait_for_target(p, page, n);

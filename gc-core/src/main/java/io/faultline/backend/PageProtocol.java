@@ -17,14 +17,16 @@ import io.faultline.meta.PageStates;
  * {@code docs/page-protocol.md}; the state machine is drawn in {@link PageStates}.
  *
  * <p>In brief: the pause publishes every to-space page UNPROCESSED and the cycle's bounds in the
- * {@link ControlBlock}, then stores ACTIVE_EPOCH. A thread claims a <i>run</i> of contiguous
- * UNPROCESSED pages by CAS (its first claim validated against the epoch), builds each page and
- * publishes it PROCESSED, then takes its pages for mapping (CAS PROCESSED to MAPPING), installs
- * each contiguous taken run with one install call, publishes MAPPED, advances the from-space
- * frontier and only then subtracts the pages from PAGES_LEFT (so the cycle cannot end, and the
- * next pause cannot start, while it still touches this cycle's from-space). A fault claims its
- * page and up to FAULT_AROUND following pages, or maps the built run it touched, or waits for the
- * page's owner. A page that cannot be built or installed becomes FAILED and the heap fails.
+ * {@link ControlBlock}, then stores ACTIVE_EPOCH. A compactor claims a <i>run</i> of contiguous
+ * UNPROCESSED pages by CAS as it builds them (its first claim validated against the epoch; each
+ * further page claimed once the previous one is built, so a faulting mutator never waits for more
+ * than one page build), publishes each built page PROCESSED, then takes its pages for mapping (CAS
+ * PROCESSED to MAPPING), installs each contiguous taken run with one install call, publishes
+ * MAPPED, advances the from-space frontier and only then subtracts the pages from PAGES_LEFT (so
+ * the cycle cannot end, and the next pause cannot start, while it still touches this cycle's
+ * from-space). A fault claims its page and up to FAULT_AROUND following pages at once, or maps
+ * the built run it touched, or waits for the page's owner. A page that cannot be built or
+ * installed becomes FAILED and the heap fails.
  *
  * <p><b>Assumptions and Guarantees:</b> every page has exactly one builder and one installer per
  * cycle (the winners of its CASes). A stale claimer (it read the epoch of a cycle whose next pause
@@ -50,8 +52,16 @@ public final class PageProtocol {
     /** Spins before a waiting thread starts yielding (the same constant as FL_SPINS_BEFORE_YIELD in C). */
     public static final int SPINS_BEFORE_YIELD = 64;
 
-    /** What the protocol needs from the backend: build a page, install a run, release from-space. */
+    /** What the protocol needs from the backend: supply, build, install, release, poison. */
     public interface Pages {
+        /**
+         * The caller claimed {@code [first, first + n)} and is about to build it: provide the pages
+         * to build into. java: nothing to do (pages are built in place); uffd: recycled from-space
+         * pages, or page cache allocated in one call, depending on the page supply.
+         */
+        default void supply(long first, long n) {
+        }
+
         /** Builds page {@code page} into its build target. Throws {@link PageBuildException} if it cannot. */
         void build(long page);
 
@@ -206,8 +216,11 @@ public final class PageProtocol {
     }
 
     /**
-     * Claims, builds and maps the UNPROCESSED pages of {@code [from, to)} in runs. Returns pages
-     * built, or -1 on a stale claim.
+     * Claims, builds and maps the UNPROCESSED pages of {@code [from, to)} in runs. A run is claimed
+     * as it is built, one page ahead of the build (claim the first page, validated; build it; claim
+     * the next; ...), so a mutator that faults on a page this thread has not reached yet builds it
+     * itself instead of waiting for the whole run; the run then ends there and is mapped with one
+     * install. Returns pages built, or -1 on a stale claim.
      */
     long claimBuildMap(long from, long to, long epoch, int path) {
         long built = 0;
@@ -217,19 +230,25 @@ public final class PageProtocol {
                 p++;
                 continue;
             }
-            long n = claimRun(p, to - p, to, epoch);
-            if (n < 0) {
+            int r = claim(p, epoch);
+            if (r == STALE) {
                 return -1;
             }
-            if (n == 0) {
+            if (r == TAKEN) {
                 p++;
                 continue;
             }
-            if (buildRun(p, n, path)) {
-                mapRun(p, n, path);
+            long first = p;
+            pages.supply(first, to - first);
+            boolean ok;
+            do {
+                ok = buildRun(p, 1, path);
+                p++;
+            } while (ok && p < to && states.claim(p, PageStates.UNPROCESSED, PageStates.PROCESSING));
+            if (ok) {
+                mapRun(first, p - first, path);
             }
-            built += n;
-            p += n;
+            built += p - first;
         }
         return built;
     }
@@ -290,6 +309,7 @@ public final class PageProtocol {
                         return FAULT_STALE;
                     }
                     if (n > 0) {
+                        pages.supply(page, n);
                         if (buildRun(page, n, path)) {
                             mapRun(page, n, path);
                         }

@@ -36,9 +36,9 @@ public record HeapConfig(
     /** Default pages per compaction step (see {@link Builder#compactionStepPages}). */
     public static final long DEFAULT_COMPACTION_STEP_PAGES = 64;
     /** Default run length (see {@link Builder#runPages}). */
-    public static final long DEFAULT_RUN_PAGES = 1;
+    public static final long DEFAULT_RUN_PAGES = 64;
     /** Default fault-around (see {@link Builder#faultAroundPages}). */
-    public static final long DEFAULT_FAULT_AROUND_PAGES = 0;
+    public static final long DEFAULT_FAULT_AROUND_PAGES = 16;
     /** Default from-space release batch (see {@link Builder#releaseBatchBytes}). */
     public static final long DEFAULT_RELEASE_BATCH_BYTES = 2L << 20;
     /** Default safepoint timeout (see {@link Builder#safepointTimeout}). */
@@ -187,7 +187,7 @@ public record HeapConfig(
 
         /**
          * Pages a mutator's fault builds after the page it touched, if nobody has claimed them
-         * (default {@value #DEFAULT_FAULT_AROUND_PAGES}: off; 0..4095): one fault then maps a run.
+         * (default {@value #DEFAULT_FAULT_AROUND_PAGES}; 0: off; 0..4095): one fault then maps a run.
          */
         public Builder faultAroundPages(long pages) {
             if (pages < 0 || pages > 4095) {

@@ -197,8 +197,8 @@ public final class UffdBackend implements HeapBackend {
                     Mman.MAP_PRIVATE | Mman.MAP_ANONYMOUS | Mman.MAP_NORESERVE, -1, 0);
                 Mman.madvise(viewAddress, capacity, Mman.MADV_NOHUGEPAGE);
             }
-            handle = NativeHeap.create(mode.ordinal(), options.delivery().ordinal(), fd, memfd, viewAddress, aliasAddress,
-                capacity, pageSize, options.backstop().toMillis());
+            handle = NativeHeap.create(mode.ordinal(), options.delivery().ordinal(), options.supply().ordinal(), fd, memfd,
+                viewAddress, aliasAddress, capacity, pageSize, options.backstop().toMillis());
             uffd = fd; // owned by the native state from now on: fl_heap_stop closes it
             fd = -1;
             view = viewSegment();
@@ -403,7 +403,9 @@ public final class UffdBackend implements HeapBackend {
             return;
         }
         if (mode == Mode.CONTINUE) {
-            Fd.punchHole(memfd, fromFileOffset, capacity);
+            if (options.supply() != UffdOptions.PageSupply.KEEP) {
+                Fd.punchHole(memfd, fromFileOffset, capacity);
+            }
         } else {
             Mman.munmap(fromAddress, fromBytes);
         }

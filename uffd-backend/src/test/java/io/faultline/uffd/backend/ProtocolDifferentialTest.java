@@ -249,7 +249,7 @@ class ProtocolDifferentialTest {
             }
             long[] jc = jpages.counts;
             for (int w = 0; w < jc.length; w++) {
-                same("test backend count " + w + " (builds, installs, pages installed, bytes released, poisoned)",
+                same("test backend count " + w + " (builds, installs, pages installed, bytes released, poisoned, supplied)",
                     jc[w], Native.count(c, w));
             }
         }
@@ -278,7 +278,12 @@ class ProtocolDifferentialTest {
     static final class JavaPages implements PageProtocol.Pages {
         /** Page -> 0 (its build fails with EUCLEAN) or an errno (its install fails). */
         final Map<Long, Integer> failures = new HashMap<>();
-        final long[] counts = new long[5];
+        final long[] counts = new long[6];
+
+        @Override
+        public void supply(long first, long n) {
+            counts[5] += n;
+        }
 
         @Override
         public void build(long page) {
