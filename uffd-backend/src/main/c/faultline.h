@@ -113,7 +113,10 @@ FL_EXPORT void fl_compact_page_into(struct fl_heap *h, void *buffer, int64_t pag
  * and "no fault can block". Idempotent.
  */
 FL_EXPORT void fl_heap_stop(struct fl_heap *h);
-/* fl_heap_stop, then frees the state, its eventfd and buffers. */
+/*
+ * fl_heap_stop, then leaves the SIGBUS registry and frees the state, its eventfd and buffers. Call
+ * only once no mutator can touch the view (Java closes the view's arena first).
+ */
 FL_EXPORT void fl_heap_free(struct fl_heap *h);
 FL_EXPORT void fl_stats(struct fl_heap *h, int64_t *out, int n);
 
@@ -131,7 +134,7 @@ FL_EXPORT void fl_ptest_free(struct fl_protocol_test *t);
 FL_EXPORT void fl_ptest_fail(struct fl_protocol_test *t, int64_t page, int err);
 FL_EXPORT int fl_ptest_claim(struct fl_protocol_test *t, int64_t page, int64_t epoch);
 FL_EXPORT int64_t fl_ptest_claim_run(struct fl_protocol_test *t, int64_t first, int64_t max, int64_t limit, int64_t epoch);
-FL_EXPORT int fl_ptest_build_run(struct fl_protocol_test *t, int64_t first, int64_t n, int path);
+FL_EXPORT int64_t fl_ptest_build_run(struct fl_protocol_test *t, int64_t first, int64_t n, int path);
 FL_EXPORT int64_t fl_ptest_map_run(struct fl_protocol_test *t, int64_t first, int64_t n, int path);
 FL_EXPORT int64_t fl_ptest_compact_step(struct fl_protocol_test *t, int64_t max_pages);
 FL_EXPORT int64_t fl_ptest_sweep(struct fl_protocol_test *t, int64_t max_pages, int64_t epoch, int path);
@@ -144,6 +147,8 @@ FL_EXPORT int64_t fl_ptest_count(struct fl_protocol_test *t, int what);
 /* SIGBUS delivery: SIGBUS signals the handler passed on to the previous handler; 1 once installed. */
 FL_EXPORT int64_t fl_sigbus_chained(void);
 FL_EXPORT int fl_sigbus_installed(void);
+/* The address of the last SIGBUS passed on (diagnostics). */
+FL_EXPORT uint64_t fl_sigbus_last_chained_address(void);
 
 /*
  * Test hooks (fl_test_hooks.c): a canary SIGBUS handler installed in place (it counts SIGBUS

@@ -620,11 +620,13 @@ void fl_heap_stop(struct fl_heap *h)
 			}
 		}
 	}
-	/* No handler may be inside this heap when its uffd closes (the fd number could be reused). */
-	if (h->registered) {
-		fl_sigbus_unregister(h);
-		h->registered = 0;
-	}
+	/*
+	 * From now on a SIGBUS in flight for the view only retries its access (the page is mapped or
+	 * poisoned), so no handler issues an ioctl on the uffd when it closes (the fd number could be
+	 * reused). The heap leaves the SIGBUS registry in fl_heap_free, after Java closed the view.
+	 */
+	if (h->registered)
+		fl_sigbus_closing(h);
 	while (LOAD(&h->active) != 0)
 		sched_yield();
 	if (h->uffd >= 0) {
@@ -638,6 +640,10 @@ void fl_heap_free(struct fl_heap *h)
 	if (h == NULL)
 		return;
 	fl_heap_stop(h);
+	if (h->registered) {
+		fl_sigbus_unregister(h);
+		h->registered = 0;
+	}
 	if (h->src != NULL)
 		munmap(h->src, h->src_bytes);
 	if (h->slots != NULL)

@@ -75,7 +75,7 @@ struct fl_protocol {
 int64_t active_epoch(const struct fl_protocol *p);
 int claim(struct fl_protocol *p, int64_t page, int64_t epoch);
 int64_t claim_run(struct fl_protocol *p, int64_t first, int64_t max, int64_t limit, int64_t epoch);
-int build_run(struct fl_protocol *p, const struct fl_target *t, int64_t first, int64_t n, int path);
+int64_t build_run(struct fl_protocol *p, const struct fl_target *t, int64_t first, int64_t n, int path);
 int64_t map_run(struct fl_protocol *p, int64_t first, int64_t n, int path);
 int64_t compact_step(struct fl_protocol *p, struct fl_target *t, int64_t max_pages);
 int64_t sweep(struct fl_protocol *p, struct fl_target *t, int64_t max_pages, int64_t epoch, int path);

@@ -125,7 +125,7 @@ int64_t fl_ptest_claim_run(struct fl_protocol_test *t, int64_t first, int64_t ma
 	return claim_run(&t->p, first, max, limit, epoch);
 }
 
-int fl_ptest_build_run(struct fl_protocol_test *t, int64_t first, int64_t n, int path)
+int64_t fl_ptest_build_run(struct fl_protocol_test *t, int64_t first, int64_t n, int path)
 {
 	struct fl_target target = in_place();
 	return build_run(&t->p, &target, first, n, path);

@@ -31,6 +31,7 @@ struct registry_slot {
 	uint64_t begin;       /* the heap's view, [begin, end) */
 	uint64_t end;
 	int users;            /* handlers inside this slot right now */
+	int closing;          /* the heap is closing: every page is mapped or poisoned; faults just retry */
 };
 
 static struct registry_slot registry[FL_SIGBUS_MAX_HEAPS];
@@ -38,11 +39,15 @@ static struct sigaction previous;
 static int installed;
 static pthread_mutex_t install_lock = PTHREAD_MUTEX_INITIALIZER;
 static int64_t chained;
+static uint64_t last_chained_address;
+static int last_chained_code;
 
 /* Hands a SIGBUS that is not ours to the handler we replaced, as the kernel would have. */
 static void chain(int sig, siginfo_t *info, void *context)
 {
 	ADD(&chained, 1);
+	STORE(&last_chained_address, (uint64_t)(uintptr_t)info->si_addr);
+	STORE(&last_chained_code, info->si_code);
 	if (previous.sa_flags & SA_SIGINFO) {
 		if (previous.sa_sigaction != NULL)
 			previous.sa_sigaction(sig, info, context);
@@ -66,7 +71,12 @@ static void handler(int sig, siginfo_t *info, void *context)
 			ADD(&s->users, 1);
 			struct fl_heap *h = LOAD(&s->heap);
 			if (h != NULL && address >= LOAD(&s->begin) && address < LOAD(&s->end)) {
-				fl_sigbus_serve(h, address);
+				/*
+				 * Closing: the fault was raised before the heap's close installed the
+				 * last page (or disarmed the range); retrying the access now succeeds.
+				 */
+				if (!LOAD(&s->closing))
+					fl_sigbus_serve(h, address);
 				ADD(&s->users, -1);
 				errno = saved_errno;
 				return;
@@ -126,6 +136,15 @@ int fl_sigbus_register(struct fl_heap *h, uint64_t begin, uint64_t end)
 	return ENOSPC;
 }
 
+void fl_sigbus_closing(struct fl_heap *h)
+{
+	for (int i = 0; i < FL_SIGBUS_MAX_HEAPS; i++) {
+		struct registry_slot *s = &registry[i];
+		if (LOAD(&s->heap) == h)
+			STORE(&s->closing, 1);
+	}
+}
+
 void fl_sigbus_unregister(struct fl_heap *h)
 {
 	for (int i = 0; i < FL_SIGBUS_MAX_HEAPS; i++) {
@@ -136,12 +155,18 @@ void fl_sigbus_unregister(struct fl_heap *h)
 		STORE(&s->heap, NULL);
 		while (LOAD(&s->users) != 0)
 			sched_yield();
+		STORE(&s->closing, 0);
 	}
 }
 
 int64_t fl_sigbus_chained(void)
 {
 	return LOAD(&chained);
+}
+
+uint64_t fl_sigbus_last_chained_address(void)
+{
+	return LOAD(&last_chained_address);
 }
 
 int fl_sigbus_installed(void)

@@ -130,30 +130,32 @@ public final class PageProtocol {
     }
 
     /**
-     * Builds the claimed run {@code [first, first + n)}, publishing each page PROCESSED. On a
-     * failure the failing page and the rest of the run become FAILED (poisoned) and the heap
-     * fails; returns false.
+     * Builds the claimed run {@code [first, first + n)}, publishing each page PROCESSED. Returns
+     * the pages built: {@code n}, or fewer if a build failed, in which case the failing page and
+     * the rest of the run are FAILED (poisoned) and the heap fails. The caller maps the built
+     * prefix either way, so that every page it claimed ends MAPPED or FAILED (a waiter never hangs).
      */
-    public boolean buildRun(long first, long n, int path) {
+    public long buildRun(long first, long n, int path) {
         for (long p = first; p < first + n; p++) {
             try {
                 pages.build(p);
             } catch (PageBuildException e) {
                 failRun(p, first + n - p, path, ControlBlock.EUCLEAN, e.fromOffset());
-                return false;
+                return p - first;
             } catch (RuntimeException | Error e) {
                 failRun(p, first + n - p, path, 0, -1); // not the sources: a bug; the caller reports e
                 throw e;
             }
             states.publish(p, PageStates.PROCESSED);
         }
-        return true;
+        return n;
     }
 
     /**
      * Maps the PROCESSED pages among {@code [first, first + n)} that this thread wins (CAS
      * PROCESSED to MAPPING), one install per contiguous run won; pages another thread took are
-     * left to it. Returns the pages this call mapped.
+     * left to it. A run whose install fails becomes FAILED and the next one is still tried, so
+     * every page taken ends MAPPED or FAILED. Returns the pages this call mapped.
      */
     public long mapRun(long first, long n, int path) {
         long mapped = 0;
@@ -171,7 +173,8 @@ public final class PageProtocol {
             int errno = pages.install(p, q - p);
             if (errno != 0) {
                 failRun(p, q - p, path, errno, -1);
-                return mapped;
+                p = q;
+                continue;
             }
             for (long r = p; r < q; r++) {
                 states.publish(r, PageStates.MAPPED);
@@ -240,14 +243,14 @@ public final class PageProtocol {
             }
             long first = p;
             pages.supply(first, to - first);
+            long good = 0;
             boolean ok;
             do {
-                ok = buildRun(p, 1, path);
+                ok = buildRun(p, 1, path) == 1;
+                good += ok ? 1 : 0;
                 p++;
             } while (ok && p < to && states.claim(p, PageStates.UNPROCESSED, PageStates.PROCESSING));
-            if (ok) {
-                mapRun(first, p - first, path);
-            }
+            mapRun(first, good, path);
             built += p - first;
         }
         return built;
@@ -310,9 +313,7 @@ public final class PageProtocol {
                     }
                     if (n > 0) {
                         pages.supply(page, n);
-                        if (buildRun(page, n, path)) {
-                            mapRun(page, n, path);
-                        }
+                        mapRun(page, buildRun(page, n, path), path);
                         control.getAndAdd(ControlBlock.FAULT_BUILT_PAGES, n);
                         result = FAULT_BUILT;
                     }

@@ -377,6 +377,26 @@ public final class UffdBackend implements HeapBackend {
         }
     }
 
+    @Override
+    public boolean allocationAreaIsZero() {
+        return mode != Mode.CONTINUE || options.supply() != UffdOptions.PageSupply.KEEP;
+    }
+
+    /** {@code madvise(MADV_POPULATE_WRITE)} over the range; a kernel that refuses it turns this off. */
+    @Override
+    public void prepareAllocation(long offset, long bytes) {
+        if (!populate || closed) {
+            return;
+        }
+        try {
+            Mman.madvise(viewAddress + offset, bytes, Mman.MADV_POPULATE_WRITE);
+        } catch (SyscallException e) {
+            populate = false; // EINVAL before Linux 5.14; anything else: the first touch will tell
+        }
+    }
+
+    private volatile boolean populate = true;
+
     /** Never called: the kernel traps the access and the native path serves it. */
     @Override
     public int serveFault(long page) {

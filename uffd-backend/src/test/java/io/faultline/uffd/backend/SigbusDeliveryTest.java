@@ -190,7 +190,11 @@ class SigbusDeliveryTest {
     @org.junit.jupiter.params.provider.MethodSource("modesAndDeliveries")
     void aHeapClosedWhileMutatorsFault(Mode mode, Delivery delivery) throws Exception {
         UffdTestSupport.assumeAvailable(mode);
-        Heap heap = Heap.create(config(mode, delivery, false).compactionStepPages(1).build());
+        UffdBackend[] b = {null};
+        UffdOptions options = UffdOptions.defaults().withDelivery(delivery);
+        Heap heap = Heap.create(HeapConfig.builder().capacity(16L << 20).pageSize(4096).verifyAfterGc(true).compactorThreads(1)
+            .compactionStepPages(1).backend((c, ps) -> b[0] = new UffdBackend(mode, options, c, ps)).build());
+        long view = b[0].viewAddress();
         int n = 30_000;
         int shared;
         try (Mutator m = heap.attach()) {
@@ -225,7 +229,14 @@ class SigbusDeliveryTest {
             assertTrue(t.join(Duration.ofSeconds(30)), t.getName() + " hung after close");
         }
         if (unexpected.get() != null) {
-            throw new AssertionError("a mutator failed the wrong way: " + unexpected.get(), unexpected.get());
+            long last;
+            try {
+                last = (long) NativeLibrary.downcall("fl_sigbus_last_chained_address", FunctionDescriptor.of(JAVA_LONG)).invokeExact();
+            } catch (Throwable t) {
+                throw new AssertionError(t);
+            }
+            throw new AssertionError("a mutator failed the wrong way: " + unexpected.get() + " (last SIGBUS passed on at view + 0x"
+                + Long.toHexString(last - view) + ")", unexpected.get());
         }
     }
 
