@@ -65,6 +65,8 @@ public final class ModelRunner {
         int maxRoots = hoard ? r.nextInt(300, 800) : r.nextInt(4, 40);
         int collectPercent = r.nextInt(0, 4);
         int compactors = r.nextInt(1, 3);
+        long runPages = new long[] {1, 4, 64}[r.nextInt(3)];
+        long faultAround = new long[] {0, 3, 16}[r.nextInt(3)];
         HeapConfig cfg = HeapConfig.builder()
                 .capacity((long) pages * 4096)
                 .pageSize(4096)
@@ -73,6 +75,8 @@ public final class ModelRunner {
                 .verifyAfterGc(true)
                 .concurrentCompaction(concurrent)
                 .compactorThreads(compactors)
+                .runPages(runPages)
+                .faultAroundPages(faultAround)
                 .backend(backend)
                 .build();
         try (Heap heap = Heap.create(cfg)) {
