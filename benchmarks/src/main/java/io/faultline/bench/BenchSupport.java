@@ -155,6 +155,16 @@ public final class BenchSupport {
         throw new IllegalArgumentException("'" + name + "' is not one of " + labels(UffdOptions.PageSupply.values()));
     }
 
+    /** Which page supply each uffd mode takes, e.g. {@code continue: fresh, keep, fallocate; copy: fresh; ...}. */
+    public static String supplyChoices() {
+        List<String> parts = new java.util.ArrayList<>();
+        for (UffdProbe.Mode m : UffdProbe.Mode.values()) {
+            parts.add(m.name().toLowerCase(Locale.ROOT) + ": " + String.join(", ", java.util.Arrays.stream(UffdOptions.PageSupply.values())
+                    .filter(s -> s.appliesTo(m)).map(UffdOptions.PageSupply::label).toList()));
+        }
+        return String.join("; ", parts);
+    }
+
     private static String labels(Enum<?>[] values) {
         return String.join(", ", java.util.Arrays.stream(values).map(v -> v.name().toLowerCase(Locale.ROOT)).toList());
     }

@@ -58,8 +58,7 @@ public final class CompareCommand {
                   --deliveries LIST  thread,sigbus or one of them (default both)
                   --supply LIST    page supplies of the uffd rows: fresh, recycle, keep, fallocate
                                    or all (default fresh); each mode gets a row per supply that
-                                   applies to it (continue: fresh, keep, fallocate; copy, move:
-                                   fresh, recycle)
+                                   applies to it (%s)
                   --fault-around N pages a fault builds after the faulting one, 0..4095 (default:
                                    the heap's default)
                   --run-pages LIST pages per compaction run (one ioctl each), 1..4096: one value
@@ -76,7 +75,7 @@ public final class CompareCommand {
                 Writes compare.png (chart), compare.json and compare.csv (raw numbers; with a
                 sweep compare-sweep.csv, with binary-trees compare-binarytrees.csv) into the
                 results folder; its path is the last line on stdout. Progress goes to stderr.
-                """;
+                """.formatted(BenchSupport.supplyChoices());
     }
 
     private static <T> List<T> list(String option, String text, Function<String, T> parse) {
@@ -222,7 +221,7 @@ public final class CompareCommand {
             }
             if (unused.size() == supplies.size()) {
                 throw new UsageException("--supply '" + given.get("--supply") + "' applies to none of the modes measured ("
-                        + String.join(", ", uffdModes) + "; continue: fresh, keep, fallocate; copy, move: fresh, recycle)");
+                        + String.join(", ", uffdModes) + "; " + BenchSupport.supplyChoices() + ")");
             }
         }
         Path dir = outDir != null ? Path.of(outDir)

@@ -1,5 +1,6 @@
 package io.faultline.cli;
 
+import io.faultline.bench.BenchSupport;
 import io.faultline.heap.HeapConfig;
 import io.faultline.uffd.UffdOptions;
 import io.faultline.uffd.UffdProbe;
@@ -292,9 +293,9 @@ public record RunOptions(
                                             thread (default; the native fault-service thread) or
                                             sigbus (a handler in the faulting thread, ART's way)
                   --page-supply fresh|recycle|keep|fallocate
-                                            uffd: where to-space pages are built (default fresh;
-                                            continue: fresh, keep, fallocate; copy, move: fresh,
-                                            recycle)
+                                            uffd: where to-space pages are built (default
+                                            fresh); the modes take
+                                            %s
                   --run-pages N             pages a compactor claims, builds and installs at once
                                             (one ioctl on uffd), 1..4096 (default %d)
                   --fault-around N          pages a fault builds and maps after its own page,
@@ -332,7 +333,7 @@ public record RunOptions(
                 Exit status: 0 done, 1 the run failed or cannot run here (heap exhausted,
                 verifier or integrity check failed, the uffd mode is unavailable on this
                 machine, output could not be written), 2 bad command line.
-                """.formatted(HeapConfig.DEFAULT_RUN_PAGES, HeapConfig.DEFAULT_FAULT_AROUND_PAGES, DEFAULT_HEAP.get("binarytrees"), DEFAULT_SEED, DEFAULT_OPS, DEFAULT_DEPTH, DEFAULT_DEPTH, DEFAULT_LIVE_MB,
+                """.formatted(BenchSupport.supplyChoices(), HeapConfig.DEFAULT_RUN_PAGES, HeapConfig.DEFAULT_FAULT_AROUND_PAGES, DEFAULT_HEAP.get("binarytrees"), DEFAULT_SEED, DEFAULT_OPS, DEFAULT_DEPTH, DEFAULT_DEPTH, DEFAULT_LIVE_MB,
                 DEFAULT_STEPS);
     }
 }

@@ -90,10 +90,10 @@ class CompareCommandTest {
     @Test
     void optionsChooseTheRowsAndAddTheSweepAndTheBinaryTreesReference(@TempDir Path tmp) throws Exception {
         Path dir = tmp.resolve("cmp");
-        CommandLine r = CommandLine.run("compare", "--smoke", "--out", dir.toString(), "--modes", "java,copy", "--deliveries", "thread",
+        CommandLine r = CommandLine.run("compare", "--smoke", "--out", dir.toString(), "--modes", "java,move", "--deliveries", "thread",
                 "--supply", "all", "--fault-around", "2", "--run-pages", "1,8", "--binarytrees", "10", "--binarytrees-heap", "4m");
         assertEquals(Main.EXIT_OK, r.status(), r::toString);
-        List<String> expected = List.of("java", "copy/thread", "copy/thread/recycle");
+        List<String> expected = List.of("java", "move/thread", "move/thread/recycle");
         String json = Files.readString(dir.resolve("compare.json"));
         assertEquals(expected, labels(json), json);
         assertTrue(json.contains("\"faultAroundPages\": 2"), json);

@@ -54,6 +54,7 @@ class OptionErrorsTest {
                 bad(List.of("--page-supply", "recycle", "continue"), "run", "--backend", "uffd", "--mode", "continue",
                         "--page-supply", "recycle"),
                 bad(List.of("--page-supply", "keep", "copy"), "run", "--backend", "uffd", "--mode", "copy", "--page-supply", "keep"),
+                bad(List.of("--page-supply", "recycle", "copy"), "run", "--backend", "uffd", "--mode", "copy", "--page-supply", "recycle"),
                 bad(List.of("--page-supply", "recycle", "--mode defaults to continue"), "run", "--backend", "auto",
                         "--page-supply", "recycle"),
                 bad(List.of("--page-supply", "lukewarm"), "run", "--backend", "uffd", "--page-supply", "lukewarm"),
@@ -137,7 +138,7 @@ class OptionErrorsTest {
         assertEquals("move", o.mode());
         assertEquals(null, o.delivery());
         assertEquals(null, o.runPages());
-        RunOptions u = RunOptions.parse(List.of("--backend", "uffd", "--mode", "copy", "--delivery", "SIGBUS", "--page-supply=recycle",
+        RunOptions u = RunOptions.parse(List.of("--backend", "uffd", "--mode", "move", "--delivery", "SIGBUS", "--page-supply=recycle",
                 "--run-pages", "64", "--fault-around=8", "--inject-damage"));
         assertEquals("sigbus", u.delivery());
         assertEquals("recycle", u.supply());
