@@ -43,14 +43,14 @@ public final class CompareChart {
         for (CompareHarness.Row row : r.rows()) {
             String label = row.available() ? row.label() : row.label() + " (n/a)";
             if (!row.available()) {
-                fault.addValue(0, "fault p50 (us/page)", label);
+                fault.addValue(0, "fault p50 (stall/page with fault-around)", label);
                 fault.addValue(0, "its floor (p50, same rounds)", label);
                 compaction.addValue(0, "compaction", label);
                 pause.addValue(0, "pause p50", label);
                 rss.addValue(0, "peak RSS", label);
                 continue;
             }
-            fault.addValue(row.fault().p50(), "fault p50 (us/page)", label);
+            fault.addValue(row.perFault() ? row.fault().p50() : row.fault().mean(), "fault p50 (stall/page with fault-around)", label);
             fault.addValue(Double.isFinite(row.floorUs()) ? row.floorUs() : 0, "its floor (p50, same rounds)", label);
             compaction.addValue(row.compactionMBps(), "compaction", label);
             pause.addValue(row.pauseP50Ms(), "pause p50", label);

@@ -43,33 +43,39 @@ public final class CompareReport {
             out.append(String.format(Locale.ROOT, "%n  memcpy-4k %.3fus; memcpy %.0f MB/s%n", f.memcpy4kUs(), f.memcpyMBps()));
         }
         int w = labelWidth(r.rows());
-        String head = "%-" + w + "s %11s %9s %9s %26s %7s %12s %12s %9s %9s %9s%n";
-        out.append(String.format(Locale.ROOT, head, "mode", "fault p50", "p99", "stall/pg", "floor (same rounds)", "ratio", "faults",
-                "compaction", "x memcpy", "pause p50", "peak RSS"));
+        String head = "%-" + w + "s %11s %9s %9s %26s %9s %11s %12s %3s %12s %9s %9s %9s%n";
+        out.append(String.format(Locale.ROOT, head, "mode", "touch p50", "p99", "stall/pg", "floor (same rounds)", "p50/floor",
+                "stall/floor", "faults", "fa", "compaction", "x memcpy", "pause p50", "peak RSS"));
         for (Row row : r.rows()) {
             if (!row.available()) {
                 out.append(String.format(Locale.ROOT, "%-" + w + "s unavailable: %s%n", row.label(), row.unavailable()));
                 continue;
             }
-            out.append(String.format(Locale.ROOT, "%-" + w + "s %9.2fus %7.2fus %7.2fus %26s %6.1fx %12s %7.0f MB/s %8.3fx %7.2fms %6s MB%n",
+            out.append(String.format(Locale.ROOT, "%-" + w + "s %9.2fus %7.2fus %7.2fus %26s %9s %11s %12s %3d %7.0f MB/s %8.3fx %7.2fms %6s MB%n",
                     row.label(), row.fault().p50(), row.fault().p99(), row.fault().mean(),
-                    String.format(Locale.ROOT, "%s %.2fus", row.floorName(), row.floorUs()), row.ratio(),
-                    row.faultsServed() + "/" + row.touches(), row.compactionMBps(), row.compactionMBps() / f.memcpyMBps(),
-                    row.pauseP50Ms(), Double.isFinite(row.peakRssMB()) ? String.format(Locale.ROOT, "%.0f", row.peakRssMB()) : "n/a"));
+                    String.format(Locale.ROOT, "%s %.2fus", row.floorName(), row.floorUs()), times(row.ratio()), times(row.stallRatio()),
+                    row.faultsServed() + "/" + row.touches(), row.faultAroundPages(), row.compactionMBps(),
+                    row.compactionMBps() / f.memcpyMBps(), row.pauseP50Ms(),
+                    Double.isFinite(row.peakRssMB()) ? String.format(Locale.ROOT, "%.0f", row.peakRssMB()) : "n/a"));
         }
+        out.append("  (touch: one read of a to-space page right after a pause, ascending; p50/floor only where nearly every touch "
+                + "faulted (fa, fault-around, 0); stall/pg: mean per touch, the stall amortised over the pages each fault maps)\n");
         if (r.rows().stream().anyMatch(row -> row.breakdown() != null)) {
             out.append("cost per page (us; build, supply, wall: per compacted page, install: per installed page, over the compaction "
-                    + "rounds; fault: service time per fault served, over the fault rounds):\n");
-            String bh = "%-" + w + "s %8s %8s %8s %15s %12s %9s %9s%n";
-            out.append(String.format(Locale.ROOT, bh, "mode", "build", "supply", "install", "install floor", "ioctls/page", "fault", "wall"));
+                    + "rounds; fault: service time per fault served and the pages it built, over the fault rounds):\n");
+            String bh = "%-" + w + "s %8s %8s %8s %15s %12s %9s %11s %9s%n";
+            out.append(String.format(Locale.ROOT, bh, "mode", "build", "supply", "install", "install floor", "ioctls/page", "fault",
+                    "pages/fault", "wall"));
             for (Row row : r.rows()) {
                 Breakdown b = row.breakdown();
                 if (b == null) {
                     continue;
                 }
-                out.append(String.format(Locale.ROOT, "%-" + w + "s %8s %8s %8s %15s %12s %9s %9s%n", row.label(), us(b.buildUs()),
+                out.append(String.format(Locale.ROOT, bh, row.label(), us(b.buildUs()),
                         us(b.supplyUs()), us(b.installUs()), us(b.installFloorUs()) + " @" + b.installFloorRun(), ratio(b.ioctlsPerPage()),
-                        us(b.faultUs()), us(b.wallUsPerPage())));
+                        us(b.faultUs()), row.faultsServed() == 0 ? "-"
+                                : String.format(Locale.ROOT, "%.1f", (double) row.faultBuiltPages() / row.faultsServed()),
+                        us(b.wallUsPerPage())));
             }
         }
         if (r.settings().sweep()) {
@@ -126,6 +132,10 @@ public final class CompareReport {
 
     private static String mib(long bytes) {
         return bytes % (1 << 20) == 0 ? (bytes >> 20) + "m" : bytes + " B";
+    }
+
+    private static String times(double d) {
+        return Double.isFinite(d) ? String.format(Locale.ROOT, "%.2fx", d) : "-";
     }
 
     private static String us(double d) {
@@ -189,6 +199,10 @@ public final class CompareReport {
                         .append(", \"floor\": ").append(Json.quote(row.floorName())).append(", \"floorUs\": ").append(num(row.floorUs()))
                         .append(", \"floorPasses\": ").append(row.floor() == null ? "null" : percentiles(row.floor()))
                         .append(", \"ratio\": ").append(num(row.ratio()))
+                        .append(", \"stallRatio\": ").append(num(row.stallRatio()))
+                        .append(", \"perFault\": ").append(row.perFault())
+                        .append(", \"faultAroundPages\": ").append(row.faultAroundPages())
+                        .append(", \"faultBuiltPages\": ").append(row.faultBuiltPages())
                         .append(", \"faultRounds\": ").append(row.faultRounds())
                         .append(", \"compactionRounds\": ").append(row.compactionRounds())
                         .append(", \"faultsServed\": ").append(row.faultsServed()).append(", \"touches\": ").append(row.touches())
@@ -263,7 +277,8 @@ public final class CompareReport {
     /** The rows as CSV, one line per row of the table, with its cost breakdown (empty cells where none). */
     public static String csv(Result r) {
         List<String> header = List.of("label", "mode", "delivery", "supply", "available", "reason", "fault_p50_us", "fault_p99_us",
-                "fault_p999_us", "fault_max_us", "fault_mean_us", "floor", "floor_p50_us", "ratio", "faults_served", "touches",
+                "fault_p999_us", "fault_max_us", "fault_mean_us", "floor", "floor_p50_us", "ratio", "stall_ratio", "fault_around_pages",
+                "fault_built_pages", "faults_served", "touches",
                 "hot_loop_alloc_bytes", "live_mb", "compaction_ms", "compaction_mbps", "memcpy_mbps", "pause_p50_ms", "pause_max_ms",
                 "peak_rss_mb", "build_us", "supply_us", "install_us", "install_floor_us", "install_floor_run", "ioctls_per_page",
                 "fault_service_us", "wall_us_per_page");
@@ -281,7 +296,8 @@ public final class CompareReport {
             } else {
                 Percentiles p = row.fault();
                 cells.addAll(List.of("true", "", csvNum(p.p50()), csvNum(p.p99()), csvNum(p.p999()), csvNum(p.max()), csvNum(p.mean()),
-                        row.floorName(), csvNum(row.floorUs()), csvNum(row.ratio()), Long.toString(row.faultsServed()),
+                        row.floorName(), csvNum(row.floorUs()), csvNum(row.ratio()), csvNum(row.stallRatio()),
+                        Long.toString(row.faultAroundPages()), Long.toString(row.faultBuiltPages()), Long.toString(row.faultsServed()),
                         Long.toString(row.touches()), Long.toString(row.hotLoopAllocated()), csvNum(row.liveMB()),
                         csvNum(row.compactionMs()), csvNum(row.compactionMBps()), csvNum(r.floors().memcpyMBps()),
                         csvNum(row.pauseP50Ms()), csvNum(row.pauseMaxMs()), csvNum(row.peakRssMB())));
