@@ -178,8 +178,9 @@ public final class CompareHarness {
      * @param buildUs         {@code BUILD_NS} per compacted page
      * @param supplyUs        {@code SUPPLY_NS} per compacted page
      * @param installUs       {@code INSTALL_NS} per installed page
-     * @param installFloorUs  the batched-install floor of this mode at {@code installFloorRun} pages per ioctl
-     * @param installFloorRun the smallest floor run length at or above the average run installed
+     * @param installFloorUs  the batched-install floor of this mode at {@code installFloorRun} pages per
+     *                        ioctl: the best of one floor round after each compaction round
+     * @param installFloorRun the heap's run length
      * @param faultUs         {@code FAULT_NS} per fault served, over the fault rounds
      */
     public record Breakdown(long pagesCompacted, double wallUsPerPage, double buildUs, double supplyUs, long pagesInstalled,
@@ -261,20 +262,6 @@ public final class CompareHarness {
      */
     public record Floors(Map<String, Percentiles> faults, Map<String, List<Double>> install, double memcpy4kUs, double memcpyMBps,
                          String unavailable) {
-        /** The install floor of {@code mode} at the smallest floor run length {@code >= avgRun} (the largest if none). */
-        public double installFloor(String mode, double avgRun) {
-            List<Double> us = install.get(mode);
-            return us == null ? Double.NaN : us.get(installFloorIndex(avgRun));
-        }
-    }
-
-    static int installFloorIndex(double avgRun) {
-        for (int i = 0; i < INSTALL_RUNS.size(); i++) {
-            if (INSTALL_RUNS.get(i) >= avgRun - 1e-9) {
-                return i;
-            }
-        }
-        return INSTALL_RUNS.size() - 1;
     }
 
     public record Result(Plan plan, Settings settings, Floors floors, List<Row> rows, BinaryTreesReference.Result binaryTrees,
@@ -546,7 +533,7 @@ public final class CompareHarness {
             Map<String, Long> c1 = heap.backendCounters();
 
             // Compaction throughput: pause, then park until the compactor has built every page.
-            Compaction compaction = compactionRounds(heap, m, pauses);
+            Compaction compaction = compactionRounds(heap, m, pauses, v, floors);
             progress.printf(Locale.ROOT, "compare:   %s compaction rounds %d done%n", v.label(), compaction.cycles());
             double peakRssMB = peakTracked ? (ResidentMemory.peakBytes() - rssBefore) / 1e6 : Double.NaN;
             long faultAround = heap.config().faultAroundPages();
@@ -567,7 +554,7 @@ public final class CompareHarness {
             } else {
                 floorUs = Double.NaN;
             }
-            Breakdown breakdown = v.uffd() ? breakdown(v, floors, c0, c1, compaction) : null;
+            Breakdown breakdown = v.uffd() ? breakdown(c0, c1, compaction) : null;
             List<SweepPoint> sweep = settings.sweep() ? sweep(v, floors, live.liveBytes) : List.of();
             return new Row(v, null, Percentiles.of(hist), floorName, floorUs, floorP, faultsServed, touches, hotAllocated,
                     liveMB / (compaction.msPerCycle() / 1e3), compaction.msPerCycle(), median(p),
@@ -599,15 +586,23 @@ public final class CompareHarness {
         }
     }
 
-    /** The measured compaction rounds: totals over them, and the native counters at their ends. */
-    private record Compaction(long nanos, long cycles, long pages, Map<String, Long> before, Map<String, Long> after) {
+    /**
+     * The measured compaction rounds: totals over them, the native counters at their ends, and the
+     * batched-install floor at the heap's run length (the best of one round after each compaction
+     * round, so that floor and heap see the same minutes of the machine; NaN for java).
+     */
+    private record Compaction(long nanos, long cycles, long pages, Map<String, Long> before, Map<String, Long> after,
+                              long runPages, double installFloorUs) {
         double msPerCycle() {
             return nanos / 1e6 / Math.max(1, cycles);
         }
     }
 
     /** One warm-up and {@link Plan#compactionRounds()} measured cycles, each with no mutator access. */
-    private Compaction compactionRounds(Heap heap, Mutator m, List<Double> pauses) {
+    private Compaction compactionRounds(Heap heap, Mutator m, List<Double> pauses, Variant v, Floors floors) {
+        long runPages = heap.config().runPages();
+        UffdProbe.Mode floorMode = v.uffd() && floors.unavailable() == null ? BenchSupport.mode(v.mode()) : null;
+        double installFloor = Double.MAX_VALUE;
         long nanos = 0;
         long cycles = 0;
         long pages = 0;
@@ -638,9 +633,15 @@ public final class CompareHarness {
                 if (pauses != null) {
                     pauses.add((s1.pauseTotalNanos() - s0.pauseTotalNanos()) / 1e6);
                 }
+                if (floorMode != null) {
+                    // Two rounds per call: the first in fresh mappings also pays for their page tables.
+                    long[] ns = NativeFloors.installNanos(floorMode, runPages, plan.installPages(), 2);
+                    installFloor = Math.min(installFloor, Math.min(ns[0], ns[1]) / 1e3 / plan.installPages());
+                }
             }
         }
-        return new Compaction(nanos, cycles, pages, before == null ? heap.backendCounters() : before, heap.backendCounters());
+        return new Compaction(nanos, cycles, pages, before == null ? heap.backendCounters() : before, heap.backendCounters(),
+                runPages, installFloor == Double.MAX_VALUE ? Double.NaN : installFloor);
     }
 
     private static long delta(Map<String, Long> before, Map<String, Long> after, String counter) {
@@ -651,17 +652,15 @@ public final class CompareHarness {
         return n == 0 ? Double.NaN : total / 1e3 / n;
     }
 
-    private static Breakdown breakdown(Variant v, Floors floors, Map<String, Long> faultsBefore, Map<String, Long> faultsAfter,
-                                       Compaction c) {
+    private static Breakdown breakdown(Map<String, Long> faultsBefore, Map<String, Long> faultsAfter, Compaction c) {
         long pages = c.pages();
         long installed = delta(c.before(), c.after(), "pages_installed");
         long runs = delta(c.before(), c.after(), "install_runs");
-        double avgRun = runs == 0 ? 1 : (double) installed / runs;
         long faults = delta(faultsBefore, faultsAfter, "faults") + delta(faultsBefore, faultsAfter, "sigbus_faults");
         return new Breakdown(pages, pages == 0 ? Double.NaN : c.nanos() / 1e3 / pages,
                 per(delta(c.before(), c.after(), "build_ns"), pages), per(delta(c.before(), c.after(), "supply_ns"), pages),
                 installed, runs, per(delta(c.before(), c.after(), "install_ns"), installed),
-                floors.installFloor(v.mode(), avgRun), INSTALL_RUNS.get(installFloorIndex(avgRun)), faults,
+                c.installFloorUs(), c.runPages(), faults,
                 per(delta(faultsBefore, faultsAfter, "fault_ns"), faults), delta(c.before(), c.after(), "recycled_pages"),
                 delta(faultsBefore, faultsAfter, "sigbus_faults"));
     }
@@ -676,13 +675,12 @@ public final class CompareHarness {
                 heap = Heap.create(config(v, runPages).build());
                 m = heap.attach();
                 BenchSupport.LiveSet.build(m, plan.liveBytes(), 1);
-                Compaction c = compactionRounds(heap, m, null);
+                Compaction c = compactionRounds(heap, m, null, v, floors);
                 long installed = delta(c.before(), c.after(), "pages_installed");
                 long runs = delta(c.before(), c.after(), "install_runs");
-                double avgRun = runs == 0 ? 1 : (double) installed / runs;
                 points.add(new SweepPoint(runPages, null, liveBytes / 1e6 / (c.msPerCycle() / 1e3), c.msPerCycle(),
                         installed == 0 ? Double.NaN : (double) runs / installed, per(delta(c.before(), c.after(), "install_ns"), installed),
-                        v.uffd() ? floors.installFloor(v.mode(), avgRun) : Double.NaN, INSTALL_RUNS.get(installFloorIndex(avgRun))));
+                        c.installFloorUs(), runPages));
                 progress.printf(Locale.ROOT, "compare:   %s sweep: %d pages per run done%n", v.label(), runPages);
             } catch (RuntimeException | OutOfMemoryError e) {
                 points.add(new SweepPoint(runPages, "failed: " + e, Double.NaN, Double.NaN, Double.NaN, Double.NaN, Double.NaN, 0));

@@ -16,7 +16,8 @@ import java.util.Map;
  * The page that holds it can then not be built, and the heap must fail loud: the page is never
  * shown, every mutator gets a {@link io.faultline.gc.HeapCorruptedException} naming the page, the
  * path and the errno, and the run exits 1 with {@code verified} false. A debug aid for watching
- * that happen; everything else is the wrapped backend's.
+ * that happen; every other method (the interface's default methods included) is the wrapped
+ * backend's.
  */
 public final class DamageInjectingBackend implements HeapBackend {
     private final HeapBackend inner;
@@ -78,6 +79,16 @@ public final class DamageInjectingBackend implements HeapBackend {
     @Override
     public MemorySegment fromSpace() {
         return inner.fromSpace();
+    }
+
+    @Override
+    public boolean allocationAreaIsZero() {
+        return inner.allocationAreaIsZero();
+    }
+
+    @Override
+    public void prepareAllocation(long offset, long bytes) {
+        inner.prepareAllocation(offset, bytes);
     }
 
     @Override
