@@ -61,19 +61,22 @@ class RunCommandTest {
     /**
      * {@code --inject-damage}: one live object's from-space header is zeroed at the first
      * concurrent compaction; the heap fails loud: exit 1, verified false, and the report carries
-     * the HeapCorruptedException's message (page, path, errno), on the java backend and on uffd.
+     * the HeapCorruptedException's message (page, path, errno), on the java backend and on uffd
+     * in both deliveries (with the default runs and fault-around).
      */
     @ParameterizedTest
-    @ValueSource(strings = {"java", "copy"})
+    @ValueSource(strings = {"java", "copy/thread", "copy/sigbus"})
     void injectedDamageFailsTheRunLoudly(String backend) {
         List<String> args = new ArrayList<>(List.of("run", "--workload", "random", "--heap", "12m", "--ops", "600000", "--verify",
                 "--inject-damage", "--json"));
         if (backend.equals("java")) {
             args.addAll(List.of("--backend", "java"));
         } else {
-            String why = BenchSupport.unavailableReason(backend);
+            String[] modeAndDelivery = backend.split("/");
+            String why = BenchSupport.unavailableReason(modeAndDelivery[0],
+                    io.faultline.uffd.UffdOptions.defaults().withDelivery(BenchSupport.delivery(modeAndDelivery[1])));
             Assumptions.assumeTrue(why == null, () -> "uffd " + backend + ": " + why);
-            args.addAll(List.of("--backend", "uffd", "--mode", backend));
+            args.addAll(List.of("--backend", "uffd", "--mode", modeAndDelivery[0], "--delivery", modeAndDelivery[1]));
         }
         CommandLine r = CommandLine.run(args.toArray(String[]::new));
         assertEquals(Main.EXIT_FAILED, r.status(), r::toString);
