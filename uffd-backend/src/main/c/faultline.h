@@ -11,7 +11,7 @@
 #define FAULTLINE_H
 
 /* Bumped whenever an exported signature or a shared memory layout changes. */
-#define FL_VERSION 4
+#define FL_VERSION 6
 
 #define FL_EXPORT __attribute__((visibility("default")))
 
@@ -27,10 +27,20 @@ FL_EXPORT unsigned long fl_uffd_request(unsigned int nr);
 
 #include <stdint.h>
 
-/* Delivery modes: the ordinals of io.faultline.uffd.UffdProbe.Mode. */
+/* Page modes: the ordinals of io.faultline.uffd.UffdProbe.Mode. */
 #define FL_MODE_CONTINUE 0
 #define FL_MODE_COPY 1
 #define FL_MODE_MOVE 2
+
+/* Fault delivery: the ordinals of io.faultline.uffd.UffdOptions.Delivery. */
+#define FL_DELIVERY_THREAD 0
+#define FL_DELIVERY_SIGBUS 1
+
+/* Page supply: the ordinals of io.faultline.uffd.UffdOptions.PageSupply. */
+#define FL_SUPPLY_FRESH 0
+#define FL_SUPPLY_RECYCLE 1
+#define FL_SUPPLY_KEEP 2
+#define FL_SUPPLY_FALLOCATE 3
 
 /* Counters of fl_stats(); indexes mirrored by io.faultline.uffd.UffdBackend.Stat. */
 #define FL_STAT_FAULTS 0           /* page-fault messages read from the uffd */
@@ -68,11 +78,13 @@ struct fl_heap;
  * Creates the native state of one heap and starts its fault-service thread (a pthread that
  * blocks all signals and poll()s the uffd and an eventfd). On success the uffd belongs to the
  * state (fl_heap_stop closes it); memfd, view and alias (CONTINUE: the GC alias of the whole
- * memfd; else NULL) stay the caller's. backstop_ms: how long a compaction may make no progress
+ * memfd; else NULL) stay the caller's. delivery FL_DELIVERY_SIGBUS: the uffd was created with
+ * UFFD_FEATURE_SIGBUS; the view is registered with the process-wide SIGBUS handler (installed on
+ * first use, in front of the previous one). supply: where pages are built (FL_SUPPLY_*). backstop_ms: how long a compaction may make no progress
  * before the service thread builds the rest itself (0: never). On failure returns NULL with *err = errno.
  */
-FL_EXPORT struct fl_heap *fl_heap_new(int mode, int uffd, int memfd, void *view, void *alias, uint64_t capacity,
-				      uint64_t page_size, int64_t backstop_ms, int *err);
+FL_EXPORT struct fl_heap *fl_heap_new(int mode, int delivery, int supply, int uffd, int memfd, void *view,
+				      void *alias, uint64_t capacity, uint64_t page_size, int64_t backstop_ms, int *err);
 /*
  * Records the collector's side tables (raw addresses, layouts in layout.h) and, for COPY/MOVE,
  * maps the build buffers, sized by the control block's RUN_PAGES and FAULT_AROUND (set before).
@@ -101,7 +113,10 @@ FL_EXPORT void fl_compact_page_into(struct fl_heap *h, void *buffer, int64_t pag
  * and "no fault can block". Idempotent.
  */
 FL_EXPORT void fl_heap_stop(struct fl_heap *h);
-/* fl_heap_stop, then frees the state, its eventfd and buffers. */
+/*
+ * fl_heap_stop, then leaves the SIGBUS registry and frees the state, its eventfd and buffers. Call
+ * only once no mutator can touch the view (Java closes the view's arena first).
+ */
 FL_EXPORT void fl_heap_free(struct fl_heap *h);
 FL_EXPORT void fl_stats(struct fl_heap *h, int64_t *out, int n);
 
@@ -119,43 +134,81 @@ FL_EXPORT void fl_ptest_free(struct fl_protocol_test *t);
 FL_EXPORT void fl_ptest_fail(struct fl_protocol_test *t, int64_t page, int err);
 FL_EXPORT int fl_ptest_claim(struct fl_protocol_test *t, int64_t page, int64_t epoch);
 FL_EXPORT int64_t fl_ptest_claim_run(struct fl_protocol_test *t, int64_t first, int64_t max, int64_t limit, int64_t epoch);
-FL_EXPORT int fl_ptest_build_run(struct fl_protocol_test *t, int64_t first, int64_t n, int path);
+FL_EXPORT int64_t fl_ptest_build_run(struct fl_protocol_test *t, int64_t first, int64_t n, int path);
 FL_EXPORT int64_t fl_ptest_map_run(struct fl_protocol_test *t, int64_t first, int64_t n, int path);
 FL_EXPORT int64_t fl_ptest_compact_step(struct fl_protocol_test *t, int64_t max_pages);
 FL_EXPORT int64_t fl_ptest_sweep(struct fl_protocol_test *t, int64_t max_pages, int64_t epoch, int path);
 FL_EXPORT int fl_ptest_serve_fault(struct fl_protocol_test *t, int64_t page, int path);
 FL_EXPORT void fl_ptest_advance_frontier(struct fl_protocol_test *t);
 FL_EXPORT int64_t fl_ptest_active_epoch(struct fl_protocol_test *t);
-/* What the test backend did: 0 builds, 1 installs, 2 installed pages, 3 released bytes, 4 poisoned pages. */
+/* What the test backend did: 0 builds, 1 installs, 2 installed pages, 3 released bytes, 4 poisoned pages, 5 supplied pages. */
 FL_EXPORT int64_t fl_ptest_count(struct fl_protocol_test *t, int what);
+
+/* SIGBUS delivery: SIGBUS signals the handler passed on to the previous handler; 1 once installed. */
+FL_EXPORT int64_t fl_sigbus_chained(void);
+FL_EXPORT int fl_sigbus_installed(void);
+/* The address of the last SIGBUS passed on (diagnostics). */
+FL_EXPORT uint64_t fl_sigbus_last_chained_address(void);
+
+/*
+ * Test hooks (fl_test_hooks.c): a canary SIGBUS handler installed in place (it counts SIGBUS
+ * signals that are not faults, and passes the rest to the handler it replaced), and a raise(SIGBUS).
+ */
+FL_EXPORT int fl_test_install_canary(void);
+FL_EXPORT int64_t fl_test_canary_count(void);
+FL_EXPORT void fl_test_raise_sigbus(void);
+/* Makes every page build in this process take at least ns longer (0: off), so a test can make
+ * several threads fault on one page while it is being built. */
+FL_EXPORT void fl_test_set_build_delay(int64_t ns);
 
 /* The value of a layout constant by name (LayoutAbiTest compares them with the Java side); INT64_MIN if unknown. */
 FL_EXPORT int64_t fl_layout_constant(const char *name);
 
 /*
- * Benchmark floors (fl_bench.c), measured with no compaction work. Each runs in one downcall:
- * the caller is the faulting thread, the resolver a pthread joined before returning.
+ * Benchmark floors (fl_bench.c), measured with no compaction work: the cheapest known way to do
+ * the heap's own round trip. Each runs in one downcall: the caller is the faulting thread; in
+ * thread delivery the resolver is a long-lived pthread (joined by free) that waits exactly as the
+ * fault-service thread does and is placed on the faulting thread's CPU for each pass (the
+ * cheapest hand-over); in SIGBUS delivery a handler in the faulting thread serves the fault.
+ * Serving builds 4 KiB into a resident page and installs it with the mode's ioctl.
  */
-#define FL_BENCH_CONTINUE 0        /* MISSING|MINOR memfd range; resolver writes the page via an alias, UFFDIO_CONTINUE */
-#define FL_BENCH_COPY 1            /* MISSING anonymous range; UFFDIO_COPY of a 4 KiB source page */
-#define FL_BENCH_MOVE 2            /* MISSING anonymous range; resolver fills a staging page, UFFDIO_MOVE */
-#define FL_BENCH_CONTINUE_CACHED 3 /* as CONTINUE but the pages are already cached: a pure minor-fault round trip */
+#define FL_BENCH_CONTINUE 0        /* MISSING|MINOR memfd range; resolver writes the (cached, alias-mapped) page via the alias, UFFDIO_CONTINUE */
+#define FL_BENCH_COPY 1            /* MISSING anonymous range; resolver fills a resident staging page, UFFDIO_COPY */
+#define FL_BENCH_MOVE 2            /* MISSING anonymous range; resolver fills a resident pool page, UFFDIO_MOVE */
+#define FL_BENCH_CONTINUE_CACHED 3 /* as CONTINUE without the write: a pure minor-fault round trip */
+#define FL_BENCH_SIGBUS 0x10       /* or'ed with a uffd kind (0..3): UFFD_FEATURE_SIGBUS, served by a handler in the faulting thread */
+#define FL_BENCH_UNPINNED 0x20     /* or'ed with a uffd kind (0..3), thread delivery: the resolver stays where the scheduler puts it */
 #define FL_BENCH_SHMEM_MINOR 0     /* fl_bench_plain_fault: cached memfd page, no PTE, no uffd */
 #define FL_BENCH_ANON_FIRST_TOUCH 1 /* fl_bench_plain_fault: anonymous first write (allocate + zero) */
 /* Touches npages fresh pages of a registered range, one at a time; lat[i] = ns of touch i. 0 or -errno. */
 FL_EXPORT int fl_bench_uffd_roundtrip(int mode, int64_t npages, int64_t *lat);
 /* Touches npages pages with no userfaultfd; lat[i] = ns of touch i. 0 or -errno. */
 FL_EXPORT int fl_bench_plain_fault(int kind, int64_t npages, int64_t *lat);
-/* Floors as regions, so that a benchmark can time the touches alone: FL_BENCH_CONTINUE..CONTINUE_CACHED, or: */
+/* Floors as regions, so that a benchmark can time the touches alone: FL_BENCH_CONTINUE..CONTINUE_CACHED
+ * (optionally | FL_BENCH_SIGBUS or | FL_BENCH_UNPINNED), or: */
 #define FL_BENCH_FLOOR_SHMEM_MINOR 4
 #define FL_BENCH_FLOOR_ANON_FIRST_TOUCH 5
 struct fl_bench_region;
-/* Maps (and for uffd floors registers, and starts the resolver pthread for) npages; NULL with *err = errno. */
+/*
+ * Maps (and for uffd floors registers, and starts the resolver pthread for, or enters in the
+ * process's SIGBUS handler) npages; NULL with *err = errno (EBUSY: 16 SIGBUS regions alive already).
+ */
 FL_EXPORT struct fl_bench_region *fl_bench_region_new(int floor, int64_t npages, int *err);
-/* Touches every page once, one at a time (allowed once per region); lat[i] = ns of touch i. 0 or -errno. */
+/*
+ * One pass: touches every page once, one at a time; lat[i] = ns of touch i. Before every pass
+ * but the first the region is re-armed, untimed (view emptied, MOVE's pool repopulated), so a
+ * region serves pass after pass with the same resolver thread. 0 or -errno.
+ */
 FL_EXPORT int fl_bench_region_touch(struct fl_bench_region *g, int64_t *lat);
 /* Stops the resolver (joined), closes the uffd and unmaps everything. NULL is ignored. */
 FL_EXPORT void fl_bench_region_free(struct fl_bench_region *g);
+/*
+ * Batched installs, no faults: total_pages pages installed with mode's ioctl (FL_BENCH_CONTINUE,
+ * COPY or MOVE) in runs of run_pages contiguous pages, one ioctl per run, sources resident
+ * (COPY: a filled buffer; CONTINUE: the page cache, fallocated; MOVE: private pages repopulated
+ * before each round), 2 MiB aligned; rounds times. round_ns[r] = ns of round r. 0 or -errno.
+ */
+FL_EXPORT int fl_bench_install(int mode, int64_t run_pages, int64_t total_pages, int64_t rounds, int64_t *round_ns);
 /* memcpy of [0, total) in chunk-byte pieces, reps times, between two pre-touched buffers: ns, or -errno. */
 FL_EXPORT int64_t fl_bench_memcpy(int64_t chunk, int64_t total, int64_t reps);
 

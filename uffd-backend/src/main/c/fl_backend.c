@@ -9,6 +9,7 @@
 #include "faultline.h"
 #include "fl_compactor.h"
 #include "fl_protocol.h"
+#include "fl_sigbus.h"
 #include "fl_uffd.h"
 #include "layout.h"
 
@@ -35,11 +36,20 @@
 
 /* Build buffers for COPY/MOVE: FL_SLOTS runs of slot_pages pages, claimed through a bitmap. */
 #define FL_SLOTS 64
+/*
+ * The shortest run MOVE installs from recycled pages: on x86 a TLB flush of up to 33 pages goes
+ * page by page, which made MOVE dearer than COPY below 34 pages on this project's VMs
+ * (docs/uffd-modes.md); shorter runs are built in a buffer and copied.
+ */
+#define FL_MOVE_MIN_RUN 34
 /* The service thread's poll timeout; the backstop counts idle polls in these. */
 #define FL_IDLE_POLL_MS 10
 
 struct fl_heap {
 	int mode;
+	int delivery; /* FL_DELIVERY_THREAD or FL_DELIVERY_SIGBUS */
+	int supply;   /* FL_SUPPLY_* */
+	int registered; /* in the SIGBUS registry */
 	int uffd;
 	int memfd;
 	int wake_fd;
@@ -57,6 +67,7 @@ struct fl_heap {
 
 	struct fl_compactor compactor;
 	struct fl_protocol protocol;
+	int64_t sources_populated; /* from-space below this offset was populated for reading this cycle */
 	int64_t *src;       /* COPY/MOVE: per page, address of its built bytes */
 	size_t src_bytes;
 	char *slots;        /* COPY/MOVE: FL_SLOTS build buffers of slot_pages pages */
@@ -95,6 +106,84 @@ static inline uint64_t page_address(const struct fl_heap *h, int64_t page)
 
 /* ---- struct fl_pages: build, install, poison, release ------------------------------------------ */
 
+extern int64_t fl_test_build_delay_ns; /* fl_test_hooks.c */
+
+/*
+ * The pages a claimed run is built in. CONTINUE builds through the alias (FALLOCATE: the run's
+ * page cache is allocated with one fallocate first). COPY/MOVE build in the thread's buffer, except
+ * MOVE with RECYCLE and a run of at least FL_MOVE_MIN_RUN pages: then n contiguous consumed
+ * from-space pages are taken from the recycling pool [RECYCLE_NEXT, CONSUMED) by CAS, and the run
+ * is later moved into the heap from there (no copy, no page allocated).
+ */
+#ifndef MADV_POPULATE_READ
+#define MADV_POPULATE_READ 22
+#endif
+
+/*
+ * Populates the page tables of the from-space a run of [first, first + n) will read, with one
+ * MADV_POPULATE_READ: from-space pages were just moved (mremap) or are read through an alias that
+ * has no page-table entry for them, and on this project's VMs the first access to such a page costs
+ * 5 us or more, while populating it costs about 0.2 us (docs/uffd-modes.md). A run reads from the
+ * first object of its first page up to the head of the first object of the page after it.
+ */
+static void populate_sources(struct fl_heap *h, int64_t first, int64_t n)
+{
+	struct fl_control *c = h->protocol.control;
+	int64_t end = LOAD(&c->end_page);
+	int64_t from_top = LOAD(&c->from_top);
+	int64_t lo = h->protocol.first_objects[first];
+	if (lo < 0 || h->from == NULL)
+		return;
+	int64_t hi = first + n < end ? h->protocol.first_objects[first + n] : from_top;
+	if (hi < 0 || hi > from_top)
+		hi = from_top;
+	int64_t ps = h->page_size;
+	lo &= ~(ps - 1);
+	hi = (hi + 2 * ps - 1) & ~(ps - 1); /* and the page holding the next object's head */
+	if (hi > h->from_bytes)
+		hi = h->from_bytes;
+	int64_t done = LOAD(&h->sources_populated);
+	if (lo < done)
+		lo = done;
+	if (hi <= lo)
+		return;
+	while (done < hi && !__atomic_compare_exchange_n(&h->sources_populated, &done, hi, 0, __ATOMIC_SEQ_CST,
+							 __ATOMIC_SEQ_CST))
+		;
+	madvise(h->from + lo, (size_t)(hi - lo), MADV_POPULATE_READ); /* best effort: a failure only costs time */
+}
+
+static void supply_pages(void *ctx, struct fl_target *t, int64_t first, int64_t n)
+{
+	struct fl_heap *h = ctx;
+	int64_t t0 = now_ns();
+	populate_sources(h, first, n);
+	STAT_ADD(h, FL_STAT_SUPPLY_NS, now_ns() - t0);
+	if (h->mode == FL_MODE_CONTINUE) {
+		if (h->supply == FL_SUPPLY_FALLOCATE) {
+			int64_t t0 = now_ns();
+			if (fallocate(h->memfd, FALLOC_FL_KEEP_SIZE, h->to_half_offset + first * h->page_size, n * h->page_size) != 0)
+				record_error(h, first, errno);
+			STAT_ADD(h, FL_STAT_SUPPLY_NS, now_ns() - t0);
+		}
+		return;
+	}
+	t->base = t->slot;
+	if (h->supply != FL_SUPPLY_RECYCLE || n < FL_MOVE_MIN_RUN)
+		return;
+	struct fl_control *c = h->protocol.control;
+	int64_t bytes = n * h->page_size;
+	int64_t r = LOAD(&c->recycle_next);
+	for (;;) {
+		if (r + bytes > LOAD(&c->consumed))
+			return; /* not enough consumed yet: build in the buffer */
+		if (__atomic_compare_exchange_n(&c->recycle_next, &r, r + bytes, 0, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST))
+			break;
+	}
+	t->base = h->from + r;
+	STAT_ADD(h, FL_STAT_RECYCLED_PAGES, n);
+}
+
 static int build_page(void *ctx, const struct fl_target *t, int64_t page, int64_t *bad_offset)
 {
 	struct fl_heap *h = ctx;
@@ -107,10 +196,18 @@ static int build_page(void *ctx, const struct fl_target *t, int64_t page, int64_
 	}
 	int64_t t0 = now_ns();
 	int rc = compact_page(&h->compactor, page, dst, bad_offset);
+	int64_t delay = __atomic_load_n(&fl_test_build_delay_ns, __ATOMIC_RELAXED);
+	while (delay > 0 && now_ns() - t0 < delay)
+		sched_yield();
 	STAT_ADD(h, FL_STAT_BUILD_NS, now_ns() - t0);
 	if (rc < 0)
 		record_error(h, page, -rc);
 	return rc;
+}
+
+static inline int is_from_space(const struct fl_heap *h, int64_t address)
+{
+	return h->from != NULL && address >= (int64_t)(uintptr_t)h->from && address < (int64_t)(uintptr_t)h->from + h->from_bytes;
 }
 
 /* One ioctl of the mode over [first, first + n), resuming after partial results; 0 or errno. */
@@ -119,7 +216,8 @@ static int install_run(void *ctx, int64_t first, int64_t n)
 	struct fl_heap *h = ctx;
 	int64_t len = n * h->page_size;
 	int64_t done = 0;
-	int move = h->mode == FL_MODE_MOVE;
+	/* MOVE from recycled from-space; with recycling, a run built in a buffer is copied instead. */
+	int move = h->mode == FL_MODE_MOVE && (h->supply != FL_SUPPLY_RECYCLE || is_from_space(h, h->src[first]));
 	int64_t t0 = now_ns();
 	STAT(h, FL_STAT_INSTALL_RUNS);
 	while (done < len) {
@@ -190,7 +288,8 @@ static void poison_page(void *ctx, int64_t page)
 static void release_from_space(void *ctx, int64_t offset, int64_t bytes)
 {
 	struct fl_heap *h = ctx;
-	if (h->from_bytes <= 0 || offset >= h->from_bytes)
+	/* KEEP keeps the half's page cache for the next cycle; RECYCLE builds into consumed pages. */
+	if (h->from_bytes <= 0 || offset >= h->from_bytes || h->supply == FL_SUPPLY_KEEP || h->supply == FL_SUPPLY_RECYCLE)
 		return;
 	if (offset + bytes > h->from_bytes)
 		bytes = h->from_bytes - offset;
@@ -205,12 +304,19 @@ static void release_from_space(void *ctx, int64_t offset, int64_t bytes)
 		record_error(h, -1, errno);
 }
 
+/* A fault on a heap whose tables are not attached yet: nothing can build the page. */
+static void record_failure_detached(struct fl_heap *h, int64_t page)
+{
+	record_error(h, page, EPROTO);
+	poison_page(h, page);
+}
+
 /* ---- build buffers ------------------------------------------------------------------------------ */
 
 static int acquire_slot(struct fl_heap *h, struct fl_target *t)
 {
 	if (h->mode == FL_MODE_CONTINUE) {
-		*t = (struct fl_target){ .base = NULL, .first = 0, .pages = INT64_MAX };
+		*t = (struct fl_target){ .base = NULL, .slot = NULL, .first = 0, .pages = INT64_MAX };
 		return -1;
 	}
 	unsigned spins = 0;
@@ -220,8 +326,8 @@ static int acquire_slot(struct fl_heap *h, struct fl_target *t)
 			int i = __builtin_ctzll(~used);
 			if (__atomic_compare_exchange_n(&h->slots_used, &used, used | (1ULL << i), 0, __ATOMIC_SEQ_CST,
 							__ATOMIC_SEQ_CST)) {
-				*t = (struct fl_target){ .base = h->slots + (int64_t)i * h->slot_pages * h->page_size,
-							 .first = 0, .pages = h->slot_pages };
+				char *slot = h->slots + (int64_t)i * h->slot_pages * h->page_size;
+				*t = (struct fl_target){ .base = slot, .slot = slot, .first = 0, .pages = h->slot_pages };
 				return i;
 			}
 			continue;
@@ -371,6 +477,47 @@ static void *service_main(void *arg)
 	return NULL;
 }
 
+/* ---- SIGBUS delivery -------------------------------------------------------------------------------- */
+
+/*
+ * Called by the SIGBUS handler (fl_sigbus.c) in the faulting thread: serve the fault through the
+ * page protocol and return, so that the access is retried on a mapped page. A page another thread
+ * owns is waited for (bounded spin, then sched_yield): its owner is native code that never waits
+ * for Java and always finishes the run it claimed, also while the heap closes (so abandonment does
+ * not end the wait here). The page must be mapped when this returns, or the access faults again.
+ */
+void fl_sigbus_serve(struct fl_heap *h, uint64_t address)
+{
+	ADD(&h->active, 1);
+	int64_t t0 = now_ns();
+	int64_t page = (int64_t)((address - (uint64_t)(uintptr_t)h->view) / (uint64_t)h->page_size);
+	STAT(h, FL_STAT_SIGBUS_FAULTS);
+	if (!LOAD(&h->attached)) {
+		record_failure_detached(h, page);
+	} else {
+		struct fl_target t;
+		int slot = acquire_slot(h, &t);
+		int r;
+		unsigned spins = 0;
+		while ((r = serve_fault(&h->protocol, &t, page, 1, FL_PATH_FAULT_SIGBUS)) == FAULT_ABANDONED) {
+			if (++spins < FL_SPINS_BEFORE_YIELD)
+				__builtin_ia32_pause();
+			else
+				sched_yield();
+		}
+		release_slot(h, slot);
+		if (r == FAULT_BUILT)
+			STAT(h, FL_STAT_FAULT_BUILT);
+		if (r == FAULT_STALE) {
+			/* A running mutator faulted on a page of a cycle still being set up: cannot happen. */
+			record_failure(h->protocol.control, FL_PATH_FAULT_SIGBUS, page, EPROTO, -1);
+			poison_page(h, page);
+		}
+	}
+	STAT_ADD(h, FL_STAT_FAULT_NS, now_ns() - t0);
+	ADD(&h->active, -1);
+}
+
 /* ---- lifecycle ------------------------------------------------------------------------------------ */
 
 static void *map_anonymous(size_t bytes)
@@ -379,8 +526,8 @@ static void *map_anonymous(size_t bytes)
 	return p == MAP_FAILED ? NULL : p;
 }
 
-struct fl_heap *fl_heap_new(int mode, int uffd, int memfd, void *view, void *alias, uint64_t capacity,
-			    uint64_t page_size, int64_t backstop_ms, int *err)
+struct fl_heap *fl_heap_new(int mode, int delivery, int supply, int uffd, int memfd, void *view, void *alias,
+			    uint64_t capacity, uint64_t page_size, int64_t backstop_ms, int *err)
 {
 	struct fl_heap *h = calloc(1, sizeof *h);
 	if (h == NULL) {
@@ -388,6 +535,8 @@ struct fl_heap *fl_heap_new(int mode, int uffd, int memfd, void *view, void *ali
 		return NULL;
 	}
 	h->mode = mode;
+	h->delivery = delivery;
+	h->supply = supply;
 	h->uffd = uffd;
 	h->memfd = memfd;
 	h->view = view;
@@ -414,6 +563,15 @@ struct fl_heap *fl_heap_new(int mode, int uffd, int memfd, void *view, void *ali
 	}
 	pthread_setname_np(h->service, "faultline-uffd");
 	h->service_started = 1;
+	if (delivery == FL_DELIVERY_SIGBUS) {
+		rc = fl_sigbus_register(h, (uint64_t)(uintptr_t)view, (uint64_t)(uintptr_t)view + capacity);
+		if (rc != 0) {
+			*err = rc;
+			fl_heap_free(h);
+			return NULL;
+		}
+		h->registered = 1;
+	}
 	*err = 0;
 	return h;
 }
@@ -448,7 +606,7 @@ int fl_heap_attach(struct fl_heap *h, const void *bitmap, const void *offsets, c
 		.src = h->src,
 		.page_size = h->page_size,
 		.page_shift = (unsigned)__builtin_ctzll((unsigned long long)h->page_size),
-		.pages = { .build = build_page, .install = install_run, .release = release_from_space,
+		.pages = { .supply = supply_pages, .build = build_page, .install = install_run, .release = release_from_space,
 			   .poison = poison_page, .ctx = h },
 	};
 	STORE(&h->attached, 1);
@@ -464,6 +622,7 @@ void fl_heap_begin(struct fl_heap *h, const void *from, int64_t from_bytes, int6
 	h->from_half_offset = from_half_offset;
 	h->to_half_offset = to_half_offset;
 	h->compactor.from = h->from;
+	STORE(&h->sources_populated, 0);
 	h->compactor.from_top = LOAD(&c->from_top);
 	h->compactor.new_top = LOAD(&c->new_top);
 }
@@ -478,24 +637,41 @@ void fl_heap_stop(struct fl_heap *h)
 		pthread_join(h->service, NULL);
 		h->service_started = 0;
 	}
+	/* Compactor calls and SIGBUS handlers in flight finish their runs; new handlers only poison. */
 	while (LOAD(&h->active) != 0)
 		sched_yield();
 	/*
 	 * Nothing builds any more. A compaction may be in flight: install poison over every page not
-	 * yet mapped, so that a thread blocked in a fault wakes up to the pattern (and the heap's
-	 * CLOSED bit), never to stale or zero-filled memory; then closing the uffd disarms the range.
+	 * yet mapped, so that a thread blocked in a fault (or faulting next) wakes up to the pattern and
+	 * the heap's CLOSED bit, never to stale or zero-filled memory.
 	 */
 	if (LOAD(&h->attached) && h->uffd >= 0) {
 		struct fl_control *c = h->protocol.control;
 		int64_t end = LOAD(&c->end_page);
 		if (LOAD(&c->pages_left) > 0) {
+			/*
+			 * Claim each unbuilt page first, so that a SIGBUS handler entering late finds it
+			 * FAILED (and returns to the poison) instead of building and installing over it.
+			 */
 			for (int64_t q = LOAD(&c->first_page); q < end; q++) {
-				int32_t s = __atomic_load_n(&h->protocol.states[q], __ATOMIC_ACQUIRE);
-				if (s != FL_PAGE_MAPPED && s != FL_PAGE_FAILED)
+				int32_t expected = FL_PAGE_UNPROCESSED;
+				if (__atomic_compare_exchange_n(&h->protocol.states[q], &expected, FL_PAGE_PROCESSING, 0,
+								__ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST)) {
 					poison_page(h, q);
+					__atomic_store_n(&h->protocol.states[q], FL_PAGE_FAILED, __ATOMIC_RELEASE);
+				}
 			}
 		}
 	}
+	/*
+	 * From now on a SIGBUS in flight for the view only retries its access (the page is mapped or
+	 * poisoned), so no handler issues an ioctl on the uffd when it closes (the fd number could be
+	 * reused). The heap leaves the SIGBUS registry in fl_heap_free, after Java closed the view.
+	 */
+	if (h->registered)
+		fl_sigbus_closing(h);
+	while (LOAD(&h->active) != 0)
+		sched_yield();
 	if (h->uffd >= 0) {
 		close(h->uffd);
 		h->uffd = -1;
@@ -507,6 +683,10 @@ void fl_heap_free(struct fl_heap *h)
 	if (h == NULL)
 		return;
 	fl_heap_stop(h);
+	if (h->registered) {
+		fl_sigbus_unregister(h);
+		h->registered = 0;
+	}
 	if (h->src != NULL)
 		munmap(h->src, h->src_bytes);
 	if (h->slots != NULL)

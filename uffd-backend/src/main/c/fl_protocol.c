@@ -111,18 +111,18 @@ void fail_run(struct fl_protocol *p, int64_t first, int64_t n, int path, int err
 	}
 }
 
-int build_run(struct fl_protocol *p, const struct fl_target *t, int64_t first, int64_t n, int path)
+int64_t build_run(struct fl_protocol *p, const struct fl_target *t, int64_t first, int64_t n, int path)
 {
 	for (int64_t q = first; q < first + n; q++) {
 		int64_t bad = -1;
 		int rc = p->pages.build(p->pages.ctx, t, q, &bad);
 		if (rc < 0) {
 			fail_run(p, q, first + n - q, path, -rc, bad);
-			return 0;
+			return q - first;
 		}
 		publish(p, q, FL_PAGE_PROCESSED);
 	}
-	return 1;
+	return n;
 }
 
 /* True if page q's built bytes directly follow page q - 1's (always, when built in place). */
@@ -147,7 +147,8 @@ int64_t map_run(struct fl_protocol *p, int64_t first, int64_t n, int path)
 		int err = p->pages.install(p->pages.ctx, q, r - q);
 		if (err != 0) {
 			fail_run(p, q, r - q, path, err, -1);
-			return mapped;
+			q = r;
+			continue;
 		}
 		for (int64_t s = q; s < r; s++)
 			publish(p, s, FL_PAGE_MAPPED);
@@ -175,7 +176,10 @@ static void wait_for_target(struct fl_protocol *p, int64_t first, int64_t n)
 	}
 }
 
-/* PageProtocol.claimBuildMap: returns pages built, or -1 on a stale claim. */
+/*
+ * PageProtocol.claimBuildMap: claims each page of a run once the previous one is built, builds and
+ * maps the run; returns pages built, or -1 on a stale claim.
+ */
 static int64_t claim_build_map(struct fl_protocol *p, struct fl_target *t, int64_t from, int64_t to, int64_t epoch,
 			       int path)
 {
@@ -186,22 +190,29 @@ static int64_t claim_build_map(struct fl_protocol *p, struct fl_target *t, int64
 			q++;
 			continue;
 		}
-		int64_t max = to - q;
-		if (t->base != NULL && max > t->pages)
-			max = t->pages;
-		int64_t n = claim_run(p, q, max, to, epoch);
-		if (n < 0)
+		int r = claim(p, q, epoch);
+		if (r == CLAIM_STALE)
 			return -1;
-		if (n == 0) {
+		if (r == CLAIM_TAKEN) {
 			q++;
 			continue;
 		}
-		t->first = q;
-		if (build_run(p, t, q, n, path))
-			map_run(p, q, n, path);
-		wait_for_target(p, q, n);
-		built += n;
-		q += n;
+		int64_t first = q;
+		int64_t end = to;
+		if (t->base != NULL && end - first > t->pages)
+			end = first + t->pages;
+		t->first = first;
+		p->pages.supply(p->pages.ctx, t, first, end - first);
+		int64_t good = 0;
+		int ok;
+		do {
+			ok = build_run(p, t, q, 1, path) == 1;
+			good += ok;
+			q++;
+		} while (ok && q < end && cas_state(p, q, FL_PAGE_UNPROCESSED, FL_PAGE_PROCESSING));
+		map_run(p, first, good, path);
+		wait_for_target(p, first, q - first);
+		built += q - first;
 	}
 	return built;
 }
@@ -285,8 +296,8 @@ int serve_fault(struct fl_protocol *p, struct fl_target *t, int64_t page, int wa
 				return FAULT_STALE;
 			if (n > 0) {
 				t->first = page;
-				if (build_run(p, t, page, n, path))
-					map_run(p, page, n, path);
+				p->pages.supply(p->pages.ctx, t, page, n);
+				map_run(p, page, build_run(p, t, page, n, path), path);
 				wait_for_target(p, page, n);
 				ADD(&c->fault_built_pages, n);
 				result = FAULT_BUILT;

@@ -33,18 +33,22 @@
 #define FL_SPINS_BEFORE_YIELD 64
 
 /*
- * Where a thread builds the pages it claimed: a run of `pages` pages at `base` for pages
- * [first, first + pages) (COPY/MOVE), or base == NULL when the backend builds in place (CONTINUE
- * through the GC alias; the test double).
+ * Where a thread builds the pages it claimed: a run at `base` for pages [first, ...) (COPY/MOVE;
+ * the backend's supply step points base at the thread's buffer `slot` of `pages` pages, or at
+ * recycled from-space), or base == NULL when the backend builds in place (CONTINUE through the GC
+ * alias; the test double).
  */
 struct fl_target {
 	char *base;
+	char *slot;
 	int64_t first;
 	int64_t pages;
 };
 
 /* What the protocol needs from a backend (PageProtocol.Pages). */
 struct fl_pages {
+	/* The caller claimed [first, first + n) of target t and is about to build it: provide pages to build into. */
+	void (*supply)(void *ctx, struct fl_target *t, int64_t first, int64_t n);
 	/* Builds `page` (into target, or in place); 0, or -errno with *bad_offset for -EUCLEAN. */
 	int (*build)(void *ctx, const struct fl_target *target, int64_t page, int64_t *bad_offset);
 	/* Makes pages [first, first + n) visible, sources from src[]; 0 or a positive errno. */
@@ -71,7 +75,7 @@ struct fl_protocol {
 int64_t active_epoch(const struct fl_protocol *p);
 int claim(struct fl_protocol *p, int64_t page, int64_t epoch);
 int64_t claim_run(struct fl_protocol *p, int64_t first, int64_t max, int64_t limit, int64_t epoch);
-int build_run(struct fl_protocol *p, const struct fl_target *t, int64_t first, int64_t n, int path);
+int64_t build_run(struct fl_protocol *p, const struct fl_target *t, int64_t first, int64_t n, int path);
 int64_t map_run(struct fl_protocol *p, int64_t first, int64_t n, int path);
 int64_t compact_step(struct fl_protocol *p, struct fl_target *t, int64_t max_pages);
 int64_t sweep(struct fl_protocol *p, struct fl_target *t, int64_t max_pages, int64_t epoch, int path);

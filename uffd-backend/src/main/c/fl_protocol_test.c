@@ -17,7 +17,7 @@ struct fl_protocol_test {
 	int64_t fail_page[FL_PTEST_MAX_FAILURES];
 	int fail_err[FL_PTEST_MAX_FAILURES];
 	int nfail;
-	int64_t counts[5];
+	int64_t counts[6];
 };
 
 static int failure_of(const struct fl_protocol_test *t, int64_t page, int want_install)
@@ -27,6 +27,14 @@ static int failure_of(const struct fl_protocol_test *t, int64_t page, int want_i
 			return want_install ? t->fail_err[i] : EUCLEAN;
 	}
 	return 0;
+}
+
+static void test_supply(void *ctx, struct fl_target *target, int64_t first, int64_t n)
+{
+	(void)target;
+	(void)first;
+	struct fl_protocol_test *t = ctx;
+	t->counts[5] += n;
 }
 
 static int test_build(void *ctx, const struct fl_target *target, int64_t page, int64_t *bad_offset)
@@ -80,7 +88,7 @@ struct fl_protocol_test *fl_ptest_new(void *states, void *control, const void *f
 		.src = NULL,
 		.page_size = page_size,
 		.page_shift = (unsigned)__builtin_ctzll((unsigned long long)page_size),
-		.pages = { .build = test_build, .install = test_install, .release = test_release, .poison = test_poison,
+		.pages = { .supply = test_supply, .build = test_build, .install = test_install, .release = test_release, .poison = test_poison,
 			   .ctx = t },
 	};
 	return t;
@@ -104,7 +112,7 @@ void fl_ptest_fail(struct fl_protocol_test *t, int64_t page, int err)
 
 static struct fl_target in_place(void)
 {
-	return (struct fl_target){ .base = NULL, .first = 0, .pages = INT64_MAX };
+	return (struct fl_target){ .base = NULL, .slot = NULL, .first = 0, .pages = INT64_MAX };
 }
 
 int fl_ptest_claim(struct fl_protocol_test *t, int64_t page, int64_t epoch)
@@ -117,7 +125,7 @@ int64_t fl_ptest_claim_run(struct fl_protocol_test *t, int64_t first, int64_t ma
 	return claim_run(&t->p, first, max, limit, epoch);
 }
 
-int fl_ptest_build_run(struct fl_protocol_test *t, int64_t first, int64_t n, int path)
+int64_t fl_ptest_build_run(struct fl_protocol_test *t, int64_t first, int64_t n, int path)
 {
 	struct fl_target target = in_place();
 	return build_run(&t->p, &target, first, n, path);
@@ -158,5 +166,5 @@ int64_t fl_ptest_active_epoch(struct fl_protocol_test *t)
 
 int64_t fl_ptest_count(struct fl_protocol_test *t, int what)
 {
-	return what >= 0 && what < 5 ? t->counts[what] : -1;
+	return what >= 0 && what < 6 ? t->counts[what] : -1;
 }

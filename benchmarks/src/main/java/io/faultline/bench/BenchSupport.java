@@ -7,10 +7,13 @@ import io.faultline.heap.HeapConfig;
 import io.faultline.heap.Mutator;
 import io.faultline.model.ObjectLayout;
 import io.faultline.uffd.UffdBackend;
+import io.faultline.uffd.UffdOptions;
 import io.faultline.uffd.UffdProbe;
 import java.util.List;
-import org.HdrHistogram.Histogram;
 import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import org.HdrHistogram.Histogram;
 
 /**
  * What the benchmarks and {@code faultline compare} share: backend names, availability (with the
@@ -25,6 +28,8 @@ public final class BenchSupport {
     private static final int PER_HOLDER = 1024;
 
     private static volatile UffdProbe.Report probe;
+    /** Why a (mode, options) combination cannot run here ("" if it can), tried once per JVM. */
+    private static final Map<String, String> TRIED = new ConcurrentHashMap<>();
     private static final long ORDER_SENTINEL = 0x5eed_f00d_dead_beefL;
     static volatile long orderSink;
 
@@ -69,17 +74,140 @@ public final class BenchSupport {
         return s.available() ? null : "uffd " + mode + " unavailable: " + s.detail();
     }
 
-    /** Throws {@link Skipped} with the probe's reason if {@code backend} cannot run here. */
-    public static void requireAvailable(String backend) {
+    /**
+     * Null if {@code backend} can run here with {@code options} (null: the defaults; the java
+     * backend takes none but the defaults), else why not, in one line: the probe's reason, the
+     * mode's refusal of the page supply ({@link UffdOptions#check}), or what the backend said when
+     * a small heap was created with these options (e.g. a delivery it does not implement yet).
+     */
+    public static String unavailableReason(String backend, UffdOptions options) {
+        UffdProbe.Mode mode = mode(backend);
+        if (mode == null) {
+            if (options != null && !options.equals(UffdOptions.defaults().withBackstop(options.backstop()))) {
+                return "delivery and page supply apply to the uffd modes, not the java backend";
+            }
+            return null;
+        }
         String why = unavailableReason(backend);
-        if (why != null) {
-            throw new Skipped("skipped backend " + backend + ": " + why);
+        if (why != null || options == null) {
+            return why;
+        }
+        try {
+            options.check(mode);
+        } catch (IllegalArgumentException e) {
+            return e.getMessage();
+        }
+        if (options.delivery() == UffdOptions.Delivery.SIGBUS && !probe().sigbusAvailable()) {
+            return "UFFD_FEATURE_SIGBUS unavailable: " + probe().sigbusDetail();
+        }
+        String key = mode + "/" + options.delivery() + "/" + options.supply();
+        String tried = TRIED.computeIfAbsent(key, k -> tryBackend(mode, options));
+        return tried.isEmpty() ? null : tried;
+    }
+
+    /** Creates and closes a 16-page backend with {@code options}: "" if that works, else the reason. */
+    private static String tryBackend(UffdProbe.Mode mode, UffdOptions options) {
+        int pageSize = HeapConfig.osPageSize();
+        try {
+            new UffdBackend(mode, options, 16L * pageSize, pageSize).close();
+            return "";
+        } catch (RuntimeException e) {
+            String message = e.getMessage() != null ? e.getMessage() : e.toString();
+            return options.delivery().label() + " delivery: " + message;
         }
     }
 
+    /** Throws {@link Skipped} with the probe's reason if {@code backend} cannot run here. */
+    public static void requireAvailable(String backend) {
+        requireAvailable(backend, null);
+    }
+
+    /** Throws {@link Skipped} with the reason if {@code backend} cannot run here with {@code options} (null: defaults). */
+    public static void requireAvailable(String backend, UffdOptions options) {
+        String why = unavailableReason(backend, options);
+        if (why != null) {
+            throw new Skipped("skipped backend " + backend + (options == null ? "" : " (" + describe(options) + ")") + ": " + why);
+        }
+    }
+
+    /** {@code delivery thread, supply fresh}. */
+    public static String describe(UffdOptions options) {
+        return "delivery " + options.delivery().label() + ", supply " + options.supply().label();
+    }
+
+    /** Parses a delivery name ({@code thread}, {@code sigbus}); IllegalArgumentException naming the choices. */
+    public static UffdOptions.Delivery delivery(String name) {
+        for (UffdOptions.Delivery d : UffdOptions.Delivery.values()) {
+            if (d.label().equals(name.toLowerCase(Locale.ROOT))) {
+                return d;
+            }
+        }
+        throw new IllegalArgumentException("'" + name + "' is not one of " + labels(UffdOptions.Delivery.values()));
+    }
+
+    /** Parses a page supply name ({@code fresh}, {@code recycle}, {@code keep}, {@code fallocate}). */
+    public static UffdOptions.PageSupply supply(String name) {
+        for (UffdOptions.PageSupply s : UffdOptions.PageSupply.values()) {
+            if (s.label().equals(name.toLowerCase(Locale.ROOT))) {
+                return s;
+            }
+        }
+        throw new IllegalArgumentException("'" + name + "' is not one of " + labels(UffdOptions.PageSupply.values()));
+    }
+
+    /** Which page supply each uffd mode takes, e.g. {@code continue: fresh, keep, fallocate; copy: fresh; ...}. */
+    public static String supplyChoices() {
+        List<String> parts = new java.util.ArrayList<>();
+        for (UffdProbe.Mode m : UffdProbe.Mode.values()) {
+            parts.add(m.name().toLowerCase(Locale.ROOT) + ": " + String.join(", ", java.util.Arrays.stream(UffdOptions.PageSupply.values())
+                    .filter(s -> s.appliesTo(m)).map(UffdOptions.PageSupply::label).toList()));
+        }
+        return String.join("; ", parts);
+    }
+
+    private static String labels(Enum<?>[] values) {
+        return String.join(", ", java.util.Arrays.stream(values).map(v -> v.name().toLowerCase(Locale.ROOT)).toList());
+    }
+
+    /**
+     * JMH parameters {@code delivery} and {@code supply} as options: the defaults with them, or null
+     * for the java backend with {@code thread}/{@code fresh} (the only values it takes).
+     */
+    public static UffdOptions options(String backend, String delivery, String supply) {
+        UffdOptions o = UffdOptions.defaults().withDelivery(delivery(delivery)).withSupply(supply(supply));
+        return mode(backend) == null && o.equals(UffdOptions.defaults()) ? null : o;
+    }
+
     public static HeapBackend.Factory factory(String backend) {
+        return factory(backend, null);
+    }
+
+    /** The backend's factory with {@code options} (null: the defaults). */
+    public static HeapBackend.Factory factory(String backend, UffdOptions options) {
         UffdProbe.Mode mode = mode(backend);
-        return mode == null ? JavaBackend.factory() : UffdBackend.factory(mode);
+        if (mode == null) {
+            return JavaBackend.factory();
+        }
+        return options == null ? UffdBackend.factory(mode) : UffdBackend.factory(mode, options);
+    }
+
+    /**
+     * A config builder for {@code backend} with {@code options} (null: defaults), concurrent
+     * compaction by {@code compactorThreads} threads; callers add run pages, fault-around and the
+     * rest. Throws {@link Skipped} if the combination cannot run here.
+     */
+    public static HeapConfig.Builder config(String backend, UffdOptions options, long capacity, int compactorThreads) {
+        requireAvailable(backend, options);
+        return HeapConfig.builder()
+                .capacity(capacity)
+                .backend(factory(backend, options))
+                .concurrentCompaction(true)
+                .compactorThreads(compactorThreads);
+    }
+
+    /** A JMH {@code @Param} of run length or fault-around: {@code default} is the heap's default. */
+    public static long pagesParam(String value, long dflt) {
+        return value.equals("default") ? dflt : Long.parseLong(value);
     }
 
     /** A heap on {@code backend} with concurrent compaction by {@code compactorThreads} threads. */
@@ -95,25 +223,26 @@ public final class BenchSupport {
     /** As above; {@code created}, if not null, receives the backend the heap creates. */
     public static Heap newHeap(String backend, long capacity, int compactorThreads, long stepPages,
                                java.util.function.Consumer<HeapBackend> created) {
-        requireAvailable(backend);
-        HeapBackend.Factory f = factory(backend);
-        return Heap.create(HeapConfig.builder()
-                .capacity(capacity)
-                .backend(created == null ? f : (c, ps) -> {
-                    HeapBackend b = f.create(c, ps);
-                    created.accept(b);
-                    return b;
-                })
-                .concurrentCompaction(true)
-                .compactorThreads(compactorThreads)
-                .compactionStepPages(stepPages)
-                .build());
+        HeapConfig.Builder b = config(backend, null, capacity, compactorThreads).compactionStepPages(stepPages);
+        if (created != null) {
+            HeapBackend.Factory f = factory(backend);
+            b.backend((c, ps) -> {
+                HeapBackend backendCreated = f.create(c, ps);
+                created.accept(backendCreated);
+                return backendCreated;
+            });
+        }
+        return Heap.create(b.build());
     }
 
-    /** Faults served so far: the uffd service thread's count, or the java backend's software faults. */
+    /**
+     * Faults served so far: the uffd backend's count (service thread plus SIGBUS handler), or the
+     * java backend's software faults.
+     */
     public static long faults(Heap heap) {
-        Long served = heap.backendCounters().get("faults");
-        return served != null ? served : heap.stats().faults();
+        Map<String, Long> c = heap.backendCounters();
+        Long served = c.get("faults");
+        return served != null ? served + c.getOrDefault("sigbus_faults", 0L) : heap.stats().faults();
     }
 
     /** Closes quietly in reverse order of creation (mutator, then heap); nulls are skipped. */

@@ -1,10 +1,14 @@
 package io.faultline.bench;
 
 import io.faultline.heap.Heap;
+import io.faultline.heap.HeapConfig;
 import io.faultline.heap.HeapStats;
 import io.faultline.heap.Mutator;
+import io.faultline.uffd.UffdOptions;
 import io.faultline.uffd.UffdProbe;
 import java.io.PrintStream;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
@@ -15,24 +19,51 @@ import java.util.concurrent.locks.LockSupport;
 import org.HdrHistogram.Histogram;
 
 /**
- * The measurements behind {@code faultline compare}: for each backend (java, copy, continue,
- * move) the fault service cost per page right after a pause, the compaction throughput with no
- * mutator faults, and the pause; and the floors, in the same process and run: a raw userfaultfd
- * round trip per mode, a plain minor fault, an anonymous first touch and memcpy.
+ * The measurements behind {@code faultline compare}. For the java backend and each uffd mode x
+ * delivery (x page supply) variant: the fault service cost per page right after a pause, against
+ * that variant's floor measured in the same rounds (one floor pass after each fault round, once
+ * its compaction is done, so both see the same minutes of the machine); the compaction throughput with no mutator faults; the
+ * pause; the peak resident memory; a per-page cost breakdown from the backend's native counters
+ * (build, page supply, install ioctl, fault service); optionally a run-length sweep of the
+ * compaction, and a binary-trees reference row against HotSpot G1 ({@link BinaryTreesReference}).
+ * Floors measured up front: a raw round trip per mode and delivery, batched installs (N pages per
+ * ioctl), a plain minor fault, an anonymous first touch and memcpy.
  *
- * <p>Every heap is closed and every compaction awaited before the next backend starts; a backend
- * that cannot run here gets a row that says why. The touch loop allocates nothing on the Java
- * heap (the histogram is preallocated; the bytes allocated are measured and reported).
+ * <p>Every heap is closed and every compaction awaited before the next variant starts; a variant
+ * that cannot run here gets a row that says why. The touch loop allocates nothing on the Java heap
+ * (the histogram is preallocated; the bytes allocated are measured and reported). A figure of the
+ * heap below its floor means the floor is not the cheapest way after all: {@link Result#warnings()}
+ * says so.
  */
 public final class CompareHarness {
+    /** Run lengths of the batched-install floor (pages per ioctl). */
+    public static final List<Long> INSTALL_RUNS = List.of(1L, 8L, 64L, 512L);
+    /** Default heap of the binary-trees reference row. */
+    public static final long DEFAULT_BINARYTREES_HEAP = 512L << 20;
 
-    /** How much to measure. */
+    /**
+     * How much to measure.
+     *
+     * @param floorPasses    passes of every fault floor before the variants (each variant then adds
+     *                       one pass of its own floor per fault round)
+     * @param installPages   pages per round of the batched-install floor
+     * @param installRounds  rounds of it per mode and run length (the best round is the floor)
+     * @param phaseSeconds   a variant's fault rounds, and its compaction rounds, stop early once
+     *                       they have taken this long and done a quarter of their rounds (0: never),
+     *                       so that one slow mode cannot stretch the run without bound; the rounds
+     *                       done are reported
+     */
     public record Plan(String name, int heapMb, int pages, int warmupRounds, int faultRounds, int compactionRounds,
-                       int floorRounds) {
-        public static final Plan DEFAULT = new Plan("default", 128, 256, 5, 100, 30, 60);
-        public static final Plan QUICK = new Plan("quick", 64, 256, 3, 40, 12, 60);
+                       int floorPasses, int installPages, int installRounds, int phaseSeconds) {
+        public static final Plan DEFAULT = new Plan("default", 128, 256, 5, 100, 30, 6, 4096, 5, 40);
+        public static final Plan QUICK = new Plan("quick", 32, 128, 2, 16, 6, 3, 1024, 3, 5);
         /** Tiny: proves the machinery works (tests), numbers meaningless. */
-        public static final Plan SMOKE = new Plan("smoke", 16, 32, 0, 2, 2, 2);
+        public static final Plan SMOKE = new Plan("smoke", 16, 32, 0, 2, 2, 1, 64, 1, 0);
+
+        /** True if a phase that started at {@code startNanos} and measured {@code done} of {@code planned} rounds may stop. */
+        boolean timeUp(long startNanos, int done, int planned) {
+            return phaseSeconds > 0 && done >= (planned + 3) / 4 && System.nanoTime() - startNanos > phaseSeconds * 1_000_000_000L;
+        }
 
         long liveBytes() {
             return ((long) heapMb << 20) * 3 / 8;
@@ -40,9 +71,93 @@ public final class CompareHarness {
     }
 
     /**
-     * Latency percentiles in microseconds. {@code bestPassP50}: for a floor, the lowest median of
-     * one pass of {@code pages} touches (NaN otherwise): what the mechanism costs when the VM's
-     * scheduler cooperates; uffd round trips on this VM are bimodal from pass to pass.
+     * What to compare.
+     *
+     * @param modes            a subset of {@link BenchSupport#BACKENDS}, in that order
+     * @param deliveries       deliveries of the uffd rows
+     * @param supplies         page supplies of the uffd rows: each mode gets a row per supply that
+     *                         applies to it (one row that says why, if none does)
+     * @param faultAroundPages {@link HeapConfig.Builder#faultAroundPages} of every heap; null: the default
+     * @param runPages         one value: {@link HeapConfig.Builder#runPages} of every heap; several: the
+     *                         rows use the default and a sweep repeats the compaction per value;
+     *                         empty: the default
+     * @param binaryTreesDepth 0, or the depth of the binary-trees reference row
+     * @param binaryTreesHeap  the heap (and HotSpot -Xmx) of that row
+     */
+    public record Settings(List<String> modes, List<UffdOptions.Delivery> deliveries, List<UffdOptions.PageSupply> supplies,
+                           Long faultAroundPages, List<Long> runPages, int binaryTreesDepth, long binaryTreesHeap) {
+        public Settings {
+            modes = List.copyOf(modes);
+            deliveries = List.copyOf(deliveries);
+            supplies = List.copyOf(supplies);
+            runPages = List.copyOf(runPages);
+        }
+
+        /** Every mode, both deliveries, fresh pages, the heap's run length and fault-around, no extras. */
+        public static Settings defaults() {
+            return new Settings(BenchSupport.BACKENDS, List.of(UffdOptions.Delivery.values()),
+                    List.of(UffdOptions.PageSupply.FRESH), null, List.of(), 0, DEFAULT_BINARYTREES_HEAP);
+        }
+
+        public Settings withModes(List<String> m) {
+            return new Settings(m, deliveries, supplies, faultAroundPages, runPages, binaryTreesDepth, binaryTreesHeap);
+        }
+
+        /** True if several run lengths were given: the compaction is repeated per value. */
+        public boolean sweep() {
+            return runPages.size() > 1;
+        }
+
+        /** The run length of the rows' heaps: the single value given, else null (the heap's default). */
+        public Long rowRunPages() {
+            return runPages.size() == 1 ? runPages.getFirst() : null;
+        }
+
+        /** The rows, in table order: java, then per mode, per delivery, per supply that applies. */
+        public List<Variant> variants() {
+            List<Variant> out = new ArrayList<>();
+            for (String mode : modes) {
+                UffdProbe.Mode m = BenchSupport.mode(mode);
+                if (m == null) {
+                    out.add(new Variant(mode, null));
+                    continue;
+                }
+                for (UffdOptions.Delivery d : deliveries) {
+                    List<UffdOptions.PageSupply> applicable = supplies.stream().filter(s -> s.appliesTo(m)).toList();
+                    // None applies: one row, whose options the mode refuses (it says why).
+                    for (UffdOptions.PageSupply s : applicable.isEmpty() ? List.of(supplies.getFirst()) : applicable) {
+                        out.add(new Variant(mode, UffdOptions.defaults().withDelivery(d).withSupply(s)));
+                    }
+                }
+            }
+            return out;
+        }
+    }
+
+    /** One row's backend: {@code java}, or a uffd mode with its options. */
+    public record Variant(String mode, UffdOptions options) {
+        /** {@code java}, {@code copy/thread}, {@code continue/sigbus/keep} (the supply only when not fresh). */
+        public String label() {
+            if (options == null) {
+                return mode;
+            }
+            return mode + "/" + options.delivery().label()
+                    + (options.supply() == UffdOptions.PageSupply.FRESH ? "" : "/" + options.supply().label());
+        }
+
+        public boolean uffd() {
+            return options != null;
+        }
+
+        /** The name of this variant's fault floor. */
+        public String floorName() {
+            return options == null ? "memcpy-4k" : "uffd-" + mode + "/" + options.delivery().label();
+        }
+    }
+
+    /**
+     * Latency percentiles in microseconds. {@code bestPassP50}: the lowest median of one pass of
+     * {@code pages} touches (NaN if not tracked).
      */
     public record Percentiles(long count, double p50, double p99, double p999, double max, double mean, double bestPassP50) {
         static Percentiles of(Histogram h) {
@@ -53,145 +168,244 @@ public final class CompareHarness {
             return new Percentiles(h.getTotalCount(), h.getValueAtPercentile(50) / 1e3, h.getValueAtPercentile(99) / 1e3,
                     h.getValueAtPercentile(99.9) / 1e3, h.getMaxValue() / 1e3, h.getMean() / 1e3, bestPassP50);
         }
-
-        /** The floor figure: the best pass's median if known, else the median. */
-        public double floor() {
-            return Double.isNaN(bestPassP50) ? p50 : bestPassP50;
-        }
     }
 
     /**
-     * One backend's row. Null numbers when {@code unavailable} (then it says why).
+     * Per-page costs of one variant from the backend's native counters, over the measured
+     * compaction rounds (per compacted or installed page) and fault rounds (per fault served).
+     *
+     * @param wallUsPerPage   the compaction phase's duration per compacted page (all its threads)
+     * @param buildUs         {@code BUILD_NS} per compacted page
+     * @param supplyUs        {@code SUPPLY_NS} per compacted page
+     * @param installUs       {@code INSTALL_NS} per installed page
+     * @param installFloorUs  the batched-install floor of this mode at {@code installFloorRun} pages per
+     *                        ioctl: the best of one floor round after each compaction round
+     * @param installFloorRun the heap's run length
+     * @param faultUs         {@code FAULT_NS} per fault served, over the fault rounds
+     */
+    public record Breakdown(long pagesCompacted, double wallUsPerPage, double buildUs, double supplyUs, long pagesInstalled,
+                            long installRuns, double installUs, double installFloorUs, long installFloorRun, long faults,
+                            double faultUs, long recycledPages, long sigbusFaults) {
+        /** Install calls per installed page (INSTALL_RUNS / PAGES_INSTALLED). */
+        public double ioctlsPerPage() {
+            return pagesInstalled == 0 ? Double.NaN : (double) installRuns / pagesInstalled;
+        }
+    }
+
+    /** One run length of the sweep: the compaction with {@code runPages} pages per claimed run. */
+    public record SweepPoint(long runPages, String unavailable, double compactionMBps, double compactionMs, double ioctlsPerPage,
+                             double installUs, double installFloorUs, long installFloorRun) {
+    }
+
+    /**
+     * One variant's row. Null numbers when {@code unavailable} (then it says why).
      *
      * @param floorName        what the fault cost is compared with (same run)
-     * @param floorUs          that floor's p50, us per page
+     * @param floorUs          that floor's p50 over the passes interleaved with this row's fault rounds, us per page
+     * @param floor            those passes' percentiles (null for the java backend's memcpy floor)
      * @param faultsServed     faults the backend served during the measured touches
      * @param touches          pages touched in measured rounds
      * @param hotLoopAllocated Java heap bytes the touch loops allocated (expected 0)
+     * @param peakRssMB        the process's resident high-water mark over the fault and compaction
+     *                         rounds minus its resident set before the heap was created (MB); NaN if unknown
+     * @param breakdown        null for the java backend (no native counters)
+     * @param sweep            the run-length sweep, empty without one
+     * @param faultRounds      measured fault rounds (fewer than planned if the phase ran out of time)
+     * @param compactionRounds measured compaction rounds (likewise)
+     * @param faultAroundPages the heap's fault-around
+     * @param faultBuiltPages  pages built by the measured faults (the faulting page and its fault-around)
      */
-    public record Row(String backend, String unavailable, Percentiles fault, String floorName, double floorUs,
-                      long faultsServed, long touches, long hotLoopAllocated, double compactionMBps,
-                      double compactionMs, double pauseP50Ms, double pauseMaxMs, double liveMB) {
+    public record Row(Variant variant, String unavailable, Percentiles fault, String floorName, double floorUs, Percentiles floor,
+                      long faultsServed, long touches, long hotLoopAllocated, double compactionMBps, double compactionMs,
+                      double pauseP50Ms, double pauseMaxMs, double liveMB, double peakRssMB, Breakdown breakdown,
+                      List<SweepPoint> sweep, int faultRounds, int compactionRounds, long faultAroundPages,
+                      long faultBuiltPages) {
         public boolean available() {
             return unavailable == null;
         }
 
+        public String label() {
+            return variant.label();
+        }
+
+        /**
+         * True if (almost) every touch was a fault of its own, so that the touch's p50 is the
+         * fault's round trip and compares with the floor's (with fault-around, most touches find
+         * their page mapped by an earlier fault).
+         */
+        public boolean perFault() {
+            return touches > 0 && faultsServed * 10 >= touches * 9;
+        }
+
+        /** Fault p50 over the floor's p50: the per-fault ratio (NaN unless {@link #perFault()}). */
         public double ratio() {
-            return fault.p50() / floorUs;
+            return perFault() ? fault.p50() / floorUs : Double.NaN;
+        }
+
+        /** Mean stall per touched page over the floor's p50: the amortised ratio (fault-around's figure). */
+        public double stallRatio() {
+            return fault.mean() / floorUs;
+        }
+
+        static Row unavailable(Variant v, String why) {
+            return new Row(v, why, null, v.floorName(), Double.NaN, null, 0, 0, 0, Double.NaN, Double.NaN, Double.NaN, Double.NaN,
+                    Double.NaN, Double.NaN, null, List.of(), 0, 0, 0, 0);
         }
     }
 
-    /** Machine floors measured in the same run. */
-    public record Floors(Map<String, Percentiles> faults, double memcpy4kUs, double memcpyMBps, String unavailable) {
+    /**
+     * Machine floors measured in the same run.
+     *
+     * @param faults  per floor name, the percentiles over every pass of the run (up front and
+     *                interleaved with the rows)
+     * @param install per uffd mode, us per installed page at each of {@link #INSTALL_RUNS} pages per ioctl
+     */
+    public record Floors(Map<String, Percentiles> faults, Map<String, List<Double>> install, double memcpy4kUs, double memcpyMBps,
+                         String unavailable) {
     }
 
-    public record Result(Plan plan, Floors floors, List<Row> rows, double seconds) {
+    public record Result(Plan plan, Settings settings, Floors floors, List<Row> rows, BinaryTreesReference.Result binaryTrees,
+                         List<String> warnings, String peakRssMethod, double seconds) {
     }
 
     private final Plan plan;
+    private final Settings settings;
     private final PrintStream progress;
+    /** Every fault-floor pass of the run, per floor name. */
+    private final Map<String, Histogram> floorPasses = new LinkedHashMap<>();
+    private final Map<String, Double> bestFloorPass = new LinkedHashMap<>();
+    private final Histogram onePass = Latencies.newHistogram();
     /** Consumes the touch loop's sum so the JIT cannot drop the loads (and with them the faults). */
     static volatile long sink;
 
-    private final List<String> backends;
-
     public CompareHarness(Plan plan, PrintStream progress) {
-        this(plan, BenchSupport.BACKENDS, progress);
+        this(plan, Settings.defaults(), progress);
     }
 
-    /** Measures only {@code backends} (a subset of {@link BenchSupport#BACKENDS}, in that order). */
+    /** Measures only {@code backends} (a subset of {@link BenchSupport#BACKENDS}), both deliveries, fresh pages. */
     public CompareHarness(Plan plan, List<String> backends, PrintStream progress) {
+        this(plan, Settings.defaults().withModes(backends), progress);
+    }
+
+    public CompareHarness(Plan plan, Settings settings, PrintStream progress) {
         this.plan = plan;
-        this.backends = List.copyOf(backends);
+        this.settings = settings;
         this.progress = progress;
     }
 
     public Result run() {
         long t0 = System.nanoTime();
-        progress.printf(Locale.ROOT, "compare: plan %s: heap %d MiB (live %.1f MiB), %d pages/round, %d fault rounds, %d compaction rounds%n",
-                plan.name(), plan.heapMb(), plan.liveBytes() / 1048576.0, plan.pages(), plan.faultRounds(), plan.compactionRounds());
+        List<Variant> variants = settings.variants();
+        progress.printf(Locale.ROOT, "compare: plan %s: heap %d MiB (live %.1f MiB), %d pages/round, %d fault rounds, "
+                        + "%d compaction rounds, %d rows%n", plan.name(), plan.heapMb(), plan.liveBytes() / 1048576.0, plan.pages(),
+                plan.faultRounds(), plan.compactionRounds(), variants.size());
         Floors floors = floors();
+        String peakMethod = ResidentMemory.resetPeak();
+        peakMethod = peakMethod == null
+                ? "peak RSS: the kernel's resident high-water mark (VmHWM, reset through /proc/self/clear_refs once the live set "
+                        + "is built) over the fault and compaction rounds, minus the process's resident set (VmRSS) before the heap "
+                        + "was created; in this JVM, one variant after the other"
+                : "peak RSS: unavailable (" + peakMethod + ")";
         List<Row> rows = new ArrayList<>();
         int i = 0;
-        for (String backend : backends) {
+        for (Variant v : variants) {
             i++;
             long b0 = System.nanoTime();
-            progress.printf(Locale.ROOT, "compare: [%d/%d] %s ...%n", i, backends.size(), backend);
-            Row row = measure(backend, floors);
-            progress.printf(Locale.ROOT, "compare: [%d/%d] %s %s (%.1f s)%n", i, backends.size(), backend,
+            progress.printf(Locale.ROOT, "compare: [%d/%d] %s ...%n", i, variants.size(), v.label());
+            Row row = measure(v, floors);
+            progress.printf(Locale.ROOT, "compare: [%d/%d] %s %s (%.1f s)%n", i, variants.size(), v.label(),
                     row.available() ? "done" : "skipped: " + row.unavailable(), (System.nanoTime() - b0) / 1e9);
             rows.add(row);
         }
-        return new Result(plan, floors, rows, (System.nanoTime() - t0) / 1e9);
+        Map<String, Percentiles> faults = new LinkedHashMap<>();
+        floorPasses.forEach((k, h) -> faults.put(k, Percentiles.of(h, bestFloorPass.getOrDefault(k, Double.NaN))));
+        floors = new Floors(faults, floors.install(), floors.memcpy4kUs(), floors.memcpyMBps(), floors.unavailable());
+        BinaryTreesReference.Result trees = settings.binaryTreesDepth() > 0 ? binaryTrees(rows) : null;
+        return new Result(plan, settings, floors, rows, trees, warnings(rows, floors, trees), peakMethod,
+                (System.nanoTime() - t0) / 1e9);
     }
 
     // ---- floors -----------------------------------------------------------------------------
 
     private Floors floors() {
         String why = NativeFloors.unavailableReason();
-        Map<String, Percentiles> faults = new LinkedHashMap<>();
         if (why != null) {
             // No native floors; the java backend's floor (a 4 KiB copy) is measured in Java instead.
             progress.println("compare: floors: native library unavailable (" + why + "); memcpy floors with MemorySegment.copy");
-            try (java.lang.foreign.Arena arena = java.lang.foreign.Arena.ofConfined()) {
+            try (Arena arena = Arena.ofConfined()) {
                 long bytes = Math.max(plan.liveBytes(), 4 << 20);
-                java.lang.foreign.MemorySegment src = arena.allocate(bytes, 4096);
-                java.lang.foreign.MemorySegment dst = arena.allocate(bytes, 4096);
+                MemorySegment src = arena.allocate(bytes, 4096);
+                MemorySegment dst = arena.allocate(bytes, 4096);
                 double best4k = Double.MAX_VALUE;
                 double bestMBps = 0;
                 for (int r = 0; r < 5; r++) {
                     long t0 = System.nanoTime();
                     for (int k = 0; k < 200; k++) {
                         for (long o = 0; o < (1 << 20); o += 4096) {
-                            java.lang.foreign.MemorySegment.copy(src, o, dst, o, 4096);
+                            MemorySegment.copy(src, o, dst, o, 4096);
                         }
                     }
                     best4k = Math.min(best4k, (System.nanoTime() - t0) / (200.0 * 256) / 1e3);
                     long t1 = System.nanoTime();
-                    java.lang.foreign.MemorySegment.copy(src, 0, dst, 0, bytes);
+                    MemorySegment.copy(src, 0, dst, 0, bytes);
                     bestMBps = Math.max(bestMBps, bytes / 1e6 / ((System.nanoTime() - t1) / 1e9));
                 }
-                return new Floors(faults, best4k, bestMBps, why);
+                return new Floors(Map.of(), Map.of(), best4k, bestMBps, why);
             }
         }
-        progress.println("compare: floors: uffd round trips, minor fault, first touch, memcpy ...");
+        // Batched installs: per mode and run length, the best of a few rounds, taken round-robin
+        // (every mode and run length once per round) so that a slow phase of the machine cannot
+        // spoil all the rounds of one of them.
+        progress.println("compare: floors: batched installs (1, 8, 64, 512 pages per ioctl) ...");
+        Map<String, double[]> best = new LinkedHashMap<>();
+        for (String mode : uffdModes()) {
+            double[] b = new double[INSTALL_RUNS.size()];
+            Arrays.fill(b, Double.MAX_VALUE);
+            best.put(mode, b);
+        }
+        for (int round = 0; round < plan.installRounds(); round++) {
+            for (Map.Entry<String, double[]> e : best.entrySet()) {
+                for (int i = 0; i < INSTALL_RUNS.size(); i++) {
+                    // Two rounds per call: the first in fresh mappings also pays for their page tables.
+                    long[] ns = NativeFloors.installNanos(BenchSupport.mode(e.getKey()), INSTALL_RUNS.get(i), plan.installPages(), 2);
+                    e.getValue()[i] = Math.min(e.getValue()[i], Math.min(ns[0], ns[1]) / 1e3 / plan.installPages());
+                }
+            }
+        }
+        Map<String, List<Double>> install = new LinkedHashMap<>();
+        best.forEach((mode, b) -> install.put(mode, Arrays.stream(b).boxed().toList()));
+        // Fault round trips, round-robin pass after pass, so that a slow phase of the machine (the
+        // VM's vCPU wake-ups are bimodal) does not land on one kind only.
+        progress.println("compare: floors: fault round trips per mode and delivery, minor fault, first touch ...");
         int n = plan.pages();
-        // The kinds are measured round-robin, pass after pass, so that a slow phase of the
-        // machine (the VM's vCPU wake-ups are bimodal) does not land on one kind only.
-        Map<String, Runnable> kinds = new LinkedHashMap<>();
+        Map<String, NativeFloors.Region> regions = new LinkedHashMap<>();
         try (NativeFloors.Buffer buf = new NativeFloors.Buffer(n)) {
-            for (String backend : List.of("copy", "continue", "move")) {
-                if (BenchSupport.unavailableReason(backend) == null) {
-                    int kind = NativeFloors.roundTripKind(BenchSupport.mode(backend));
-                    kinds.put("uffd-" + backend, () -> NativeFloors.uffdRoundTrip(kind, n, buf));
+            for (String mode : uffdModes()) {
+                for (UffdOptions.Delivery d : settings.deliveries()) {
+                    if (d == UffdOptions.Delivery.SIGBUS && !BenchSupport.probe().sigbusAvailable()) {
+                        continue;
+                    }
+                    int kind = NativeFloors.roundTripKind(BenchSupport.mode(mode), d);
+                    String name = new Variant(mode, UffdOptions.defaults().withDelivery(d)).floorName();
+                    regions.put(name, new NativeFloors.Region(kind, n));
+                    if (d == UffdOptions.Delivery.THREAD) {
+                        // Not a floor: the same round trip with the resolver where the scheduler puts it.
+                        regions.put(name + "-unpinned", new NativeFloors.Region(kind | NativeFloors.UNPINNED, n));
+                    }
                 }
             }
-            if (BenchSupport.unavailableReason("continue") == null) {
-                kinds.put("uffd-continue-cached", () -> NativeFloors.uffdRoundTrip(NativeFloors.RT_CONTINUE_CACHED, n, buf));
-            }
-            kinds.put("minor-fault", () -> NativeFloors.plainFault(NativeFloors.SHMEM_MINOR, n, buf));
-            kinds.put("anon-first-touch", () -> NativeFloors.plainFault(NativeFloors.ANON_FIRST_TOUCH, n, buf));
-            Map<String, Histogram> hists = new LinkedHashMap<>();
-            Map<String, Double> best = new LinkedHashMap<>();
-            kinds.keySet().forEach(k -> hists.put(k, Latencies.newHistogram()));
-            Histogram pass1 = Latencies.newHistogram();
-            int passes = Math.max(1, plan.floorRounds() / 3) + 1;
-            for (int pass = 0; pass < passes; pass++) {
-                for (Map.Entry<String, Runnable> e : kinds.entrySet()) {
-                    e.getValue().run();
-                    if (pass == 0 && passes > 1) {
-                        continue; // warm-up
+            regions.put("minor-fault", new NativeFloors.Region(NativeFloors.FLOOR_SHMEM_MINOR, n));
+            regions.put("anon-first-touch", new NativeFloors.Region(NativeFloors.FLOOR_ANON_FIRST_TOUCH, n));
+            for (int pass = 0; pass <= plan.floorPasses(); pass++) {
+                for (Map.Entry<String, NativeFloors.Region> e : regions.entrySet()) {
+                    e.getValue().touch(buf);
+                    if (pass > 0) { // the first pass warms up
+                        record(e.getKey(), buf, n, null);
                     }
-                    Histogram h = hists.get(e.getKey());
-                    pass1.reset();
-                    for (int i = 0; i < n; i++) {
-                        Latencies.record(h, buf.get(i));
-                        Latencies.record(pass1, buf.get(i));
-                    }
-                    best.merge(e.getKey(), pass1.getValueAtPercentile(50) / 1e3, Math::min);
                 }
             }
-            hists.forEach((k, h) -> faults.put(k, Percentiles.of(h, best.getOrDefault(k, Double.NaN))));
+        } finally {
+            regions.values().forEach(NativeFloors.Region::close);
         }
         // 4 KiB memcpy, cache-warm 1 MiB ring: best of a few.
         double best4k = Double.MAX_VALUE;
@@ -206,32 +420,93 @@ public final class CompareHarness {
             long ns = NativeFloors.memcpyNanos(1 << 20, bytes, 2);
             bestMBps = Math.max(bestMBps, 2.0 * bytes / 1e6 / (ns / 1e9));
         }
-        return new Floors(faults, best4k, bestMBps, null);
+        return new Floors(Map.of(), install, best4k, bestMBps, null);
     }
 
-    // ---- one backend ----------------------------------------------------------------------------
+    /** The uffd modes among the settings' that the probe finds usable. */
+    private List<String> uffdModes() {
+        return settings.modes().stream().filter(m -> BenchSupport.mode(m) != null && BenchSupport.unavailableReason(m) == null)
+                .toList();
+    }
 
-    private Row measure(String backend, Floors floors) {
-        String why = BenchSupport.unavailableReason(backend);
+    /** Adds one floor pass (in {@code buf}) to the run's tally of {@code name} and to {@code row}, if not null. */
+    private void record(String name, NativeFloors.Buffer buf, int n, Histogram row) {
+        Histogram all = floorPasses.computeIfAbsent(name, k -> Latencies.newHistogram());
+        Histogram pass = onePass;
+        pass.reset();
+        for (int i = 0; i < n; i++) {
+            long ns = buf.get(i);
+            Latencies.record(all, ns);
+            Latencies.record(pass, ns);
+            if (row != null) {
+                Latencies.record(row, ns);
+            }
+        }
+        bestFloorPass.merge(name, pass.getValueAtPercentile(50) / 1e3, Math::min);
+    }
+
+    // ---- one variant ----------------------------------------------------------------------------
+
+    private HeapConfig.Builder config(Variant v, Long runPages) {
+        HeapConfig.Builder b = BenchSupport.config(v.mode(), v.options(), (long) plan.heapMb() << 20, 1);
+        if (runPages != null) {
+            b.runPages(runPages);
+        }
+        if (settings.faultAroundPages() != null) {
+            b.faultAroundPages(settings.faultAroundPages());
+        }
+        return b;
+    }
+
+    private Row measure(Variant v, Floors floors) {
+        String why = BenchSupport.unavailableReason(v.mode(), v.options());
         if (why != null) {
-            return unavailable(backend, why);
+            return Row.unavailable(v, why);
         }
         Heap heap = null;
         Mutator m = null;
+        NativeFloors.Region floorRegion = null;
+        NativeFloors.Buffer floorBuf = null;
         try {
-            heap = BenchSupport.newHeap(backend, (long) plan.heapMb() << 20, 1);
+            if (v.uffd() && floors.unavailable() == null) {
+                floorRegion = new NativeFloors.Region(NativeFloors.roundTripKind(BenchSupport.mode(v.mode()), v.options().delivery()),
+                        plan.pages());
+                floorBuf = new NativeFloors.Buffer(plan.pages());
+            }
+            long rssBefore = ResidentMemory.rssBytes();
+            heap = Heap.create(config(v, settings.rowRunPages()).build());
             m = heap.attach();
             BenchSupport.LiveSet live = BenchSupport.LiveSet.build(m, plan.liveBytes(), plan.pages());
+            boolean peakTracked = ResidentMemory.resetPeak() == null && rssBefore > 0;
             List<Double> pauses = new ArrayList<>();
 
-            // Fault service: pause, then touch the top pages (the compactor reaches them last).
+            // Fault service: pause, then touch the top pages (the compactor reaches them last), in
+            // ascending order (fault-around maps the pages after the faulting one). After each
+            // round, once its compaction is done, one pass of the variant's floor: the same machine
+            // minutes, nothing else running in the process (the cheapest conditions for the floor).
             Histogram hist = Latencies.newHistogram();
+            Histogram floorHist = Latencies.newHistogram();
             long faultsServed = 0;
+            long faultBuilt = 0;
             long touches = 0;
             long hotAllocated = 0;
+            Map<String, Long> c0 = heap.backendCounters();
             int rounds = plan.warmupRounds() + plan.faultRounds();
+            int faultRounds = 0;
+            long phase = System.nanoTime();
             for (int r = 0; r < rounds; r++) {
                 boolean measured = r >= plan.warmupRounds();
+                if (r == plan.warmupRounds()) {
+                    phase = System.nanoTime();
+                }
+                if (measured && plan.timeUp(phase, faultRounds, plan.faultRounds())) {
+                    progress.printf(Locale.ROOT, "compare:   %s: %d of %d fault rounds in %d s, the phase's time; going on%n", v.label(),
+                            faultRounds, plan.faultRounds(), plan.phaseSeconds());
+                    break;
+                }
+                if (measured) {
+                    faultRounds++;
+                }
                 long p0 = heap.stats().pauseTotalNanos();
                 m.collect();
                 if (measured) {
@@ -239,75 +514,190 @@ public final class CompareHarness {
                 }
                 live.refreshTopRefs();
                 long f0 = BenchSupport.faults(heap);
+                long b0 = heap.faultBuiltPages();
                 long a0 = Latencies.threadAllocatedBytes();
                 sink += touchAll(m, live.topRefs, measured ? hist : null);
                 long allocated = Latencies.threadAllocatedBytes() - a0;
                 if (measured) {
                     faultsServed += BenchSupport.faults(heap) - f0;
+                    faultBuilt += heap.faultBuiltPages() - b0;
                     touches += live.topRefs.length;
                     hotAllocated += allocated;
                 }
                 heap.awaitCompaction();
+                floorPass(v, floorRegion, floorBuf, measured ? floorHist : null);
                 if (r % 5 == 4) {
-                    progress.printf(Locale.ROOT, "compare:   %s fault rounds %d/%d%n", backend, r + 1, rounds);
+                    progress.printf(Locale.ROOT, "compare:   %s fault rounds %d/%d%n", v.label(), r + 1, rounds);
                 }
             }
+            Map<String, Long> c1 = heap.backendCounters();
 
             // Compaction throughput: pause, then park until the compactor has built every page.
-            long compactionNanos = 0;
-            long cycles = 0;
-            for (int r = 0; r < plan.compactionRounds() + 1; r++) {
-                HeapStats s0 = heap.stats();
-                m.collect();
-                HeapStats s1 = heap.stats();
-                while (heap.isCompacting()) {
-                    LockSupport.parkNanos(20_000);
-                }
-                heap.awaitCompaction();
-                HeapStats s2 = heap.stats();
-                if (r > 0) { // the first is a warm-up
-                    compactionNanos += s2.compactionNanos() - s0.compactionNanos();
-                    cycles += s2.gcCycles() - s0.gcCycles();
-                    pauses.add((s1.pauseTotalNanos() - s0.pauseTotalNanos()) / 1e6);
-                }
-            }
-            progress.printf(Locale.ROOT, "compare:   %s compaction rounds %d done%n", backend, plan.compactionRounds());
+            Compaction compaction = compactionRounds(heap, m, pauses, v, floors);
+            progress.printf(Locale.ROOT, "compare:   %s compaction rounds %d done%n", v.label(), compaction.cycles());
+            double peakRssMB = peakTracked ? (ResidentMemory.peakBytes() - rssBefore) / 1e6 : Double.NaN;
+            long faultAround = heap.config().faultAroundPages();
+            BenchSupport.closeAll(m, heap);
+            m = null;
+            heap = null;
+
             double liveMB = live.liveBytes / 1e6;
-            double compactionMs = compactionNanos / 1e6 / Math.max(1, cycles);
             double[] p = pauses.stream().mapToDouble(Double::doubleValue).sorted().toArray();
-            String floorName;
+            String floorName = v.floorName();
             double floorUs;
-            if (backend.equals("java")) {
-                floorName = "memcpy-4k";
+            Percentiles floorP = null;
+            if (!v.uffd()) {
                 floorUs = floors.memcpy4kUs();
+            } else if (floorHist.getTotalCount() > 0) {
+                floorP = Percentiles.of(floorHist);
+                floorUs = floorP.p50();
             } else {
-                floorName = "uffd-" + backend;
-                Percentiles fp = floors.faults().get(floorName);
-                floorUs = fp == null ? Double.NaN : fp.floor();
+                floorUs = Double.NaN;
             }
-            return new Row(backend, null, Percentiles.of(hist), floorName, floorUs, faultsServed, touches, hotAllocated,
-                    liveMB / (compactionMs / 1e3), compactionMs, median(p), p.length == 0 ? Double.NaN : p[p.length - 1], liveMB);
+            Breakdown breakdown = v.uffd() ? breakdown(c0, c1, compaction) : null;
+            List<SweepPoint> sweep = settings.sweep() ? sweep(v, floors, live.liveBytes) : List.of();
+            return new Row(v, null, Percentiles.of(hist), floorName, floorUs, floorP, faultsServed, touches, hotAllocated,
+                    liveMB / (compaction.msPerCycle() / 1e3), compaction.msPerCycle(), median(p),
+                    p.length == 0 ? Double.NaN : p[p.length - 1], liveMB, peakRssMB, breakdown, sweep, faultRounds,
+                    (int) compaction.cycles(), faultAround, faultBuilt);
         } catch (BenchSupport.Skipped e) {
-            return unavailable(backend, e.getMessage());
+            return Row.unavailable(v, e.getMessage());
         } catch (RuntimeException | OutOfMemoryError e) {
-            progress.println("compare: " + backend + " failed: " + e);
-            return unavailable(backend, "failed: " + e);
+            progress.println("compare: " + v.label() + " failed: " + e);
+            return Row.unavailable(v, "failed: " + e);
         } finally {
             BenchSupport.closeAll(m, heap);
+            if (floorRegion != null) {
+                floorRegion.close();
+            }
+            if (floorBuf != null) {
+                floorBuf.close();
+            }
         }
     }
 
-    /** The hot loop: one read per page, each timed; allocates nothing. */
+    private void floorPass(Variant v, NativeFloors.Region region, NativeFloors.Buffer buf, Histogram row) {
+        if (region == null) {
+            return;
+        }
+        region.touch(buf);
+        if (row != null) {
+            record(v.floorName(), buf, plan.pages(), row);
+        }
+    }
+
+    /**
+     * The measured compaction rounds: totals over them, the native counters at their ends, and the
+     * batched-install floor at the heap's run length (the best of one round after each compaction
+     * round, so that floor and heap see the same minutes of the machine; NaN for java).
+     */
+    private record Compaction(long nanos, long cycles, long pages, Map<String, Long> before, Map<String, Long> after,
+                              long runPages, double installFloorUs) {
+        double msPerCycle() {
+            return nanos / 1e6 / Math.max(1, cycles);
+        }
+    }
+
+    /** One warm-up and {@link Plan#compactionRounds()} measured cycles, each with no mutator access. */
+    private Compaction compactionRounds(Heap heap, Mutator m, List<Double> pauses, Variant v, Floors floors) {
+        long runPages = heap.config().runPages();
+        UffdProbe.Mode floorMode = v.uffd() && floors.unavailable() == null ? BenchSupport.mode(v.mode()) : null;
+        double installFloor = Double.MAX_VALUE;
+        long nanos = 0;
+        long cycles = 0;
+        long pages = 0;
+        Map<String, Long> before = null;
+        long phase = System.nanoTime();
+        for (int r = 0; r < plan.compactionRounds() + 1; r++) {
+            if (r == 1) {
+                before = heap.backendCounters();
+                phase = System.nanoTime();
+            }
+            if (r > 1 && plan.timeUp(phase, r - 1, plan.compactionRounds())) {
+                progress.printf(Locale.ROOT, "compare:   %d of %d compaction rounds in %d s, the phase's time; going on%n", r - 1,
+                        plan.compactionRounds(), plan.phaseSeconds());
+                break;
+            }
+            HeapStats s0 = heap.stats();
+            m.collect();
+            HeapStats s1 = heap.stats();
+            while (heap.isCompacting()) {
+                LockSupport.parkNanos(20_000);
+            }
+            heap.awaitCompaction();
+            HeapStats s2 = heap.stats();
+            if (r > 0) { // the first is a warm-up
+                nanos += s2.compactionNanos() - s0.compactionNanos();
+                cycles += s2.gcCycles() - s0.gcCycles();
+                pages += s2.pagesCompacted() - s0.pagesCompacted();
+                if (pauses != null) {
+                    pauses.add((s1.pauseTotalNanos() - s0.pauseTotalNanos()) / 1e6);
+                }
+                if (floorMode != null) {
+                    // Two rounds per call: the first in fresh mappings also pays for their page tables.
+                    long[] ns = NativeFloors.installNanos(floorMode, runPages, plan.installPages(), 2);
+                    installFloor = Math.min(installFloor, Math.min(ns[0], ns[1]) / 1e3 / plan.installPages());
+                }
+            }
+        }
+        return new Compaction(nanos, cycles, pages, before == null ? heap.backendCounters() : before, heap.backendCounters(),
+                runPages, installFloor == Double.MAX_VALUE ? Double.NaN : installFloor);
+    }
+
+    private static long delta(Map<String, Long> before, Map<String, Long> after, String counter) {
+        return after.getOrDefault(counter, 0L) - before.getOrDefault(counter, 0L);
+    }
+
+    private static double per(long total, long n) {
+        return n == 0 ? Double.NaN : total / 1e3 / n;
+    }
+
+    private static Breakdown breakdown(Map<String, Long> faultsBefore, Map<String, Long> faultsAfter, Compaction c) {
+        long pages = c.pages();
+        long installed = delta(c.before(), c.after(), "pages_installed");
+        long runs = delta(c.before(), c.after(), "install_runs");
+        long faults = delta(faultsBefore, faultsAfter, "faults") + delta(faultsBefore, faultsAfter, "sigbus_faults");
+        return new Breakdown(pages, pages == 0 ? Double.NaN : c.nanos() / 1e3 / pages,
+                per(delta(c.before(), c.after(), "build_ns"), pages), per(delta(c.before(), c.after(), "supply_ns"), pages),
+                installed, runs, per(delta(c.before(), c.after(), "install_ns"), installed),
+                c.installFloorUs(), c.runPages(), faults,
+                per(delta(faultsBefore, faultsAfter, "fault_ns"), faults), delta(c.before(), c.after(), "recycled_pages"),
+                delta(faultsBefore, faultsAfter, "sigbus_faults"));
+    }
+
+    /** The compaction again, on a fresh heap per run length. */
+    private List<SweepPoint> sweep(Variant v, Floors floors, long liveBytes) {
+        List<SweepPoint> points = new ArrayList<>();
+        for (long runPages : settings.runPages()) {
+            Heap heap = null;
+            Mutator m = null;
+            try {
+                heap = Heap.create(config(v, runPages).build());
+                m = heap.attach();
+                BenchSupport.LiveSet.build(m, plan.liveBytes(), 1);
+                Compaction c = compactionRounds(heap, m, null, v, floors);
+                long installed = delta(c.before(), c.after(), "pages_installed");
+                long runs = delta(c.before(), c.after(), "install_runs");
+                points.add(new SweepPoint(runPages, null, liveBytes / 1e6 / (c.msPerCycle() / 1e3), c.msPerCycle(),
+                        installed == 0 ? Double.NaN : (double) runs / installed, per(delta(c.before(), c.after(), "install_ns"), installed),
+                        c.installFloorUs(), runPages));
+                progress.printf(Locale.ROOT, "compare:   %s sweep: %d pages per run done%n", v.label(), runPages);
+            } catch (RuntimeException | OutOfMemoryError e) {
+                points.add(new SweepPoint(runPages, "failed: " + e, Double.NaN, Double.NaN, Double.NaN, Double.NaN, Double.NaN, 0));
+            } finally {
+                BenchSupport.closeAll(m, heap);
+            }
+        }
+        return points;
+    }
+
+    /** The hot loop: one read per page, each timed, ascending addresses (refs are highest first); allocates nothing. */
     private static long touchAll(Mutator m, int[] refs, Histogram h) {
         long sum = 0;
-        for (int i = 0; i < refs.length; i++) {
+        for (int i = refs.length - 1; i >= 0; i--) {
             sum += BenchSupport.LiveSet.timedTouch(m, refs[i], h);
         }
         return sum;
-    }
-
-    private static Row unavailable(String backend, String why) {
-        return new Row(backend, why, null, null, Double.NaN, 0, 0, 0, Double.NaN, Double.NaN, Double.NaN, Double.NaN, Double.NaN);
     }
 
     private static double median(double[] sorted) {
@@ -318,110 +708,61 @@ public final class CompareHarness {
         return n % 2 == 1 ? sorted[n / 2] : (sorted[n / 2 - 1] + sorted[n / 2]) / 2;
     }
 
-    // ---- output --------------------------------------------------------------------------------
+    // ---- binary-trees -------------------------------------------------------------------------
 
-    /** The table printed by {@code faultline compare}: floors first, then one row per backend. */
-    public static String table(Result r) {
-        StringBuilder out = new StringBuilder();
-        Floors f = r.floors();
-        if (f.unavailable() != null) {
-            out.append("floors: native floors unavailable: ").append(f.unavailable())
-                    .append(String.format(Locale.ROOT, "; MemorySegment.copy 4k %.3fus; copy %.0f MB/s%n", f.memcpy4kUs(), f.memcpyMBps()));
-        } else {
-            out.append("floors (same run, us per page, best-pass p50 / overall p50):");
-            f.faults().forEach((k, v) -> out.append(String.format(Locale.ROOT, " %s %.2f/%.2f;", k, v.floor(), v.p50())));
-            out.append(String.format(Locale.ROOT, " memcpy-4k %.3fus; memcpy %.0f MB/s%n", f.memcpy4kUs(), f.memcpyMBps()));
+    /** The reference row on the fastest-compacting uffd row of this run (java if no uffd row ran). */
+    private BinaryTreesReference.Result binaryTrees(List<Row> rows) {
+        Row best = null;
+        for (Row r : rows) {
+            if (r.available() && r.variant().uffd() && (best == null || r.compactionMBps() > best.compactionMBps())) {
+                best = r;
+            }
         }
-        out.append(String.format(Locale.ROOT, "%-9s %11s %9s %9s %22s %7s %8s %15s %10s %9s%n", "mode", "fault p50", "p99",
-                "mean", "floor (same run)", "ratio", "faults", "compaction", "x memcpy", "pause p50"));
-        for (Row row : r.rows()) {
-            if (!row.available()) {
-                out.append(String.format(Locale.ROOT, "%-9s unavailable: %s%n", row.backend(), row.unavailable()));
+        Variant v = best != null ? best.variant() : new Variant("java", null);
+        return BinaryTreesReference.measure(settings.binaryTreesDepth(), settings.binaryTreesHeap(), v.mode(), v.options(),
+                settings.rowRunPages(), settings.faultAroundPages(), progress);
+    }
+
+    // ---- floors that are not floors ------------------------------------------------------------
+
+    /**
+     * A heap figure below its same-run floor means the floor is not the cheapest way to do that
+     * work after all: one line each, printed under the table (never hidden). Also failed parts.
+     */
+    static List<String> warnings(List<Row> rows, Floors floors, BinaryTreesReference.Result trees) {
+        List<String> w = new ArrayList<>();
+        for (Row r : rows) {
+            if (!r.available()) {
                 continue;
             }
-            out.append(String.format(Locale.ROOT, "%-9s %9.2fus %7.2fus %7.2fus %22s %6.1fx %8s %10.0f MB/s %9.3fx %7.2fms%n",
-                    row.backend(), row.fault().p50(), row.fault().p99(), row.fault().mean(),
-                    String.format(Locale.ROOT, "%s %.2fus", row.floorName(), row.floorUs()), row.ratio(),
-                    row.faultsServed() + "/" + row.touches(), row.compactionMBps(), row.compactionMBps() / f.memcpyMBps(),
-                    row.pauseP50Ms()));
-        }
-        return out.toString();
-    }
-
-    /** The raw numbers as one JSON document. */
-    public static String json(Result r) {
-        StringBuilder j = new StringBuilder(2048);
-        j.append("{\n  \"plan\": {\"name\": ").append(Json.quote(r.plan().name())).append(", \"heapMb\": ").append(r.plan().heapMb())
-                .append(", \"pagesPerRound\": ").append(r.plan().pages()).append(", \"faultRounds\": ").append(r.plan().faultRounds())
-                .append(", \"compactionRounds\": ").append(r.plan().compactionRounds()).append("},\n");
-        j.append("  \"seconds\": ").append(num(r.seconds())).append(",\n");
-        j.append("  \"machine\": {\"cpus\": ").append(Runtime.getRuntime().availableProcessors()).append(", \"kernel\": ")
-                .append(Json.quote(System.getProperty("os.version"))).append(", \"java\": ").append(Json.quote(System.getProperty("java.version")))
-                .append("},\n");
-        Floors f = r.floors();
-        j.append("  \"floors\": {\"unavailable\": ").append(f.unavailable() == null ? "null" : Json.quote(f.unavailable()))
-                .append(", \"memcpy4kUs\": ").append(num(f.memcpy4kUs())).append(", \"memcpyMBps\": ").append(num(f.memcpyMBps()));
-        f.faults().forEach((k, v) -> j.append(", ").append(Json.quote(k)).append(": ").append(percentiles(v)));
-        j.append("},\n  \"rows\": [\n");
-        for (int i = 0; i < r.rows().size(); i++) {
-            Row row = r.rows().get(i);
-            j.append("    {\"mode\": ").append(Json.quote(row.backend()));
-            if (!row.available()) {
-                j.append(", \"available\": false, \"reason\": ").append(Json.quote(row.unavailable()));
-            } else {
-                j.append(", \"available\": true, \"faultUs\": ").append(percentiles(row.fault()))
-                        .append(", \"floor\": ").append(Json.quote(row.floorName())).append(", \"floorUs\": ").append(num(row.floorUs()))
-                        .append(", \"ratio\": ").append(num(row.ratio()))
-                        .append(", \"faultsServed\": ").append(row.faultsServed()).append(", \"touches\": ").append(row.touches())
-                        .append(", \"hotLoopAllocatedBytes\": ").append(row.hotLoopAllocated())
-                        .append(", \"liveMB\": ").append(num(row.liveMB()))
-                        .append(", \"compactionMs\": ").append(num(row.compactionMs()))
-                        .append(", \"compactionMBps\": ").append(num(row.compactionMBps()))
-                        .append(", \"pauseP50Ms\": ").append(num(row.pauseP50Ms()))
-                        .append(", \"pauseMaxMs\": ").append(num(row.pauseMaxMs()));
+            if (r.perFault() && Double.isFinite(r.floorUs()) && r.fault().p50() < r.floorUs()) {
+                w.add(String.format(Locale.ROOT, "%s: fault p50 %.2f us is below its floor %s %.2f us measured in the same rounds: "
+                        + "that floor is not the cheapest way to do this round trip (the floor is wrong, not the heap fast)",
+                        r.label(), r.fault().p50(), r.floorName(), r.floorUs()));
             }
-            j.append(i + 1 < r.rows().size() ? "},\n" : "}\n");
-        }
-        j.append("  ]\n}\n");
-        return j.toString();
-    }
-
-    /** The rows as CSV (one line per mode; empty cells for an unavailable mode). */
-    public static String csv(Result r) {
-        StringBuilder c = new StringBuilder();
-        c.append("mode,available,reason,fault_p50_us,fault_p99_us,fault_p999_us,fault_max_us,fault_mean_us,floor,floor_p50_us,ratio,"
-                + "faults_served,touches,hot_loop_alloc_bytes,live_mb,compaction_ms,compaction_mbps,memcpy_mbps,pause_p50_ms,pause_max_ms\n");
-        for (Row row : r.rows()) {
-            if (!row.available()) {
-                c.append(row.backend()).append(",false,").append(csvText(row.unavailable())).append(",,,,,,,,,,,,,,,,,\n");
-                continue;
+            Breakdown b = r.breakdown();
+            if (b != null && Double.isFinite(b.installUs()) && Double.isFinite(b.installFloorUs()) && b.installUs() < b.installFloorUs()) {
+                w.add(String.format(Locale.ROOT, "%s: install %.3f us/page (%.1f pages per ioctl on average) is below the batched-install "
+                        + "floor %.3f us/page at %d pages per ioctl: that floor is wrong", r.label(), b.installUs(),
+                        1 / b.ioctlsPerPage(), b.installFloorUs(), b.installFloorRun()));
             }
-            Percentiles p = row.fault();
-            c.append(String.join(",", List.of(row.backend(), "true", "", num(p.p50()), num(p.p99()), num(p.p999()), num(p.max()),
-                    num(p.mean()), row.floorName(), num(row.floorUs()), num(row.ratio()), Long.toString(row.faultsServed()),
-                    Long.toString(row.touches()), Long.toString(row.hotLoopAllocated()), num(row.liveMB()), num(row.compactionMs()),
-                    num(row.compactionMBps()), num(r.floors().memcpyMBps()), num(row.pauseP50Ms()), num(row.pauseMaxMs()))))
-                    .append('\n');
+            for (SweepPoint s : r.sweep()) {
+                if (s.unavailable() != null) {
+                    w.add(r.label() + ": sweep at " + s.runPages() + " pages per run " + s.unavailable());
+                } else if (Double.isFinite(s.installUs()) && Double.isFinite(s.installFloorUs()) && s.installUs() < s.installFloorUs()) {
+                    w.add(String.format(Locale.ROOT, "%s: sweep at %d pages per run: install %.3f us/page is below the batched-install "
+                            + "floor %.3f us/page at %d pages per ioctl: that floor is wrong", r.label(), s.runPages(), s.installUs(),
+                            s.installFloorUs(), s.installFloorRun()));
+                }
+            }
         }
-        return c.toString();
-    }
-
-    private static String percentiles(Percentiles p) {
-        return "{\"n\": " + p.count() + ", \"bestPassP50\": " + num(p.bestPassP50()) + ", \"p50\": " + num(p.p50()) + ", \"p99\": " + num(p.p99()) + ", \"p999\": " + num(p.p999())
-                + ", \"max\": " + num(p.max()) + ", \"mean\": " + num(p.mean()) + "}";
-    }
-
-    private static String num(double d) {
-        return Double.isFinite(d) ? String.format(Locale.ROOT, "%.4f", d) : "null";
-    }
-
-    private static String csvText(String s) {
-        return "\"" + s.replace("\"", "\"\"") + "\"";
-    }
-
-    static double[] sorted(List<Double> xs) {
-        double[] a = xs.stream().mapToDouble(Double::doubleValue).toArray();
-        Arrays.sort(a);
-        return a;
+        if (trees != null) {
+            for (BinaryTreesReference.Run run : List.of(trees.faultline(), trees.hotspot())) {
+                if (!run.ok()) {
+                    w.add("binary-trees " + trees.depth() + " on " + run.runtime() + " (" + run.label() + "): " + run.error());
+                }
+            }
+        }
+        return w;
     }
 }

@@ -21,11 +21,13 @@ import org.openjdk.jmh.runner.IterationType;
 
 /**
  * The fault floors of {@link FaultServiceBench}, with no compaction work, measured natively in
- * one downcall each (see {@code fl_bench.c}): a raw userfaultfd round trip per mode (blocking
- * resolver thread, as in the backend), a pure minor-fault round trip (pages already cached), a
- * plain shmem minor fault without uffd, and an anonymous first-touch fault. Score: time per page;
- * the region is mapped, registered and its resolver thread started in the iteration's setup, so
- * only the touches are timed.
+ * one downcall each (see {@code fl_bench.c}): a raw userfaultfd round trip per mode and delivery
+ * ({@code /thread}: a resolver thread that waits as the backend's fault-service thread does;
+ * {@code /sigbus}: a handler in the faulting thread), a pure minor-fault round trip (pages already
+ * cached), a plain shmem minor fault without uffd, and an anonymous first-touch fault. Score: time
+ * per page. The region is mapped, registered and its resolver thread started once per trial (as a
+ * heap's service thread lives as long as the heap), and re-armed before each pass, so only the
+ * touches are timed.
  */
 @State(Scope.Thread)
 @BenchmarkMode(Mode.SingleShotTime)
@@ -36,7 +38,8 @@ import org.openjdk.jmh.runner.IterationType;
 public class FaultFloorBench {
     public static final int PAGES = FaultServiceBench.PAGES;
 
-    @Param({"uffd-copy", "uffd-continue", "uffd-move", "uffd-continue-cached", "minor-fault", "anon-first-touch"})
+    @Param({"uffd-copy/thread", "uffd-continue/thread", "uffd-move/thread", "uffd-copy/sigbus", "uffd-continue/sigbus",
+            "uffd-move/sigbus", "uffd-continue-cached/thread", "minor-fault", "anon-first-touch"})
     public String floor;
 
     private NativeFloors.Buffer buffer;
@@ -51,26 +54,32 @@ public class FaultFloorBench {
         if (why != null) {
             throw new BenchmarkSupportSkip("skipped floor " + floor + ": " + why);
         }
-        String mode = switch (floor) {
-            case "uffd-copy" -> "copy";
-            case "uffd-continue", "uffd-continue-cached" -> "continue";
-            case "uffd-move" -> "move";
-            default -> null;
-        };
-        if (mode != null) {
+        kind = kind(floor);
+        if (floor.startsWith("uffd-")) {
+            String mode = floor.substring("uffd-".length(), floor.indexOf('/')).replace("-cached", "");
             BenchSupport.requireAvailable(mode);
+            if (floor.endsWith("/sigbus") && !BenchSupport.probe().sigbusAvailable()) {
+                throw new BenchmarkSupportSkip("skipped floor " + floor + ": UFFD_FEATURE_SIGBUS unavailable: "
+                        + BenchSupport.probe().sigbusDetail());
+            }
         }
-        kind = switch (floor) {
-            case "uffd-copy" -> NativeFloors.RT_COPY;
-            case "uffd-continue" -> NativeFloors.RT_CONTINUE;
-            case "uffd-move" -> NativeFloors.RT_MOVE;
-            case "uffd-continue-cached" -> NativeFloors.RT_CONTINUE_CACHED;
+        buffer = new NativeFloors.Buffer(PAGES);
+        hist = Latencies.newHistogram();
+        region = new NativeFloors.Region(kind, PAGES); // mapped, registered, resolver running: not timed
+    }
+
+    /** The {@code fl_bench} kind of a floor name. */
+    static int kind(String floor) {
+        int delivery = floor.endsWith("/sigbus") ? NativeFloors.SIGBUS : 0;
+        return switch (floor.replace("/sigbus", "").replace("/thread", "")) {
+            case "uffd-copy" -> NativeFloors.RT_COPY | delivery;
+            case "uffd-continue" -> NativeFloors.RT_CONTINUE | delivery;
+            case "uffd-move" -> NativeFloors.RT_MOVE | delivery;
+            case "uffd-continue-cached" -> NativeFloors.RT_CONTINUE_CACHED | delivery;
             case "minor-fault" -> NativeFloors.FLOOR_SHMEM_MINOR;
             case "anon-first-touch" -> NativeFloors.FLOOR_ANON_FIRST_TOUCH;
             default -> throw new IllegalArgumentException("floor " + floor);
         };
-        buffer = new NativeFloors.Buffer(PAGES);
-        hist = Latencies.newHistogram();
     }
 
     /** Same as {@link BenchSupport.Skipped}; a separate name keeps the floor's reason distinct. */
@@ -83,7 +92,6 @@ public class FaultFloorBench {
     @Setup(Level.Iteration)
     public void iteration(IterationParams ip) {
         recording = ip.getType() == IterationType.MEASUREMENT;
-        region = new NativeFloors.Region(kind, PAGES); // mapped, registered, resolver running: not timed
     }
 
     @Benchmark
@@ -94,8 +102,6 @@ public class FaultFloorBench {
 
     @TearDown(Level.Iteration)
     public void collectLatencies() {
-        region.close();
-        region = null;
         if (recording) {
             for (int i = 0; i < PAGES; i++) {
                 Latencies.record(hist, buffer.get(i));

@@ -1,6 +1,7 @@
 package io.faultline.bench;
 
 import io.faultline.heap.Heap;
+import io.faultline.heap.HeapConfig;
 import io.faultline.heap.Mutator;
 import java.util.concurrent.TimeUnit;
 import org.HdrHistogram.Histogram;
@@ -24,8 +25,10 @@ import org.openjdk.jmh.runner.IterationType;
 /**
  * (1) Fault service: right after a compaction pause, the mutator touches {@value #PAGES}
  * distinct to-space pages (the top ones, which the ascending compactor reaches last), one read
- * each; the score is time per page. Each iteration is one pause followed by one pass. The floors
- * are {@link FaultFloorBench} and {@link MemcpyBench}, in the same JMH run.
+ * each, in ascending address order; the score is time per page (with fault-around, the amortised
+ * stall per page). Each iteration is one pause followed by one pass. Delivery, page supply and
+ * fault-around are parameters. The floors are {@link FaultFloorBench} (same mode and delivery) and
+ * {@link MemcpyBench}, in the same JMH run.
  *
  * <p>Per-touch latencies go to an HdrHistogram (measurement iterations only), printed at the end
  * of the trial with the number of faults actually served (a page the compactor built first is a
@@ -50,6 +53,18 @@ public class FaultServiceBench {
     @Param({"1"})
     public int compactorThreads;
 
+    /** uffd: {@code thread} (the fault-service thread) or {@code sigbus} (a handler in the faulting thread); java: thread. */
+    @Param({"thread", "sigbus"})
+    public String delivery;
+
+    /** Where to-space pages are built (uffd: fresh, recycle, keep, fallocate; java: fresh). */
+    @Param({"fresh"})
+    public String supply;
+
+    /** Pages a fault builds after its own: 0 (off) and 8 (one fault maps 9 pages). */
+    @Param({"0", "8"})
+    public String faultAround;
+
     private Heap heap;
     private BenchSupport.LiveSet live;
     private Mutator m;
@@ -62,7 +77,8 @@ public class FaultServiceBench {
 
     @Setup(Level.Trial)
     public void setUp() {
-        heap = BenchSupport.newHeap(backend, (long) heapMb << 20, compactorThreads);
+        heap = Heap.create(BenchSupport.config(backend, BenchSupport.options(backend, delivery, supply), (long) heapMb << 20,
+                compactorThreads).faultAroundPages(BenchSupport.pagesParam(faultAround, HeapConfig.DEFAULT_FAULT_AROUND_PAGES)).build());
         Mutator t = heap.attach();
         try {
             live = BenchSupport.LiveSet.build(t, ((long) heapMb << 20) * 3 / 8, PAGES);
@@ -89,7 +105,7 @@ public class FaultServiceBench {
         Mutator mu = m;
         Histogram h = recording ? hist : null;
         long sum = 0;
-        for (int i = 0; i < refs.length; i++) {
+        for (int i = refs.length - 1; i >= 0; i--) { // ascending addresses: refs are highest first
             sum += BenchSupport.LiveSet.timedTouch(mu, refs[i], h);
         }
         hotAllocated += Latencies.threadAllocatedBytes() - a0;
@@ -112,7 +128,8 @@ public class FaultServiceBench {
         try {
             if (hist != null && hist.getTotalCount() > 0) {
                 System.out.println();
-                System.out.println("[fault-service " + backend + " heap=" + heapMb + "m] per-page " + Latencies.summary(hist)
+                System.out.println("[fault-service " + backend + " delivery=" + delivery + " supply=" + supply + " fault-around="
+                        + faultAround + " heap=" + heapMb + "m] per-page " + Latencies.summary(hist)
                         + "; faults served " + faultsServed + " of " + touches + " touches; hot loop allocated "
                         + hotAllocated + " B");
             }

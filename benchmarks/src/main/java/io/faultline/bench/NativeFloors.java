@@ -5,6 +5,7 @@ import static java.lang.foreign.ValueLayout.JAVA_INT;
 import static java.lang.foreign.ValueLayout.JAVA_LONG;
 
 import io.faultline.uffd.NativeLibrary;
+import io.faultline.uffd.UffdOptions;
 import io.faultline.uffd.UffdProbe;
 import java.lang.foreign.Arena;
 import java.lang.foreign.FunctionDescriptor;
@@ -13,9 +14,19 @@ import java.lang.invoke.MethodHandle;
 
 /**
  * The machine's floors, measured natively ({@code fl_bench.c} in libfaultline): a raw userfaultfd
- * round trip per mode with no compaction work, a plain shmem minor fault, an anonymous first-touch
- * fault, and memcpy. Each call runs in one downcall (the faulting thread is in native, the
- * resolver a pthread), so no Java code runs while a fault is pending.
+ * round trip per mode and delivery with no compaction work, batched installs (N contiguous pages
+ * per ioctl, no fault), a plain shmem minor fault, an anonymous first-touch fault, and memcpy.
+ * Each call runs in one downcall (the faulting thread is in native; the resolver is a pthread or,
+ * in SIGBUS delivery, a native handler in the faulting thread), so no Java code runs while a fault
+ * is pending.
+ *
+ * <p>A floor is the cheapest known way to do the heap's own round trip: in thread delivery the
+ * resolver waits exactly as the heap's fault-service thread does (poll on the uffd and an eventfd,
+ * up to 16 messages per read, every signal blocked) and lives as long as its {@link Region}, as
+ * the service thread lives as long as its heap, and for each pass it is placed on the faulting
+ * thread's CPU (the cheapest hand-over; {@link #UNPINNED} measures it placed by the scheduler);
+ * serving copies 4 KiB into an already resident page and installs it with the mode's ioctl. If a heap's fault path beats its floor in the same run,
+ * the floor is wrong, and {@code faultline compare} says so.
  *
  * <p>Latencies are written into a caller-owned native buffer ({@link Buffer}) so a measurement
  * allocates nothing on the Java heap.
@@ -26,6 +37,14 @@ public final class NativeFloors {
     public static final int RT_COPY = 1;
     public static final int RT_MOVE = 2;
     public static final int RT_CONTINUE_CACHED = 3;
+    /** Or'ed with a round-trip kind: SIGBUS delivery ({@code FL_BENCH_SIGBUS}). */
+    public static final int SIGBUS = 0x10;
+    /**
+     * Or'ed with a round-trip kind, thread delivery: the resolver is not placed on the faulting
+     * thread's CPU but left where the scheduler puts it, as a heap's service thread is
+     * ({@code FL_BENCH_UNPINNED}). Not a floor: what the placement costs.
+     */
+    public static final int UNPINNED = 0x20;
     /** Region floors beyond the four round trips ({@code FL_BENCH_FLOOR_*}). */
     public static final int FLOOR_SHMEM_MINOR = 4;
     public static final int FLOOR_ANON_FIRST_TOUCH = 5;
@@ -46,6 +65,8 @@ public final class NativeFloors {
                 FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS));
         static final MethodHandle REGION_FREE = NativeLibrary.downcall("fl_bench_region_free",
                 FunctionDescriptor.ofVoid(ADDRESS));
+        static final MethodHandle INSTALL = NativeLibrary.downcall("fl_bench_install",
+                FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_LONG, JAVA_LONG, JAVA_LONG, ADDRESS));
     }
 
     private NativeFloors() {
@@ -56,13 +77,43 @@ public final class NativeFloors {
         return NativeLibrary.isLoaded() ? null : NativeLibrary.failureReason();
     }
 
-    /** The round-trip kind for a uffd mode. */
+    /** The round-trip kind for a uffd mode (thread delivery). */
     public static int roundTripKind(UffdProbe.Mode mode) {
         return switch (mode) {
             case CONTINUE -> RT_CONTINUE;
             case COPY -> RT_COPY;
             case MOVE -> RT_MOVE;
         };
+    }
+
+    /** The round-trip kind for a uffd mode and a delivery. */
+    public static int roundTripKind(UffdProbe.Mode mode, UffdOptions.Delivery delivery) {
+        return roundTripKind(mode) | (delivery == UffdOptions.Delivery.SIGBUS ? SIGBUS : 0);
+    }
+
+    /**
+     * Batched installs: {@code totalPages} pages installed with {@code mode}'s ioctl in runs of
+     * {@code runPages} contiguous pages, one ioctl per run, no fault, sources resident; returns
+     * the ns of each of {@code rounds} rounds.
+     */
+    public static long[] installNanos(UffdProbe.Mode mode, long runPages, long totalPages, int rounds) {
+        if (runPages < 1 || totalPages < 1 || rounds < 1) {
+            throw new IllegalArgumentException("installNanos: runPages " + runPages + ", totalPages " + totalPages
+                    + ", rounds " + rounds + " must be positive");
+        }
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment out = a.allocate(8L * rounds, 8);
+            int rc;
+            try {
+                rc = (int) Handles.INSTALL.invokeExact(roundTripKind(mode), runPages, totalPages, (long) rounds, out);
+            } catch (Throwable t) {
+                throw NativeLibrary.rethrow(t);
+            }
+            if (rc < 0) {
+                throw new IllegalStateException("fl_bench_install(" + mode + ", " + runPages + " pages per ioctl): errno " + -rc);
+            }
+            return out.toArray(JAVA_LONG);
+        }
     }
 
     /** A native array of per-touch latencies in ns. Close it. */
@@ -87,9 +138,10 @@ public final class NativeFloors {
     }
 
     /**
-     * A floor's pages, set up (mapped, registered, resolver thread started) but not touched yet,
-     * so that only {@link #touch} is timed. Touch once, then close (joins the resolver, closes
-     * the uffd, unmaps).
+     * A floor's pages, set up (mapped, registered, resolver thread started or SIGBUS handler
+     * armed) but not touched yet, so that only {@link #touch} is timed. Touch as often as needed
+     * (each pass after the first re-arms the pages first, untimed, with the same resolver), then
+     * close (joins the resolver, closes the uffd, unmaps).
      */
     public static final class Region implements AutoCloseable {
         private MemorySegment handle;
@@ -112,8 +164,11 @@ public final class NativeFloors {
             }
         }
 
-        /** Touches every page once, one at a time; per-touch ns into {@code out}. */
+        /** One pass: touches every page once, one at a time; per-touch ns into {@code out}. */
         public void touch(Buffer out) {
+            if (handle == null) {
+                throw new IllegalStateException("floor region is closed");
+            }
             check(pages, out);
             int rc;
             try {

@@ -3,6 +3,7 @@ package io.faultline.bench;
 import io.faultline.heap.Heap;
 import io.faultline.heap.HeapConfig;
 import io.faultline.heap.HeapStats;
+import io.faultline.uffd.UffdOptions;
 import io.faultline.workload.BinaryTrees;
 import io.faultline.workload.GcBench;
 import io.faultline.workload.GcOld;
@@ -32,6 +33,8 @@ import org.openjdk.jmh.runner.IterationType;
  * (5) End-to-end workloads on a fresh heap per iteration: binary-trees (depth {@code depth}),
  * GCBench (published depth 16, stretch 18) and GCOld (16 MiB live, 200 steps), as
  * {@code faultline run} runs them. Score: wall time of the run; the trial prints the GC pauses.
+ * Delivery, page supply, run length and fault-around are parameters ({@code default}: the heap's
+ * default; a combination a backend does not take is skipped with a one-line reason).
  * Workload text (binary-trees' published output) is discarded here; {@code faultline run} prints it.
  */
 @State(Scope.Thread)
@@ -62,6 +65,24 @@ public class WorkloadBench {
     @Param({"0"})
     public int heapMb;
 
+    /** uffd: thread or sigbus; java: thread. */
+    @Param({"thread"})
+    public String delivery;
+
+    /** uffd: fresh, recycle, keep or fallocate; java: fresh. */
+    @Param({"fresh"})
+    public String supply;
+
+    /** Pages per compaction run; {@code default}: the heap's default. */
+    @Param({"default"})
+    public String runPages;
+
+    /** Pages a fault builds after its own; {@code default}: the heap's default. */
+    @Param({"default"})
+    public String faultAround;
+
+    private UffdOptions options;
+
     private Heap heap;
     private Workload w;
     private boolean recording;
@@ -74,7 +95,8 @@ public class WorkloadBench {
 
     @Setup(Level.Trial)
     public void setUp() {
-        BenchSupport.requireAvailable(backend);
+        options = BenchSupport.options(backend, delivery, supply);
+        BenchSupport.requireAvailable(backend, options);
         w = switch (workload) {
             case "binarytrees" -> new BinaryTrees(depth);
             case "gcbench" -> new GcBench(GcBench.PUBLISHED_DEPTH);
@@ -88,8 +110,10 @@ public class WorkloadBench {
         recording = ip.getType() == IterationType.MEASUREMENT;
         long capacity = heapMb > 0 ? (long) heapMb << 20
                 : io.faultline.cli.ByteSize.parse(io.faultline.cli.RunOptions.DEFAULT_HEAP.get(workload));
-        heap = Heap.create(HeapConfig.builder().capacity(capacity).backend(BenchSupport.factory(backend))
-                .concurrentCompaction(true).compactorThreads(1).concurrentMarking(marking.equals("concurrent")).build());
+        heap = Heap.create(BenchSupport.config(backend, options, capacity, 1)
+                .concurrentMarking(marking.equals("concurrent"))
+                .runPages(BenchSupport.pagesParam(runPages, HeapConfig.DEFAULT_RUN_PAGES))
+                .faultAroundPages(BenchSupport.pagesParam(faultAround, HeapConfig.DEFAULT_FAULT_AROUND_PAGES)).build());
     }
 
     @Benchmark
@@ -124,7 +148,8 @@ public class WorkloadBench {
         if (runs > 0) {
             System.out.println();
             System.out.println(String.format(Locale.ROOT,
-                    "[workload %s %s threads=%d marking=%s] per run: %.1f GC cycles, pause total %.1f ms, pause max %.1f ms (over all runs), %.0f faults",
+                    "[workload %s %s delivery=" + delivery + " supply=" + supply + " run=" + runPages + " fault-around=" + faultAround
+                            + " threads=%d marking=%s] per run: %.1f GC cycles, pause total %.1f ms, pause max %.1f ms (over all runs), %.0f faults",
                     workload, backend, threads, marking, (double) cycles / runs, pauseTotal / 1e6 / runs, pauseMax / 1e6, (double) faults / runs));
         }
     }

@@ -3,55 +3,117 @@ package io.faultline.cli;
 import io.faultline.bench.BenchSupport;
 import io.faultline.bench.CompareChart;
 import io.faultline.bench.CompareHarness;
+import io.faultline.bench.CompareReport;
+import io.faultline.uffd.UffdOptions;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.LocalDateTime;
 import java.time.format.DateTimeFormatter;
+import java.util.ArrayList;
 import java.util.HashSet;
+import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
+import java.util.function.Function;
 
 /**
- * {@code faultline compare}: measures each way a compacted page can reach the mutator (java,
- * uffd COPY, CONTINUE, MOVE) against floors measured in the same run, prints a table (progress
- * on stderr), writes {@code compare.png}, {@code compare.json} and {@code compare.csv} into a
- * results folder and names that folder on the last stdout line.
+ * {@code faultline compare}: measures each way a compacted page can reach the mutator (java;
+ * uffd COPY, CONTINUE, MOVE, each by thread and by SIGBUS delivery) against floors measured in
+ * the same run, prints a table (progress on stderr), writes {@code compare.png},
+ * {@code compare.json} and {@code compare.csv} (and the sweep's and binary-trees' CSV when they
+ * ran) into a results folder and names that folder on the last stdout line.
  */
 public final class CompareCommand {
+    /** The largest binary-trees depth {@code --binarytrees} takes. */
+    public static final int MAX_BINARYTREES_DEPTH = 24;
+
     private CompareCommand() {
     }
 
     public static String usage() {
         return """
-                Usage: faultline compare [--quick] [--out DIR] [--modes LIST]
+                Usage: faultline compare [--quick] [--out DIR] [--modes LIST] [--deliveries LIST]
+                                         [--supply LIST] [--fault-around N] [--run-pages LIST]
+                                         [--binarytrees N [--binarytrees-heap SIZE]]
 
-                Compares the java backend and the uffd delivery modes (copy, continue, move):
-                fault service cost per page right after a pause, its ratio to the floor measured
-                in the same run (raw userfaultfd round trip of the same mode; memcpy 4 KiB for
-                java), compaction throughput in MB/s of live data, and the pause. A mode that
-                cannot run here gets a row that says why.
+                Compares the java backend and the uffd modes (copy, continue, move), each with
+                thread and SIGBUS delivery: fault service cost per page right after a pause and
+                its ratio to the floor of the same mode and delivery, measured in the same
+                rounds (the cheapest known way to do that round trip: a raw userfaultfd round
+                trip whose resolver waits as the heap's service thread does, or whose SIGBUS
+                handler serves the faulting thread; memcpy 4 KiB for java); compaction MB/s of
+                live data; the pause; peak RSS; and per uffd row a cost breakdown per page from
+                the backend's own counters (build, page supply, install ioctl and its
+                batched-install floor, fault service, ioctls per page). A row that cannot run
+                here says why; a heap figure below its floor is printed as a WARNING (the floor
+                is wrong then).
 
                 Options:
-                  --quick      a shorter run (under a minute on 2 cores; default: under 3 minutes)
-                  --out DIR    results folder (default results/<timestamp>)
-                  --modes LIST comma-separated subset of java,copy,continue,move (default all)
-                  -h, --help   print this help
+                  --quick          a shorter run (well under a minute on 2 cores; default: a few minutes)
+                  --out DIR        results folder (default results/<timestamp>)
+                  --modes LIST     comma-separated subset of java,copy,continue,move (default all)
+                  --deliveries LIST  thread,sigbus or one of them (default both)
+                  --supply LIST    page supplies of the uffd rows: fresh, recycle, keep, fallocate
+                                   or all (default fresh); each mode gets a row per supply that
+                                   applies to it (%s)
+                  --fault-around N pages a fault builds after the faulting one, 0..4095 (default:
+                                   the heap's default)
+                  --run-pages LIST pages per compaction run (one ioctl each), 1..4096: one value
+                                   sets every heap's run length; several (e.g. 1,8,64,512) keep
+                                   the default for the rows and add a sweep that repeats the
+                                   compaction per value (MB/s, ioctls per page, install cost)
+                  --binarytrees N  add the binary-trees reference row: depth N (e.g. 21) on a
+                                   Faultline heap (the uffd row with the best compaction MB/s)
+                                   and the same program on plain Java objects in a HotSpot G1
+                                   child JVM with the same -Xmx, outputs checked (tens of seconds)
+                  --binarytrees-heap SIZE  that row's heap and -Xmx (default 512m)
+                  -h, --help       print this help
 
-                Writes compare.png (chart), compare.json and compare.csv (raw numbers) into the
+                Writes compare.png (chart), compare.json and compare.csv (raw numbers; with a
+                sweep compare-sweep.csv, with binary-trees compare-binarytrees.csv) into the
                 results folder; its path is the last line on stdout. Progress goes to stderr.
-                """;
+                """.formatted(BenchSupport.supplyChoices());
+    }
+
+    private static <T> List<T> list(String option, String text, Function<String, T> parse) {
+        List<T> out = new ArrayList<>();
+        for (String item : text.split(",", -1)) {
+            try {
+                T value = parse.apply(item.trim());
+                if (!out.contains(value)) {
+                    out.add(value);
+                }
+            } catch (IllegalArgumentException e) {
+                throw new UsageException(option + " '" + text + "': " + e.getMessage());
+            }
+        }
+        return out;
     }
 
     private static List<String> modes(String list) {
-        List<String> given = java.util.Arrays.stream(list.split(",", -1)).map(String::trim).toList();
-        for (String m : given) {
+        List<String> given = list("--modes", list, m -> {
             if (!BenchSupport.BACKENDS.contains(m)) {
-                throw new UsageException("--modes '" + list + "': '" + m + "' is not one of " + String.join(", ", BenchSupport.BACKENDS));
+                throw new IllegalArgumentException("'" + m + "' is not one of " + String.join(", ", BenchSupport.BACKENDS));
             }
-        }
+            return m;
+        });
         return BenchSupport.BACKENDS.stream().filter(given::contains).toList();
+    }
+
+    private static long number(String option, String text, long min, long max) {
+        long n;
+        try {
+            n = Long.parseLong(text.trim());
+        } catch (NumberFormatException e) {
+            throw new UsageException(option + " '" + text + "' is not an integer");
+        }
+        if (n < min || n > max) {
+            throw new UsageException(option + " '" + text + "' is out of range [" + min + ", " + max + "]");
+        }
+        return n;
     }
 
     /** Runs the command; returns the exit status. Throws {@link UsageException} for a bad command line. */
@@ -59,8 +121,18 @@ public final class CompareCommand {
         CompareHarness.Plan plan = CompareHarness.Plan.DEFAULT;
         String planOption = null;
         String outDir = null;
-        List<String> modes = BenchSupport.BACKENDS;
+        CompareHarness.Settings d = CompareHarness.Settings.defaults();
+        List<String> modes = d.modes();
+        List<UffdOptions.Delivery> deliveries = d.deliveries();
+        List<UffdOptions.PageSupply> supplies = d.supplies();
+        Long faultAround = null;
+        List<Long> runPages = List.of();
+        int treesDepth = 0;
+        long treesHeap = d.binaryTreesHeap();
+        Map<String, String> given = new java.util.LinkedHashMap<>();
         Set<String> seen = new HashSet<>();
+        Set<String> valued = Set.of("--out", "--modes", "--deliveries", "--supply", "--fault-around", "--run-pages", "--binarytrees",
+                "--binarytrees-heap");
         for (int i = 0; i < args.size(); i++) {
             String a = args.get(i);
             String name = a;
@@ -77,6 +149,18 @@ public final class CompareCommand {
             if (!seen.add(name)) {
                 throw new UsageException(name + " given twice; give it once");
             }
+            if (valued.contains(name)) {
+                if (value == null) {
+                    if (i + 1 >= args.size() || args.get(i + 1).startsWith("--")) {
+                        throw new UsageException(name + " needs a value (see the usage)");
+                    }
+                    value = args.get(++i);
+                }
+                if (value.isEmpty()) {
+                    throw new UsageException(name + " needs a value (see the usage)");
+                }
+                given.put(name, value);
+            }
             switch (name) {
                 case "--quick", "--smoke" -> { // --smoke is for tests: tiny, numbers meaningless
                     if (value != null) {
@@ -88,29 +172,56 @@ public final class CompareCommand {
                     planOption = name;
                     plan = name.equals("--quick") ? CompareHarness.Plan.QUICK : CompareHarness.Plan.SMOKE;
                 }
-                case "--out" -> {
-                    if (value == null) {
-                        if (i + 1 >= args.size() || args.get(i + 1).startsWith("-")) {
-                            throw new UsageException("--out needs a directory");
+                case "--out" -> outDir = value;
+                case "--modes" -> modes = modes(value);
+                case "--deliveries" -> deliveries = list(name, value, BenchSupport::delivery);
+                case "--supply" -> supplies = value.trim().equalsIgnoreCase("all") ? List.of(UffdOptions.PageSupply.values())
+                        : list(name, value, BenchSupport::supply);
+                case "--fault-around" -> faultAround = number(name, value, 0, 4095);
+                case "--run-pages" -> runPages = list(name, value, v -> {
+                    try {
+                        long n = Long.parseLong(v);
+                        if (n < 1 || n > 4096) {
+                            throw new IllegalArgumentException("'" + v + "' is out of range [1, 4096]");
                         }
-                        value = args.get(++i);
+                        return n;
+                    } catch (NumberFormatException e) {
+                        throw new IllegalArgumentException("'" + v + "' is not an integer");
                     }
-                    if (value.isEmpty()) {
-                        throw new UsageException("--out needs a directory");
+                });
+                case "--binarytrees" -> treesDepth = (int) number(name, value, 1, MAX_BINARYTREES_DEPTH);
+                case "--binarytrees-heap" -> {
+                    try {
+                        treesHeap = ByteSize.parse(value);
+                    } catch (IllegalArgumentException e) {
+                        throw new UsageException("--binarytrees-heap " + e.getMessage());
                     }
-                    outDir = value;
-                }
-                case "--modes" -> {
-                    if (value == null) {
-                        if (i + 1 >= args.size()) {
-                            throw new UsageException("--modes needs a list, e.g. java,copy");
-                        }
-                        value = args.get(++i);
-                    }
-                    modes = modes(value);
                 }
                 default -> throw new UsageException(a.startsWith("-") ? "unknown option '" + a + "' for compare"
                         : "unexpected argument '" + a + "' for compare");
+            }
+        }
+        if (given.containsKey("--binarytrees-heap") && treesDepth == 0) {
+            throw new UsageException("--binarytrees-heap '" + given.get("--binarytrees-heap") + "' needs --binarytrees N");
+        }
+        List<String> uffdModes = modes.stream().filter(m -> BenchSupport.mode(m) != null).toList();
+        if (uffdModes.isEmpty()) {
+            for (String uffdOnly : List.of("--deliveries", "--supply")) {
+                if (given.containsKey(uffdOnly)) {
+                    throw new UsageException(uffdOnly + " '" + given.get(uffdOnly) + "' applies to the uffd modes; --modes '"
+                            + given.get("--modes") + "' has none");
+                }
+            }
+        } else if (given.containsKey("--supply")) {
+            Set<String> unused = new LinkedHashSet<>();
+            for (UffdOptions.PageSupply s : supplies) {
+                if (uffdModes.stream().noneMatch(m -> s.appliesTo(BenchSupport.mode(m)))) {
+                    unused.add(s.label());
+                }
+            }
+            if (unused.size() == supplies.size()) {
+                throw new UsageException("--supply '" + given.get("--supply") + "' applies to none of the modes measured ("
+                        + String.join(", ", uffdModes) + "; " + BenchSupport.supplyChoices() + ")");
             }
         }
         Path dir = outDir != null ? Path.of(outDir)
@@ -123,19 +234,22 @@ public final class CompareCommand {
         if (!Files.isWritable(dir)) {
             throw new UsageException("--out '" + dir + "': not writable");
         }
+        CompareHarness.Settings settings = new CompareHarness.Settings(modes, deliveries, supplies, faultAround, runPages, treesDepth,
+                treesHeap);
         CompareHarness.Result result;
         try {
-            result = new CompareHarness(plan, modes, err).run();
+            result = new CompareHarness(plan, settings, err).run();
         } catch (RuntimeException | LinkageError e) {
             err.println("faultline: compare failed: " + e);
             e.printStackTrace(err);
             return Main.EXIT_FAILED;
         }
-        out.print(CompareHarness.table(result));
+        out.print(CompareReport.table(result));
         out.flush();
         try {
-            Files.writeString(dir.resolve("compare.json"), CompareHarness.json(result));
-            Files.writeString(dir.resolve("compare.csv"), CompareHarness.csv(result));
+            for (Map.Entry<String, String> f : CompareReport.files(result).entrySet()) {
+                Files.writeString(dir.resolve(f.getKey()), f.getValue());
+            }
             CompareChart.write(result, dir.resolve("compare.png"));
         } catch (IOException | RuntimeException | LinkageError e) {
             err.println("faultline: compare: cannot write results into " + dir + ": " + e);

@@ -82,8 +82,9 @@ public final class Main {
                 Commands:
                   run      run a workload on a heap and report collections, faults and pauses
                   probe    print which userfaultfd modes work on this machine, and why not
-                  compare  measure java, uffd copy, continue and move side by side against
-                           this machine's floors; table, PNG chart and raw numbers
+                  compare  measure java, uffd copy, continue and move (thread and SIGBUS
+                           delivery) side by side against this machine's floors measured in
+                           the same run; table, PNG chart and raw numbers
                   demo     'demo safepoint-hazard': a Java fault resolver deadlocks a JVM
                   jmh      run the JMH suite (io.faultline.bench.*); JMH's own options, e.g.
                            'faultline jmh -l' or 'faultline jmh FaultService -prof gc'
@@ -91,7 +92,10 @@ public final class Main {
 
                 Run options (see 'faultline run --help' for details and defaults):
                   --backend java|uffd|auto  --mode continue|copy|move  --heap SIZE
+                  --delivery thread|sigbus  --page-supply fresh|recycle|keep|fallocate
+                  --run-pages N  --fault-around N
                   --threads N  --gc-threads N  --stw  --verify  --checked  --gc-log  --json
+                  --inject-damage
                   --workload random|binarytrees|gcbench|gcold
                   --seed N  --ops N  --duration-ms N  --depth N  --live-mb N  --steps N
 

@@ -5,6 +5,7 @@ import io.faultline.heap.Heap;
 import io.faultline.heap.HeapConfig;
 import io.faultline.heap.HeapExhaustedException;
 import io.faultline.heap.HeapStats;
+import io.faultline.uffd.UffdOptions;
 import io.faultline.verify.VerifyReport;
 import io.faultline.workload.BinaryTrees;
 import io.faultline.workload.GcBench;
@@ -36,16 +37,23 @@ public final class RunCommand {
         }
         BackendChoice backend;
         try {
-            backend = BackendChoice.resolve(o.backend(), o.mode(), err);
+            backend = BackendChoice.resolve(o.backend(), o.mode(), o.uffdOptions(), err);
         } catch (BackendUnavailableException e) {
             err.println("faultline: " + e.getMessage());
             return Main.EXIT_FAILED;
         }
         HeapConfig config;
         try {
-            config = HeapConfig.builder()
+            HeapConfig.Builder b = HeapConfig.builder();
+            if (o.runPages() != null) {
+                b.runPages(o.runPages());
+            }
+            if (o.faultAround() != null) {
+                b.faultAroundPages(o.faultAround());
+            }
+            config = b
                     .capacity(o.heapBytes())
-                    .backend(backend.factory())
+                    .backend(o.injectDamage() ? DamageInjectingBackend.wrap(backend.factory()) : backend.factory())
                     .concurrentCompaction(!o.stw())
                     .concurrentMarking(!o.stwMarking())
                     .compactorThreads(o.gcThreads())
@@ -130,9 +138,11 @@ public final class RunCommand {
                 failure.printStackTrace(err);
             }
         }
-        RunReport report = new RunReport(backend.backend(), backend.requested(), backend.mode(), workload.name(),
-                o.threads(), o.stw() ? 0 : o.gcThreads(), !o.stw(), config.capacity(), stats, verified,
-                allocated.sum(), wallNanos / 1e6, uffd, error);
+        UffdOptions options = backend.options();
+        RunReport report = new RunReport(backend.backend(), backend.requested(), backend.mode(),
+                options == null ? null : options.delivery().label(), options == null ? null : options.supply().label(),
+                config.runPages(), config.faultAroundPages(), workload.name(), o.threads(), o.stw() ? 0 : o.gcThreads(), !o.stw(),
+                config.capacity(), stats, verified, allocated.sum(), wallNanos / 1e6, uffd, o.injectDamage(), error);
         out.println(o.json() ? report.toJson() : report.summary());
         out.flush();
         return error == null ? Main.EXIT_OK : Main.EXIT_FAILED;

@@ -1,5 +1,9 @@
 package io.faultline.cli;
 
+import io.faultline.bench.BenchSupport;
+import io.faultline.heap.HeapConfig;
+import io.faultline.uffd.UffdOptions;
+import io.faultline.uffd.UffdProbe;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -14,6 +18,12 @@ import java.util.Set;
  *
  * @param backend    {@code java}, {@code uffd} or {@code auto}
  * @param mode       {@code continue}, {@code copy} or {@code move}; null when not given
+ * @param delivery   {@code thread} or {@code sigbus} (uffd and auto only); null when not given
+ * @param supply     {@code fresh}, {@code recycle}, {@code keep} or {@code fallocate} (uffd and auto
+ *                   only; the mode must take it); null when not given
+ * @param runPages   pages per compaction run ({@link io.faultline.heap.HeapConfig.Builder#runPages}); null: the default
+ * @param faultAround pages a fault builds after its own ({@link io.faultline.heap.HeapConfig.Builder#faultAroundPages});
+ *                   null: the default
  * @param workload   one of {@link #WORKLOADS}
  * @param heapBytes  heap capacity in bytes
  * @param threads    mutator threads
@@ -30,11 +40,17 @@ import java.util.Set;
  * @param checked    checked field access
  * @param gcLog      print GC log lines to stderr
  * @param json       print one JSON object as the last stdout line
+ * @param injectDamage debug: zero one live object's from-space header at the first concurrent
+ *                   compaction, to watch the heap fail loud
  * @param help       print the usage and do nothing else
  */
 public record RunOptions(
         String backend,
         String mode,
+        String delivery,
+        String supply,
+        Long runPages,
+        Long faultAround,
         String workload,
         long heapBytes,
         int threads,
@@ -51,10 +67,13 @@ public record RunOptions(
         boolean checked,
         boolean gcLog,
         boolean json,
+        boolean injectDamage,
         boolean help) {
 
     public static final List<String> BACKENDS = List.of("java", "uffd", "auto");
     public static final List<String> MODES = List.of("continue", "copy", "move");
+    public static final List<String> DELIVERIES = List.of("thread", "sigbus");
+    public static final List<String> SUPPLIES = List.of("fresh", "recycle", "keep", "fallocate");
     public static final List<String> WORKLOADS = List.of("random", "binarytrees", "gcbench", "gcold");
 
     /** Default {@code --heap}, per workload: each makes at least 3 collections at its defaults. */
@@ -67,9 +86,10 @@ public record RunOptions(
     public static final int DEFAULT_STEPS = 200;
 
     /** Options that take a value. */
-    private static final Set<String> VALUED = Set.of("--backend", "--mode", "--workload", "--heap", "--threads",
-            "--gc-threads", "--depth", "--seed", "--ops", "--duration-ms", "--live-mb", "--steps");
-    private static final Set<String> FLAGS = Set.of("--stw", "--stw-marking", "--verify", "--checked", "--gc-log", "--json",
+    private static final Set<String> VALUED = Set.of("--backend", "--mode", "--delivery", "--page-supply", "--run-pages",
+            "--fault-around", "--workload", "--heap", "--threads", "--gc-threads", "--depth", "--seed", "--ops", "--duration-ms",
+            "--live-mb", "--steps");
+    private static final Set<String> FLAGS = Set.of("--stw", "--stw-marking", "--verify", "--checked", "--gc-log", "--json", "--inject-damage",
             "--help", "-h");
 
     /** Workload-specific options and the workloads they apply to. */
@@ -127,6 +147,22 @@ public record RunOptions(
         if (mode != null && backend.equals("java")) {
             throw new UsageException("--mode '" + mode + "' applies to --backend uffd or auto, not java");
         }
+        String delivery = given.containsKey("--delivery") ? choice(given, "--delivery", null, DELIVERIES) : null;
+        String supply = given.containsKey("--page-supply") ? choice(given, "--page-supply", null, SUPPLIES) : null;
+        for (String uffdOnly : List.of("--delivery", "--page-supply")) {
+            if (given.containsKey(uffdOnly) && backend.equals("java")) {
+                throw new UsageException(uffdOnly + " '" + given.get(uffdOnly) + "' applies to --backend uffd or auto, not java");
+            }
+        }
+        if (supply != null) {
+            String m = mode != null ? mode : "continue";
+            try {
+                uffdOptions(delivery, supply).check(UffdProbe.Mode.valueOf(m.toUpperCase(Locale.ROOT)));
+            } catch (IllegalArgumentException e) {
+                throw new UsageException("--page-supply '" + given.get("--page-supply") + "': " + e.getMessage()
+                        + (mode == null ? " (--mode defaults to continue)" : ""));
+            }
+        }
         for (Map.Entry<String, Set<String>> e : APPLIES_TO.entrySet()) {
             if (given.containsKey(e.getKey()) && !e.getValue().contains(workload)) {
                 throw new UsageException(e.getKey() + " '" + given.get(e.getKey()) + "' does not apply to --workload "
@@ -137,6 +173,13 @@ public record RunOptions(
         if (stw && given.containsKey("--gc-threads")) {
             throw new UsageException("--gc-threads '" + given.get("--gc-threads")
                     + "' has no effect with --stw (the pause compacts every page)");
+        }
+        if (stw && given.containsKey("--fault-around")) {
+            throw new UsageException("--fault-around '" + given.get("--fault-around")
+                    + "' has no effect with --stw (no mutator faults: the pause compacts every page)");
+        }
+        if (stw && given.containsKey("--inject-damage")) {
+            throw new UsageException("--inject-damage damages the first concurrent compaction; with --stw there is none");
         }
         if (given.containsKey("--ops") && given.containsKey("--duration-ms")) {
             throw new UsageException("--ops '" + given.get("--ops") + "' and --duration-ms '"
@@ -160,6 +203,10 @@ public record RunOptions(
         return new RunOptions(
                 backend,
                 mode,
+                delivery,
+                supply,
+                given.containsKey("--run-pages") ? number(given, "--run-pages", 0, 1, 4096) : null,
+                given.containsKey("--fault-around") ? number(given, "--fault-around", 0, 0, 4095) : null,
                 workload,
                 heap,
                 (int) number(given, "--threads", 1, 1, 256),
@@ -176,12 +223,30 @@ public record RunOptions(
                 given.containsKey("--checked"),
                 given.containsKey("--gc-log"),
                 given.containsKey("--json"),
+                given.containsKey("--inject-damage"),
                 false);
     }
 
     private static RunOptions defaults(boolean help) {
-        return new RunOptions("java", null, "random", ByteSize.parse(DEFAULT_HEAP.get("random")), 1, 1, false, false, DEFAULT_DEPTH,
-                DEFAULT_SEED, DEFAULT_OPS, 0, DEFAULT_LIVE_MB, DEFAULT_STEPS, false, false, false, false, help);
+        return new RunOptions("java", null, null, null, null, null, "random", ByteSize.parse(DEFAULT_HEAP.get("random")), 1, 1, false, false,
+                DEFAULT_DEPTH, DEFAULT_SEED, DEFAULT_OPS, 0, DEFAULT_LIVE_MB, DEFAULT_STEPS, false, false, false, false, false, help);
+    }
+
+    /** The uffd options of {@code --delivery} and {@code --page-supply} (null: the default of each). */
+    static UffdOptions uffdOptions(String delivery, String supply) {
+        UffdOptions o = UffdOptions.defaults();
+        if (delivery != null) {
+            o = o.withDelivery(UffdOptions.Delivery.valueOf(delivery.toUpperCase(Locale.ROOT)));
+        }
+        if (supply != null) {
+            o = o.withSupply(UffdOptions.PageSupply.valueOf(supply.toUpperCase(Locale.ROOT)));
+        }
+        return o;
+    }
+
+    /** The uffd options this command line asks for. */
+    public UffdOptions uffdOptions() {
+        return uffdOptions(delivery, supply);
     }
 
     private static String choice(Map<String, String> given, String option, String dflt, List<String> allowed) {
@@ -225,7 +290,19 @@ public record RunOptions(
                   --backend java|uffd|auto  where compacted pages come from (default java);
                                             auto: uffd in CONTINUE mode if the probe finds it
                                             usable, else java, saying which and why on stderr
-                  --mode continue|copy|move uffd delivery mode (uffd and auto only; default continue)
+                  --mode continue|copy|move uffd mode: the ioctl that installs a page (uffd and
+                                            auto only; default continue)
+                  --delivery thread|sigbus  uffd: how a fault reaches the code that serves it:
+                                            thread (default; the native fault-service thread) or
+                                            sigbus (a handler in the faulting thread, ART's way)
+                  --page-supply fresh|recycle|keep|fallocate
+                                            uffd: where to-space pages are built (default
+                                            fresh); the modes take
+                                            %s
+                  --run-pages N             pages a compactor claims, builds and installs at once
+                                            (one ioctl on uffd), 1..4096 (default %d)
+                  --fault-around N          pages a fault builds and maps after its own page,
+                                            0..4095 (default %d; not with --stw)
                   --heap SIZE               heap capacity, e.g. 512k, 64m, 1g (default 64m;
                                             binarytrees %s)
                   --threads N               mutator threads, 1..256 (default 1)
@@ -237,6 +314,10 @@ public record RunOptions(
                   --verify                  verify the heap after every collection and at the end
                   --checked                 checked field access (validates every reference)
                   --gc-log                  print one -Xlog:gc style line per collection to stderr
+                  --inject-damage           debug: zero one live object's header in from-space at
+                                            the first concurrent compaction, to watch the heap fail
+                                            loud (the run exits 1, verified false, with the
+                                            HeapCorruptedException's message; not with --stw)
 
                 Workload:
                   --workload NAME           random (default), binarytrees, gcbench or gcold
@@ -257,7 +338,7 @@ public record RunOptions(
                 Exit status: 0 done, 1 the run failed or cannot run here (heap exhausted,
                 verifier or integrity check failed, the uffd mode is unavailable on this
                 machine, output could not be written), 2 bad command line.
-                """.formatted(DEFAULT_HEAP.get("binarytrees"), DEFAULT_SEED, DEFAULT_OPS, DEFAULT_DEPTH, DEFAULT_DEPTH, DEFAULT_LIVE_MB,
+                """.formatted(BenchSupport.supplyChoices(), HeapConfig.DEFAULT_RUN_PAGES, HeapConfig.DEFAULT_FAULT_AROUND_PAGES, DEFAULT_HEAP.get("binarytrees"), DEFAULT_SEED, DEFAULT_OPS, DEFAULT_DEPTH, DEFAULT_DEPTH, DEFAULT_LIVE_MB,
                 DEFAULT_STEPS);
     }
 }

@@ -14,14 +14,23 @@ import java.util.Map;
  *                 after every collection ({@link HeapStats#verifiedCycles()} equals
  *                 {@link HeapStats#gcCycles()}; damage there fails the run) and a final
  *                 verification found nothing
+ * @param delivery    the uffd delivery ({@code thread}, {@code sigbus}), null for the java backend
+ * @param supply      the uffd page supply ({@code fresh}, ...), null for the java backend
+ * @param runPages    pages per compaction run (the heap's setting)
+ * @param faultAround pages a fault builds after its own (the heap's setting)
  * @param uffd     the uffd backend's native counters (faults served, ioctls issued by kind,
  *                 EEXIST races, ...) keyed in camel case, or null for the java backend
+ * @param injectDamage the run damaged a from-space header on purpose ({@code --inject-damage})
  * @param error    why the run failed, or null
  */
 public record RunReport(
         String backend,
         String requestedBackend,
         String mode,
+        String delivery,
+        String supply,
+        long runPages,
+        long faultAround,
         String workload,
         int threads,
         int gcThreads,
@@ -32,6 +41,7 @@ public record RunReport(
         long allocatedBytes,
         double wallMs,
         Map<String, Long> uffd,
+        boolean injectDamage,
         String error) {
 
     /** The JSON line: no newline, keys in a fixed order. A failed run has its error text, and its counters still. */
@@ -40,6 +50,10 @@ public record RunReport(
         field(b, "backend", backend);
         field(b, "requestedBackend", requestedBackend);
         field(b, "mode", mode);
+        field(b, "delivery", delivery);
+        field(b, "supply", supply);
+        field(b, "runPages", runPages);
+        field(b, "faultAround", faultAround);
         field(b, "workload", workload);
         field(b, "threads", threads);
         field(b, "gcThreads", gcThreads);
@@ -72,6 +86,7 @@ public record RunReport(
         field(b, "usedBytes", stats.used());
         field(b, "allocatedBytes", allocatedBytes);
         field(b, "uffd", uffd);
+        field(b, "injectDamage", injectDamage);
         field(b, "error", error);
         b.setLength(b.length() - 1);
         return b.append('}').toString();
@@ -82,7 +97,8 @@ public record RunReport(
         return String.format(Locale.ROOT,
                 "%s %s: %d GC cycles, %d faults, %d pages compacted, pause max %.3f ms (total %.3f ms), "
                         + "compaction %.3f ms, wall %.0f ms, live after last GC %s, %s",
-                mode == null ? backend : backend + "/" + mode, workload, stats.gcCycles(), stats.faults(),
+                mode == null ? backend : backend + "/" + mode + (delivery == null || delivery.equals("thread") ? "" : "/" + delivery)
+                        + (supply == null || supply.equals("fresh") ? "" : "/" + supply), workload, stats.gcCycles(), stats.faults(),
                 stats.pagesCompacted(), ms(stats.pauseMaxNanos()), ms(stats.pauseTotalNanos()),
                 ms(stats.compactionNanos()), wallMs, ByteSize.format(stats.liveAfterLastGc()),
                 error != null ? "FAILED" : verified ? "verified" : "not verified");

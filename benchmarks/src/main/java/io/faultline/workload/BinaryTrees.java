@@ -82,6 +82,29 @@ public final class BinaryTrees implements Workload {
     }
 
     /**
+     * The published output for argument {@code n}, computed: a complete tree of depth d has
+     * {@code 2^(d+1) - 1} nodes. Lines end with a newline. The same for any runtime that runs the
+     * benchmark correctly (this heap, {@link PlainBinaryTrees} on HotSpot).
+     */
+    public static String expectedOutput(int n) {
+        int maxDepth = Math.max(MIN_DEPTH + 2, n);
+        int stretchDepth = maxDepth + 1;
+        StringBuilder b = new StringBuilder();
+        b.append("stretch tree of depth ").append(stretchDepth).append("\t check: ").append(nodes(stretchDepth)).append('\n');
+        for (int depth = MIN_DEPTH; depth <= maxDepth; depth += 2) {
+            int iterations = 1 << (maxDepth - depth + MIN_DEPTH);
+            b.append(iterations).append("\t trees of depth ").append(depth).append("\t check: ")
+                    .append(iterations * nodes(depth)).append('\n');
+        }
+        b.append("long lived tree of depth ").append(maxDepth).append("\t check: ").append(nodes(maxDepth)).append('\n');
+        return b.toString();
+    }
+
+    private static long nodes(int depth) {
+        return (1L << (depth + 1)) - 1;
+    }
+
+    /**
      * Builds a complete tree of {@code depth} bottom-up and returns its root, a raw reference
      * valid until the caller's next allocation.
      */

@@ -6,6 +6,9 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
+import io.faultline.uffd.UffdOptions;
+import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Collection;
 import java.util.List;
 import org.junit.jupiter.api.Test;
@@ -38,6 +41,8 @@ class JmhSmokeTest {
     }
 
     private static void runs(ChainedOptionsBuilder options, int expectedResults) throws RunnerException {
+        // A smoke test times nothing: another JMH run on the machine (its /tmp/jmh.lock) must not stop it.
+        System.setProperty("jmh.ignoreLock", "true");
         Collection<RunResult> results = new Runner(options.build()).run();
         assertEquals(expectedResults, results.size(), "benchmark results");
         for (RunResult r : results) {
@@ -45,19 +50,43 @@ class JmhSmokeTest {
         }
     }
 
+    /** The uffd backends that can run here with SIGBUS delivery. */
+    private static String[] sigbusBackends() {
+        UffdOptions sigbus = UffdOptions.defaults().withDelivery(UffdOptions.Delivery.SIGBUS);
+        return Arrays.stream(backends()).filter(b -> BenchSupport.mode(b) != null && BenchSupport.unavailableReason(b, sigbus) == null)
+                .toArray(String[]::new);
+    }
+
     @Test
     void faultService() throws RunnerException {
-        runs(once(FaultServiceBench.class).param("backend", backends()).param("heapMb", "16"), backends().length);
+        runs(once(FaultServiceBench.class).param("backend", backends()).param("heapMb", "16").param("delivery", "thread")
+                .param("faultAround", "0", "8"), 2 * backends().length);
+        String[] sigbus = sigbusBackends();
+        System.out.println("JmhSmokeTest: SIGBUS delivery runs here in " + Arrays.toString(sigbus));
+        if (sigbus.length > 0) {
+            runs(once(FaultServiceBench.class).param("backend", sigbus).param("heapMb", "16").param("delivery", "sigbus")
+                    .param("faultAround", "0"), sigbus.length);
+        }
     }
 
     @Test
     void faultFloors() throws RunnerException {
         assumeTrue(NativeFloors.unavailableReason() == null, () -> "native floors: " + NativeFloors.unavailableReason());
-        List<String> floors = List.of("uffd-copy", "uffd-continue", "uffd-move", "uffd-continue-cached")
-                .stream().filter(f -> BenchSupport.unavailableReason(f.replace("uffd-", "").replace("-cached", "")) == null).toList();
-        String[] all = java.util.stream.Stream.concat(floors.stream(), java.util.stream.Stream.of("minor-fault", "anon-first-touch"))
-                .toArray(String[]::new);
-        runs(once(FaultFloorBench.class).param("floor", all), all.length);
+        List<String> floors = new ArrayList<>();
+        for (String mode : List.of("copy", "continue", "move")) {
+            if (BenchSupport.unavailableReason(mode) == null) {
+                floors.add("uffd-" + mode + "/thread");
+                if (BenchSupport.probe().sigbusAvailable()) {
+                    floors.add("uffd-" + mode + "/sigbus");
+                }
+            }
+        }
+        if (BenchSupport.unavailableReason("continue") == null) {
+            floors.add("uffd-continue-cached/thread");
+        }
+        floors.add("minor-fault");
+        floors.add("anon-first-touch");
+        runs(once(FaultFloorBench.class).param("floor", floors.toArray(String[]::new)), floors.size());
     }
 
     @Test
@@ -69,8 +98,8 @@ class JmhSmokeTest {
     @Test
     void compaction() throws RunnerException {
         runs(once(CompactionBench.class).param("backend", backends()).param("heapMb", "16").param("compactorThreads", "1")
-                .param("stepPages", "64"),
-                backends().length);
+                .param("stepPages", "64").param("runPages", "1", "8").param("supply", "fresh"),
+                2 * backends().length);
     }
 
     @Test

@@ -1,53 +1,144 @@
 package io.faultline.cli;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.faultline.bench.BenchSupport;
+import io.faultline.bench.CompareHarness;
+import io.faultline.uffd.UffdOptions;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /** {@code faultline compare --smoke}: the machinery, not the numbers (no timing assertions). */
 class CompareCommandTest {
+    private static final Pattern JSON_LABEL = Pattern.compile("\"label\": \"([^\"]+)\"");
+
+    /** java, then copy, continue, move, each by thread and by SIGBUS: seven rows. */
+    private static final List<String> DEFAULT_ROWS = List.of("java", "copy/thread", "copy/sigbus", "continue/thread",
+            "continue/sigbus", "move/thread", "move/sigbus");
+
+    private static String row(CommandLine r, String label) {
+        List<String> rows = r.outLines().stream().filter(l -> l.startsWith(label + " ")).toList();
+        assertFalse(rows.isEmpty(), () -> "no row " + label + "\n" + r);
+        return rows.getFirst();
+    }
 
     @Test
-    void smokeRunPrintsFourRowsAndWritesPngJsonCsv(@TempDir Path tmp) throws Exception {
+    void smokeRunPrintsJavaAndEveryModeByDeliveryAndWritesPngJsonCsv(@TempDir Path tmp) throws Exception {
         Path dir = tmp.resolve("cmp");
         CommandLine r = CommandLine.run("compare", "--smoke", "--out", dir.toString());
         assertEquals(Main.EXIT_OK, r.status(), r::toString);
-        for (String mode : BenchSupport.BACKENDS) {
-            long rows = r.outLines().stream().filter(l -> l.startsWith(mode + " ")).count();
-            assertEquals(1, rows, () -> "one row for " + mode + "\n" + r);
-        }
         assertEquals("results: " + dir.toAbsolutePath().normalize(), r.lastLine(), r::toString);
-        assertTrue(r.err().contains("compare: [4/4]"), () -> "progress on stderr\n" + r);
+        assertTrue(r.err().contains("compare: [7/7]"), () -> "progress on stderr\n" + r);
+
+        // One row per variant; an unavailable one says why (SIGBUS rows: until the backend delivers by SIGBUS).
+        for (String label : DEFAULT_ROWS) {
+            String line = row(r, label);
+            String[] parts = label.split("/");
+            UffdOptions options = parts.length == 1 ? null
+                    : UffdOptions.defaults().withDelivery(BenchSupport.delivery(parts[1]));
+            String why = BenchSupport.unavailableReason(parts[0], options);
+            if (why != null) {
+                assertEquals(label + " unavailable: " + why, line.replaceAll("\\s+unavailable", " unavailable"), r::toString);
+            } else {
+                assertTrue(line.contains("MB/s") && line.contains("MB"), line);
+                String floor = parts.length == 1 ? "memcpy-4k" : "uffd-" + parts[0] + "/" + parts[1];
+                assertTrue(line.contains(floor), () -> label + " is compared with " + floor + ": " + line);
+            }
+        }
+        // Floors of both deliveries, and the batched-install floors, whatever the rows.
+        if (BenchSupport.unavailableReason("copy") == null) {
+            assertTrue(r.out().contains("uffd-copy/thread "), r::toString);
+            if (BenchSupport.probe().sigbusAvailable()) {
+                assertTrue(r.out().contains("uffd-copy/sigbus "), r::toString);
+            }
+            assertTrue(r.out().contains("install, one ioctl per N contiguous pages"), r::toString);
+            // A cost breakdown line for each available uffd row.
+            assertTrue(r.out().contains("cost per page"), r::toString);
+            assertTrue(r.outLines().stream().filter(l -> l.startsWith("copy/thread ")).count() == 2,
+                    () -> "copy/thread: a row and a breakdown line\n" + r);
+        }
+        assertTrue(r.out().contains("peak RSS: "), r::toString);
 
         byte[] png = Files.readAllBytes(dir.resolve("compare.png"));
         assertTrue(png.length > 1000, "png size " + png.length);
         assertTrue(Arrays.equals(Arrays.copyOf(png, 8), new byte[] {(byte) 0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'}), "PNG signature");
 
+        // The table, the CSV and the JSON have the same rows in the same order.
         List<String> csv = Files.readAllLines(dir.resolve("compare.csv"));
-        assertEquals(5, csv.size(), () -> String.join("\n", csv));
-        for (int i = 0; i < 4; i++) {
-            assertTrue(csv.get(i + 1).startsWith(BenchSupport.BACKENDS.get(i) + ","), csv.get(i + 1));
+        assertEquals(DEFAULT_ROWS.size() + 1, csv.size(), () -> String.join("\n", csv));
+        int columns = csv.getFirst().split(",").length;
+        for (int i = 0; i < DEFAULT_ROWS.size(); i++) {
+            String line = csv.get(i + 1);
+            assertTrue(line.startsWith(DEFAULT_ROWS.get(i) + ","), line);
+            assertEquals(columns, line.split(",", -1).length - quotedCommas(line), line);
         }
         String json = Files.readString(dir.resolve("compare.json"));
-        for (String mode : BenchSupport.BACKENDS) {
-            assertTrue(json.contains("\"mode\": \"" + mode + "\""), json);
-        }
-        // An unavailable mode's row says why; an available one has numbers.
-        for (String mode : BenchSupport.BACKENDS) {
-            String row = r.outLines().stream().filter(l -> l.startsWith(mode + " ")).findFirst().orElseThrow();
-            if (BenchSupport.unavailableReason(mode) != null) {
-                assertTrue(row.contains("unavailable"), row);
-            } else {
-                assertTrue(row.contains("MB/s"), row);
+        assertEquals(DEFAULT_ROWS, labels(json), json);
+        assertTrue(json.contains("\"binaryTrees\": null"), json);
+        assertFalse(Files.exists(dir.resolve("compare-sweep.csv")), "no sweep asked for");
+    }
+
+    @Test
+    void optionsChooseTheRowsAndAddTheSweepAndTheBinaryTreesReference(@TempDir Path tmp) throws Exception {
+        Path dir = tmp.resolve("cmp");
+        CommandLine r = CommandLine.run("compare", "--smoke", "--out", dir.toString(), "--modes", "java,move", "--deliveries", "thread",
+                "--supply", "all", "--fault-around", "2", "--run-pages", "1,8", "--binarytrees", "10", "--binarytrees-heap", "4m");
+        assertEquals(Main.EXIT_OK, r.status(), r::toString);
+        List<String> expected = List.of("java", "move/thread", "move/thread/recycle");
+        String json = Files.readString(dir.resolve("compare.json"));
+        assertEquals(expected, labels(json), json);
+        assertTrue(json.contains("\"faultAroundPages\": 2"), json);
+        assertTrue(json.contains("\"runPages\": [1, 8]"), json);
+
+        // The sweep: one line per available row and run length, in the table and in its CSV.
+        List<String> sweep = Files.readAllLines(dir.resolve("compare-sweep.csv"));
+        List<String> available = new ArrayList<>();
+        for (String label : expected) {
+            if (!row(r, label).contains("unavailable")) {
+                available.add(label);
             }
         }
+        assertEquals(1 + 2 * available.size(), sweep.size(), () -> String.join("\n", sweep));
+        assertTrue(r.out().contains("run-length sweep"), r::toString);
+        for (String label : available) {
+            for (String n : List.of("1", "8")) {
+                assertTrue(sweep.stream().anyMatch(l -> l.startsWith(label + "," + n + ",true,")), () -> label + " " + n + ": " + sweep);
+            }
+        }
+
+        // binary-trees 10 on the heap and on HotSpot, outputs exact, one ratio.
+        String trees = r.outLines().stream().filter(l -> l.startsWith("binary-trees 10, heap 4m")).findFirst().orElseThrow(
+                () -> new AssertionError("no binary-trees line\n" + r));
+        assertEquals(2, trees.split("output exact", -1).length - 1, trees);
+        assertTrue(trees.contains("HotSpot G1 -Xmx4m"), trees);
+        assertTrue(trees.contains("Faultline / HotSpot = "), trees);
+        List<String> treesCsv = Files.readAllLines(dir.resolve("compare-binarytrees.csv"));
+        assertEquals(3, treesCsv.size(), () -> String.join("\n", treesCsv));
+        assertTrue(treesCsv.get(1).startsWith("faultline,") && treesCsv.get(2).startsWith("hotspot,"), () -> String.join("\n", treesCsv));
+        assertTrue(json.contains("\"outputExact\": true, \"error\": null"), json);
+        assertFalse(r.out().contains("WARNING: binary-trees"), r::toString);
+    }
+
+    @Test
+    void aSupplyNoModeTakesIsAnUnavailableRowThatSaysWhy() {
+        assertEquals(List.of("continue/thread/keep"), new CompareHarness.Settings(List.of("continue"),
+                List.of(UffdOptions.Delivery.THREAD), List.of(UffdOptions.PageSupply.KEEP), null, List.of(), 0, 1)
+                .variants().stream().map(CompareHarness.Variant::label).toList());
+        // copy takes neither keep nor fallocate: one row per delivery, whose options the mode refuses.
+        List<CompareHarness.Variant> copy = new CompareHarness.Settings(List.of("copy"), List.of(UffdOptions.Delivery.values()),
+                List.of(UffdOptions.PageSupply.KEEP), null, List.of(), 0, 1).variants();
+        assertEquals(List.of("copy/thread/keep", "copy/sigbus/keep"), copy.stream().map(CompareHarness.Variant::label).toList());
+        String why = BenchSupport.unavailableReason("copy", copy.getFirst().options());
+        assertTrue(why != null && (why.contains("does not apply to mode copy") || why.contains("unavailable")), why);
     }
 
     @Test
@@ -62,10 +153,35 @@ class CompareCommandTest {
     }
 
     @Test
-    void helpListsCompare() {
+    void helpListsCompareAndEveryOption() {
         assertTrue(CommandLine.run("--help").out().contains("compare"));
         CommandLine r = CommandLine.run("compare", "--help");
         assertEquals(Main.EXIT_OK, r.status());
-        assertTrue(r.out().contains("--quick"));
+        for (String option : List.of("--quick", "--out", "--modes", "--deliveries", "--supply", "--fault-around", "--run-pages",
+                "--binarytrees", "--binarytrees-heap", "thread", "sigbus", "fresh", "recycle", "keep", "fallocate")) {
+            assertTrue(r.out().contains(option), () -> "compare --help does not document " + option);
+        }
+    }
+
+    private static List<String> labels(String json) {
+        List<String> labels = new ArrayList<>();
+        Matcher m = JSON_LABEL.matcher(json.substring(json.indexOf("\"rows\""), json.indexOf("\"binaryTrees\"")));
+        while (m.find()) {
+            labels.add(m.group(1));
+        }
+        return labels;
+    }
+
+    private static int quotedCommas(String csvLine) {
+        int n = 0;
+        boolean quoted = false;
+        for (char c : csvLine.toCharArray()) {
+            if (c == '"') {
+                quoted = !quoted;
+            } else if (c == ',' && quoted) {
+                n++;
+            }
+        }
+        return n;
     }
 }

@@ -48,6 +48,36 @@ class OptionErrorsTest {
                 bad(List.of("--quick", "twice"), "compare", "--quick", "--quick"),
                 bad(List.of("--quick", "--smoke"), "compare", "--quick", "--smoke"),
                 bad(List.of("--quick=yes"), "compare", "--quick=yes"),
+                bad(List.of("--delivery", "teleport"), "run", "--backend", "uffd", "--delivery", "teleport"),
+                bad(List.of("--delivery", "sigbus", "java"), "run", "--delivery", "sigbus"),
+                bad(List.of("--page-supply", "fresh", "java"), "run", "--backend", "java", "--page-supply", "fresh"),
+                bad(List.of("--page-supply", "recycle", "continue"), "run", "--backend", "uffd", "--mode", "continue",
+                        "--page-supply", "recycle"),
+                bad(List.of("--page-supply", "keep", "copy"), "run", "--backend", "uffd", "--mode", "copy", "--page-supply", "keep"),
+                bad(List.of("--page-supply", "recycle", "copy"), "run", "--backend", "uffd", "--mode", "copy", "--page-supply", "recycle"),
+                bad(List.of("--page-supply", "recycle", "--mode defaults to continue"), "run", "--backend", "auto",
+                        "--page-supply", "recycle"),
+                bad(List.of("--page-supply", "lukewarm"), "run", "--backend", "uffd", "--page-supply", "lukewarm"),
+                bad(List.of("--run-pages", "0"), "run", "--run-pages", "0"),
+                bad(List.of("--run-pages", "4097"), "run", "--run-pages", "4097"),
+                bad(List.of("--run-pages", "many"), "run", "--run-pages=many"),
+                bad(List.of("--fault-around", "4096"), "run", "--fault-around", "4096"),
+                bad(List.of("--fault-around", "2", "--stw"), "run", "--stw", "--fault-around", "2"),
+                bad(List.of("--inject-damage", "--stw"), "run", "--inject-damage", "--stw"),
+                bad(List.of("--inject-damage=yes"), "run", "--inject-damage=yes"),
+                bad(List.of("--inject-damage", "twice"), "run", "--inject-damage", "--inject-damage"),
+                bad(List.of("--deliveries", "teleport"), "compare", "--deliveries", "thread,teleport"),
+                bad(List.of("--deliveries", "java"), "compare", "--modes", "java", "--deliveries", "sigbus"),
+                bad(List.of("--supply", "lukewarm"), "compare", "--supply", "fresh,lukewarm"),
+                bad(List.of("--supply", "keep", "copy"), "compare", "--modes", "copy,move", "--supply", "keep"),
+                bad(List.of("--fault-around", "-1"), "compare", "--fault-around=-1"),
+                bad(List.of("--fault-around", "x"), "compare", "--fault-around", "x"),
+                bad(List.of("--run-pages", "0"), "compare", "--run-pages", "1,0"),
+                bad(List.of("--run-pages", "x"), "compare", "--run-pages", "8,x"),
+                bad(List.of("--binarytrees", "99"), "compare", "--binarytrees", "99"),
+                bad(List.of("--binarytrees-heap", "--binarytrees"), "compare", "--binarytrees-heap", "64m"),
+                bad(List.of("--binarytrees-heap", "lots"), "compare", "--binarytrees", "10", "--binarytrees-heap", "lots"),
+                bad(List.of("--run-pages"), "compare", "--run-pages"),
                 bad(List.of("frobnicate"), "frobnicate"),
                 bad(List.of("--frobnicate"), "--frobnicate"));
     }
@@ -87,7 +117,9 @@ class OptionErrorsTest {
         assertEquals(Main.EXIT_OK, probe.status());
         for (String option : List.of("--backend", "--mode", "--workload", "--heap", "--threads", "--gc-threads", "--stw",
                 "--depth", "--seed", "--duration-ms", "--ops", "--live-mb", "--steps", "--verify", "--checked",
-                "--gc-log", "--json", "--help", "random", "binarytrees", "gcbench", "gcold", "continue", "copy", "move")) {
+                "--gc-log", "--json", "--help", "random", "binarytrees", "gcbench", "gcold", "continue", "copy", "move",
+                "--delivery", "--page-supply", "--run-pages", "--fault-around", "--inject-damage", "thread", "sigbus", "fresh",
+                "recycle", "keep", "fallocate")) {
             assertTrue(run.out().contains(option), () -> "run --help does not document " + option);
             assertTrue(top.out().contains(option.equals("--help") ? "--help" : option),
                     () -> "--help does not mention " + option);
@@ -104,6 +136,17 @@ class OptionErrorsTest {
         assertEquals("gcold", o.workload());
         assertEquals(3, o.liveMb());
         assertEquals("move", o.mode());
+        assertEquals(null, o.delivery());
+        assertEquals(null, o.runPages());
+        RunOptions u = RunOptions.parse(List.of("--backend", "uffd", "--mode", "move", "--delivery", "SIGBUS", "--page-supply=recycle",
+                "--run-pages", "64", "--fault-around=8", "--inject-damage"));
+        assertEquals("sigbus", u.delivery());
+        assertEquals("recycle", u.supply());
+        assertEquals(64L, u.runPages());
+        assertEquals(8L, u.faultAround());
+        assertTrue(u.injectDamage());
+        assertEquals(io.faultline.uffd.UffdOptions.Delivery.SIGBUS, u.uffdOptions().delivery());
+        assertEquals(io.faultline.uffd.UffdOptions.PageSupply.RECYCLE, u.uffdOptions().supply());
         assertEquals(64L << 20, RunOptions.parse(List.of()).heapBytes());
         assertEquals(96L << 20, RunOptions.parse(List.of("--workload", "binarytrees")).heapBytes());
         assertEquals(512L << 10, ByteSize.parse("512k"));

@@ -16,8 +16,8 @@ class RunReportTest {
                 new HeapStats.Pauses(6, 2_340_500, 7_000_001), new HeapStats.Pauses(6, 3_010_000, 9_999_999),
                 new HeapStats.Pauses(1, 63_568_501, 63_568_501), 6, 1, 812_000_000, 95_000_000, 12_345_678, 4242,
                 new HeapStats.Pauses(2, 40_000_000, 55_500_000));
-        RunReport report = new RunReport("java", "java", null, "random", 2, 1, true, stats.capacity(), stats, true,
-                241_111_520, 540.25, null, null);
+        RunReport report = new RunReport("java", "java", null, null, null, 1, 0, "random", 2, 1, true, stats.capacity(), stats,
+                true, 241_111_520, 540.25, null, false, null);
         String json = report.toJson();
         String text = stats.toString();
         for (String pair : text.split(" ")) {

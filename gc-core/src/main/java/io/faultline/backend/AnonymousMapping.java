@@ -64,6 +64,7 @@ final class AnonymousMapping implements AutoCloseable {
     private static final int MAP_ANONYMOUS = 0x20;
     private static final int MAP_NORESERVE = 0x4000;
     private static final int MADV_DONTNEED = 4;
+    private static final int MADV_POPULATE_WRITE = 23;
     private static final long MAP_FAILED = -1L;
 
     private static final Linker LINKER = Linker.nativeLinker();
@@ -253,6 +254,23 @@ final class AnonymousMapping implements AutoCloseable {
         if (rc != 0) {
             throw new IllegalStateException("madvise(0x" + Long.toHexString(address + offset) + ", " + bytes
                     + ", MADV_DONTNEED) failed: " + describeErrno(releaseErrno.get(JAVA_INT, ERRNO_OFFSET)));
+        }
+    }
+
+    /**
+     * Makes {@code [offset, offset + bytes)} resident in one call ({@code madvise(MADV_POPULATE_WRITE)},
+     * Linux 5.14+) instead of one page fault per page on first touch; the pages read as zero as
+     * before. Whole pages inside the mapping. Returns false if the kernel refuses (too old:
+     * EINVAL; out of memory: the first touch will say so), true otherwise. Allocation-free.
+     */
+    synchronized boolean populate(long offset, long bytes) {
+        if (closed || offset < 0 || bytes <= 0 || bytes > length - offset || ((offset | bytes) & (PAGE_SIZE - 1)) != 0) {
+            return false;
+        }
+        try {
+            return (int) MADVISE.invokeExact(releaseErrno, address + offset, bytes, MADV_POPULATE_WRITE) == 0;
+        } catch (Throwable t) {
+            throw rethrow(t);
         }
     }
 

@@ -88,6 +88,25 @@ public interface HeapBackend extends AutoCloseable {
      */
     MemorySegment fromSpace();
 
+    /**
+     * True if, after every pause, the view reads as zero at and above the allocation top (memory
+     * the kernel has just zeroed, or never touched), so that allocation need not zero it again.
+     * java: true (the new view is the semispace released when the last compaction ended); uffd:
+     * true except CONTINUE with the KEEP page supply (the kept half holds old data).
+     */
+    default boolean allocationAreaIsZero() {
+        return false;
+    }
+
+    /**
+     * Allocation is about to write {@code [offset, offset + bytes)} (whole pages above the
+     * allocation top, outside every to-space page): make it resident in one call instead of one
+     * page fault per page. Best effort: a refusal changes nothing but speed. java and uffd:
+     * {@code madvise(MADV_POPULATE_WRITE)}.
+     */
+    default void prepareAllocation(long offset, long bytes) {
+    }
+
     /** The backend's own counters by name (uffd: ioctls, faults by kind, ...). java: none. */
     default Map<String, Long> counters() {
         return Map.of();

@@ -221,6 +221,16 @@ public final class JavaBackend implements HeapBackend {
     }
 
     @Override
+    public boolean allocationAreaIsZero() {
+        return true;
+    }
+
+    @Override
+    public void prepareAllocation(long offset, long bytes) {
+        viewSpace.populate(offset, bytes);
+    }
+
+    @Override
     public MemorySegment fromSpace() {
         MemorySegment f = from;
         return f == null ? MemorySegment.NULL : f;

@@ -17,14 +17,16 @@ import io.faultline.meta.PageStates;
  * {@code docs/page-protocol.md}; the state machine is drawn in {@link PageStates}.
  *
  * <p>In brief: the pause publishes every to-space page UNPROCESSED and the cycle's bounds in the
- * {@link ControlBlock}, then stores ACTIVE_EPOCH. A thread claims a <i>run</i> of contiguous
- * UNPROCESSED pages by CAS (its first claim validated against the epoch), builds each page and
- * publishes it PROCESSED, then takes its pages for mapping (CAS PROCESSED to MAPPING), installs
- * each contiguous taken run with one install call, publishes MAPPED, advances the from-space
- * frontier and only then subtracts the pages from PAGES_LEFT (so the cycle cannot end, and the
- * next pause cannot start, while it still touches this cycle's from-space). A fault claims its
- * page and up to FAULT_AROUND following pages, or maps the built run it touched, or waits for the
- * page's owner. A page that cannot be built or installed becomes FAILED and the heap fails.
+ * {@link ControlBlock}, then stores ACTIVE_EPOCH. A compactor claims a <i>run</i> of contiguous
+ * UNPROCESSED pages by CAS as it builds them (its first claim validated against the epoch; each
+ * further page claimed once the previous one is built, so a faulting mutator never waits for more
+ * than one page build), publishes each built page PROCESSED, then takes its pages for mapping (CAS
+ * PROCESSED to MAPPING), installs each contiguous taken run with one install call, publishes
+ * MAPPED, advances the from-space frontier and only then subtracts the pages from PAGES_LEFT (so
+ * the cycle cannot end, and the next pause cannot start, while it still touches this cycle's
+ * from-space). A fault claims its page and up to FAULT_AROUND following pages at once, or maps
+ * the built run it touched, or waits for the page's owner. A page that cannot be built or
+ * installed becomes FAILED and the heap fails.
  *
  * <p><b>Assumptions and Guarantees:</b> every page has exactly one builder and one installer per
  * cycle (the winners of its CASes). A stale claimer (it read the epoch of a cycle whose next pause
@@ -50,8 +52,16 @@ public final class PageProtocol {
     /** Spins before a waiting thread starts yielding (the same constant as FL_SPINS_BEFORE_YIELD in C). */
     public static final int SPINS_BEFORE_YIELD = 64;
 
-    /** What the protocol needs from the backend: build a page, install a run, release from-space. */
+    /** What the protocol needs from the backend: supply, build, install, release, poison. */
     public interface Pages {
+        /**
+         * The caller claimed {@code [first, first + n)} and is about to build it: provide the pages
+         * to build into. java: nothing to do (pages are built in place); uffd: recycled from-space
+         * pages, or page cache allocated in one call, depending on the page supply.
+         */
+        default void supply(long first, long n) {
+        }
+
         /** Builds page {@code page} into its build target. Throws {@link PageBuildException} if it cannot. */
         void build(long page);
 
@@ -120,30 +130,32 @@ public final class PageProtocol {
     }
 
     /**
-     * Builds the claimed run {@code [first, first + n)}, publishing each page PROCESSED. On a
-     * failure the failing page and the rest of the run become FAILED (poisoned) and the heap
-     * fails; returns false.
+     * Builds the claimed run {@code [first, first + n)}, publishing each page PROCESSED. Returns
+     * the pages built: {@code n}, or fewer if a build failed, in which case the failing page and
+     * the rest of the run are FAILED (poisoned) and the heap fails. The caller maps the built
+     * prefix either way, so that every page it claimed ends MAPPED or FAILED (a waiter never hangs).
      */
-    public boolean buildRun(long first, long n, int path) {
+    public long buildRun(long first, long n, int path) {
         for (long p = first; p < first + n; p++) {
             try {
                 pages.build(p);
             } catch (PageBuildException e) {
                 failRun(p, first + n - p, path, ControlBlock.EUCLEAN, e.fromOffset());
-                return false;
+                return p - first;
             } catch (RuntimeException | Error e) {
                 failRun(p, first + n - p, path, 0, -1); // not the sources: a bug; the caller reports e
                 throw e;
             }
             states.publish(p, PageStates.PROCESSED);
         }
-        return true;
+        return n;
     }
 
     /**
      * Maps the PROCESSED pages among {@code [first, first + n)} that this thread wins (CAS
      * PROCESSED to MAPPING), one install per contiguous run won; pages another thread took are
-     * left to it. Returns the pages this call mapped.
+     * left to it. A run whose install fails becomes FAILED and the next one is still tried, so
+     * every page taken ends MAPPED or FAILED. Returns the pages this call mapped.
      */
     public long mapRun(long first, long n, int path) {
         long mapped = 0;
@@ -161,7 +173,8 @@ public final class PageProtocol {
             int errno = pages.install(p, q - p);
             if (errno != 0) {
                 failRun(p, q - p, path, errno, -1);
-                return mapped;
+                p = q;
+                continue;
             }
             for (long r = p; r < q; r++) {
                 states.publish(r, PageStates.MAPPED);
@@ -206,8 +219,11 @@ public final class PageProtocol {
     }
 
     /**
-     * Claims, builds and maps the UNPROCESSED pages of {@code [from, to)} in runs. Returns pages
-     * built, or -1 on a stale claim.
+     * Claims, builds and maps the UNPROCESSED pages of {@code [from, to)} in runs. A run is claimed
+     * as it is built, one page ahead of the build (claim the first page, validated; build it; claim
+     * the next; ...), so a mutator that faults on a page this thread has not reached yet builds it
+     * itself instead of waiting for the whole run; the run then ends there and is mapped with one
+     * install. Returns pages built, or -1 on a stale claim.
      */
     long claimBuildMap(long from, long to, long epoch, int path) {
         long built = 0;
@@ -217,19 +233,25 @@ public final class PageProtocol {
                 p++;
                 continue;
             }
-            long n = claimRun(p, to - p, to, epoch);
-            if (n < 0) {
+            int r = claim(p, epoch);
+            if (r == STALE) {
                 return -1;
             }
-            if (n == 0) {
+            if (r == TAKEN) {
                 p++;
                 continue;
             }
-            if (buildRun(p, n, path)) {
-                mapRun(p, n, path);
-            }
-            built += n;
-            p += n;
+            long first = p;
+            pages.supply(first, to - first);
+            long good = 0;
+            boolean ok;
+            do {
+                ok = buildRun(p, 1, path) == 1;
+                good += ok ? 1 : 0;
+                p++;
+            } while (ok && p < to && states.claim(p, PageStates.UNPROCESSED, PageStates.PROCESSING));
+            mapRun(first, good, path);
+            built += p - first;
         }
         return built;
     }
@@ -290,9 +312,8 @@ public final class PageProtocol {
                         return FAULT_STALE;
                     }
                     if (n > 0) {
-                        if (buildRun(page, n, path)) {
-                            mapRun(page, n, path);
-                        }
+                        pages.supply(page, n);
+                        mapRun(page, buildRun(page, n, path), path);
                         control.getAndAdd(ControlBlock.FAULT_BUILT_PAGES, n);
                         result = FAULT_BUILT;
                     }

@@ -14,7 +14,9 @@ package io.faultline.gc;
  * threads named {@code faultline-compactor-N}.
  */
 final class CompactorPool {
-    /** How long shutdown waits for each thread before it says which one it is waiting for. */
+    /** How long shutdown waits for each thread before it interrupts it. */
+    static final long JOIN_GRACE_MILLIS = 1_000;
+    /** How long shutdown then waits for each thread before it says which one it is waiting for. */
     static final long JOIN_REPORT_MILLIS = 10_000;
     /** How often thread 0 re-checks for completion while pages are held by others. */
     static final long COMPLETION_POLL_MILLIS = 1;
@@ -103,7 +105,12 @@ final class CompactorPool {
         }
     }
 
-    /** Stops and joins every thread; a thread that does not stop is named on stderr, not waited for forever. */
+    /**
+     * Stops and joins every thread. A thread still running after {@link #JOIN_GRACE_MILLIS} is
+     * interrupted (a thread blocked in Java code, e.g. a backend hook, stops; one inside a native
+     * call finishes that call first); one that still does not stop is named with its stack, not
+     * waited for forever.
+     */
     void shutdown() {
         synchronized (lock) {
             stopping = true;
@@ -114,6 +121,9 @@ final class CompactorPool {
                 continue;
             }
             try {
+                if (!t.join(java.time.Duration.ofMillis(JOIN_GRACE_MILLIS))) {
+                    t.interrupt();
+                }
                 if (!t.join(java.time.Duration.ofMillis(JOIN_REPORT_MILLIS))) {
                     System.getLogger("io.faultline.gc").log(System.Logger.Level.WARNING,
                             "close: " + t.getName() + " did not stop within " + JOIN_REPORT_MILLIS + " ms; it is a daemon thread, left running: "

@@ -44,6 +44,13 @@ final class Allocator {
 
     private final Heap heap;
     private final int tlabBytes;
+    /** The backend guarantees zero at and above the top after every pause: do not zero again. */
+    private final boolean zeroAboveTop;
+    /** Bytes made resident ahead of the top in one call ({@link HeapConfig#populateAheadBytes()}); 0: off. */
+    private final long populateAhead;
+    private final long pageMask;
+    /** The view is resident below this offset (reset to the top at every pause); CAS. */
+    private final java.util.concurrent.atomic.AtomicLong populatedTo = new java.util.concurrent.atomic.AtomicLong();
     @SuppressWarnings("unused") // accessed through TOP
     private volatile long top;
     private volatile long base;
@@ -52,8 +59,12 @@ final class Allocator {
     Allocator(Heap heap, int tlabBytes, long top, long limit) {
         this.heap = heap;
         this.tlabBytes = tlabBytes;
+        this.zeroAboveTop = heap.backend.allocationAreaIsZero();
+        this.populateAhead = heap.config.populateAheadBytes();
+        this.pageMask = -(long) heap.config.pageSize();
         this.top = top;
         this.limit = limit;
+        this.populatedTo.set(top);
     }
 
     long top() {
@@ -72,6 +83,7 @@ final class Allocator {
     void reset(long base, long top, long limit) {
         this.base = base;
         this.limit = limit;
+        this.populatedTo.set(top);
         TOP.setRelease(this, top);
     }
 
@@ -104,7 +116,7 @@ final class Allocator {
     private long allocateDirect(long bytes) {
         long at = claim(bytes);
         if (at >= 0) {
-            zero(at, at + bytes);
+            prepare(at, at + bytes);
             heap.collector.events().allocatedOutsideTlab(at); // concurrent marking: a black object's start
         }
         return at;
@@ -121,7 +133,7 @@ final class Allocator {
             }
         }
         retire(m);
-        zero(start, start + size);
+        prepare(start, start + size);
         m.tlabStart = start;
         m.tlabTop = start + bytes;
         m.tlabEnd = start + size;
@@ -138,6 +150,27 @@ final class Allocator {
             if (TOP.compareAndSet(this, t, t + bytes)) {
                 return t;
             }
+        }
+    }
+
+    /**
+     * Readies freshly claimed {@code [from, to)}: makes the view resident some way ahead of it in
+     * one call (instead of a page fault per page: 10-30 us each on this project's VMs, see
+     * docs/uffd-modes.md), and zeroes it unless the backend guarantees it reads as zero already.
+     */
+    private void prepare(long from, long to) {
+        if (populateAhead > 0) {
+            long done = populatedTo.get();
+            if (to > done) {
+                long target = Math.min(limit, (Math.max(to, done) + populateAhead + ~pageMask) & pageMask);
+                long start = Math.max(done, from) & pageMask;
+                if (target > start && populatedTo.compareAndSet(done, target)) {
+                    heap.backend.prepareAllocation(start, target - start);
+                }
+            }
+        }
+        if (!zeroAboveTop) {
+            zero(from, to);
         }
     }
 

@@ -28,6 +28,7 @@ public record HeapConfig(
         long runPages,
         long faultAroundPages,
         long releaseBatchBytes,
+        long populateAheadBytes,
         boolean relocateEveryObject,
         Duration safepointTimeout,
         boolean failOnSafepointTimeout,
@@ -41,11 +42,13 @@ public record HeapConfig(
     /** Default pages per compaction step (see {@link Builder#compactionStepPages}). */
     public static final long DEFAULT_COMPACTION_STEP_PAGES = 64;
     /** Default run length (see {@link Builder#runPages}). */
-    public static final long DEFAULT_RUN_PAGES = 1;
+    public static final long DEFAULT_RUN_PAGES = 64;
     /** Default fault-around (see {@link Builder#faultAroundPages}). */
-    public static final long DEFAULT_FAULT_AROUND_PAGES = 0;
+    public static final long DEFAULT_FAULT_AROUND_PAGES = 16;
     /** Default from-space release batch (see {@link Builder#releaseBatchBytes}). */
     public static final long DEFAULT_RELEASE_BATCH_BYTES = 2L << 20;
+    /** Default populate-ahead (see {@link Builder#populateAheadBytes}). */
+    public static final long DEFAULT_POPULATE_AHEAD_BYTES = 1L << 20;
     /** Default safepoint timeout (see {@link Builder#safepointTimeout}). */
     public static final Duration DEFAULT_SAFEPOINT_TIMEOUT = Duration.ofSeconds(5);
     /** Default free-space reserve for concurrent marking (see {@link Builder#markingHeadroomPercent}). */
@@ -88,6 +91,7 @@ public record HeapConfig(
         private long runPages = DEFAULT_RUN_PAGES;
         private long faultAroundPages = DEFAULT_FAULT_AROUND_PAGES;
         private long releaseBatchBytes = DEFAULT_RELEASE_BATCH_BYTES;
+        private long populateAheadBytes = DEFAULT_POPULATE_AHEAD_BYTES;
         private boolean relocateEveryObject;
         private Duration safepointTimeout = DEFAULT_SAFEPOINT_TIMEOUT;
         private boolean failOnSafepointTimeout;
@@ -199,7 +203,7 @@ public record HeapConfig(
 
         /**
          * Pages a mutator's fault builds after the page it touched, if nobody has claimed them
-         * (default {@value #DEFAULT_FAULT_AROUND_PAGES}: off; 0..4095): one fault then maps a run.
+         * (default {@value #DEFAULT_FAULT_AROUND_PAGES}; 0: off; 0..4095): one fault then maps a run.
          */
         public Builder faultAroundPages(long pages) {
             if (pages < 0 || pages > 4095) {
@@ -219,6 +223,19 @@ public record HeapConfig(
                 throw new IllegalArgumentException("releaseBatchBytes: " + bytes + " must be positive");
             }
             this.releaseBatchBytes = bytes;
+            return this;
+        }
+
+        /**
+         * Allocation makes the heap resident this far ahead of its top with one system call
+         * ({@code MADV_POPULATE_WRITE}) instead of taking one page fault per page on first touch
+         * (default 1 MiB; 0: off). Costs up to this much extra resident memory.
+         */
+        public Builder populateAheadBytes(long bytes) {
+            if (bytes < 0) {
+                throw new IllegalArgumentException("populateAheadBytes: " + bytes + " must not be negative");
+            }
+            this.populateAheadBytes = bytes;
             return this;
         }
 
@@ -318,8 +335,8 @@ public record HeapConfig(
             }
             return new HeapConfig(cap, pageSize, tlabBytes, checkedAccess, verifyAfterGc, gcLog, backend,
                     concurrentCompaction, compactorThreads, compactionStepPages, runPages, faultAroundPages,
-                    releaseBatchBytes, relocateEveryObject, safepointTimeout, failOnSafepointTimeout, concurrentMarking,
-                    markingThreads, markingHeadroomPercent, markingHooks);
+                    releaseBatchBytes, populateAheadBytes, relocateEveryObject, safepointTimeout, failOnSafepointTimeout,
+                    concurrentMarking, markingThreads, markingHeadroomPercent, markingHooks);
         }
     }
 }

@@ -497,13 +497,14 @@ public final class Mutator implements AutoCloseable {
     }
 
     /**
-     * A read returned the poison pattern: it may come from a page installed by the failure path.
-     * The failure was recorded before that page was installed, so after this load the FAILED bit
-     * is visible; if it is set, throw. A legitimate value equal to the pattern is returned.
+     * A read returned the poison pattern: it may come from a page installed by the failure path (or
+     * by close during a compaction). The failure (or close) was recorded before that page was
+     * installed, so after this load the FAILED (or CLOSED) bit is visible; if it is set, throw. A
+     * legitimate value equal to the pattern is returned.
      */
     private long checkPoison(long value) {
         VarHandle.loadLoadFence();
-        if ((pollWord() & ControlBlock.POLL_FAILED) != 0) {
+        if ((pollWord() & (ControlBlock.POLL_FAILED | ControlBlock.POLL_CLOSED)) != 0) {
             heap.checkUsable();
         }
         return value;
@@ -515,7 +516,7 @@ public final class Mutator implements AutoCloseable {
 
     private void checkPoisonAfterBulkRead() {
         VarHandle.loadLoadFence();
-        if ((pollWord() & ControlBlock.POLL_FAILED) != 0) {
+        if ((pollWord() & (ControlBlock.POLL_FAILED | ControlBlock.POLL_CLOSED)) != 0) {
             heap.checkUsable();
         }
     }

@@ -115,6 +115,8 @@ public final class ModelRunner {
         int markers = r.nextInt(1, 4);
         int headroom = r.nextInt(10, 71);
         long jitterSeed = r.nextLong();
+        long runPages = new long[] {1, 4, 64}[r.nextInt(3)];
+        long faultAround = new long[] {0, 3, 16}[r.nextInt(3)];
         HeapConfig cfg = HeapConfig.builder()
                 .capacity((long) pages * 4096)
                 .pageSize(4096)
@@ -127,6 +129,8 @@ public final class ModelRunner {
                 .markingThreads(markers)
                 .markingHeadroomPercent(headroom)
                 .markingHooks(concurrentMarking ? new JitteryMarking(jitterSeed) : io.faultline.gc.MarkingHooks.NONE)
+                .runPages(runPages)
+                .faultAroundPages(faultAround)
                 .backend(backend)
                 .build();
         try (Heap heap = Heap.create(cfg)) {

@@ -17,8 +17,8 @@ import java.lang.invoke.MethodHandle;
  */
 final class NativeHeap {
     private static final MethodHandle NEW = NativeLibrary.downcall("fl_heap_new",
-        FunctionDescriptor.of(JAVA_LONG, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG,
-            ADDRESS));
+        FunctionDescriptor.of(JAVA_LONG, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_LONG, JAVA_LONG, JAVA_LONG,
+            JAVA_LONG, JAVA_LONG, ADDRESS));
     private static final MethodHandle ATTACH = NativeLibrary.downcall("fl_heap_attach",
         FunctionDescriptor.of(JAVA_INT, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG));
     private static final MethodHandle BEGIN = NativeLibrary.downcall("fl_heap_begin",
@@ -38,12 +38,16 @@ final class NativeHeap {
     }
 
     /** {@code fl_heap_new}; starts the fault-service thread. Throws with the errno on failure. */
-    static long create(int mode, int uffd, int memfd, long view, long alias, long capacity, long pageSize, long backstopMillis) {
+    static long create(int mode, int delivery, int supply, int uffd, int memfd, long view, long alias, long capacity,
+                       long pageSize, long backstopMillis) {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment err = arena.allocate(JAVA_INT);
-            long h = (long) NEW.invokeExact(mode, uffd, memfd, view, alias, capacity, pageSize, backstopMillis, err);
+            long h = (long) NEW.invokeExact(mode, delivery, supply, uffd, memfd, view, alias, capacity, pageSize, backstopMillis,
+                err);
             if (h == 0) {
-                throw new io.faultline.uffd.sys.SyscallException("fl_heap_new (eventfd, pthread_create)", err.get(JAVA_INT, 0));
+                int errno = err.get(JAVA_INT, 0);
+                throw new io.faultline.uffd.sys.SyscallException("fl_heap_new (eventfd, pthread_create"
+                    + (delivery == 1 ? ", SIGBUS handler registration: at most 64 SIGBUS heaps per process)" : ")"), errno);
             }
             return h;
         } catch (Throwable t) {

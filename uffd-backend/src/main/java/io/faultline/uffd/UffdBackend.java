@@ -178,9 +178,6 @@ public final class UffdBackend implements HeapBackend {
                 + osPage + " and capacity " + capacity + " a multiple of the page size");
         }
         options.check(mode);
-        if (options.delivery() == UffdOptions.Delivery.SIGBUS) {
-            throw new UnsupportedOperationException("SIGBUS delivery is not implemented yet");
-        }
         this.mode = mode;
         this.options = options;
         this.capacity = capacity;
@@ -188,7 +185,8 @@ public final class UffdBackend implements HeapBackend {
         int fd = -1;
         try {
             fd = Userfaultfd.open();
-            Userfaultfd.api(fd, features(mode));
+            Userfaultfd.api(fd, features(mode)
+                | (options.delivery() == UffdOptions.Delivery.SIGBUS ? Userfaultfd.UFFD_FEATURE_SIGBUS : 0));
             if (mode == Mode.CONTINUE) {
                 memfd = Memfd.create(MEMFD_NAME);
                 Fd.ftruncate(memfd, 2 * capacity);
@@ -199,8 +197,8 @@ public final class UffdBackend implements HeapBackend {
                     Mman.MAP_PRIVATE | Mman.MAP_ANONYMOUS | Mman.MAP_NORESERVE, -1, 0);
                 Mman.madvise(viewAddress, capacity, Mman.MADV_NOHUGEPAGE);
             }
-            handle = NativeHeap.create(mode.ordinal(), fd, memfd, viewAddress, aliasAddress, capacity, pageSize,
-                options.backstop().toMillis());
+            handle = NativeHeap.create(mode.ordinal(), options.delivery().ordinal(), options.supply().ordinal(), fd, memfd,
+                viewAddress, aliasAddress, capacity, pageSize, options.backstop().toMillis());
             uffd = fd; // owned by the native state from now on: fl_heap_stop closes it
             fd = -1;
             view = viewSegment();
@@ -251,9 +249,11 @@ public final class UffdBackend implements HeapBackend {
         return "uffd";
     }
 
+    /** The mode, and the delivery when it is not the default: {@code copy}, {@code copy+sigbus}. */
     @Override
     public String mode() {
-        return mode.name().toLowerCase(java.util.Locale.ROOT);
+        String m = mode.name().toLowerCase(java.util.Locale.ROOT);
+        return options.delivery() == UffdOptions.Delivery.THREAD ? m : m + "+" + options.delivery().label();
     }
 
     @Override
@@ -377,6 +377,26 @@ public final class UffdBackend implements HeapBackend {
         }
     }
 
+    @Override
+    public boolean allocationAreaIsZero() {
+        return mode != Mode.CONTINUE || options.supply() != UffdOptions.PageSupply.KEEP;
+    }
+
+    /** {@code madvise(MADV_POPULATE_WRITE)} over the range; a kernel that refuses it turns this off. */
+    @Override
+    public void prepareAllocation(long offset, long bytes) {
+        if (!populate || closed) {
+            return;
+        }
+        try {
+            Mman.madvise(viewAddress + offset, bytes, Mman.MADV_POPULATE_WRITE);
+        } catch (SyscallException e) {
+            populate = false; // EINVAL before Linux 5.14; anything else: the first touch will tell
+        }
+    }
+
+    private volatile boolean populate = true;
+
     /** Never called: the kernel traps the access and the native path serves it. */
     @Override
     public int serveFault(long page) {
@@ -403,7 +423,9 @@ public final class UffdBackend implements HeapBackend {
             return;
         }
         if (mode == Mode.CONTINUE) {
-            Fd.punchHole(memfd, fromFileOffset, capacity);
+            if (options.supply() != UffdOptions.PageSupply.KEEP) {
+                Fd.punchHole(memfd, fromFileOffset, capacity);
+            }
         } else {
             Mman.munmap(fromAddress, fromBytes);
         }

@@ -48,8 +48,10 @@ public record UffdOptions(Delivery delivery, PageSupply supply, Duration backsto
          */
         FRESH,
         /**
-         * COPY/MOVE: build into from-space pages whose contents compaction has consumed (ART's
-         * recycling); MOVE then installs those resident pages with no copy and no allocation.
+         * MOVE: build runs of at least 34 pages into from-space pages whose contents compaction has
+         * consumed (ART's recycling) and move those resident pages into the heap: no copy, no page
+         * allocated. Shorter runs (faults) and runs before enough is consumed are built in a buffer
+         * and copied. From-space is then released only when the compaction ends.
          */
         RECYCLE,
         /**
@@ -68,7 +70,7 @@ public record UffdOptions(Delivery delivery, PageSupply supply, Duration backsto
         public boolean appliesTo(Mode mode) {
             return switch (this) {
                 case FRESH -> true;
-                case RECYCLE -> mode != Mode.CONTINUE;
+                case RECYCLE -> mode == Mode.MOVE;
                 case KEEP, FALLOCATE -> mode == Mode.CONTINUE;
             };
         }
@@ -104,7 +106,7 @@ public record UffdOptions(Delivery delivery, PageSupply supply, Duration backsto
     public void check(Mode mode) {
         if (!supply.appliesTo(mode)) {
             throw new IllegalArgumentException("page supply '" + supply.label() + "' does not apply to mode "
-                + mode.name().toLowerCase(Locale.ROOT) + " (continue: fresh, keep, fallocate; copy, move: fresh, recycle)");
+                + mode.name().toLowerCase(Locale.ROOT) + " (continue: fresh, keep, fallocate; copy: fresh; move: fresh, recycle)");
         }
     }
 }

@@ -35,7 +35,8 @@ import org.junit.jupiter.params.provider.MethodSource;
 
 /**
  * Fail loud: one live object's from-space header is zeroed right after the pause, so the page
- * that holds it cannot be built. On every backend (java, continue, copy, move) and on both paths
+ * that holds it cannot be built. On every backend (java, continue, copy, move; the uffd modes in
+ * both deliveries, thread and SIGBUS) and on both paths
  * (a compactor thread builds the page; a mutator's fault builds it while the compactors are held
  * back), no mutator ever reads a wrong value, the heap fails, and the failure names the page, the
  * path and the errno: the faulting mutator gets it at the read, every other mutator at its next
@@ -53,20 +54,23 @@ class FailedPageBuildTest {
     }
 
     static Stream<Arguments> cases() {
-        return Stream.of("java", "continue", "copy", "move")
+        return Stream.of("java", "continue", "copy", "move", "continue+sigbus", "copy+sigbus", "move+sigbus")
             .flatMap(b -> Stream.of(Arguments.of(b, Path.COMPACTOR), Arguments.of(b, Path.FAULT)));
     }
 
     @ParameterizedTest(name = "{0} {1}")
     @MethodSource("cases")
     void aPageThatCannotBeBuiltIsNeverShownAndFailsEveryMutator(String backend, Path path) throws Exception {
-        Mode mode = backend.equals("java") ? null : Mode.valueOf(backend.toUpperCase(java.util.Locale.ROOT));
+        boolean sigbus = backend.endsWith("+sigbus");
+        String modeName = backend.replace("+sigbus", "");
+        Mode mode = modeName.equals("java") ? null : Mode.valueOf(modeName.toUpperCase(java.util.Locale.ROOT));
         if (mode != null) {
             UffdTestSupport.assumeAvailable(mode);
         }
         Damaging[] damaging = {null};
         HeapBackend.Factory inner = mode == null ? JavaBackend.factory()
-            : UffdBackend.factory(mode, UffdOptions.defaults().withBackstop(Duration.ZERO));
+            : UffdBackend.factory(mode, UffdOptions.defaults().withBackstop(Duration.ZERO)
+                .withDelivery(sigbus ? UffdOptions.Delivery.SIGBUS : UffdOptions.Delivery.THREAD));
         HeapConfig cfg = HeapConfig.builder().capacity(8L << 20).pageSize(4096).compactorThreads(1)
             .concurrentCompaction(true)
             .backend((cap, ps) -> damaging[0] = new Damaging(inner.create(cap, ps), path == Path.FAULT))
@@ -115,7 +119,7 @@ class FailedPageBuildTest {
             assertNotNull(seen, "no read failed");
             System.out.println("FailedPageBuildTest " + backend + " " + path + ": " + seen.getMessage());
             int expectPath = path == Path.COMPACTOR ? ControlBlock.PATH_COMPACTOR
-                : mode == null ? ControlBlock.PATH_FAULT_JAVA : ControlBlock.PATH_FAULT_THREAD;
+                : mode == null ? ControlBlock.PATH_FAULT_JAVA : sigbus ? ControlBlock.PATH_FAULT_SIGBUS : ControlBlock.PATH_FAULT_THREAD;
             assertEquals(expectPath, seen.path(), "path: " + seen.getMessage());
             assertEquals(ControlBlock.EUCLEAN, seen.errno(), seen.getMessage());
             assertEquals(victimFromOffset, seen.fromOffset(), seen.getMessage());

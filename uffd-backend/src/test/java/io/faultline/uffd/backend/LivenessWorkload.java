@@ -5,6 +5,8 @@ import io.faultline.heap.HeapConfig;
 import io.faultline.heap.Mutator;
 import io.faultline.model.ObjectType;
 import io.faultline.uffd.UffdBackend;
+import io.faultline.uffd.UffdOptions;
+import io.faultline.uffd.UffdOptions.Delivery;
 import io.faultline.uffd.UffdProbe.Mode;
 import java.lang.management.GarbageCollectorMXBean;
 import java.lang.management.ManagementFactory;
@@ -27,8 +29,9 @@ public final class LivenessWorkload {
         Mode mode = Mode.valueOf(args[0]);
         int cycles = Integer.parseInt(args[1]);
         long boundMillis = args.length > 2 ? Long.parseLong(args[2]) : 30_000;
+        Delivery delivery = args.length > 3 ? Delivery.valueOf(args[3]) : Delivery.THREAD;
         try {
-            System.out.println(run(mode, cycles, boundMillis));
+            System.out.println(run(mode, delivery, cycles, boundMillis));
             System.exit(0);
         } catch (Throwable t) {
             t.printStackTrace(System.out);
@@ -36,12 +39,13 @@ public final class LivenessWorkload {
         }
     }
 
-    static String run(Mode mode, int cycles, long boundMillis) throws Exception {
+    static String run(Mode mode, Delivery delivery, int cycles, long boundMillis) throws Exception {
         long gcBefore = hostGcs();
         UffdBackend[] created = {null};
         HeapConfig cfg = HeapConfig.builder().capacity(32L << 20).pageSize(4096).verifyAfterGc(false)
             .concurrentCompaction(true).compactorThreads(1)
-            .backend((cap, ps) -> created[0] = new UffdBackend(mode, cap, ps)).build();
+            .backend((cap, ps) -> created[0] = new UffdBackend(mode, UffdOptions.defaults().withDelivery(delivery), cap, ps))
+            .build();
         try (Heap heap = Heap.create(cfg)) {
             UffdBackend backend = created[0];
             AtomicReference<Throwable> failure = new AtomicReference<>();
@@ -58,10 +62,17 @@ public final class LivenessWorkload {
                 }));
             }
             Thread churn = Thread.ofPlatform().daemon().name("java-heap-churn").start(() -> {
-                byte[][] keep = new byte[64][];
+                // About 4 MiB retained and a high allocation rate: HotSpot collects (and stops the
+                // world) continuously. A collector that cannot keep up in a small -Xmx (ZGC at 64 MiB)
+                // may throw OutOfMemoryError here: drop everything and go on churning.
+                byte[][] keep = new byte[16][];
                 int i = 0;
                 while (!heap.isClosed() && failure.get() == null) {
-                    keep[i++ & 63] = new byte[256 << 10];
+                    try {
+                        keep[i++ & 15] = new byte[256 << 10];
+                    } catch (OutOfMemoryError e) {
+                        java.util.Arrays.fill(keep, null);
+                    }
                 }
             });
             long maxCycle = 0;
@@ -93,10 +104,11 @@ public final class LivenessWorkload {
             String native_ = "ioctls continue/copy/move/wake=" + backend.stat(UffdBackend.Stat.IOCTL_CONTINUE) + "/"
                 + backend.stat(UffdBackend.Stat.IOCTL_COPY) + "/" + backend.stat(UffdBackend.Stat.IOCTL_MOVE) + "/"
                 + backend.stat(UffdBackend.Stat.IOCTL_WAKE) + " faultBuilt=" + backend.stat(UffdBackend.Stat.FAULT_BUILT)
+                + " sigbusFaults=" + backend.stat(UffdBackend.Stat.SIGBUS_FAULTS)
                 + " errors=" + backend.stat(UffdBackend.Stat.ERRORS) + " viewVmas="
                 + HygieneSupport.mappingsOverlapping(backend.viewAddress(), heap.config().capacity()).size();
             churn.join(100);
-            return "LIVENESS OK mode=" + mode + " gc=" + gcNames() + " cycles=" + gcCycles + " maxCycleMs=" + maxCycle
+            return "LIVENESS OK mode=" + mode + " delivery=" + delivery + " gc=" + gcNames() + " cycles=" + gcCycles + " maxCycleMs=" + maxCycle
                 + " faults=" + faults + " walks=" + (walks[0] + walks[1]) + " hostGcs=" + (hostGcs() - gcBefore) + " "
                 + native_;
         }

@@ -132,15 +132,14 @@ class ProtocolDifferentialTest {
                 long[] run = owned.get(i);
                 int path = ControlBlock.PATH_COMPACTOR;
                 if (run[2] == 0) {
-                    boolean jb = java.buildRun(run[0], run[1], path);
-                    int cb = Native.buildRun(c, run[0], run[1], path);
-                    same("buildRun(" + run[0] + ", " + run[1] + ")", jb ? 1 : 0, cb);
-                    if (!jb) {
+                    long jb = java.buildRun(run[0], run[1], path);
+                    long cb = Native.buildRun(c, run[0], run[1], path);
+                    same("buildRun(" + run[0] + ", " + run[1] + ")", jb, cb);
+                    if (jb < run[1]) {
                         count(seen, "build.FAILED");
-                        owned.remove(i);
-                    } else {
-                        run[2] = 1;
+                        run[1] = jb; // the built prefix still gets mapped
                     }
+                    run[2] = 1;
                 } else {
                     long jm = java.mapRun(run[0], run[1], path);
                     long cm = Native.mapRun(c, run[0], run[1], path);
@@ -249,7 +248,7 @@ class ProtocolDifferentialTest {
             }
             long[] jc = jpages.counts;
             for (int w = 0; w < jc.length; w++) {
-                same("test backend count " + w + " (builds, installs, pages installed, bytes released, poisoned)",
+                same("test backend count " + w + " (builds, installs, pages installed, bytes released, poisoned, supplied)",
                     jc[w], Native.count(c, w));
             }
         }
@@ -278,7 +277,12 @@ class ProtocolDifferentialTest {
     static final class JavaPages implements PageProtocol.Pages {
         /** Page -> 0 (its build fails with EUCLEAN) or an errno (its install fails). */
         final Map<Long, Integer> failures = new HashMap<>();
-        final long[] counts = new long[5];
+        final long[] counts = new long[6];
+
+        @Override
+        public void supply(long first, long n) {
+            counts[5] += n;
+        }
 
         @Override
         public void build(long page) {
@@ -323,7 +327,7 @@ class ProtocolDifferentialTest {
         static final MethodHandle CLAIM_RUN = NativeLibrary.downcall("fl_ptest_claim_run",
             FunctionDescriptor.of(JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG));
         static final MethodHandle BUILD_RUN = NativeLibrary.downcall("fl_ptest_build_run",
-            FunctionDescriptor.of(JAVA_INT, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_INT));
+            FunctionDescriptor.of(JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_INT));
         static final MethodHandle MAP_RUN = NativeLibrary.downcall("fl_ptest_map_run",
             FunctionDescriptor.of(JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_INT));
         static final MethodHandle COMPACT_STEP = NativeLibrary.downcall("fl_ptest_compact_step",
@@ -372,9 +376,9 @@ class ProtocolDifferentialTest {
             }
         }
 
-        static int buildRun(long t, long first, long n, int path) {
+        static long buildRun(long t, long first, long n, int path) {
             try {
-                return (int) BUILD_RUN.invokeExact(t, first, n, path);
+                return (long) BUILD_RUN.invokeExact(t, first, n, path);
             } catch (Throwable e) {
                 throw NativeLibrary.rethrow(e);
             }

@@ -2,6 +2,7 @@ package io.faultline.uffd.backend;
 
 import io.faultline.backend.HeapBackend;
 import io.faultline.uffd.UffdBackend;
+import io.faultline.uffd.UffdOptions;
 import io.faultline.uffd.UffdProbe;
 import io.faultline.uffd.UffdProbe.Mode;
 import java.util.ArrayList;
@@ -15,6 +16,11 @@ final class UffdTestSupport {
     private UffdTestSupport() {
     }
 
+    /** True if the mode can run here. */
+    static boolean available(Mode mode) {
+        return REPORT.mode(mode).available();
+    }
+
     /** Skips (reported skipped, with the probe's reason) where the mode cannot run. */
     static void assumeAvailable(Mode mode) {
         UffdProbe.ModeStatus s = REPORT.mode(mode);
@@ -24,15 +30,21 @@ final class UffdTestSupport {
     /** A factory that records every backend it creates. */
     static final class Recording implements HeapBackend.Factory {
         final Mode mode;
+        final UffdOptions options;
         final List<UffdBackend> created = new ArrayList<>();
 
         Recording(Mode mode) {
+            this(mode, UffdOptions.defaults());
+        }
+
+        Recording(Mode mode, UffdOptions options) {
             this.mode = mode;
+            this.options = options;
         }
 
         @Override
         public synchronized HeapBackend create(long capacity, int pageSize) {
-            UffdBackend b = new UffdBackend(mode, capacity, pageSize);
+            UffdBackend b = new UffdBackend(mode, options, capacity, pageSize);
             created.add(b);
             return b;
         }

@@ -1,0 +1,175 @@
+package io.faultline.bench;
+
+import io.faultline.uffd.UffdOptions;
+import io.faultline.workload.BinaryTrees;
+import io.faultline.workload.PlainBinaryTrees;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * The binary-trees reference row of {@code faultline compare --binarytrees N}: the benchmark on a
+ * Faultline heap ({@code faultline run --workload binarytrees} in a child JVM, on the backend and
+ * settings given) and the same program on plain Java objects ({@link PlainBinaryTrees}) in a child
+ * HotSpot JVM with G1 and {@code -Xmx} equal to the Faultline heap, one after the other in the same
+ * compare run, so that their ratio comes from one run. Each output is checked against the published
+ * one ({@link BinaryTrees#expectedOutput}); each child times its own work (the workload, not JVM
+ * start-up), and the wall time of each child process is reported too.
+ */
+public final class BinaryTreesReference {
+    /** How long a child may run before it is killed. */
+    public static final Duration TIMEOUT = Duration.ofMinutes(15);
+    private static final Pattern WALL_MS = Pattern.compile("\"wallMs\":([0-9.]+)");
+    private static final Pattern PLAIN_MS = Pattern.compile("binarytrees: ([0-9.]+) ms");
+
+    /**
+     * One child's run.
+     *
+     * @param runtime     {@code faultline} or {@code hotspot}
+     * @param label       what ran, e.g. {@code uffd copy/thread} or {@code G1 -Xmx512m}
+     * @param command     the child's command line
+     * @param workMs      the work's time as the child measured it, NaN if it failed
+     * @param processMs   the child process's wall time (JVM start-up included)
+     * @param outputExact the output equals the published output
+     * @param error       why the run failed, or null
+     */
+    public record Run(String runtime, String label, List<String> command, double workMs, double processMs,
+                      boolean outputExact, String error) {
+        public boolean ok() {
+            return error == null && outputExact;
+        }
+    }
+
+    /** Both runs; {@link #ratio()} is Faultline's work time over HotSpot's. */
+    public record Result(int depth, long heapBytes, Run faultline, Run hotspot) {
+        public double ratio() {
+            return faultline.workMs() / hotspot.workMs();
+        }
+    }
+
+    private BinaryTreesReference() {
+    }
+
+    /**
+     * Runs binary-trees {@code depth} in a {@code heapBytes} Faultline heap on {@code backend}
+     * ({@code java} or a uffd mode, with {@code options}, null for java; {@code runPages} and
+     * {@code faultAround} null for the heap's defaults), then on HotSpot G1 with the same -Xmx.
+     */
+    public static Result measure(int depth, long heapBytes, String backend, UffdOptions options, Long runPages,
+                                 Long faultAround, PrintStream progress) {
+        String expected = BinaryTrees.expectedOutput(depth);
+        List<String> run = new ArrayList<>(List.of("io.faultline.cli.Main", "run"));
+        String label;
+        if (BenchSupport.mode(backend) == null) {
+            run.addAll(List.of("--backend", "java"));
+            label = "java";
+        } else {
+            UffdOptions o = options != null ? options : UffdOptions.defaults();
+            run.addAll(List.of("--backend", "uffd", "--mode", backend, "--delivery", o.delivery().label(),
+                    "--page-supply", o.supply().label()));
+            label = "uffd " + backend + "/" + o.delivery().label() + "/" + o.supply().label();
+        }
+        if (runPages != null) {
+            run.addAll(List.of("--run-pages", Long.toString(runPages)));
+            label += " run " + runPages;
+        }
+        if (faultAround != null) {
+            run.addAll(List.of("--fault-around", Long.toString(faultAround)));
+            label += " fault-around " + faultAround;
+        }
+        run.addAll(List.of("--workload", "binarytrees", "--depth", Integer.toString(depth), "--heap", Long.toString(heapBytes),
+                "--json"));
+        String xmx = "-Xmx" + (heapBytes % (1 << 20) == 0 ? (heapBytes >> 20) + "m" : heapBytes / 1024 + "k");
+        progress.printf(Locale.ROOT, "compare: binary-trees %d: HotSpot G1 %s ...%n", depth, xmx);
+        Run hotspot = child("hotspot", "G1 " + xmx, List.of(xmx, "-XX:+UseG1GC", PlainBinaryTrees.class.getName(),
+                Integer.toString(depth)), expected, false);
+        progress.printf(Locale.ROOT, "compare: binary-trees %d: HotSpot %s%n", depth, describe(hotspot));
+        progress.printf(Locale.ROOT, "compare: binary-trees %d: Faultline %s ...%n", depth, label);
+        Run faultline = child("faultline", label, run, expected, true);
+        progress.printf(Locale.ROOT, "compare: binary-trees %d: Faultline %s%n", depth, describe(faultline));
+        return new Result(depth, heapBytes, faultline, hotspot);
+    }
+
+    private static String describe(Run r) {
+        return r.error() != null ? "failed: " + r.error()
+                : String.format(Locale.ROOT, "%.1f s (output %s)", r.workMs() / 1e3, r.outputExact() ? "exact" : "WRONG");
+    }
+
+    /** Runs a child JVM; its stdout must be the published output (faultline: followed by one JSON line). */
+    private static Run child(String runtime, String label, List<String> args, String expected, boolean jsonLast) {
+        List<String> command = new ArrayList<>();
+        command.add(ProcessHandle.current().info().command().orElse("java"));
+        command.add("--enable-native-access=ALL-UNNAMED");
+        command.add("-cp");
+        command.add(System.getProperty("java.class.path"));
+        command.addAll(args);
+        Path out = null;
+        Path err = null;
+        try {
+            out = Files.createTempFile("faultline-binarytrees-", ".out");
+            err = Files.createTempFile("faultline-binarytrees-", ".err");
+            long t0 = System.nanoTime();
+            Process p = new ProcessBuilder(command).redirectOutput(out.toFile()).redirectError(err.toFile()).start();
+            if (!p.waitFor(TIMEOUT.toMillis(), TimeUnit.MILLISECONDS)) {
+                p.destroyForcibly().waitFor();
+                return new Run(runtime, label, command, Double.NaN, (System.nanoTime() - t0) / 1e6, false,
+                        "still running after " + TIMEOUT.toMinutes() + " min, killed");
+            }
+            double processMs = (System.nanoTime() - t0) / 1e6;
+            List<String> lines = Files.readAllLines(out);
+            String stderr = Files.readString(err);
+            if (p.exitValue() != 0) {
+                return new Run(runtime, label, command, Double.NaN, processMs, false,
+                        "exit status " + p.exitValue() + ": " + lastLines(stderr));
+            }
+            double workMs;
+            List<String> published = lines;
+            if (jsonLast) {
+                String json = lines.isEmpty() ? "" : lines.getLast();
+                published = lines.subList(0, Math.max(0, lines.size() - 1));
+                workMs = number(WALL_MS.matcher(json));
+            } else {
+                workMs = number(PLAIN_MS.matcher(stderr));
+            }
+            String text = published.isEmpty() ? "" : String.join("\n", published) + "\n";
+            boolean exact = text.equals(expected);
+            return new Run(runtime, label, command, workMs, processMs, exact,
+                    Double.isNaN(workMs) ? "no time in its output" : exact ? null : "output differs from the published output");
+        } catch (IOException e) {
+            return new Run(runtime, label, command, Double.NaN, Double.NaN, false, "cannot run the child JVM: " + e.getMessage());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return new Run(runtime, label, command, Double.NaN, Double.NaN, false, "interrupted");
+        } finally {
+            deleteQuietly(out);
+            deleteQuietly(err);
+        }
+    }
+
+    private static double number(Matcher m) {
+        return m.find() ? Double.parseDouble(m.group(1)) : Double.NaN;
+    }
+
+    private static String lastLines(String text) {
+        List<String> lines = text.lines().filter(l -> !l.isBlank()).toList();
+        return String.join(" | ", lines.subList(Math.max(0, lines.size() - 3), lines.size()));
+    }
+
+    private static void deleteQuietly(Path p) {
+        if (p != null) {
+            try {
+                Files.deleteIfExists(p);
+            } catch (IOException ignored) {
+                // a temp file; the OS cleans it up eventually
+            }
+        }
+    }
+}

@@ -1,0 +1,54 @@
+/*
+ * Test hooks for SIGBUS chaining (SigbusDeliveryTest): a "previous handler" that a test installs
+ * before Faultline's, so that the test can see a SIGBUS that is not a heap fault reach it.
+ */
+#define _GNU_SOURCE
+#include "faultline.h"
+
+#include <signal.h>
+#include <stdint.h>
+#include <string.h>
+
+static struct sigaction canary_previous;
+static int64_t canary_count;
+
+static void canary(int sig, siginfo_t *info, void *context)
+{
+	if (info->si_code <= 0) { /* sent by raise/kill/tgkill: not a fault, safe to return from */
+		__atomic_fetch_add(&canary_count, 1, __ATOMIC_SEQ_CST);
+		return;
+	}
+	if (canary_previous.sa_flags & SA_SIGINFO)
+		canary_previous.sa_sigaction(sig, info, context);
+	else if (canary_previous.sa_handler == SIG_DFL)
+		signal(sig, SIG_DFL);
+	else if (canary_previous.sa_handler != SIG_IGN)
+		canary_previous.sa_handler(sig);
+}
+
+int fl_test_install_canary(void)
+{
+	struct sigaction sa;
+	memset(&sa, 0, sizeof sa);
+	sa.sa_sigaction = canary;
+	sa.sa_flags = SA_SIGINFO | SA_RESTART;
+	sigemptyset(&sa.sa_mask);
+	return sigaction(SIGBUS, &sa, &canary_previous) == 0 ? 0 : -1;
+}
+
+int64_t fl_test_canary_count(void)
+{
+	return __atomic_load_n(&canary_count, __ATOMIC_SEQ_CST);
+}
+
+void fl_test_raise_sigbus(void)
+{
+	raise(SIGBUS);
+}
+
+int64_t fl_test_build_delay_ns;
+
+void fl_test_set_build_delay(int64_t ns)
+{
+	__atomic_store_n(&fl_test_build_delay_ns, ns, __ATOMIC_SEQ_CST);
+}
