@@ -30,15 +30,16 @@ import org.openjdk.jmh.runner.IterationType;
  * up to half the heap, so both live sizes collect the same used heap. The score is the
  * mutator's {@link Mutator#collect()} call (with concurrent marking: the whole cycle up to its
  * flip, concurrent phases included); what matters is what the trial prints: the collector's
- * pauses per cycle, by kind (initial mark, remark, flip, full), mean and max over the measured
- * cycles. Compare {@code liveMb=128} with {@code liveMb=3}.
+ * pauses per cycle, by kind (initial mark, remark, flip, full), and the longest pause of each
+ * cycle (median, mean, max over the measured cycles). Compare {@code liveMb=128} with
+ * {@code liveMb=3}.
  */
 @State(Scope.Thread)
 @BenchmarkMode(Mode.SingleShotTime)
 @OutputTimeUnit(TimeUnit.MILLISECONDS)
 @Fork(value = 1, jvmArgsAppend = {"--enable-native-access=ALL-UNNAMED", "-Xmx2g"})
 @Warmup(iterations = 3)
-@Measurement(iterations = 10)
+@Measurement(iterations = 20)
 public class LivePauseBench {
     private static final ObjectType BOX = ObjectType.builder("bench.LiveBox").ref("next").i64("value").build();
     private static final int PER_ARRAY = 4096;
@@ -67,6 +68,7 @@ public class LivePauseBench {
     private final long[] perKindMax = new long[4];
     private long cycleMaxSum;
     private long cycleMaxMax;
+    private final java.util.List<Long> cycleMaxes = new java.util.ArrayList<>();
 
     @Setup(Level.Trial)
     public void setUp() {
@@ -130,6 +132,7 @@ public class LivePauseBench {
                 cycleMax = Math.max(cycleMax, kind[k]);
             }
             cycleMaxSum += cycleMax;
+            cycleMaxes.add(cycleMax);
             cycleMaxMax = Math.max(cycleMaxMax, cycleMax);
             cycles++;
         }
@@ -148,10 +151,12 @@ public class LivePauseBench {
         try {
             if (cycles > 0) {
                 System.out.println();
+                java.util.Collections.sort(cycleMaxes);
                 System.out.println(String.format(Locale.ROOT,
-                        "[livepause %s live=%dm heap=%dm roots=%d marking=%s] over %d cycles: longest pause per cycle mean %.3f ms max %.3f ms;"
+                        "[livepause %s live=%dm heap=%dm roots=%d marking=%s] over %d cycles: longest pause per cycle median %.3f ms mean %.3f ms max %.3f ms;"
                                 + " mean/max by kind: init mark %.3f/%.3f remark %.3f/%.3f flip %.3f/%.3f full %.3f/%.3f ms",
-                        backend, liveMb, heapMb, roots, marking, cycles, cycleMaxSum / 1e6 / cycles, cycleMaxMax / 1e6,
+                        backend, liveMb, heapMb, roots, marking, cycles, cycleMaxes.get(cycleMaxes.size() / 2) / 1e6,
+                        cycleMaxSum / 1e6 / cycles, cycleMaxMax / 1e6,
                         perKindSum[0] / 1e6 / cycles, perKindMax[0] / 1e6, perKindSum[1] / 1e6 / cycles, perKindMax[1] / 1e6,
                         perKindSum[2] / 1e6 / cycles, perKindMax[2] / 1e6, perKindSum[3] / 1e6 / cycles, perKindMax[3] / 1e6));
             }

@@ -267,7 +267,9 @@ final class ConcurrentMarking implements AutoCloseable {
             n[0] += markAll(m0, buffer, buffer.length);
             satb.recycle(buffer);
         }
-        m0.drain(null);
+        do {
+            m0.drain(null);
+        } while (packets.take(m0)); // none is expected (no round runs), but none may be left behind
         remarkEntries = n[0];
         heap.setSatbBarrier(false, 0);
         for (Marker m : markers) {
@@ -284,6 +286,7 @@ final class ConcurrentMarking implements AutoCloseable {
         heap.setSatbBarrier(false, 0);
         heap.drainSatbBuffers(ref -> { });
         satb.discardCompleted();
+        packets.discard();
         for (Marker m : markers) {
             m.end();
         }

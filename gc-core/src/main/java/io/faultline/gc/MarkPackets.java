@@ -25,7 +25,7 @@ final class MarkPackets {
     private final ArrayDeque<int[]> free = new ArrayDeque<>();
     private volatile int idle;
     private volatile int queued;
-    private boolean roundOver;
+    private volatile boolean roundOver;
 
     MarkPackets(int markers) {
         this.markers = markers;
@@ -36,9 +36,24 @@ final class MarkPackets {
         roundOver = false;
     }
 
-    /** True if some marker waits for work and none is queued: worth giving a packet away. */
+    /**
+     * Drops every queued packet (they become free packets again): the marking they belong to was
+     * abandoned, and its grey references must never reach the next cycle's markers (after a
+     * compaction they point into moved objects).
+     */
+    synchronized void discard() {
+        free.addAll(full);
+        full.clear();
+        queued = 0;
+    }
+
+    /**
+     * True if some marker of a running round waits for work and none is queued: worth giving a
+     * packet away. False once the round is over, so a marker draining alone afterwards (the remark
+     * pause) keeps all its work.
+     */
     boolean hungry() {
-        return idle > 0 && queued == 0;
+        return idle > 0 && queued == 0 && !roundOver;
     }
 
     /** Queues the {@link #PACKET} references {@code stack[from, from + PACKET)}. */
