@@ -32,7 +32,10 @@ class RunCommandTest {
             assertTrue(Double.parseDouble(field(json, key)) >= 0, key);
         }
         assertTrue(Double.parseDouble(field(json, "compactionMs")) > 0, json);
-        assertTrue(Long.parseLong(field(json, "liveBytesAfterLastGc")) > 0, json);
+        // A concurrent cycle the heap requested before the failure may run after the workload's
+        // mutators detached, and find nothing live: 0 is a consistent value then.
+        assertTrue(Long.parseLong(field(json, "liveBytesAfterLastGc")) >= 0, json);
+        assertTrue(Long.parseLong(field(json, "liveBytesAfterLastGc")) <= Long.parseLong(field(json, "heapBytes")), json);
     }
 
     @Test
@@ -109,6 +112,9 @@ class RunCommandTest {
         assertTrue(Long.parseLong(field(json, "pagesCompacted")) >= cycles, () -> "every cycle built pages: " + json);
         assertTrue(Long.parseLong(field(json, "allocatedBytes")) >= minAllocated,
                 () -> "allocated at least " + minAllocated + ": " + json);
-        assertTrue(Long.parseLong(field(json, "liveBytesAfterLastGc")) > 0, json);
+        // A concurrent cycle the heap requested before the failure may run after the workload's
+        // mutators detached, and find nothing live: 0 is a consistent value then.
+        assertTrue(Long.parseLong(field(json, "liveBytesAfterLastGc")) >= 0, json);
+        assertTrue(Long.parseLong(field(json, "liveBytesAfterLastGc")) <= Long.parseLong(field(json, "heapBytes")), json);
     }
 }
