@@ -2,19 +2,11 @@ package io.faultline.cli;
 
 import static io.faultline.cli.CommandLine.field;
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.faultline.bench.BenchSupport;
-import io.faultline.heap.HeapConfig;
-import io.faultline.workload.BinaryTrees;
 import io.faultline.workload.BinaryTreesOutput;
-import java.util.ArrayList;
 import java.util.List;
-import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.ValueSource;
 
 class RunCommandTest {
 
@@ -40,56 +32,10 @@ class RunCommandTest {
             assertTrue(Double.parseDouble(field(json, key)) >= 0, key);
         }
         assertTrue(Double.parseDouble(field(json, "compactionMs")) > 0, json);
-        // live after the last GC may be 0: a concurrent cycle that began before the last mutator
-        // failed ends after it, with no roots left
-        assertTrue(Long.parseLong(field(json, "liveBytesAfterLastGc")) <= Long.parseLong(field(json, "usedBytes")), json);
-        assertEquals("null", field(json, "delivery"), json);
-        assertEquals("null", field(json, "supply"), json);
-        assertEquals(String.valueOf(HeapConfig.DEFAULT_RUN_PAGES), field(json, "runPages"), json);
-        assertEquals(String.valueOf(HeapConfig.DEFAULT_FAULT_AROUND_PAGES), field(json, "faultAround"), json);
-        assertEquals("false", field(json, "injectDamage"), json);
-    }
-
-    @Test
-    void runPagesAndFaultAroundReachTheHeapAndTheJson() {
-        CommandLine r = CommandLine.run("run", "--backend", "java", "--workload", "random", "--heap", "12m", "--ops", "300000",
-                "--run-pages", "8", "--fault-around", "3", "--verify", "--json");
-        assertEquals(Main.EXIT_OK, r.status(), r::toString);
-        assertEquals("8", field(r.lastLine(), "runPages"), r::toString);
-        assertEquals("3", field(r.lastLine(), "faultAround"), r::toString);
-        assertEquals("true", field(r.lastLine(), "verified"), r::toString);
-    }
-
-    /**
-     * {@code --inject-damage}: one live object's from-space header is zeroed at the first
-     * concurrent compaction; the heap fails loud: exit 1, verified false, and the report carries
-     * the HeapCorruptedException's message (page, path, errno), on the java backend and on uffd
-     * in both deliveries (with the default runs and fault-around).
-     */
-    @ParameterizedTest
-    @ValueSource(strings = {"java", "copy/thread", "copy/sigbus"})
-    void injectedDamageFailsTheRunLoudly(String backend) {
-        List<String> args = new ArrayList<>(List.of("run", "--workload", "random", "--heap", "12m", "--ops", "600000", "--verify",
-                "--inject-damage", "--json"));
-        if (backend.equals("java")) {
-            args.addAll(List.of("--backend", "java"));
-        } else {
-            String[] modeAndDelivery = backend.split("/");
-            String why = BenchSupport.unavailableReason(modeAndDelivery[0],
-                    io.faultline.uffd.UffdOptions.defaults().withDelivery(BenchSupport.delivery(modeAndDelivery[1])));
-            Assumptions.assumeTrue(why == null, () -> "uffd " + backend + ": " + why);
-            args.addAll(List.of("--backend", "uffd", "--mode", modeAndDelivery[0], "--delivery", modeAndDelivery[1]));
-        }
-        CommandLine r = CommandLine.run(args.toArray(String[]::new));
-        assertEquals(Main.EXIT_FAILED, r.status(), r::toString);
-        String json = r.lastLine();
-        assertEquals("false", field(json, "verified"), json);
-        assertEquals("true", field(json, "injectDamage"), json);
-        String error = field(json, "error");
-        assertTrue(error.startsWith("\"io.faultline.gc.HeapCorruptedException: heap failed: to-space page "), error);
-        assertTrue(error.contains("errno 117 (EUCLEAN)") && error.contains("No mutator was shown the page"), error);
-        assertTrue(r.err().startsWith("faultline: run failed: io.faultline.gc.HeapCorruptedException: heap failed: "), r::toString);
-        assertFalse(r.err().contains("\tat "), () -> "no stack trace for a corrupted heap\n" + r);
+        // A concurrent cycle the heap requested before the failure may run after the workload's
+        // mutators detached, and find nothing live: 0 is a consistent value then.
+        assertTrue(Long.parseLong(field(json, "liveBytesAfterLastGc")) >= 0, json);
+        assertTrue(Long.parseLong(field(json, "liveBytesAfterLastGc")) <= Long.parseLong(field(json, "heapBytes")), json);
     }
 
     @Test
@@ -99,7 +45,6 @@ class RunCommandTest {
         assertEquals(Main.EXIT_OK, r.status(), r::toString);
         List<String> lines = r.outLines();
         assertEquals(BinaryTreesOutput.N10, String.join("\n", lines.subList(0, lines.size() - 1)) + "\n");
-        assertEquals(BinaryTreesOutput.N10, BinaryTrees.expectedOutput(10), "the computed published output");
         String json = r.lastLine();
         assertEquals("\"binarytrees\"", field(json, "workload"));
         assertEquals("2", field(json, "threads"));
@@ -167,8 +112,9 @@ class RunCommandTest {
         assertTrue(Long.parseLong(field(json, "pagesCompacted")) >= cycles, () -> "every cycle built pages: " + json);
         assertTrue(Long.parseLong(field(json, "allocatedBytes")) >= minAllocated,
                 () -> "allocated at least " + minAllocated + ": " + json);
-        // live after the last GC may be 0: a concurrent cycle that began before the last mutator
-        // failed ends after it, with no roots left
-        assertTrue(Long.parseLong(field(json, "liveBytesAfterLastGc")) <= Long.parseLong(field(json, "usedBytes")), json);
+        // A concurrent cycle the heap requested before the failure may run after the workload's
+        // mutators detached, and find nothing live: 0 is a consistent value then.
+        assertTrue(Long.parseLong(field(json, "liveBytesAfterLastGc")) >= 0, json);
+        assertTrue(Long.parseLong(field(json, "liveBytesAfterLastGc")) <= Long.parseLong(field(json, "heapBytes")), json);
     }
 }

@@ -115,6 +115,7 @@ final class ConcurrentMarking implements AutoCloseable {
         rounds = 0;
         remarkEntries = 0;
         satbEntries.set(0);
+        packets.reset();
         heap.setSatbBarrier(true, markStartTop);
     }
 
@@ -257,6 +258,7 @@ final class ConcurrentMarking implements AutoCloseable {
     void remark() {
         Marker m0 = markers[0];
         m0.silence(); // no hook may block inside a pause
+        packets.reset(); // the last round left this marker idle: it must not give work to nobody
         long[] n = {0};
         heap.drainSatbBuffers(ref -> {
             m0.mark(ref);
@@ -267,9 +269,7 @@ final class ConcurrentMarking implements AutoCloseable {
             n[0] += markAll(m0, buffer, buffer.length);
             satb.recycle(buffer);
         }
-        do {
-            m0.drain(null);
-        } while (packets.take(m0)); // none is expected (no round runs), but none may be left behind
+        m0.drain(null);
         remarkEntries = n[0];
         heap.setSatbBarrier(false, 0);
         for (Marker m : markers) {
@@ -286,7 +286,7 @@ final class ConcurrentMarking implements AutoCloseable {
         heap.setSatbBarrier(false, 0);
         heap.drainSatbBuffers(ref -> { });
         satb.discardCompleted();
-        packets.discard();
+        packets.reset();
         for (Marker m : markers) {
             m.end();
         }

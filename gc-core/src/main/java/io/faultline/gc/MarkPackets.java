@@ -11,8 +11,9 @@ import java.util.ArrayDeque;
  * away only while it is busy, and only busy markers create grey objects).
  *
  * <p><b>Assumptions and Guarantees:</b> one instance per heap, used by the markers of one round
- * at a time; {@link #startRound} runs before any of them starts. Packets circulate (no Java-heap
- * allocation once enough exist).
+ * at a time; {@link #startRound} runs before any of them starts. A marker gives work away only
+ * while another is idle in the current round, so a marker working alone (the remark pause) never
+ * does: {@link #reset} before it. Packets circulate (no Java-heap allocation once enough exist).
  */
 final class MarkPackets {
     /** References per packet. */
@@ -37,11 +38,12 @@ final class MarkPackets {
     }
 
     /**
-     * Drops every queued packet (they become free packets again): the marking they belong to was
-     * abandoned, and its grey references must never reach the next cycle's markers (after a
-     * compaction they point into moved objects).
+     * A new marking (or a pause that marks on one thread): no marker is idle, so nobody gives
+     * work away, and packets left by an abandoned marking are dropped.
      */
-    synchronized void discard() {
+    synchronized void reset() {
+        idle = 0;
+        roundOver = false;
         free.addAll(full);
         full.clear();
         queued = 0;
@@ -49,8 +51,7 @@ final class MarkPackets {
 
     /**
      * True if some marker of a running round waits for work and none is queued: worth giving a
-     * packet away. False once the round is over, so a marker draining alone afterwards (the remark
-     * pause) keeps all its work.
+     * packet away. False once the round is over, so a marker draining alone afterwards keeps its work.
      */
     boolean hungry() {
         return idle > 0 && queued == 0 && !roundOver;

@@ -226,6 +226,37 @@ class ConcurrentCycleTest {
     }
 
     @Test
+    void theRemarkTracesAWideSubgraphFromALoggedValue() throws Exception {
+        int n = 3000; // more than two work packets: the remark's single marker must keep them all
+        Hold hold = new Hold(Hold.At.TRACED);
+        try (Heap heap = heap(hold, 1, 16L << 20, null); Mutator m = heap.attach()) {
+            int hA = m.push(box(m, 1));
+            int hB = m.push(box(m, 2));
+            int wide = m.allocateRefArray(n);
+            m.setRef(m.handle(hB), SLOT, wide);
+            for (int i = 0; i < n; i++) {
+                int leaf = m.push(box(m, i)); // each element holds a leaf: an element left unscanned loses it
+                int b = box(m, -i);
+                m.setRef(b, SLOT, m.handle(leaf));
+                m.setRef(m.getRef(m.handle(hB), SLOT), i, b);
+                m.popTo(leaf);
+            }
+            hold.ref = m.handle(hA);
+            AtomicReference<Throwable> failed = new AtomicReference<>();
+            Thread t = collectUntilHeld(heap, m, hold, failed);
+            m.setRef(m.handle(hA), SLOT, m.getRef(m.handle(hB), SLOT));
+            m.setRef(m.handle(hB), SLOT, 0); // logged; left in this mutator's buffer for the remark
+            releaseAndJoin(m, hold, t, failed);
+            heap.awaitCompaction();
+            int w = m.getRef(m.handle(hA), SLOT);
+            for (int i = 0; i < n; i++) {
+                assertEquals(i, m.getLong(m.getRef(m.getRef(w, i), SLOT), VALUE), "leaf of element " + i);
+            }
+            assertTrue(heap.verify().ok());
+        }
+    }
+
+    @Test
     void anAllocationThatDoesNotFitWaitsForTheCycleInProgress() throws Exception {
         Hold hold = new Hold(Hold.At.BEFORE_FLIP);
         List<String> log = new CopyOnWriteArrayList<>();

@@ -30,12 +30,12 @@ class MarkPacketsTest {
     }
 
     @Test
-    void discardDropsQueuedPackets() {
+    void resetDropsQueuedPackets() {
         MarkPackets packets = new MarkPackets(1);
         packets.startRound();
         packets.give(new int[MarkPackets.PACKET], 0);
-        packets.discard();
+        packets.reset();
         Marker m = new Marker(null, null, false, packets);
-        assertFalse(packets.take(m), "a discarded packet was handed out");
+        assertFalse(packets.take(m), "a dropped packet was handed out");
     }
 }

@@ -8,7 +8,8 @@ import org.junit.jupiter.api.Test;
 
 /**
  * The hot paths allocate nothing on the Java heap: the allocation fast path, field access and
- * the software-fault check, and page compaction (each collection compacts hundreds of pages).
+ * the software-fault check, the write barrier while marking is on, and page compaction (each
+ * collection compacts hundreds of pages).
  * Counted with the JVM's per-thread allocation counter after warm-up; the bound allows a few
  * hundred bytes of JIT/profiling noise over hundreds of thousands of operations.
  */
@@ -45,6 +46,57 @@ class AllocationFreeTest {
                             + " bytes on the Java heap (sum " + sum + ")");
                 }
             }
+        }
+    }
+
+    @Test
+    void theWriteBarrierWhileMarkingDoesNotAllocateOnTheJavaHeap() throws Exception {
+        java.util.concurrent.CountDownLatch held = new java.util.concurrent.CountDownLatch(1);
+        java.util.concurrent.CountDownLatch release = new java.util.concurrent.CountDownLatch(1);
+        io.faultline.gc.MarkingHooks hooks = new io.faultline.gc.MarkingHooks() {
+            @Override
+            public void beforeRemark(long cycle) {
+                held.countDown();
+                try {
+                    release.await();
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            }
+        };
+        HeapConfig cfg = HeapConfig.builder().capacity(64L << 20).markingHooks(hooks).build();
+        try (Heap heap = Heap.create(cfg); Mutator m = heap.attach()) {
+            int n = 1024;
+            int arr = m.push(m.allocateRefArray(n));
+            for (int i = 0; i < n; i++) {
+                m.setRef(m.handle(arr), i, m.allocate(NODE));
+            }
+            Thread collector = Thread.ofPlatform().start(heap::collect);
+            while (held.getCount() > 0) {
+                m.poll(); // takes the offered initial-mark pause
+            }
+            // The barrier is on and every object is marked: each store loads the old value and
+            // tests its mark bit (the filter), or stops at a null old value.
+            int a = m.handle(arr);
+            long sum = 0;
+            for (int round = 0; round < 6; round++) {
+                long before = allocatedBytes();
+                for (int i = 0; i < 200_000; i++) {
+                    int j = i & (n - 1);
+                    int other = m.getRef(a, (j + 1) & (n - 1));
+                    m.setRef(a, j, other);
+                    m.setRef(other, 1, 0);
+                    sum += other;
+                }
+                long bytes = allocatedBytes() - before;
+                if (round >= 3) {
+                    assertTrue(bytes < 4096, "round " + round + ": 400k barrier stores allocated " + bytes + " bytes (" + sum + ")");
+                }
+            }
+            m.enterSafeRegion();
+            release.countDown();
+            collector.join();
+            m.leaveSafeRegion();
         }
     }
 
