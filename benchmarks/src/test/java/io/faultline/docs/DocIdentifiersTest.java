@@ -91,9 +91,10 @@ class DocIdentifiersTest {
     private static final Pattern CAMEL = Pattern.compile("[a-z][a-z0-9]*[A-Z][A-Za-z0-9]*");
     private static final Pattern PACKAGE = Pattern.compile("io\\.faultline(?:\\.[a-z]+)*");
     private static final Pattern OPTION = Pattern.compile("--[a-z][a-z0-9-]*");
+    private static final Pattern MAN_PAGE = Pattern.compile("[A-Za-z_][A-Za-z0-9_]*\\([0-9][a-z]*\\)");
     private static final Pattern CALL = Pattern.compile("(.+?)\\((?:[^()]*)\\)");
     private static final Pattern STATED_VALUE = Pattern.compile(
-            "^\\s*(?:\\(|=\\s*)(-?(?:0x[0-9a-fA-F]+|[0-9][0-9,_]*(?:\\.[0-9]+)?))\\s*(KiB|MiB|GiB|bytes|B)?\\)?");
+            "^\\s*(?:\\(|=\\s*)(-?(?:0x[0-9a-fA-F]+|[0-9][0-9_]*(?:,[0-9]{3})*(?:\\.[0-9]+)?))\\s*(KiB|MiB|GiB|bytes|B)?\\s*(?:\\)|,|;|\\.(?:\\s|$)|$)");
     private static final Pattern VALUE_IN_SPAN = Pattern.compile("([A-Z][A-Z0-9_]*)\\s*==?\\s*(-?(?:0x[0-9a-fA-F]+|[0-9]+))");
     private static final Pattern C_DEFINE = Pattern.compile("^\\s*#define\\s+([A-Za-z_][A-Za-z0-9_]*)\\s+\\(?(-?(?:0x[0-9a-fA-F]+|[0-9]+))[uUlL]*\\)?",
             Pattern.MULTILINE);
@@ -151,6 +152,9 @@ class DocIdentifiersTest {
         Matcher valueInSpan = VALUE_IN_SPAN.matcher(s);
         if (valueInSpan.matches()) {
             return checkConstant(valueInSpan.group(1), valueInSpan.group(2), null);
+        }
+        if (MAN_PAGE.matcher(s).matches()) {
+            return null; // a manual page of the kernel or libc, cited by name
         }
         Matcher call = CALL.matcher(s);
         if (call.matches() && !call.group(1).contains(" ")) {
