@@ -48,7 +48,7 @@ class DocExercisesTest {
     void planningWithBLive() {
         List<Long> answer = new ArrayList<>();
         List<Long> first = new ArrayList<>();
-        exampleWithBLive((m, refs, md) -> {
+        example(true, (m, refs, md, builds) -> {
             answer.add(ObjectLayout.refToOffset(refs[0]));
             answer.add(ObjectLayout.refToOffset(refs[1]));
             answer.add(ObjectLayout.refToOffset(refs[2]));
@@ -61,6 +61,20 @@ class DocExercisesTest {
         });
         assertEquals(answer, answer("planning-b-live"));
         assertEquals(first, answer("planning-b-live-first"));
+    }
+
+    @Test
+    void releaseInTheWorkedExample() {
+        List<Long> answer = new ArrayList<>();
+        example(false, (m, refs, md, builds) -> {
+            assertEquals(2, builds.size(), "two page builds");
+            assertEquals(1, builds.get(1)[0]);
+            answer.add(builds.get(1)[1]);
+            answer.add(builds.get(1)[2]);
+            answer.add(md.control().get(ControlBlock.RELEASED));
+            answer.add(md.control().get(ControlBlock.FROM_TOP) - md.control().get(ControlBlock.RELEASED));
+        });
+        assertEquals(answer, answer("release-worked-example"));
     }
 
     @Test
@@ -159,17 +173,23 @@ class DocExercisesTest {
 
     /** What a planning exercise reads after the collection: the mutator, C/E/F's new refs, the side tables. */
     private interface AfterCollection {
-        void accept(Mutator m, int[] cef, GcMetadata metadata);
+        void accept(Mutator m, int[] cef, GcMetadata metadata, List<long[]> builds);
     }
 
-    private static void exampleWithBLive(AfterCollection check) {
+    /**
+     * The worked example's heap (B live too if {@code bLive}), one collection with one page per run
+     * and a release batch of one page; {@code builds} holds, per page build, the page and the
+     * control block's CONSUMED and RELEASED as the build starts.
+     */
+    private static void example(boolean bLive, AfterCollection check) {
         ObjectType aType = ObjectType.builder("exercise.A").ref("e").i64("v").build();
         ObjectType eType = ObjectType.builder("exercise.E").refs("f", "n").bytes("data", 456).build();
         ObjectType fType = ObjectType.builder("exercise.F").refs("c", "a").bytes("data", 40).build();
         GcMetadata[] metadata = new GcMetadata[1];
+        List<long[]> builds = new ArrayList<>();
         HeapConfig cfg = HeapConfig.builder().capacity(64 * SMALL_PAGE).pageSize(SMALL_PAGE).tlabBytes(16 << 20)
-                .concurrentMarking(false).concurrentCompaction(false)
-                .backend((capacity, pageSize) -> new MetadataKeeping(new JavaBackend(capacity, pageSize), metadata)).build();
+                .concurrentMarking(false).concurrentCompaction(false).runPages(1).releaseBatchBytes(SMALL_PAGE)
+                .backend((capacity, pageSize) -> new MetadataKeeping(new JavaBackend(capacity, pageSize), metadata, builds)).build();
         try (Heap heap = Heap.create(cfg); Mutator m = heap.attach()) {
             int a = m.allocate(aType);
             int b = m.allocateLongArray(8);
@@ -184,18 +204,20 @@ class DocExercisesTest {
             m.setRef(f, 0, c);
             m.setRef(f, 1, a);
             int ha = m.push(a);
-            m.push(b);
+            if (bLive) {
+                m.push(b);
+            }
             m.collect();
             int e2 = m.getRef(m.handle(ha), 0);
             int f2 = m.getRef(e2, 0);
             int c2 = m.getRef(f2, 0);
             assertNotNull(metadata[0]);
-            check.accept(m, new int[] {c2, e2, f2}, metadata[0]);
+            check.accept(m, new int[] {c2, e2, f2}, metadata[0], builds);
         }
     }
 
     /** The java backend, keeping the metadata it is attached to so that the exercise can read the plan. */
-    private record MetadataKeeping(JavaBackend inner, GcMetadata[] metadata) implements HeapBackend {
+    private record MetadataKeeping(JavaBackend inner, GcMetadata[] metadata, List<long[]> builds) implements HeapBackend {
         @Override public String name() { return inner.name(); }
         @Override public String mode() { return inner.mode(); }
         @Override public long capacity() { return inner.capacity(); }
@@ -204,7 +226,11 @@ class DocExercisesTest {
         @Override public boolean accessNeedsPageCheck() { return inner.accessNeedsPageCheck(); }
         @Override public void attach(GcMetadata md, PageBuilder builder) {
             metadata[0] = md;
-            inner.attach(md, builder);
+            ControlBlock c = md.control();
+            inner.attach(md, (from, page, dst, dstOffset) -> {
+                builds.add(new long[] {page, c.get(ControlBlock.CONSUMED), c.get(ControlBlock.RELEASED)});
+                builder.build(from, page, dst, dstOffset);
+            });
         }
         @Override public void beginCompaction(long usedBytes, long firstPage, long endPage) {
             inner.beginCompaction(usedBytes, firstPage, endPage);
