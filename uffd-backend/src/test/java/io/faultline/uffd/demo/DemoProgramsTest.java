@@ -66,6 +66,11 @@ class DemoProgramsTest {
                 "^\\s+8\\s+\\d+\\.\\d\\d\\s+\\d+\\.\\d\\d",
                 "^\\s+64\\s+\\d+\\.\\d\\d\\s+\\d+\\.\\d\\d",
                 "^\\s+512\\s+\\d+\\.\\d\\d\\s+\\d+\\.\\d\\d",
+                "^OK: ")),
+            Arguments.of("06-flip-cost.c", List.of(
+                "^zap: mmap MAP_FIXED over memfd view\\s+\\d+\\.\\d{3}",
+                "^move: mremap DONTUNMAP, memfd view\\s+\\d+\\.\\d{3}",
+                "^move: mremap DONTUNMAP, anonymous\\s+\\d+\\.\\d{3}",
                 "^OK: ")));
     }
 
