@@ -2,6 +2,7 @@ package io.faultline.gc;
 
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.locks.LockSupport;
+import java.util.function.BooleanSupplier;
 
 /**
  * The collector work that runs outside pauses between a concurrent cycle's initial mark and its
@@ -35,6 +36,26 @@ final class AbortableWork {
 
     boolean aborted() {
         return aborted;
+    }
+
+    /**
+     * Runs {@code step} inside the work; if it finished (returned true) and the work was not
+     * abandoned meanwhile, runs {@code done} before leaving (so an abandoning thread waits for it)
+     * and returns true. False if the work was abandoned, before or during the step.
+     */
+    boolean runToEnd(BooleanSupplier step, Runnable done) {
+        if (!enter()) {
+            return false;
+        }
+        try {
+            if (!step.getAsBoolean() || aborted()) {
+                return false;
+            }
+            done.run();
+            return true;
+        } finally {
+            leave();
+        }
     }
 
     /** A new cycle: work may be entered again. */

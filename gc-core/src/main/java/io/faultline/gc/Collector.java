@@ -39,7 +39,6 @@ import io.faultline.verify.VerifyReport;
 public final class Collector implements AutoCloseable {
     private final HeapBinding heap;
     private final GcMetadata metadata;
-    private final ControlBlock control;
     private final CollectorSettings settings;
     private final Marker marker;
     private final Planner planner;
@@ -62,7 +61,7 @@ public final class Collector implements AutoCloseable {
     public Collector(HeapBinding heap, HeapBackend backend, GcMetadata metadata, CollectorSettings settings, GcLog log) {
         this.heap = heap;
         this.metadata = metadata;
-        this.control = metadata.control();
+        ControlBlock control = metadata.control();
         this.settings = settings;
         this.log = log;
         this.marker = new Marker(metadata.bitmap(), metadata.objectStarts(), false, null);
@@ -126,12 +125,12 @@ public final class Collector implements AutoCloseable {
      * An allocation of {@code bytes} did not fit. With a concurrent cycle in progress, the
      * allocating thread first waits for that cycle's flip (an allocation stall: only this thread
      * waits, the cycle goes on), and returns if the space after it fits the request; otherwise,
-     * or if the cycle does not flip within {@link ConcurrentCycle#STALL_LIMIT_MILLIS}, a full
+     * or if the cycle does not flip within {@link CycleScheduler#STALL_LIMIT_MILLIS}, a full
      * pause ({@link GcCause#ALLOCATION_FAILURE}), which reclaims everything unreachable now. The
      * caller retries its allocation either way.
      */
     public void collectForAllocation(long bytes) {
-        if (concurrent != null && concurrent.stallUntilFlip() && flip.allocationLimit(heap.base()) - heap.top() >= bytes) {
+        if (concurrent != null && concurrent.scheduler().stallUntilFlip() && flip.allocationLimit(heap.base()) - heap.top() >= bytes) {
             return;
         }
         collect(GcCause.ALLOCATION_FAILURE);
@@ -145,7 +144,7 @@ public final class Collector implements AutoCloseable {
     /** A full pause: mark, plan and flip with the world stopped. */
     private void fullPause(GcCause cause, long t0, long safepointNanos) {
         long cycle = cycles + 1;
-        control.set(ControlBlock.EPOCH, cycle); // first: claims of threads still in the last cycle become stale
+        metadata.control().set(ControlBlock.EPOCH, cycle); // first: claims of threads still in the last cycle become stale
         if (concurrent != null) {
             concurrent.abandonInPause(cycle, cause);
         }
@@ -259,7 +258,7 @@ public final class Collector implements AutoCloseable {
     /** Starts a concurrent cycle in the background now unless one is in progress; does not wait. */
     public void requestCollection() {
         if (concurrent != null) {
-            concurrent.requestNow();
+            concurrent.scheduler().requestNow();
         }
     }
 
@@ -279,7 +278,7 @@ public final class Collector implements AutoCloseable {
      */
     public void awaitCompaction() {
         if (concurrent != null) {
-            concurrent.awaitIdle();
+            concurrent.scheduler().awaitIdle();
         }
         awaitCompactionAndVerification();
     }

@@ -5,23 +5,12 @@ import io.faultline.meta.GcMetadata;
 import io.faultline.meta.MarkBitmap;
 import io.faultline.meta.ObjectStartBitmap;
 import io.faultline.model.ObjectLayout;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicLong;
-import java.util.concurrent.atomic.AtomicReference;
-import java.util.concurrent.locks.LockSupport;
 import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.BooleanSupplier;
 
 /**
- * A concurrent cycle, phase by phase, and when one starts. Three short pauses; marking and most
- * of the planning run while mutators run:
- *
- * <pre>
- *  mutators  --run--|init|-- run, barrier on --|remark|-- run --------|flip|-- run, may fault --
- *  collector        |mark| concurrent marking  |      | concurrent    |    | concurrent compaction
- *                   |    | (rounds over SATB)  |      | plan          |    | (Compaction)
- *  pause work:  O(roots)                 O(SATB entries)  O(allocated since remark + roots)
- * </pre>
+ * A concurrent cycle, phase by phase (the timeline is drawn in the package documentation). Three
+ * short pauses; marking and most of the planning run while mutators run.
  *
  * <ol>
  *   <li><b>Start</b>: waits for the previous compaction (and its verification), then clears the
@@ -38,14 +27,13 @@ import java.util.function.BooleanSupplier;
  *       ({@link Planner#extend}: O(its chunks and pages), no object walk), then {@link Flip}.</li>
  * </ol>
  *
- * <p>Each pause is first offered to the mutators ({@link #atPoll}, through a bit of the poll
- * word): the first one that polls (every allocation polls) within {@link #HANDOFF_MILLIS} runs it
- * on the spot, so the world stops while that mutator is at a safepoint anyway instead of waiting
- * for it to get to one. With no mutator running the driving thread runs it at once.
+ * <p>Each pause is first offered to the mutators ({@link PauseOffer}): the first one that polls
+ * (every allocation polls) within {@link PauseOffer#HANDOFF_MILLIS} runs it on the spot, so the
+ * world stops while that mutator is at a safepoint anyway instead of waiting for it to get to one.
+ * With no mutator running the driving thread runs it at once.
  *
  * <p>A cycle runs on the thread that asks for it with {@link #collect} (a mutator does the work
- * inside a safe region), or, when allocation crosses the {@link #trigger}, on the daemon thread
- * {@code faultline-concurrent-gc}.
+ * inside a safe region), or on the background thread of its {@link CycleScheduler}.
  *
  * <p><b>Assumptions and Guarantees:</b>
  * <ul>
@@ -70,24 +58,9 @@ import java.util.function.BooleanSupplier;
  *       failOnSafepointTimeout}) leaves the cycle in its phase; the next attempt resumes it.</li>
  * </ul>
  */
-final class ConcurrentCycle implements AutoCloseable {
+final class ConcurrentCycle implements CycleScheduler.Cycle, AutoCloseable {
     /** Where a cycle is: changed by its own pauses, its concurrent steps, or an abandoning pause. */
     private enum Phase { IDLE, MARKING, MARKED, REMARKED, PLANNED }
-
-    /** How long an allocation that does not fit waits for the cycle in progress before a full pause takes over. */
-    static final long STALL_LIMIT_MILLIS = 1000;
-    /** How long the background thread waits before it retries a pause that timed out. */
-    private static final long RETRY_MILLIS = 100;
-    /**
-     * How long a pause is offered to the mutators before the driving thread stops the world
-     * itself. A mutator that polls or allocates takes it at once; one that runs long without a
-     * safepoint (a read-only traversal) would otherwise be waited for inside the pause, and while
-     * nobody polls nobody allocates either, so waiting costs no memory. The offer is withdrawn
-     * at once when no mutator is running any more; the bound is for a mutator that never polls
-     * again (blocked outside a safe region: the pause then waits for it and names it after the
-     * safepoint timeout).
-     */
-    static final long HANDOFF_MILLIS = 1000;
 
     private final Collector collector;
     private final HeapBinding heap;
@@ -102,22 +75,13 @@ final class ConcurrentCycle implements AutoCloseable {
     private final HeapFailure failure;
     private final MarkingHooks hooks;
     private final ControlBlock control;
-    private final int headroomPercent;
     private final AbortableWork work = new AbortableWork();
     private final ConcurrentMarking marking;
     private final ReentrantLock driving = new ReentrantLock();
-    private final AtomicLong trigger = new AtomicLong(Long.MAX_VALUE);
-    private final AtomicReference<OfferedPause> offered = new AtomicReference<>();
+    private final PauseOffer offer;
+    private final CycleScheduler scheduler;
     /** Object-start bits may be set below this offset (the highest top a cycle has planned). */
     private long startsDirtyTo;
-    private final Thread background;
-    private volatile boolean requested;
-    private volatile boolean closing;
-    /** The used top when the background cycle was asked for (its allocation then counts from there). */
-    private volatile long triggeredAt = Long.MAX_VALUE;
-    /** Guards {@link #backgroundBusy}; notified when the background thread goes idle. */
-    private final Object idle = new Object();
-    private boolean backgroundBusy;
 
     private volatile Phase phase = Phase.IDLE;
     private long cycle;
@@ -144,10 +108,10 @@ final class ConcurrentCycle implements AutoCloseable {
         this.failure = failure;
         this.hooks = settings.markingHooks();
         this.control = metadata.control();
-        this.headroomPercent = settings.markingHeadroomPercent();
+        this.offer = new PauseOffer(collector, heap, control, failure);
         this.marking = new ConcurrentMarking(heap, bitmap, starts, work, hooks, failure, settings.markingThreads());
+        this.scheduler = new CycleScheduler(this, collector, heap, stats, log, failure, settings.markingHeadroomPercent());
         rearm(ObjectLayout.HEADER_BYTES, flip.allocationLimit(0), 0, 0);
-        this.background = Thread.ofPlatform().daemon().name("faultline-concurrent-gc").start(this::backgroundLoop);
     }
 
     SatbQueue satbQueue() {
@@ -158,73 +122,32 @@ final class ConcurrentCycle implements AutoCloseable {
         return black;
     }
 
-    /** Allocation at or above this offset asks for a cycle ({@link Long#MAX_VALUE}: one is on its way). */
-    long trigger() {
-        return trigger.get();
+    /** When cycles start: the trigger, the background thread, stalled allocations. */
+    CycleScheduler scheduler() {
+        return scheduler;
     }
 
-    /**
-     * After every flip (concurrent or full) of a cycle whose from-space ended at {@code fromTop}:
-     * the next cycle starts when allocation reaches the limit minus the headroom, the larger of
-     * {@code headroomPercent} of the free space and 1.5 times what mutators allocated between the
-     * last concurrent cycle's request and its flip ({@code allocatedDuringCycle}: waiting for the
-     * previous compaction, marking, planning), at most 90% of it.
-     */
+    /** After every flip of a cycle whose from-space ended at {@code fromTop}: see {@link CycleScheduler#rearm}. */
     void rearm(long top, long limit, long allocatedDuringCycle, long fromTop) {
         startsDirtyTo = Math.max(startsDirtyTo, fromTop);
-        long space = Math.max(0, limit - top);
-        long headroom = Math.max(space / 100 * headroomPercent, allocatedDuringCycle + allocatedDuringCycle / 2);
-        trigger.set(limit - Math.min(headroom, space / 10 * 9));
+        scheduler.rearm(top, limit, allocatedDuringCycle);
     }
 
-    /** An allocation crossed the trigger: wakes the background thread once. */
-    void request() {
-        long t = trigger.get();
-        if (t != Long.MAX_VALUE && trigger.compareAndSet(t, Long.MAX_VALUE)) {
-            triggeredAt = t;
-            requested = true;
-            LockSupport.unpark(background);
-        }
+    @Override
+    public boolean inProgress() {
+        return phase != Phase.IDLE;
     }
 
-    /**
-     * An allocation did not fit: if a cycle is in progress, waits (in a safe region if the caller
-     * is a mutator) until it flips, at most {@link #STALL_LIMIT_MILLIS}, and logs the stall.
-     * Returns true if a cycle flipped meanwhile (this one, or a full pause that replaced it).
-     */
-    boolean stallUntilFlip() {
-        if (phase == Phase.IDLE) {
-            return false;
-        }
-        long flippedBefore = collector.cycles();
-        long t0 = System.nanoTime();
-        long end = t0 + TimeUnit.MILLISECONDS.toNanos(STALL_LIMIT_MILLIS);
-        heap.inSafeRegion(() -> {
-            synchronized (idle) {
-                while (collector.cycles() == flippedBefore && phase != Phase.IDLE && System.nanoTime() < end
-                        && !closing && !failure.failed()) {
-                    try {
-                        idle.wait(1);
-                    } catch (InterruptedException e) {
-                        Thread.currentThread().interrupt();
-                        return;
-                    }
-                }
+    @Override
+    public void runLocked(GcCause cause, BooleanSupplier wanted) {
+        driving.lock();
+        try {
+            if (wanted.getAsBoolean()) {
+                run(cause);
             }
-        });
-        long nanos = System.nanoTime() - t0;
-        boolean flipped = collector.cycles() != flippedBefore;
-        stats.stall(nanos);
-        log.stall(flippedBefore + 1, nanos, flipped);
-        return flipped;
-    }
-
-    /** Wakes the background thread for a cycle now, whatever the trigger says (it skips if one is in progress). */
-    void requestNow() {
-        trigger.set(Long.MAX_VALUE);
-        triggeredAt = heap.top();
-        requested = true;
-        LockSupport.unpark(background);
+        } finally {
+            driving.unlock();
+        }
     }
 
     /**
@@ -241,74 +164,10 @@ final class ConcurrentCycle implements AutoCloseable {
                     run(cause);
                 }
             } finally {
-                handOverIfUnfinished();
+                scheduler.handOverIfUnfinished();
                 driving.unlock();
             }
         });
-    }
-
-    /**
-     * Returns once no cycle is in progress or requested from the background thread (in a safe
-     * region if the caller is a mutator). Not for the thread driving a cycle.
-     */
-    void awaitIdle() {
-        heap.inSafeRegion(() -> {
-            synchronized (idle) {
-                while ((requested || backgroundBusy || phase != Phase.IDLE) && !closing && !failure.failed()) {
-                    try {
-                        idle.wait(1);
-                    } catch (InterruptedException e) {
-                        Thread.currentThread().interrupt();
-                        throw new IllegalStateException("interrupted while waiting for a concurrent cycle", e);
-                    }
-                }
-            }
-        });
-    }
-
-    private void backgroundLoop() {
-        while (!closing) {
-            if (!requested) {
-                LockSupport.park(this);
-                continue;
-            }
-            synchronized (idle) {
-                backgroundBusy = true;
-                requested = false;
-            }
-            driving.lock();
-            try {
-                long t = trigger.get();
-                if (!closing && (t == Long.MAX_VALUE || heap.top() >= t || phase != Phase.IDLE)) {
-                    trigger.set(Long.MAX_VALUE);
-                    run(GcCause.HEAP_OCCUPANCY);
-                }
-            } catch (HeapCorruptedException e) {
-                log.error("concurrent cycle: " + e.getMessage()); // the heap has failed; every mutator learns it
-            } catch (RuntimeException | Error e) {
-                if (failure.failed() || closing) {
-                    continue;
-                }
-                log.warning("concurrent cycle GC(" + cycle + ") will retry: " + e);
-                LockSupport.parkNanos(RETRY_MILLIS * 1_000_000);
-                requested = true;
-            } finally {
-                handOverIfUnfinished();
-                driving.unlock();
-                synchronized (idle) {
-                    backgroundBusy = false;
-                    idle.notifyAll();
-                }
-            }
-        }
-    }
-
-    /** A cycle left half done (its pause timed out) is finished by the background thread. */
-    private void handOverIfUnfinished() {
-        if (phase != Phase.IDLE && !closing && !failure.failed() && Thread.currentThread() != background) {
-            requested = true;
-            LockSupport.unpark(background);
-        }
     }
 
     /** Runs the cycle from its current phase to the flip; returns early if abandoned or closing. */
@@ -328,7 +187,7 @@ final class ConcurrentCycle implements AutoCloseable {
         }
         if (phase == Phase.MARKED) {
             hooks.beforeRemark(cycle);
-            if (!pause(Phase.MARKED, this::remarkPause)) {
+            if (!offer.run(() -> phase == Phase.MARKED, this::remarkPause)) {
                 return;
             }
         }
@@ -342,7 +201,7 @@ final class ConcurrentCycle implements AutoCloseable {
         }
         if (phase == Phase.PLANNED) {
             hooks.beforeFlip(cycle);
-            if (pause(Phase.PLANNED, this::flipPause)) {
+            if (offer.run(() -> phase == Phase.PLANNED, this::flipPause)) {
                 collector.startCompactors();
             }
         }
@@ -433,11 +292,7 @@ final class ConcurrentCycle implements AutoCloseable {
         long p0 = System.nanoTime();
         long backendNanos = flip.publish(cycle, used, newTop, toBase);
         black.end();
-        synchronized (idle) {
-            idle.notifyAll(); // stalled allocations
-        }
-        long since = triggeredAt;
-        triggeredAt = Long.MAX_VALUE;
+        long since = scheduler.flipped(); // wakes stalled allocations
         collector.published(cycle, snapshot, used - Math.min(markStartTop, since), used);
         phase = Phase.IDLE;
         long end = System.nanoTime();
@@ -448,108 +303,9 @@ final class ConcurrentCycle implements AutoCloseable {
         collector.verifyStopTheWorldCompaction(cycle);
     }
 
-    /** A pause offered to the mutators: the first that takes it runs it. */
-    private static final class OfferedPause {
-        final Phase expected;
-        final Pauses.Body body;
-        private boolean done;
-        boolean ran;
-        RuntimeException error;
-
-        OfferedPause(Phase expected, Pauses.Body body) {
-            this.expected = expected;
-            this.body = body;
-        }
-
-        synchronized void finish() {
-            done = true;
-            notifyAll();
-        }
-
-        /** Waits until it is done or {@code nanos} passed; true if done. */
-        synchronized boolean await(long nanos) {
-            long end = System.nanoTime() + nanos;
-            while (!done) {
-                long left = end - System.nanoTime();
-                if (left <= 0) {
-                    return false;
-                }
-                try {
-                    TimeUnit.NANOSECONDS.timedWait(this, left);
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                    throw new IllegalStateException("interrupted while a mutator ran a pause", e);
-                }
-            }
-            return true;
-        }
-    }
-
-    /**
-     * A mutator at a poll (it holds no raw reference there): if a pause is on offer, runs it. A
-     * pause that cannot stop the world in time is the collector's problem, not this mutator's:
-     * its exception goes back to the thread driving the cycle.
-     */
+    /** A mutator at a poll: runs the pause on offer, if any ({@link PauseOffer#atPoll}). */
     void atPoll() {
-        OfferedPause o = offered.get();
-        if (o == null || !offered.compareAndSet(o, null)) {
-            return;
-        }
-        control.clearPollBits(MutatorEvents.POLL_OFFER);
-        try {
-            o.ran = runIfStill(o.expected, o.body);
-        } catch (HeapCorruptedException e) {
-            throw e;
-        } catch (RuntimeException e) {
-            o.error = e;
-        } finally {
-            o.finish();
-        }
-    }
-
-    /** Runs a pause of the cycle if it is still in {@code expected}; false if abandoned or closing. */
-    private boolean pause(Phase expected, Pauses.Body body) {
-        if (heap.runningMutators() > 0) {
-            OfferedPause o = new OfferedPause(expected, body);
-            offered.set(o);
-            control.setPollBits(MutatorEvents.POLL_OFFER);
-            long giveUp = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(HANDOFF_MILLIS);
-            boolean done = false;
-            while (!done && System.nanoTime() < giveUp && !closing && heap.runningMutators() > 0) {
-                done = o.await(TimeUnit.MILLISECONDS.toNanos(1));
-            }
-            if (!done && offered.compareAndSet(o, null)) {
-                control.clearPollBits(MutatorEvents.POLL_OFFER); // nobody took it: stop the world ourselves
-            } else {
-                while (!o.await(TimeUnit.MILLISECONDS.toNanos(1)) && !closing) {
-                    failure.throwIfFailed(); // taken: the mutator is running it
-                }
-                if (o.error != null) {
-                    throw o.error;
-                }
-                if (o.ran) {
-                    return true;
-                }
-            }
-        }
-        while (!collector.isClosing() && phase == expected) {
-            if (runIfStill(expected, body)) {
-                return true;
-            }
-        }
-        return false;
-    }
-
-    /** One attempt: true if the pause ran (the world was stopped and the cycle still in {@code expected}). */
-    private boolean runIfStill(Phase expected, Pauses.Body body) {
-        boolean[] ran = {false};
-        collector.pauses().run((t0, safepointNanos) -> {
-            if (phase == expected) {
-                body.run(t0, safepointNanos);
-                ran[0] = true;
-            }
-        });
-        return ran[0];
+        offer.atPoll();
     }
 
     /**
@@ -557,20 +313,11 @@ final class ConcurrentCycle implements AutoCloseable {
      * finished; false if the cycle was abandoned. An exception fails the heap.
      */
     private boolean concurrently(String what, BooleanSupplier step, Phase next) {
-        if (!work.enter()) {
-            return false;
-        }
         try {
-            if (!step.getAsBoolean() || work.aborted()) {
-                return false;
-            }
-            phase = next; // inside the work: an abandoning pause waits for us to leave first
-            return true;
+            return work.runToEnd(step, () -> phase = next); // the phase changes inside the work
         } catch (RuntimeException | Error e) {
             failure.record(HeapCorruptedException.collectorFailure("GC(" + cycle + ") " + what, e));
             throw failure.exception().rethrown();
-        } finally {
-            work.leave();
         }
     }
 
@@ -593,22 +340,9 @@ final class ConcurrentCycle implements AutoCloseable {
     /** Abandons a cycle in progress and stops the background and marking threads. */
     @Override
     public void close() {
-        closing = true;
-        OfferedPause o = offered.getAndSet(null);
-        if (o != null) {
-            control.clearPollBits(MutatorEvents.POLL_OFFER);
-            o.finish();
-        }
+        offer.close();
         work.abortAndWait();
-        LockSupport.unpark(background);
-        try {
-            if (!background.join(java.time.Duration.ofMillis(ConcurrentMarking.JOIN_REPORT_MILLIS))) {
-                log.warning("close: " + background.getName() + " did not stop within "
-                        + ConcurrentMarking.JOIN_REPORT_MILLIS + " ms; it is a daemon thread, left running");
-            }
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        }
+        scheduler.close(ConcurrentMarking.JOIN_REPORT_MILLIS);
         marking.close();
     }
 }

@@ -41,13 +41,13 @@ public final class MutatorEvents {
 
     /** An allocation at or above this offset should start a concurrent cycle ({@link Long#MAX_VALUE}: none). */
     public long cycleTrigger() {
-        return cycle == null ? Long.MAX_VALUE : cycle.trigger();
+        return cycle == null ? Long.MAX_VALUE : cycle.scheduler().trigger();
     }
 
     /** Allocation crossed the trigger: starts a concurrent cycle in the background (once per trigger); does not wait. */
     public void triggerReached() {
         if (cycle != null) {
-            cycle.request();
+            cycle.scheduler().request();
         }
     }
 
