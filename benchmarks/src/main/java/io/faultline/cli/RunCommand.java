@@ -89,6 +89,7 @@ public final class RunCommand {
             return Main.EXIT_FAILED;
         }
         PageMapWatch watch = o.watch() ? PageMapWatch.start(heap.pageMap(), out, o.watchIntervalMs()) : null;
+        Thread progress = o.durationMs() >= LONG_RUN_MS && !o.watch() ? runProgress(o.durationMs(), err) : null;
         LongAdder allocated = new LongAdder();
         long wallNanos;
         boolean verified = false;
@@ -143,6 +144,10 @@ public final class RunCommand {
                 uffd = counters(heap.backendCounters());
             }
         } finally {
+            if (progress != null) {
+                progress.interrupt();
+                joinQuietly(progress);
+            }
             if (watch != null) {
                 watch.close();
             }
@@ -167,6 +172,38 @@ public final class RunCommand {
         out.println(o.json() ? report.toJson() : report.summary());
         out.flush();
         return error == null ? Main.EXIT_OK : Main.EXIT_FAILED;
+    }
+
+    /** Runs of at least this many ms ({@code --duration-ms}) show a progress line on stderr. */
+    static final long LONG_RUN_MS = 5_000;
+
+    /**
+     * A daemon thread that shows how far a {@code --duration-ms} run is (elapsed over the duration)
+     * on a {@link ProgressLine} until interrupted; then clears it.
+     */
+    private static Thread runProgress(long durationMs, PrintStream err) {
+        ProgressLine line = ProgressLine.on(err, "run");
+        long start = System.nanoTime();
+        return Thread.ofPlatform().daemon().name("faultline-run-progress").start(() -> {
+            try {
+                while (!Thread.currentThread().isInterrupted()) {
+                    line.at(durationMs / 1000 + " s run", (System.nanoTime() - start) / 1e6 / durationMs);
+                    Thread.sleep(200);
+                }
+            } catch (InterruptedException e) {
+                // the run is over
+            } finally {
+                line.done();
+            }
+        });
+    }
+
+    private static void joinQuietly(Thread t) {
+        try {
+            t.join();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
     }
 
     /**
