@@ -116,7 +116,7 @@ final class PageMapWatch implements AutoCloseable {
         GcPhase phase = map.phase();
         long toSpace = Math.max(0, map.toSpaceEndPage() - map.toSpaceFirstPage());
         return String.format(Locale.ROOT, "%.1fs cycle %d %s left %d/%d faults %d%s",
-                (System.nanoTime() - start) / 1e9, map.cycles(), phase == null ? "idle" : phase.label(),
+                (System.nanoTime() - start) / 1e9, phase == null ? map.cycles() : map.phaseCycle(), phase == null ? "idle" : phase.label(),
                 map.pagesLeft(), toSpace, map.faults(), map.failed() ? " FAILED" : "");
     }
 
