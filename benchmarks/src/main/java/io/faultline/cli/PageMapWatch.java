@@ -47,9 +47,13 @@ final class PageMapWatch implements AutoCloseable {
 
     /** Starts watching {@code map} on {@code out}; {@code intervalMs} 0: the default for the output. */
     static PageMapWatch start(PageMap map, PrintStream out, long intervalMs) {
-        boolean tty = Terminal.isTerminal(out);
-        long ms = intervalMs > 0 ? intervalMs : tty ? RunOptions.DEFAULT_WATCH_TTY_MS : RunOptions.DEFAULT_WATCH_PLAIN_MS;
-        PageMapWatch w = new PageMapWatch(map, out, tty, ms);
+        return start(map, out, Terminal.isTerminal(out), intervalMs);
+    }
+
+    /** As {@link #start(PageMap, PrintStream, long)}, drawing for a terminal or not as {@code terminal} says. */
+    static PageMapWatch start(PageMap map, PrintStream out, boolean terminal, long intervalMs) {
+        long ms = intervalMs > 0 ? intervalMs : terminal ? RunOptions.DEFAULT_WATCH_TTY_MS : RunOptions.DEFAULT_WATCH_PLAIN_MS;
+        PageMapWatch w = new PageMapWatch(map, out, terminal, ms);
         w.thread.start();
         return w;
     }

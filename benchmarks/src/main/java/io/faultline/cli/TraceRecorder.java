@@ -10,7 +10,6 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
-import java.util.Locale;
 
 /**
  * What {@code faultline run --trace FILE} does with the heap's trace records: writes each as one
@@ -112,20 +111,52 @@ final class TraceRecorder implements TraceRing.Sink {
         }
     }
 
+    /** One CSV line (a StringBuilder, not String.format: a traced cycle writes tens of thousands). */
     private String line(TraceRing.Event e, long t) {
-        boolean stateKind = e.kind() == TraceRing.KIND_STATE || e.kind() == TraceRing.KIND_STATE_RANGE;
-        boolean phase = e.kind() == TraceRing.KIND_PHASE_BEGIN || e.kind() == TraceRing.KIND_PHASE_END;
-        boolean fault = e.kind() == TraceRing.KIND_FAULT;
-        return String.format(Locale.ROOT, "%.3f,%d,%s,%s,%s,%s,%s,%s,%d,%s,%s,%s,%s,%s,%s",
-                t / 1e3, e.epoch(), kindName(e.kind()),
-                phase ? "" : Long.toString(e.page()),
-                e.kind() == TraceRing.KIND_STATE_RANGE ? Long.toString(e.value()) : "",
-                stateKind ? stateName(e.a()) : "", stateKind ? stateName(e.b()) : "",
-                phase ? GcPhase.values()[e.a()].label() : "",
-                e.thread(), e.origin() == TraceRing.ORIGIN_NATIVE ? "native" : "java", mode,
-                fault ? GcEvents.deliveryName(e.a()) : "", fault ? GcEvents.faultResultName(e.b()) : "",
-                fault ? String.format(Locale.ROOT, "%.3f", e.value() / 1e3) : "",
-                e.kind() == TraceRing.KIND_PHASE_END || e.kind() == TraceRing.KIND_RELEASE ? Long.toString(e.value()) : "");
+        int kind = e.kind();
+        boolean stateKind = kind == TraceRing.KIND_STATE || kind == TraceRing.KIND_STATE_RANGE;
+        boolean phase = kind == TraceRing.KIND_PHASE_BEGIN || kind == TraceRing.KIND_PHASE_END;
+        boolean fault = kind == TraceRing.KIND_FAULT;
+        StringBuilder b = new StringBuilder(128);
+        micros(b, t).append(',').append(e.epoch()).append(',').append(kindName(kind)).append(',');
+        if (!phase) {
+            b.append(e.page());
+        }
+        b.append(',');
+        if (kind == TraceRing.KIND_STATE_RANGE) {
+            b.append(e.value());
+        }
+        b.append(',').append(stateKind ? stateName(e.a()) : "").append(',').append(stateKind ? stateName(e.b()) : "");
+        b.append(',').append(phase ? GcPhase.values()[e.a()].label() : "");
+        b.append(',').append(e.thread()).append(',').append(e.origin() == TraceRing.ORIGIN_NATIVE ? "native" : "java");
+        b.append(',').append(mode);
+        b.append(',').append(fault ? GcEvents.deliveryName(e.a()) : "").append(',').append(fault ? GcEvents.faultResultName(e.b()) : "");
+        b.append(',');
+        if (fault) {
+            micros(b, e.value());
+        }
+        b.append(',');
+        if (kind == TraceRing.KIND_PHASE_END || kind == TraceRing.KIND_RELEASE) {
+            b.append(e.value());
+        }
+        return b.toString();
+    }
+
+    /** Nanoseconds as microseconds with three decimals ({@code 1234567} -> {@code 1234.567}). */
+    static StringBuilder micros(StringBuilder b, long nanos) {
+        if (nanos < 0) {
+            b.append('-');
+            nanos = -nanos;
+        }
+        long frac = nanos % 1000;
+        b.append(nanos / 1000).append('.');
+        if (frac < 100) {
+            b.append('0');
+        }
+        if (frac < 10) {
+            b.append('0');
+        }
+        return b.append(frac);
     }
 
     private void transition(long page, int to, long t) {

@@ -4,6 +4,13 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.faultline.heap.Heap;
+import io.faultline.heap.HeapConfig;
+import io.faultline.heap.Mutator;
+import io.faultline.model.ObjectType;
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
 import java.util.List;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -37,6 +44,42 @@ class WatchCommandTest {
         // the last frame is drawn after the run: its cycle is the last flipped one, or the next if its marking had begun
         assertTrue(lastCycle == cycles || lastCycle == cycles + 1, () -> "last frame " + watch.getLast() + ", gcCycles " + cycles);
         assertTrue(r.lastLine().startsWith("{"), "the JSON line stays last");
+    }
+
+    /** On a terminal: frames of a status line, 16 rows of 64 coloured cells and a legend, each redrawn over the last. */
+    @Test
+    void onATerminalTheMapIsRedrawnInPlace() {
+        ObjectType node = ObjectType.builder("watch.Node").refs("next").build();
+        ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+        int frames;
+        try (Heap heap = Heap.create(HeapConfig.builder().capacity(2 << 20).build()); Mutator m = heap.attach()) {
+            PageMapWatch watch = PageMapWatch.start(heap.pageMap(), new PrintStream(bytes, true, StandardCharsets.UTF_8), true, 10);
+            int head = m.push(0);
+            for (int i = 0; i < 50_000; i++) {
+                int n = m.allocate(node);
+                if (i % 2 == 0) {
+                    m.setRef(n, 0, m.handle(head));
+                    m.setHandle(head, n);
+                }
+            }
+            m.collect();
+            heap.awaitCompaction();
+            watch.close();
+            frames = watch.frames();
+        }
+        String text = bytes.toString(StandardCharsets.UTF_8);
+        assertTrue(frames >= 2, "frames: " + frames);
+        int redraws = text.split("\u001b\\[" + (PageMapWatch.ROWS + 2) + "A", -1).length - 1;
+        assertEquals(frames - 1, redraws, "every frame after the first moves up over the last");
+        String plain = text.replaceAll("\u001b\\[[0-9;]*[A-Za-z]", "");
+        List<String> lines = plain.lines().toList();
+        List<String> last = lines.subList(lines.size() - PageMapWatch.ROWS - 2, lines.size());
+        assertTrue(last.getFirst().matches("\r?\\d+\\.\\ds cycle \\d+ .*"), last.getFirst());
+        for (String row : last.subList(1, PageMapWatch.ROWS + 1)) {
+            assertTrue(row.matches("[.#ubmpX]{" + PageMapWatch.COLUMNS + "}"), () -> "row: " + row);
+        }
+        assertTrue(last.getLast().startsWith("X failed"), last.getLast());
+        assertTrue(last.subList(1, PageMapWatch.ROWS + 1).stream().anyMatch(r -> r.contains("#")), "pages in use");
     }
 
     @Test
