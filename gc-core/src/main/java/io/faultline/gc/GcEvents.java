@@ -212,7 +212,7 @@ public final class GcEvents implements AutoCloseable {
             ring.recordAt(begin, TraceRing.KIND_PHASE_BEGIN, cycle, -1, 0, p.ordinal(), causeOrdinal);
             ring.recordAt(end, TraceRing.KIND_PHASE_END, cycle, -1, bytes, p.ordinal(), causeOrdinal);
         }
-        if (jdk.jfr.FlightRecorder.isInitialized()) {
+        if (recording()) {
             GcPhaseEvent e = new GcPhaseEvent();
             if (e.shouldCommit()) {
                 e.gcId = cycle;
@@ -228,7 +228,7 @@ public final class GcEvents implements AutoCloseable {
     }
 
     private void pauseEvent(long cycle, PauseKind kind, long nanos, long safepointNanos) {
-        if (jdk.jfr.FlightRecorder.isInitialized()) {
+        if (recording()) {
             GcPauseEvent e = new GcPauseEvent();
             if (e.shouldCommit()) {
                 GcCause c = causeOf(cycle);
@@ -242,8 +242,20 @@ public final class GcEvents implements AutoCloseable {
         }
     }
 
+    /**
+     * True if the jdk.jfr module is in the boot layer (on the class path always; on the module path
+     * only if some module requires it or {@code --add-modules jdk.jfr} was given). Without it, no
+     * JFR class is ever touched.
+     */
+    private static final boolean JFR_PRESENT = ModuleLayer.boot().findModule("jdk.jfr").isPresent();
+
+    /** True if a flight recorder has been initialized (so events may be wanted). */
+    private static boolean recording() {
+        return JFR_PRESENT && jdk.jfr.FlightRecorder.isInitialized();
+    }
+
     private static boolean jfrFaultEventsWanted() {
-        return jdk.jfr.FlightRecorder.isInitialized() && new PageFaultEvent().isEnabled();
+        return recording() && new PageFaultEvent().isEnabled();
     }
 
     // ---- the drain ----------------------------------------------------------------------------
@@ -265,7 +277,7 @@ public final class GcEvents implements AutoCloseable {
         if (sink != null && traced(e.epoch())) {
             sink.accept(e);
         }
-        if (e.kind() == TraceRing.KIND_FAULT && jdk.jfr.FlightRecorder.isInitialized()) {
+        if (e.kind() == TraceRing.KIND_FAULT && recording()) {
             PageFaultEvent f = new PageFaultEvent();
             if (f.shouldCommit()) {
                 f.gcId = e.epoch();
