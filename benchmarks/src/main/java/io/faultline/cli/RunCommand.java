@@ -84,6 +84,13 @@ public final class RunCommand {
         try {
             heap = Heap.create(config);
         } catch (RuntimeException | OutOfMemoryError e) {
+            if (trace != null) {
+                try {
+                    trace.finish();
+                } catch (IOException ignored) {
+                    // the run failed already; its message below is the one that matters
+                }
+            }
             err.println("faultline: cannot create a " + ByteSize.format(config.capacity()) + " heap on the "
                     + backend.backend() + " backend: " + e);
             return Main.EXIT_FAILED;

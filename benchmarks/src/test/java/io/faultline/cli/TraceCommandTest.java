@@ -22,23 +22,26 @@ import org.junit.jupiter.params.provider.ValueSource;
 /**
  * {@code faultline run --trace FILE}: for one traced cycle, on the java backend and in every uffd
  * mode, the CSV holds that cycle's phases, every to-space page's walk UNPROCESSED to MAPPED and the
- * faults with their latency, and the timeline PNG is a real image with the state colours in it.
+ * faults with their latency (served by the delivery asked for), and the timeline PNG is a real image with the state colours in it.
  */
 class TraceCommandTest {
     @TempDir
     Path dir;
 
     @ParameterizedTest
-    @ValueSource(strings = {"java", "copy", "continue", "move"})
-    void traceOfOneCycleWritesCsvAndTimeline(String mode) throws IOException {
+    @ValueSource(strings = {"java", "copy", "continue", "move", "continue/sigbus"})
+    void traceOfOneCycleWritesCsvAndTimeline(String backend) throws IOException {
+        String mode = backend.split("/")[0];
+        String delivery = backend.contains("/") ? backend.split("/")[1] : "thread";
         List<String> args = new ArrayList<>(List.of("run", "--workload", "random", "--heap", "12m", "--ops", "600000",
                 "--trace", dir.resolve("cycle.csv").toString(), "--trace-cycles", "2", "--json"));
         if (mode.equals("java")) {
             args.addAll(List.of("--backend", "java"));
         } else {
-            String why = BenchSupport.unavailableReason(mode);
-            Assumptions.assumeTrue(why == null, () -> "uffd " + mode + ": " + why);
-            args.addAll(List.of("--backend", "uffd", "--mode", mode));
+            String why = BenchSupport.unavailableReason(mode,
+                    io.faultline.uffd.UffdOptions.defaults().withDelivery(BenchSupport.delivery(delivery)));
+            Assumptions.assumeTrue(why == null, () -> "uffd " + backend + ": " + why);
+            args.addAll(List.of("--backend", "uffd", "--mode", mode, "--delivery", delivery));
         }
         CommandLine r = CommandLine.run(args.toArray(String[]::new));
         assertEquals(Main.EXIT_OK, r.status(), r::toString);
@@ -74,7 +77,7 @@ class TraceCommandTest {
             if (f[2].equals("fault")) {
                 faults++;
                 assertTrue(Double.parseDouble(f[13]) > 0, () -> "a fault has a latency: " + line);
-                assertTrue(Set.of("java", "thread", "sigbus").contains(f[11]), line);
+                assertEquals(mode.equals("java") ? "java" : delivery, f[11], line);
                 assertTrue(Long.parseLong(f[8]) != 0, () -> "a fault names its thread: " + line);
             }
         }
