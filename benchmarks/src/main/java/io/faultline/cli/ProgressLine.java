@@ -17,7 +17,9 @@ import java.util.regex.Pattern;
  * with {@link #note}. Anywhere else (a file, a pipe, CI logs) there is no in-place redraw: each
  * stage change prints one plain line with the same fields, and notes print as they are.
  *
- * <p>{@link #lines()} adapts a command that reports progress as text lines (CompareHarness): lines
+ * <p>{@link #lines()} adapts a command that reports progress as text lines. JMH's
+ * {@code # Run progress: P% complete} lines become the percent (on a terminal; elsewhere they
+ * pass through). CompareHarness's lines
  * {@code <cmd>: [i/n] label ...} start stage i of n, {@code <cmd>: [i/n] label <result>} end it (a
  * note), indented {@code <cmd>:   label ... r/N} lines are progress within the stage (shown in
  * place on a terminal, as they are elsewhere); every other line is a note.
@@ -26,6 +28,10 @@ final class ProgressLine {
     static final long REDRAW_NANOS = 100_000_000L;
     private static final Pattern STAGE = Pattern.compile("^(\\w+): \\[(\\d+)/(\\d+)] (.*)$");
     private static final Pattern STEP = Pattern.compile("^\\w+: {3}(.*?)(\\d+)/(\\d+)$");
+    /** JMH's own progress: {@code # Run progress: 12.50% complete, ETA 00:01:30}. */
+    private static final Pattern JMH_PROGRESS = Pattern.compile("^# Run progress: ([\\d.]+)% complete, ETA .*$");
+    /** JMH's benchmark being run: {@code # Benchmark: io.faultline.bench.FaultService.fault}. */
+    private static final Pattern JMH_BENCHMARK = Pattern.compile("^# Benchmark: (\\S+)$");
 
     private final PrintStream out;
     private final boolean terminal;
@@ -163,6 +169,21 @@ final class ProgressLine {
 
     /** One line of a command's progress text. */
     synchronized void line(String text) {
+        Matcher jmh = JMH_PROGRESS.matcher(text);
+        if (jmh.matches()) {
+            if (terminal) {
+                at(stage, Double.parseDouble(jmh.group(1)) / 100);
+            } else {
+                note(text);
+            }
+            return;
+        }
+        Matcher benchmark = JMH_BENCHMARK.matcher(text);
+        if (benchmark.matches()) {
+            stage = benchmark.group(1).substring(benchmark.group(1).lastIndexOf('.', benchmark.group(1).lastIndexOf('.') - 1) + 1);
+            note(text);
+            return;
+        }
         Matcher s = STAGE.matcher(text);
         if (s.matches()) {
             int i = Integer.parseInt(s.group(2));

@@ -75,6 +75,35 @@ class ProgressLineTest {
         assertFalse(r.err().contains("\r"), r::toString);
     }
 
+    private static final List<String> JMH = List.of(
+            "# Benchmark: io.faultline.bench.FaultService.fault",
+            "# Run progress: 0.00% complete, ETA 00:02:00",
+            "Iteration   1: 35.1 us/op",
+            "# Run progress: 50.00% complete, ETA 00:01:00",
+            "# Benchmark: io.faultline.bench.Compaction.pages",
+            "Iteration   1: 722.0 MB/s");
+
+    @Test
+    void jmhProgressPassesThroughWithoutATerminalAndIsOneLineOnATerminal() {
+        ByteArrayOutputStream plainBytes = new ByteArrayOutputStream();
+        ProgressLine plain = new ProgressLine(new PrintStream(plainBytes, true, StandardCharsets.UTF_8), false, "jmh");
+        PrintStream lines = plain.lines();
+        JMH.forEach(lines::println);
+        plain.done();
+        assertEquals(String.join("\n", JMH) + "\n", plainBytes.toString(StandardCharsets.UTF_8), "JMH's own lines, unchanged");
+
+        ByteArrayOutputStream ttyBytes = new ByteArrayOutputStream();
+        ProgressLine tty = new ProgressLine(new PrintStream(ttyBytes, true, StandardCharsets.UTF_8), true, "jmh");
+        PrintStream ttyLines = tty.lines();
+        JMH.forEach(ttyLines::println);
+        tty.done();
+        String text = ttyBytes.toString(StandardCharsets.UTF_8);
+        assertFalse(text.contains("# Run progress"), text);
+        assertTrue(text.contains("jmh:   0% FaultService.fault, 0:00 elapsed"), text);
+        assertTrue(text.contains("Iteration   1: 35.1 us/op\n") && text.contains("# Benchmark: io.faultline.bench.Compaction.pages\n"),
+                text);
+    }
+
     @Test
     void clockReadsMinutesAndHours() {
         assertEquals("0:07", ProgressLine.clock(7_500_000_000L));
