@@ -11,7 +11,7 @@
 #define FAULTLINE_H
 
 /* Bumped whenever an exported signature or a shared memory layout changes. */
-#define FL_VERSION 6
+#define FL_VERSION 7
 
 #define FL_EXPORT __attribute__((visibility("default")))
 
@@ -70,7 +70,8 @@ FL_EXPORT unsigned long fl_uffd_request(unsigned int nr);
 #define FL_STAT_FAULT_NS 24        /* ns from taking a fault to serving it (service thread: message read to done) */
 #define FL_STAT_SIGBUS_FAULTS 25   /* faults served by the SIGBUS handler of the faulting thread */
 #define FL_STAT_RECYCLED_PAGES 26  /* pages built in recycled (consumed) from-space pages */
-#define FL_STAT_COUNT 27
+#define FL_STAT_FAULT_MAX_NS 27    /* the longest fault (as FL_STAT_FAULT_NS measures it) */
+#define FL_STAT_COUNT 28
 
 struct fl_heap;
 
@@ -119,6 +120,13 @@ FL_EXPORT void fl_heap_stop(struct fl_heap *h);
  */
 FL_EXPORT void fl_heap_free(struct fl_heap *h);
 FL_EXPORT void fl_stats(struct fl_heap *h, int64_t *out, int n);
+/*
+ * The fault-latency histogram: out[i] = faults whose latency (FL_STAT_FAULT_NS's measure) fell in
+ * bucket i of fl_hist_bucket (layout.h, io.faultline.meta.LatencyBuckets), for i < n.
+ */
+FL_EXPORT void fl_fault_histogram(struct fl_heap *h, int64_t *out, int n);
+/* fl_hist_bucket(nanos), for the test that compares it with LatencyBuckets.bucket. */
+FL_EXPORT int fl_latency_bucket(int64_t nanos);
 
 /*
  * The page protocol's test double (fl_protocol_test.c): the C half of the protocol over the given

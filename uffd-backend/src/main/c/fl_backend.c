@@ -10,6 +10,7 @@
 #include "fl_compactor.h"
 #include "fl_protocol.h"
 #include "fl_sigbus.h"
+#include "fl_trace.h"
 #include "fl_uffd.h"
 #include "layout.h"
 
@@ -83,6 +84,8 @@ struct fl_heap {
 	int active;
 
 	int64_t stats[FL_STAT_COUNT];
+	/* Fault latencies (FL_STAT_FAULT_NS per fault), bucketed by fl_hist_bucket (LatencyBuckets). */
+	int64_t fault_hist[FL_HIST_BUCKETS];
 };
 
 static inline int64_t now_ns(void)
@@ -90,6 +93,24 @@ static inline int64_t now_ns(void)
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+/*
+ * A fault on `page` was served, from t0 to now: its latency goes into FL_STAT_FAULT_NS, the fault
+ * histogram and its maximum (atomic adds and a CAS loop: no lock, no allocation), and, when
+ * tracing, a FAULT record. `ordinal` numbers the fault for the trace's sampling.
+ */
+static void record_fault(struct fl_heap *h, int64_t page, int64_t t0, int delivery, int result, uint64_t ordinal)
+{
+	int64_t ns = now_ns() - t0;
+	STAT_ADD(h, FL_STAT_FAULT_NS, ns);
+	__atomic_fetch_add(&h->fault_hist[fl_hist_bucket((uint64_t)ns)], 1, __ATOMIC_RELAXED);
+	int64_t max = __atomic_load_n(&h->stats[FL_STAT_FAULT_MAX_NS], __ATOMIC_RELAXED);
+	while (ns > max && !__atomic_compare_exchange_n(&h->stats[FL_STAT_FAULT_MAX_NS], &max, ns, 1, __ATOMIC_RELAXED,
+							__ATOMIC_RELAXED))
+		;
+	if (h->protocol.control != NULL)
+		fl_trace_fault(h->protocol.control, page, t0, ns, delivery, result, ordinal);
 }
 
 static void record_error(struct fl_heap *h, int64_t page, int err)
@@ -386,7 +407,7 @@ static void serve_message(struct fl_heap *h, struct fl_target *t, uint64_t addre
 	}
 	int64_t page = (int64_t)((address - base) / (uint64_t)h->page_size);
 	int64_t t0 = now_ns();
-	STAT(h, FL_STAT_FAULTS);
+	uint64_t ordinal = (uint64_t)__atomic_fetch_add(&h->stats[FL_STAT_FAULTS], 1, __ATOMIC_RELAXED);
 	STAT(h, (flags & UFFD_PAGEFAULT_FLAG_MINOR) ? FL_STAT_MINOR_FAULTS : FL_STAT_MISSING_FAULTS);
 	int r = serve_fault(&h->protocol, t, page, 0, FL_PATH_FAULT_THREAD);
 	switch (r) {
@@ -403,7 +424,7 @@ static void serve_message(struct fl_heap *h, struct fl_target *t, uint64_t addre
 	default:
 		break;
 	}
-	STAT_ADD(h, FL_STAT_FAULT_NS, now_ns() - t0);
+	record_fault(h, page, t0, FL_TRACE_DELIVERY_THREAD, r, ordinal);
 }
 
 /* Builds the pages of a cycle that has made no progress for backstop_polls idle polls (compactor
@@ -491,13 +512,13 @@ void fl_sigbus_serve(struct fl_heap *h, uint64_t address)
 	ADD(&h->active, 1);
 	int64_t t0 = now_ns();
 	int64_t page = (int64_t)((address - (uint64_t)(uintptr_t)h->view) / (uint64_t)h->page_size);
-	STAT(h, FL_STAT_SIGBUS_FAULTS);
+	uint64_t ordinal = (uint64_t)__atomic_fetch_add(&h->stats[FL_STAT_SIGBUS_FAULTS], 1, __ATOMIC_RELAXED);
+	int r = FAULT_FAILED;
 	if (!LOAD(&h->attached)) {
 		record_failure_detached(h, page);
 	} else {
 		struct fl_target t;
 		int slot = acquire_slot(h, &t);
-		int r;
 		unsigned spins = 0;
 		while ((r = serve_fault(&h->protocol, &t, page, 1, FL_PATH_FAULT_SIGBUS)) == FAULT_ABANDONED) {
 			if (++spins < FL_SPINS_BEFORE_YIELD)
@@ -514,7 +535,7 @@ void fl_sigbus_serve(struct fl_heap *h, uint64_t address)
 			poison_page(h, page);
 		}
 	}
-	STAT_ADD(h, FL_STAT_FAULT_NS, now_ns() - t0);
+	record_fault(h, page, t0, FL_TRACE_DELIVERY_SIGBUS, r, ordinal);
 	ADD(&h->active, -1);
 }
 
@@ -657,7 +678,9 @@ void fl_heap_stop(struct fl_heap *h)
 				int32_t expected = FL_PAGE_UNPROCESSED;
 				if (__atomic_compare_exchange_n(&h->protocol.states[q], &expected, FL_PAGE_PROCESSING, 0,
 								__ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST)) {
+					fl_trace_state(c, q, FL_PAGE_UNPROCESSED, FL_PAGE_PROCESSING);
 					poison_page(h, q);
+					fl_trace_state(c, q, FL_PAGE_PROCESSING, FL_PAGE_FAILED);
 					__atomic_store_n(&h->protocol.states[q], FL_PAGE_FAILED, __ATOMIC_RELEASE);
 				}
 			}
@@ -707,4 +730,15 @@ void fl_stats(struct fl_heap *h, int64_t *out, int n)
 {
 	for (int i = 0; i < n && i < FL_STAT_COUNT; i++)
 		out[i] = __atomic_load_n(&h->stats[i], __ATOMIC_RELAXED);
+}
+
+void fl_fault_histogram(struct fl_heap *h, int64_t *out, int n)
+{
+	for (int i = 0; i < n && i < FL_HIST_BUCKETS; i++)
+		out[i] = __atomic_load_n(&h->fault_hist[i], __ATOMIC_RELAXED);
+}
+
+int fl_latency_bucket(int64_t nanos)
+{
+	return fl_hist_bucket((uint64_t)(nanos < 0 ? 0 : nanos));
 }

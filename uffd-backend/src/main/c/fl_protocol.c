@@ -7,6 +7,7 @@
  */
 #define _GNU_SOURCE
 #include "fl_protocol.h"
+#include "fl_trace.h"
 
 #include <errno.h>
 #include <sched.h>
@@ -20,14 +21,20 @@ static inline int32_t state_acquire(const struct fl_protocol *p, int64_t page)
 	return __atomic_load_n(&p->states[page], __ATOMIC_ACQUIRE);
 }
 
+/* The owner's release store; traced with the state it replaces (the owner's own, so stable). */
 static inline void publish(struct fl_protocol *p, int64_t page, int32_t state)
 {
+	if (__builtin_expect(fl_trace_ring(p->control) != NULL, 0))
+		fl_trace_state(p->control, page, state_acquire(p, page), state);
 	__atomic_store_n(&p->states[page], state, __ATOMIC_RELEASE);
 }
 
 static inline int cas_state(struct fl_protocol *p, int64_t page, int32_t from, int32_t to)
 {
-	return __atomic_compare_exchange_n(&p->states[page], &from, to, 0, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);
+	if (!__atomic_compare_exchange_n(&p->states[page], &from, to, 0, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST))
+		return 0;
+	fl_trace_state(p->control, page, from, to);
+	return 1;
 }
 
 static inline int is_built(int32_t s)
@@ -342,7 +349,12 @@ void advance_frontier(struct fl_protocol *p)
 	if (old < limit) {
 		int64_t released = LOAD(&c->released);
 		if (limit - released >= LOAD(&c->release_batch) &&
-		    __atomic_compare_exchange_n(&c->released, &released, limit, 0, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST))
+		    __atomic_compare_exchange_n(&c->released, &released, limit, 0, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST)) {
+			struct fl_trace *t = fl_trace_on(c, FL_TRACE_RELEASE);
+			if (t != NULL)
+				fl_trace_write(t, fl_trace_now(), LOAD(&c->epoch), FL_TRACE_RELEASE, released >> p->page_shift,
+					       limit - released, 0, 0);
 			p->pages.release(p->pages.ctx, released, limit - released);
+		}
 	}
 }

@@ -68,12 +68,14 @@ struct fl_control {
 	int64_t recycle_next;      /* 160 */
 	int64_t released;          /* 168 */
 	int64_t release_batch;     /* 176 */
-	int64_t reserved[9];       /* 184..255 */
+	int64_t trace;             /* 184: address of the heap's struct fl_trace, 0: no trace ring */
+	int64_t reserved[8];       /* 192..255 */
 };
 
 _Static_assert(sizeof(struct fl_control) == 256, "ControlBlock.BYTES");
 _Static_assert(__builtin_offsetof(struct fl_control, poll) == 96, "ControlBlock.POLL");
 _Static_assert(__builtin_offsetof(struct fl_control, recycle_next) == 160, "ControlBlock.RECYCLE_NEXT");
+_Static_assert(__builtin_offsetof(struct fl_control, trace) == 184, "ControlBlock.TRACE");
 
 /* ControlBlock.POLL bits */
 #define FL_POLL_PAUSE 1
@@ -89,5 +91,78 @@ _Static_assert(__builtin_offsetof(struct fl_control, recycle_next) == 160, "Cont
 #define FL_PATH_BACKSTOP 5
 #define FL_PATH_PAUSE 6
 #define FL_PATH_COLLECTOR 7
+
+/*
+ * TraceRing: the heap's trace ring, a preallocated array of fixed-size records that Java and C
+ * write into when tracing is on (io.faultline.meta.TraceRing documents the protocol). A writer
+ * claims a slot by CAS of `next` (never past `drained` + capacity: a full ring counts the record in
+ * `dropped` and drops it), fills it, and commits it by storing seq = index + 1 (release). The one
+ * reader (Java's drain) copies committed records in index order and advances `drained`.
+ */
+#define FL_TRACE_HEADER_BYTES 128
+#define FL_TRACE_RECORD_BYTES 64
+
+/* Kinds of record (TraceRing.KIND_*) and the mask bits that enable them (1 << kind). */
+#define FL_TRACE_STATE 1       /* page, a = from state, b = to state */
+#define FL_TRACE_STATE_RANGE 2 /* page = first, value = pages, a = from, b = to (the pause's bulk publish) */
+#define FL_TRACE_FAULT 3       /* page, value = latency ns, time = fault start, a = delivery, b = FAULT_* result */
+#define FL_TRACE_PHASE_BEGIN 4 /* a = phase (TraceRing.PHASE_*), b = cause ordinal or -1 */
+#define FL_TRACE_PHASE_END 5   /* a = phase, b = cause, value = bytes */
+#define FL_TRACE_RELEASE 6     /* page = from-space page of the first byte released, value = bytes */
+
+/* Record origins (TraceRing.ORIGIN_*): thread is a Java thread id, or pthread_self(). */
+#define FL_TRACE_ORIGIN_JAVA 1
+#define FL_TRACE_ORIGIN_NATIVE 2
+
+/* FAULT deliveries (TraceRing.DELIVERY_*). */
+#define FL_TRACE_DELIVERY_THREAD 0
+#define FL_TRACE_DELIVERY_SIGBUS 1
+#define FL_TRACE_DELIVERY_JAVA 2
+
+struct fl_trace_record {
+	uint64_t seq;   /* 0: index + 1 once committed */
+	int64_t time;   /* 8: CLOCK_MONOTONIC ns (System.nanoTime) */
+	int64_t page;   /* 16 */
+	int64_t value;  /* 24 */
+	int64_t thread; /* 32 */
+	int64_t epoch;  /* 40: the cycle (ControlBlock.EPOCH when written) */
+	int32_t kind;   /* 48 */
+	int32_t a;      /* 52 */
+	int32_t b;      /* 56 */
+	int32_t origin; /* 60 */
+};
+
+struct fl_trace {
+	uint64_t next;            /* 0: records claimed so far */
+	uint64_t capacity;        /* 8: records, a power of two */
+	uint64_t mask;            /* 16: bit 1 << kind: record that kind */
+	int64_t fault_threshold;  /* 24: faults at least this long (ns) are always recorded */
+	int64_t fault_sample;     /* 32: and one in this many of the others (1: all) */
+	uint64_t dropped;         /* 40: records dropped because the ring was full */
+	int64_t pad0[2];          /* 48..63 */
+	uint64_t drained;         /* 64: the reader has copied every record below this index */
+	int64_t pad1[7];          /* 72..127 */
+	struct fl_trace_record records[];
+};
+
+_Static_assert(sizeof(struct fl_trace_record) == FL_TRACE_RECORD_BYTES, "TraceRing.RECORD_BYTES");
+_Static_assert(sizeof(struct fl_trace) == FL_TRACE_HEADER_BYTES, "TraceRing.HEADER_BYTES");
+
+/*
+ * LatencyBuckets: a log-linear histogram of nanoseconds, 2^FL_HIST_SUB_BITS buckets per power of
+ * two (relative error below 1/32); values of 2^40 ns (18 minutes) and more go to the last bucket.
+ */
+#define FL_HIST_SUB_BITS 5
+#define FL_HIST_BUCKETS 1152
+
+static inline int fl_hist_bucket(uint64_t v)
+{
+	if (v < (1u << FL_HIST_SUB_BITS))
+		return (int)v;
+	if (v >= (1ULL << 40))
+		return FL_HIST_BUCKETS - 1;
+	int e = 63 - __builtin_clzll(v);
+	return ((e - FL_HIST_SUB_BITS) << FL_HIST_SUB_BITS) + (int)(v >> (e - FL_HIST_SUB_BITS));
+}
 
 #endif /* FL_LAYOUT_H */

@@ -237,9 +237,12 @@ public final class CompareCommand {
         CompareHarness.Settings settings = new CompareHarness.Settings(modes, deliveries, supplies, faultAround, runPages, treesDepth,
                 treesHeap);
         CompareHarness.Result result;
+        ProgressLine progress = ProgressLine.on(err, "compare");
         try {
-            result = new CompareHarness(plan, settings, err).run();
+            result = new CompareHarness(plan, settings, progress.lines()).run();
+            progress.done();
         } catch (RuntimeException | LinkageError e) {
+            progress.done();
             err.println("faultline: compare failed: " + e);
             e.printStackTrace(err);
             return Main.EXIT_FAILED;

@@ -1,5 +1,6 @@
 package io.faultline.cli;
 
+import io.faultline.backend.FaultLatencies;
 import io.faultline.backend.HeapBackend;
 import io.faultline.backend.PageBuilder;
 import io.faultline.meta.GcMetadata;
@@ -94,6 +95,11 @@ public final class DamageInjectingBackend implements HeapBackend {
     @Override
     public Map<String, Long> counters() {
         return inner.counters();
+    }
+
+    @Override
+    public FaultLatencies faultLatencies() {
+        return inner.faultLatencies();
     }
 
     @Override

@@ -20,11 +20,23 @@ public final class Main {
     public static void main(String[] args) {
         if (args.length > 0 && args[0].equals("jmh")) {
             // The JMH suite: 'faultline jmh [JMH options]' is org.openjdk.jmh.Main with our benchmark list.
+            // On a terminal, JMH's '# Run progress' lines become one progress line redrawn in place.
+            PrintStream stdout = System.out;
+            ProgressLine progress = Terminal.isTerminal(stdout) ? new ProgressLine(stdout, true, "jmh") : null;
+            if (progress != null) {
+                System.setOut(progress.lines());
+            }
             try {
                 org.openjdk.jmh.Main.main(Arrays.copyOfRange(args, 1, args.length));
             } catch (Exception e) {
                 System.err.println("faultline: jmh failed: " + e);
                 System.exit(EXIT_FAILED);
+            } finally {
+                if (progress != null) {
+                    System.out.flush();
+                    progress.done();
+                    System.setOut(stdout);
+                }
             }
             System.exit(EXIT_OK);
         }

@@ -12,7 +12,9 @@ import io.faultline.workload.GcBench;
 import io.faultline.workload.GcOld;
 import io.faultline.workload.RandomGraph;
 import io.faultline.workload.Workload;
+import java.io.IOException;
 import java.io.PrintStream;
+import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -42,9 +44,21 @@ public final class RunCommand {
             err.println("faultline: " + e.getMessage());
             return Main.EXIT_FAILED;
         }
+        String modeLabel = backend.mode() == null ? backend.backend() : backend.backend() + "/" + backend.mode();
+        TraceRecorder trace = null;
+        if (o.trace() != null) {
+            try {
+                trace = new TraceRecorder(Path.of(o.trace()), modeLabel);
+            } catch (IOException | RuntimeException e) {
+                throw new UsageException("--trace '" + o.trace() + "': cannot write it: " + e.getMessage());
+            }
+        }
         HeapConfig config;
         try {
             HeapConfig.Builder b = HeapConfig.builder();
+            if (trace != null) {
+                b.trace(o.traceFirstCycle(), o.traceLastCycle(), HeapConfig.DEFAULT_TRACE_RING_RECORDS, trace);
+            }
             if (o.runPages() != null) {
                 b.runPages(o.runPages());
             }
@@ -70,10 +84,19 @@ public final class RunCommand {
         try {
             heap = Heap.create(config);
         } catch (RuntimeException | OutOfMemoryError e) {
+            if (trace != null) {
+                try {
+                    trace.finish();
+                } catch (IOException ignored) {
+                    // the run failed already; its message below is the one that matters
+                }
+            }
             err.println("faultline: cannot create a " + ByteSize.format(config.capacity()) + " heap on the "
                     + backend.backend() + " backend: " + e);
             return Main.EXIT_FAILED;
         }
+        PageMapWatch watch = o.watch() ? PageMapWatch.start(heap.pageMap(), out, o.watchIntervalMs()) : null;
+        Thread progress = o.durationMs() >= LONG_RUN_MS && !o.watch() ? runProgress(o.durationMs(), err) : null;
         LongAdder allocated = new LongAdder();
         long wallNanos;
         boolean verified = false;
@@ -128,9 +151,19 @@ public final class RunCommand {
                 uffd = counters(heap.backendCounters());
             }
         } finally {
+            if (progress != null) {
+                progress.interrupt();
+                joinQuietly(progress);
+            }
+            if (watch != null) {
+                watch.close();
+            }
             heap.close();
         }
         out.flush();
+        if (trace != null && !writeTrace(trace, o, heap, modeLabel + " " + workload.name(), stats, err)) {
+            error = error != null ? error : "--trace '" + o.trace() + "': could not be written";
+        }
         if (error != null) {
             err.println("faultline: run failed: " + error);
             if (failure != null && !(failure instanceof HeapExhaustedException)
@@ -146,6 +179,64 @@ public final class RunCommand {
         out.println(o.json() ? report.toJson() : report.summary());
         out.flush();
         return error == null ? Main.EXIT_OK : Main.EXIT_FAILED;
+    }
+
+    /** Runs of at least this many ms ({@code --duration-ms}) show a progress line on stderr. */
+    static final long LONG_RUN_MS = 5_000;
+
+    /**
+     * A daemon thread that shows how far a {@code --duration-ms} run is (elapsed over the duration)
+     * on a {@link ProgressLine} until interrupted; then clears it.
+     */
+    private static Thread runProgress(long durationMs, PrintStream err) {
+        ProgressLine line = ProgressLine.on(err, "run");
+        long start = System.nanoTime();
+        return Thread.ofPlatform().daemon().name("faultline-run-progress").start(() -> {
+            try {
+                while (!Thread.currentThread().isInterrupted()) {
+                    line.at(durationMs / 1000 + " s run", (System.nanoTime() - start) / 1e6 / durationMs);
+                    Thread.sleep(200);
+                }
+            } catch (InterruptedException e) {
+                // the run is over
+            } finally {
+                line.done();
+            }
+        });
+    }
+
+    private static void joinQuietly(Thread t) {
+        try {
+            t.join();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    /**
+     * Finishes {@code --trace}: the CSV, the timeline PNG and a line on {@code err} saying where they
+     * are, how many records they hold and how many the ring dropped. False if a file could not be
+     * written.
+     */
+    private static boolean writeTrace(TraceRecorder trace, RunOptions o, Heap heap, String title, HeapStats stats,
+                                      PrintStream err) {
+        Path png = Path.of(o.timelinePng());
+        try {
+            trace.finish();
+            TraceTimeline.write(trace, title + ", cycles " + o.traceFirstCycle() + ".." + o.traceLastCycle(), png);
+        } catch (IOException | RuntimeException e) {
+            err.println("faultline: --trace: " + e);
+            return false;
+        }
+        long dropped = heap.traceRecordsDropped();
+        err.printf(Locale.ROOT, "trace: %d records of cycles %d..%d in %s, timeline in %s%s%n", trace.records(),
+                o.traceFirstCycle(), o.traceLastCycle(), o.trace(), png,
+                dropped > 0 ? "; " + dropped + " records dropped (the ring was full; the trace has gaps)" : "");
+        if (trace.records() == 0) {
+            err.println("trace: the run had " + stats.gcCycles() + " GC cycles; cycle " + o.traceFirstCycle()
+                    + " never ran (lower --trace-cycles, or run longer)");
+        }
+        return true;
     }
 
     /** The backend's counters in camel case: {@code ioctlContinue}, {@code installRuns}, ... */

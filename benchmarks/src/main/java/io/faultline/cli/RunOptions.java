@@ -42,6 +42,13 @@ import java.util.Set;
  * @param json       print one JSON object as the last stdout line
  * @param injectDamage debug: zero one live object's from-space header at the first concurrent
  *                   compaction, to watch the heap fail loud
+ * @param trace      CSV file of page-state transitions and faults ({@code --trace}); null: no trace.
+ *                   The timeline PNG goes next to it ({@link #timelinePng()})
+ * @param traceFirstCycle first cycle traced (1-based)
+ * @param traceLastCycle  last cycle traced (inclusive)
+ * @param watch      draw a live page map on stdout while the workload runs
+ * @param watchIntervalMs how often the page map is redrawn (0: the default for the output, see
+ *                   {@link #DEFAULT_WATCH_TTY_MS} and {@link #DEFAULT_WATCH_PLAIN_MS})
  * @param help       print the usage and do nothing else
  */
 public record RunOptions(
@@ -68,6 +75,11 @@ public record RunOptions(
         boolean gcLog,
         boolean json,
         boolean injectDamage,
+        String trace,
+        long traceFirstCycle,
+        long traceLastCycle,
+        boolean watch,
+        long watchIntervalMs,
         boolean help) {
 
     public static final List<String> BACKENDS = List.of("java", "uffd", "auto");
@@ -84,13 +96,17 @@ public record RunOptions(
     public static final long DEFAULT_OPS = 4_000_000;
     public static final int DEFAULT_LIVE_MB = 16;
     public static final int DEFAULT_STEPS = 200;
+    /** {@code --watch} redraw interval on a terminal. */
+    public static final long DEFAULT_WATCH_TTY_MS = 250;
+    /** {@code --watch} line interval when stdout is not a terminal. */
+    public static final long DEFAULT_WATCH_PLAIN_MS = 1000;
 
     /** Options that take a value. */
     private static final Set<String> VALUED = Set.of("--backend", "--mode", "--delivery", "--page-supply", "--run-pages",
             "--fault-around", "--workload", "--heap", "--threads", "--gc-threads", "--depth", "--seed", "--ops", "--duration-ms",
-            "--live-mb", "--steps");
+            "--live-mb", "--steps", "--trace", "--trace-cycles", "--watch-interval-ms");
     private static final Set<String> FLAGS = Set.of("--stw", "--stw-marking", "--verify", "--checked", "--gc-log", "--json", "--inject-damage",
-            "--help", "-h");
+            "--watch", "--help", "-h");
 
     /** Workload-specific options and the workloads they apply to. */
     private static final Map<String, Set<String>> APPLIES_TO = Map.of(
@@ -198,6 +214,17 @@ public record RunOptions(
         } catch (IllegalArgumentException e) {
             throw new UsageException("--heap " + e.getMessage());
         }
+        if (given.containsKey("--trace-cycles") && !given.containsKey("--trace")) {
+            throw new UsageException("--trace-cycles '" + given.get("--trace-cycles") + "' needs --trace FILE");
+        }
+        String trace = given.get("--trace");
+        if (trace != null && (trace.isBlank() || trace.endsWith("/"))) {
+            throw new UsageException("--trace '" + trace + "' is not a file name");
+        }
+        long[] cycles = cycles(given.getOrDefault("--trace-cycles", "1"));
+        if (given.containsKey("--watch-interval-ms") && !given.containsKey("--watch")) {
+            throw new UsageException("--watch-interval-ms '" + given.get("--watch-interval-ms") + "' needs --watch");
+        }
         long durationMs = number(given, "--duration-ms", 0, 1, 86_400_000L);
         long ops = durationMs > 0 ? 0 : number(given, "--ops", DEFAULT_OPS, 1, Long.MAX_VALUE);
         return new RunOptions(
@@ -224,12 +251,51 @@ public record RunOptions(
                 given.containsKey("--gc-log"),
                 given.containsKey("--json"),
                 given.containsKey("--inject-damage"),
+                trace,
+                cycles[0],
+                cycles[1],
+                given.containsKey("--watch"),
+                number(given, "--watch-interval-ms", 0, 10, 60_000),
                 false);
+    }
+
+    /** {@code --trace-cycles N} (cycle N) or {@code N..M} (cycles N to M), 1-based. */
+    private static long[] cycles(String spec) {
+        String[] parts = spec.split("\\.\\.", -1);
+        if (parts.length > 2) {
+            throw new UsageException("--trace-cycles '" + spec + "' is not N or N..M");
+        }
+        long[] c = new long[2];
+        try {
+            c[0] = Long.parseLong(parts[0].trim());
+            c[1] = parts.length == 2 ? Long.parseLong(parts[1].trim()) : c[0];
+        } catch (NumberFormatException e) {
+            throw new UsageException("--trace-cycles '" + spec + "' is not N or N..M (cycles are numbered from 1)");
+        }
+        if (c[0] < 1 || c[1] < c[0]) {
+            throw new UsageException("--trace-cycles '" + spec + "': need 1 <= N <= M (cycles are numbered from 1)");
+        }
+        if (c[1] - c[0] >= MAX_TRACED_CYCLES) {
+            throw new UsageException("--trace-cycles '" + spec + "': at most " + MAX_TRACED_CYCLES + " cycles");
+        }
+        return c;
+    }
+
+    /** The most cycles one {@code --trace} records (the timeline keeps every interval in memory). */
+    public static final int MAX_TRACED_CYCLES = 64;
+
+    /** Where {@code --trace FILE} puts the timeline: FILE with {@code .csv} replaced by (or {@code .png} added). */
+    public String timelinePng() {
+        if (trace == null) {
+            return null;
+        }
+        return (trace.endsWith(".csv") ? trace.substring(0, trace.length() - 4) : trace) + ".png";
     }
 
     private static RunOptions defaults(boolean help) {
         return new RunOptions("java", null, null, null, null, null, "random", ByteSize.parse(DEFAULT_HEAP.get("random")), 1, 1, false, false,
-                DEFAULT_DEPTH, DEFAULT_SEED, DEFAULT_OPS, 0, DEFAULT_LIVE_MB, DEFAULT_STEPS, false, false, false, false, false, help);
+                DEFAULT_DEPTH, DEFAULT_SEED, DEFAULT_OPS, 0, DEFAULT_LIVE_MB, DEFAULT_STEPS, false, false, false, false, false, null, 1, 1,
+                false, 0, help);
     }
 
     /** The uffd options of {@code --delivery} and {@code --page-supply} (null: the default of each). */
@@ -332,6 +398,16 @@ public record RunOptions(
 
                 Output:
                   --json                    print one JSON object as the last stdout line
+                  --trace FILE              record page-state transitions, faults and phases of the
+                                            traced cycles as CSV in FILE, and draw them as a
+                                            timeline (page x time, colour = state) in FILE with
+                                            .csv replaced by .png
+                  --trace-cycles N|N..M     cycles to trace, from 1 (default 1; at most %d)
+                  --watch                   draw a live page map on stdout while the workload
+                                            runs: redrawn in place on a terminal, one plain
+                                            line per interval otherwise
+                  --watch-interval-ms N     redraw interval, 10..60000 (default %d on a
+                                            terminal, %d otherwise)
                   -h, --help                print this help
 
                 Workload text (e.g. binarytrees' published output) goes to stdout first.
@@ -339,6 +415,6 @@ public record RunOptions(
                 verifier or integrity check failed, the uffd mode is unavailable on this
                 machine, output could not be written), 2 bad command line.
                 """.formatted(BenchSupport.supplyChoices(), HeapConfig.DEFAULT_RUN_PAGES, HeapConfig.DEFAULT_FAULT_AROUND_PAGES, DEFAULT_HEAP.get("binarytrees"), DEFAULT_SEED, DEFAULT_OPS, DEFAULT_DEPTH, DEFAULT_DEPTH, DEFAULT_LIVE_MB,
-                DEFAULT_STEPS);
+                DEFAULT_STEPS, MAX_TRACED_CYCLES, DEFAULT_WATCH_TTY_MS, DEFAULT_WATCH_PLAIN_MS);
     }
 }

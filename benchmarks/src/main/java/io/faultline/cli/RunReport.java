@@ -7,7 +7,8 @@ import java.util.Map;
 
 /**
  * What {@code faultline run --json} prints: one JSON object on one line. Times in milliseconds
- * (three decimals), sizes in bytes. The heap's counters are those of {@link HeapStats}, under the
+ * (three decimals; fault latencies in microseconds), sizes in bytes. Every pause kind, the
+ * allocation stalls and the fault latencies come with p50, p90, p99 and p99.9 from HdrHistograms. The heap's counters are those of {@link HeapStats}, under the
  * names its {@link HeapStats#toString()} uses, taken after the last compaction completed.
  *
  * @param verified true only if {@code --verify} was given, the run completed, the verifier ran
@@ -81,6 +82,18 @@ public record RunReport(
         field(b, "allocationStallCount", stats.allocationStalls().count());
         field(b, "allocationStallMaxMs", ms(stats.allocationStalls().maxNanos()));
         field(b, "allocationStallTotalMs", ms(stats.allocationStalls().totalNanos()));
+        field(b, "allocationStallP50Ms", ms(stats.allocationStalls().p50Nanos()));
+        field(b, "allocationStallP90Ms", ms(stats.allocationStalls().p90Nanos()));
+        field(b, "allocationStallP99Ms", ms(stats.allocationStalls().p99Nanos()));
+        field(b, "allocationStallP999Ms", ms(stats.allocationStalls().p999Nanos()));
+        HeapStats.Latency f = stats.faultLatency();
+        field(b, "faultLatencyDelivery", f.delivery());
+        field(b, "faultLatencyCount", f.count());
+        field(b, "faultLatencyP50Us", us(f.p50Nanos()));
+        field(b, "faultLatencyP90Us", us(f.p90Nanos()));
+        field(b, "faultLatencyP99Us", us(f.p99Nanos()));
+        field(b, "faultLatencyP999Us", us(f.p999Nanos()));
+        field(b, "faultLatencyMaxUs", us(f.maxNanos()));
         field(b, "wallMs", wallMs);
         field(b, "liveBytesAfterLastGc", stats.liveAfterLastGc());
         field(b, "usedBytes", stats.used());
@@ -104,15 +117,26 @@ public record RunReport(
                 error != null ? "FAILED" : verified ? "verified" : "not verified");
     }
 
-    /** The pauses of one kind: {@code pause<Kind>Count}, {@code pause<Kind>MaxMs}, {@code pause<Kind>TotalMs}. */
+    /**
+     * The pauses of one kind: {@code pause<Kind>Count}, {@code pause<Kind>MaxMs}, {@code pause<Kind>TotalMs}
+     * and the percentiles {@code pause<Kind>P50Ms}, {@code P90Ms}, {@code P99Ms}, {@code P999Ms} (p99.9).
+     */
     private static void pauses(StringBuilder b, String kind, HeapStats.Pauses p) {
         field(b, "pause" + kind + "Count", p.count());
         field(b, "pause" + kind + "MaxMs", ms(p.maxNanos()));
         field(b, "pause" + kind + "TotalMs", ms(p.totalNanos()));
+        field(b, "pause" + kind + "P50Ms", ms(p.p50Nanos()));
+        field(b, "pause" + kind + "P90Ms", ms(p.p90Nanos()));
+        field(b, "pause" + kind + "P99Ms", ms(p.p99Nanos()));
+        field(b, "pause" + kind + "P999Ms", ms(p.p999Nanos()));
     }
 
     private static double ms(long nanos) {
         return nanos / 1e6;
+    }
+
+    private static double us(long nanos) {
+        return nanos / 1e3;
     }
 
     private static void field(StringBuilder b, String key, Object value) {

@@ -107,6 +107,16 @@ public interface HeapBackend extends AutoCloseable {
     default void prepareAllocation(long offset, long bytes) {
     }
 
+    /**
+     * How long the faults served so far took, by {@link io.faultline.meta.LatencyBuckets} bucket.
+     * java: the software faults, timed in the faulting mutator; uffd: as the native fault path
+     * times them (thread delivery: from reading the fault message to serving it; SIGBUS: the
+     * handler). Default: none.
+     */
+    default FaultLatencies faultLatencies() {
+        return FaultLatencies.NONE;
+    }
+
     /** The backend's own counters by name (uffd: ioctls, faults by kind, ...). java: none. */
     default Map<String, Long> counters() {
         return Map.of();

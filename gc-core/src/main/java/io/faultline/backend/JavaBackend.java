@@ -2,6 +2,8 @@ package io.faultline.backend;
 
 import io.faultline.meta.ControlBlock;
 import io.faultline.meta.GcMetadata;
+import io.faultline.meta.LatencyBuckets;
+import io.faultline.meta.TraceRing;
 import java.lang.foreign.MemorySegment;
 import java.util.Locale;
 
@@ -51,6 +53,9 @@ public final class JavaBackend implements HeapBackend {
     private MemorySegment from;
     private PageProtocol protocol;
     private PageBuilder builder;
+    private ControlBlock control;
+    private TraceRing trace;
+    private final LatencyBuckets.Recorder faultLatencies = new LatencyBuckets.Recorder();
     private boolean closed;
 
     /**
@@ -143,6 +148,8 @@ public final class JavaBackend implements HeapBackend {
     @Override
     public void attach(GcMetadata metadata, PageBuilder pageBuilder) {
         this.builder = pageBuilder;
+        this.control = metadata.control();
+        this.trace = metadata.traceRing();
         this.protocol = new PageProtocol(metadata, new PageProtocol.Pages() {
             @Override
             public void build(long page) {
@@ -183,9 +190,26 @@ public final class JavaBackend implements HeapBackend {
         return protocol.compactStep(maxPages);
     }
 
+    /**
+     * The software fault: the page protocol's {@code serveFault}, timed from entry to return (the
+     * mutator's whole wait), recorded in the fault-latency histogram and, when tracing, the trace
+     * ring. Allocation-free.
+     */
     @Override
     public int serveFault(long page) {
-        return protocol.serveFault(page, true, ControlBlock.PATH_FAULT_JAVA);
+        long t0 = System.nanoTime();
+        int r = protocol.serveFault(page, true, ControlBlock.PATH_FAULT_JAVA);
+        long nanos = System.nanoTime() - t0;
+        long ordinal = faultLatencies.record(nanos);
+        if (trace.on(TraceRing.KIND_FAULT)) {
+            trace.fault(control.get(ControlBlock.EPOCH), page, t0, nanos, TraceRing.DELIVERY_JAVA, r, ordinal);
+        }
+        return r;
+    }
+
+    @Override
+    public FaultLatencies faultLatencies() {
+        return new FaultLatencies("java", faultLatencies.counts(), faultLatencies.max());
     }
 
     /**

@@ -5,6 +5,7 @@ import io.faultline.meta.FirstObjectTable;
 import io.faultline.meta.GcMetadata;
 import io.faultline.meta.MetadataDescriptor;
 import io.faultline.meta.PageStates;
+import io.faultline.meta.TraceRing;
 
 /**
  * The page protocol of a concurrent compaction, in Java: who may build a to-space page, who maps
@@ -80,10 +81,12 @@ public final class PageProtocol {
     private final FirstObjectTable firstObjects;
     private final Pages pages;
     private final int pageShift;
+    private final TraceRing trace;
 
     public PageProtocol(GcMetadata metadata, Pages pages) {
         this.states = metadata.pageStates();
         this.control = metadata.control();
+        this.trace = metadata.traceRing();
         this.firstObjects = metadata.firstObjects();
         this.pages = pages;
         this.pageShift = Integer.numberOfTrailingZeros(metadata.pageSize());
@@ -102,11 +105,11 @@ public final class PageProtocol {
      * claim is reverted: nobody else can have written the page while we owned it.
      */
     public int claim(long page, long epoch) {
-        if (!states.claim(page, PageStates.UNPROCESSED, PageStates.PROCESSING)) {
+        if (!cas(page, PageStates.UNPROCESSED, PageStates.PROCESSING)) {
             return TAKEN;
         }
         if (control.get(ControlBlock.EPOCH) != epoch) {
-            states.publish(page, PageStates.UNPROCESSED);
+            publish(page, PageStates.UNPROCESSED);
             return STALE;
         }
         return CLAIMED;
@@ -123,7 +126,7 @@ public final class PageProtocol {
             return r == STALE ? -1 : 0;
         }
         long n = 1;
-        while (n < max && first + n < limit && states.claim(first + n, PageStates.UNPROCESSED, PageStates.PROCESSING)) {
+        while (n < max && first + n < limit && cas(first + n, PageStates.UNPROCESSED, PageStates.PROCESSING)) {
             n++;
         }
         return n;
@@ -146,7 +149,7 @@ public final class PageProtocol {
                 failRun(p, first + n - p, path, 0, -1); // not the sources: a bug; the caller reports e
                 throw e;
             }
-            states.publish(p, PageStates.PROCESSED);
+            publish(p, PageStates.PROCESSED);
         }
         return n;
     }
@@ -162,12 +165,12 @@ public final class PageProtocol {
         long p = first;
         long end = first + n;
         while (p < end) {
-            if (!states.claim(p, PageStates.PROCESSED, PageStates.MAPPING)) {
+            if (!cas(p, PageStates.PROCESSED, PageStates.MAPPING)) {
                 p++;
                 continue;
             }
             long q = p + 1;
-            while (q < end && states.claim(q, PageStates.PROCESSED, PageStates.MAPPING)) {
+            while (q < end && cas(q, PageStates.PROCESSED, PageStates.MAPPING)) {
                 q++;
             }
             int errno = pages.install(p, q - p);
@@ -177,7 +180,7 @@ public final class PageProtocol {
                 continue;
             }
             for (long r = p; r < q; r++) {
-                states.publish(r, PageStates.MAPPED);
+                publish(r, PageStates.MAPPED);
             }
             advanceFrontier();
             control.getAndAdd(ControlBlock.PAGES_LEFT, -(q - p));
@@ -249,7 +252,7 @@ public final class PageProtocol {
                 ok = buildRun(p, 1, path) == 1;
                 good += ok ? 1 : 0;
                 p++;
-            } while (ok && p < to && states.claim(p, PageStates.UNPROCESSED, PageStates.PROCESSING));
+            } while (ok && p < to && cas(p, PageStates.UNPROCESSED, PageStates.PROCESSING));
             mapRun(first, good, path);
             built += p - first;
         }
@@ -373,6 +376,9 @@ public final class PageProtocol {
             long released = control.get(ControlBlock.RELEASED);
             if (limit - released >= control.get(ControlBlock.RELEASE_BATCH)
                     && control.compareAndSet(ControlBlock.RELEASED, released, limit)) {
+                if (trace.on(TraceRing.KIND_RELEASE)) {
+                    trace.record(TraceRing.KIND_RELEASE, control.get(ControlBlock.EPOCH), released >>> pageShift, limit - released, 0, 0);
+                }
                 pages.release(released, limit - released);
             }
         }
@@ -387,8 +393,27 @@ public final class PageProtocol {
         control.recordFailure(path, first, errno, fromOffset);
         for (long p = first; p < first + n; p++) {
             pages.poison(p);
-            states.publish(p, PageStates.FAILED);
+            publish(p, PageStates.FAILED);
         }
+    }
+
+    /** CAS of a page's state, traced on success (C: {@code cas_state}). */
+    private boolean cas(long page, int from, int to) {
+        if (!states.claim(page, from, to)) {
+            return false;
+        }
+        if (trace.on(TraceRing.KIND_STATE)) {
+            trace.record(TraceRing.KIND_STATE, control.get(ControlBlock.EPOCH), page, 0, from, to);
+        }
+        return true;
+    }
+
+    /** The owner's release store, traced with the state it replaces (its own: stable). C: {@code publish}. */
+    private void publish(long page, int state) {
+        if (trace.on(TraceRing.KIND_STATE)) {
+            trace.record(TraceRing.KIND_STATE, control.get(ControlBlock.EPOCH), page, 0, states.stateAcquire(page), state);
+        }
+        states.publish(page, state);
     }
 
     private boolean abandoned() {

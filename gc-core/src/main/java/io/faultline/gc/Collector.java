@@ -71,7 +71,7 @@ public final class Collector implements AutoCloseable {
         this.failure = new HeapFailure(control, metadata.pageSize());
         this.verification = new Verification(settings.verifyAfterGc());
         this.compaction = new Compaction(backend, control, stats, log, failure, settings.compactionStepPages());
-        this.flip = new Flip(heap, backend, metadata, compactor, compaction, verification, stats, settings);
+        this.flip = new Flip(heap, backend, metadata, compactor, compaction, verification, stats, settings, log.events());
         this.pauses = new Pauses(heap, compaction, verification, failure, log, () -> cycles, () -> closed);
         control.set(ControlBlock.RUN_PAGES, settings.runPages());
         control.set(ControlBlock.FAULT_AROUND, settings.faultAroundPages());

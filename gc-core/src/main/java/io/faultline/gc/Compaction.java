@@ -91,10 +91,12 @@ final class Compaction {
         if (done >= c || !completedCycle.compareAndSet(done, c)) {
             return false;
         }
-        long nanos = System.nanoTime() - startNanos;
+        long end = System.nanoTime();
+        long nanos = end - startNanos;
         backend.endCompaction();
+        long releaseNanos = System.nanoTime() - end;
         stats.compaction(pages, nanos);
-        log.concurrent(c, pages, nanos, control.get(ControlBlock.FAULTS) - faultsAtStart);
+        log.concurrent(c, pages, nanos, control.get(ControlBlock.FAULTS) - faultsAtStart, releaseNanos);
         synchronized (completion) {
             active = false;
             completion.notifyAll();

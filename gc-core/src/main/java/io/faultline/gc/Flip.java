@@ -33,10 +33,11 @@ final class Flip {
     private final Verification verification;
     private final GcStats stats;
     private final CollectorSettings settings;
+    private final GcEvents events;
     private final int pageShift;
 
     Flip(HeapBinding heap, HeapBackend backend, GcMetadata metadata, PageCompactor compactor, Compaction compaction,
-         Verification verification, GcStats stats, CollectorSettings settings) {
+         Verification verification, GcStats stats, CollectorSettings settings, GcEvents events) {
         this.heap = heap;
         this.backend = backend;
         this.metadata = metadata;
@@ -46,6 +47,7 @@ final class Flip {
         this.verification = verification;
         this.stats = stats;
         this.settings = settings;
+        this.events = events;
         this.pageShift = Integer.numberOfTrailingZeros(metadata.pageSize());
     }
 
@@ -76,6 +78,9 @@ final class Flip {
         long b0 = System.nanoTime();
         backend.beginCompaction(used, firstPage, endPage);
         long backendNanos = System.nanoTime() - b0;
+        if (events != null) {
+            events.compactionStarting(cycle, firstPage, endPage);
+        }
         metadata.pageStates().publishRange(firstPage, endPage, PageStates.UNPROCESSED);
         control.set(ControlBlock.PAGES_LEFT, endPage - firstPage);
         long base = firstPage << pageShift;

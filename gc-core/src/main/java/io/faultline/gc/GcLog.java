@@ -23,10 +23,23 @@ import java.util.function.Consumer;
  */
 public final class GcLog {
     private final Consumer<String> sink;
+    private final GcEvents events;
     private final long startNanos = System.nanoTime();
 
+    /** Lines go to {@code sink} (null: none; warnings and errors then go to the system logger). */
     public GcLog(Consumer<String> sink) {
+        this(sink, null);
+    }
+
+    /** As {@link #GcLog(Consumer)}; every phase logged is also reported to {@code events} (null: nowhere). */
+    public GcLog(Consumer<String> sink, GcEvents events) {
         this.sink = sink;
+        this.events = events;
+    }
+
+    /** Where phases are reported besides the log (null: nowhere). */
+    GcEvents events() {
+        return events;
     }
 
     boolean enabled() {
@@ -34,6 +47,9 @@ public final class GcLog {
     }
 
     void pause(long cycle, String kind, GcCause cause, long before, long after, long capacity, long nanos) {
+        if (events != null) {
+            events.flipOrFull(cycle, !kind.equals("Flip"), cause, before, nanos);
+        }
         if (sink != null) {
             sink.accept(String.format(Locale.ROOT, "%s GC(%d) Pause %s (%s) %s->%s(%s) %.3fms",
                     prefix(), cycle, kind, cause.label(), size(before), size(after), size(capacity), nanos / 1e6));
@@ -42,6 +58,9 @@ public final class GcLog {
 
     /** The pause's phases: time to safepoint, mark, plan, root update, compaction setup (or STW compaction). */
     void phases(long cycle, long safepoint, long mark, long plan, long roots, long rest) {
+        if (events != null) {
+            events.pauseSafepoint(cycle, safepoint);
+        }
         if (sink != null) {
             sink.accept(String.format(Locale.ROOT, "%s GC(%d) Phases: safepoint %.3fms mark %.3fms plan %.3fms roots %.3fms rest %.3fms",
                     prefix(), cycle, safepoint / 1e6, mark / 1e6, plan / 1e6, roots / 1e6, rest / 1e6));
@@ -49,6 +68,9 @@ public final class GcLog {
     }
 
     void initialMark(long cycle, GcCause cause, long roots, long nanos, long safepoint) {
+        if (events != null) {
+            events.initialMark(cycle, cause, roots, nanos, safepoint);
+        }
         if (sink != null) {
             sink.accept(String.format(Locale.ROOT, "%s GC(%d) Pause Init Mark (%s) %d roots %.3fms (safepoint %.3fms)",
                     prefix(), cycle, cause.label(), roots, nanos / 1e6, safepoint / 1e6));
@@ -56,6 +78,9 @@ public final class GcLog {
     }
 
     void concurrentMark(long cycle, int rounds, long objects, long satbEntries, long nanos) {
+        if (events != null) {
+            events.concurrentMark(cycle, objects, nanos);
+        }
         if (sink != null) {
             sink.accept(String.format(Locale.ROOT, "%s GC(%d) Concurrent Mark %d rounds, %d objects, %d SATB entries %.3fms",
                     prefix(), cycle, rounds, objects, satbEntries, nanos / 1e6));
@@ -63,6 +88,9 @@ public final class GcLog {
     }
 
     void remark(long cycle, long satbEntries, long nanos, long safepoint) {
+        if (events != null) {
+            events.remark(cycle, satbEntries, nanos, safepoint);
+        }
         if (sink != null) {
             sink.accept(String.format(Locale.ROOT, "%s GC(%d) Pause Remark %d SATB entries %.3fms (safepoint %.3fms)",
                     prefix(), cycle, satbEntries, nanos / 1e6, safepoint / 1e6));
@@ -71,6 +99,9 @@ public final class GcLog {
 
     /** Planned {@code [0, planned)}, of which {@code black} bytes were allocated during marking. */
     void concurrentPlan(long cycle, long planned, long black, long nanos) {
+        if (events != null) {
+            events.concurrentPlan(cycle, planned, nanos);
+        }
         if (sink != null) {
             sink.accept(String.format(Locale.ROOT, "%s GC(%d) Concurrent Plan %s, %s allocated black %.3fms",
                     prefix(), cycle, size(planned), size(black), nanos / 1e6));
@@ -79,6 +110,9 @@ public final class GcLog {
 
     /** The flip pause's phases: time to safepoint, planning what was allocated since the remark, root update, the backend's setup (kernel work on uffd), the rest. */
     void flipPhases(long cycle, long safepoint, long black, long roots, long backend, long rest) {
+        if (events != null) {
+            events.pauseSafepoint(cycle, safepoint);
+        }
         if (sink != null) {
             sink.accept(String.format(Locale.ROOT, "%s GC(%d) Phases: safepoint %.3fms black %.3fms roots %.3fms backend %.3fms rest %.3fms",
                     prefix(), cycle, safepoint / 1e6, black / 1e6, roots / 1e6, backend / 1e6, rest / 1e6));
@@ -99,10 +133,21 @@ public final class GcLog {
         }
     }
 
-    void concurrent(long cycle, long pages, long nanos, long faults) {
+    /** Cycle {@code cycle}'s pages were all mapped after {@code nanos}; releasing from-space then took {@code releaseNanos}. */
+    void concurrent(long cycle, long pages, long nanos, long faults, long releaseNanos) {
+        if (events != null) {
+            events.compactionEnded(cycle, pages, nanos, releaseNanos);
+        }
         if (sink != null) {
             sink.accept(String.format(Locale.ROOT, "%s GC(%d) Concurrent Compact %d pages %.3fms, %d faults",
                     prefix(), cycle, pages, nanos / 1e6, faults));
+        }
+    }
+
+    /** An information line (the summary at close), if the log has a sink. */
+    public void summary(String message) {
+        if (sink != null) {
+            sink.accept(prefix() + " " + message);
         }
     }
 

@@ -1,10 +1,12 @@
 package io.faultline.gc;
 
+import io.faultline.meta.LatencyBuckets;
 import java.util.concurrent.atomic.LongAdder;
+import org.HdrHistogram.Histogram;
 
 /**
- * The collector's counters: pauses (overall and by {@link PauseKind}), concurrent phases,
- * compactions, pages and live bytes. Written by the thread that runs a pause, a concurrent phase
+ * The collector's counters: pauses (overall and by {@link PauseKind}, with a histogram of each
+ * kind's durations), concurrent phases, compactions, pages and live bytes. Written by the thread that runs a pause, a concurrent phase
  * or completes a compaction; read by any thread ({@code Heap.stats()} assembles them with the
  * control block's fault counters into a {@code HeapStats}).
  */
@@ -18,6 +20,9 @@ public final class GcStats {
     private final long[] kindCount = new long[KINDS];
     private final long[] kindMaxNanos = new long[KINDS];
     private final long[] kindTotalNanos = new long[KINDS];
+    /** Pause durations per kind (HdrHistogram: recording allocates nothing). */
+    private final Histogram[] kindHistogram = new Histogram[KINDS];
+    private final Histogram stallHistogram = LatencyBuckets.newHistogram();
     private long compactions;
     private long compactionNanos;
     private long compactionMaxNanos;
@@ -33,6 +38,12 @@ public final class GcStats {
     private volatile long liveAfterLastGc;
     private volatile long topAfterLastGc;
 
+    public GcStats() {
+        for (int k = 0; k < KINDS; k++) {
+            kindHistogram[k] = LatencyBuckets.newHistogram();
+        }
+    }
+
     synchronized void pause(PauseKind kind, long nanos) {
         pauses++;
         pauseTotalNanos += nanos;
@@ -41,6 +52,7 @@ public final class GcStats {
         kindCount[k]++;
         kindTotalNanos[k] += nanos;
         kindMaxNanos[k] = Math.max(kindMaxNanos[k], nanos);
+        kindHistogram[k].recordValue(LatencyBuckets.clamp(nanos));
     }
 
     synchronized void compaction(long pages, long nanos) {
@@ -67,6 +79,40 @@ public final class GcStats {
         stalls++;
         stallTotalNanos += nanos;
         stallMaxNanos = Math.max(stallMaxNanos, nanos);
+        stallHistogram.recordValue(LatencyBuckets.clamp(nanos));
+    }
+
+    /**
+     * The p50, p90, p99 and p99.9 of the pauses of {@code kind} in nanoseconds (HdrHistogram, two
+     * significant digits; none above the exact maximum), zeros if there were none.
+     */
+    public synchronized long[] pausePercentiles(PauseKind kind) {
+        return percentiles(kindHistogram[kind.ordinal()], kindMaxNanos[kind.ordinal()]);
+    }
+
+    /** As {@link #pausePercentiles}, for the allocation stalls. */
+    public synchronized long[] stallPercentiles() {
+        return percentiles(stallHistogram, stallMaxNanos);
+    }
+
+    /** The percentiles every latency in {@code HeapStats} reports. */
+    public static final double[] PERCENTILES = {50, 90, 99, 99.9};
+
+    /** {@link #PERCENTILES} of {@code h}, none above {@code max}. */
+    public static long[] percentiles(Histogram h, long max) {
+        long[] p = new long[PERCENTILES.length];
+        if (h.getTotalCount() == 0) {
+            return p;
+        }
+        for (int i = 0; i < p.length; i++) {
+            p[i] = Math.min(h.getValueAtPercentile(PERCENTILES[i]), max);
+        }
+        return p;
+    }
+
+    /** Pauses of {@code kind} the histogram holds (equal to {@link #pauseCount(PauseKind)}). */
+    public synchronized long pauseHistogramCount(PauseKind kind) {
+        return kindHistogram[kind.ordinal()].getTotalCount();
     }
 
     /** Allocations that waited for a concurrent cycle's flip (not pauses: only the allocating thread waited). */

@@ -1,9 +1,11 @@
 package io.faultline.heap;
 
+import io.faultline.backend.FaultLatencies;
 import io.faultline.backend.HeapBackend;
 import io.faultline.gc.Collector;
 import io.faultline.gc.CollectorSettings;
 import io.faultline.gc.GcCause;
+import io.faultline.gc.GcEvents;
 import io.faultline.gc.GcLog;
 import io.faultline.gc.GcStats;
 import io.faultline.gc.MutatorEvents;
@@ -15,7 +17,9 @@ import io.faultline.model.ObjectType;
 import io.faultline.model.TypeRegistry;
 import io.faultline.verify.VerifyReport;
 import java.lang.foreign.MemorySegment;
+import java.util.Locale;
 import java.util.Map;
+import org.HdrHistogram.Histogram;
 
 /**
  * A managed object heap outside the Java heap, collected by a concurrent mark-compact collector.
@@ -46,6 +50,8 @@ public final class Heap implements AutoCloseable {
     final Safepoints safepoints;
     final Allocator allocator;
     final Collector collector;
+    final GcEvents events;
+    private final GcLog log;
     private final ControlBlock control;
     /** The mutator view; replaced only inside pauses. */
     MemorySegment view;
@@ -62,12 +68,17 @@ public final class Heap implements AutoCloseable {
         this.config = config;
         this.backend = config.backend().create(config.capacity(), config.pageSize());
         GcMetadata md = null;
+        GcEvents ev = null;
         try {
             md = new GcMetadata(config.capacity(), config.pageSize());
             this.metadata = md;
             this.control = md.control();
             this.view = backend.view();
-            GcLog log = new GcLog(config.gcLog());
+            HeapConfig.Trace trace = config.trace();
+            ev = new GcEvents(md, trace.firstCycle(), trace.lastCycle(), trace.ringRecords(), trace.sink());
+            this.events = ev;
+            GcLog log = new GcLog(config.gcLog(), ev);
+            this.log = log;
             this.safepoints = new Safepoints(control, config.safepointTimeout(), config.failOnSafepointTimeout(), log,
                     this::lastWords);
             CollectorSettings settings = new CollectorSettings(config.concurrentCompaction(), config.compactorThreads(),
@@ -80,6 +91,9 @@ public final class Heap implements AutoCloseable {
             this.allocator = new Allocator(this, config.tlabBytes(), ObjectLayout.HEADER_BYTES, collector.allocationLimit(0));
         } catch (RuntimeException | Error e) {
             backend.close();
+            if (ev != null) {
+                ev.close();
+            }
             if (md != null) {
                 md.close();
             }
@@ -180,11 +194,38 @@ public final class Heap implements AutoCloseable {
                 gc.compactionNanos(), gc.compactionMaxNanos(), collector.verifiedCycles(), pauses(gc, PauseKind.INITIAL_MARK),
                 pauses(gc, PauseKind.REMARK), pauses(gc, PauseKind.FLIP), pauses(gc, PauseKind.FULL), gc.concurrentCycles(),
                 gc.abandonedCycles(), gc.concurrentMarkNanos(), gc.concurrentPlanNanos(), gc.blackBytes(), gc.satbEntries(),
-                new HeapStats.Pauses(gc.stalls(), gc.stallMaxNanos(), gc.stallTotalNanos()));
+                new HeapStats.Pauses(gc.stalls(), gc.stallMaxNanos(), gc.stallTotalNanos(), gc.stallPercentiles()),
+                faultLatency(backend.faultLatencies()));
     }
 
     private static HeapStats.Pauses pauses(GcStats gc, PauseKind kind) {
-        return new HeapStats.Pauses(gc.pauseCount(kind), gc.pauseMaxNanos(kind), gc.pauseTotalNanos(kind));
+        return new HeapStats.Pauses(gc.pauseCount(kind), gc.pauseMaxNanos(kind), gc.pauseTotalNanos(kind),
+                gc.pausePercentiles(kind));
+    }
+
+    private static HeapStats.Latency faultLatency(FaultLatencies f) {
+        Histogram h = f.histogram();
+        long[] p = GcStats.percentiles(h, f.maxNanos());
+        return new HeapStats.Latency(f.delivery(), h.getTotalCount(), p[0], p[1], p[2], p[3], f.maxNanos());
+    }
+
+    /**
+     * A live, read-only view of the page states, the phase in progress and a few counters, for a
+     * page map that watches the heap while it runs (it reads racily and never stops the heap).
+     * Valid until {@link #close()}.
+     */
+    public PageMap pageMap() {
+        return new PageMap(this, metadata, events);
+    }
+
+    /** Trace records lost because the trace ring was full (0 without tracing; final after close). */
+    public long traceRecordsDropped() {
+        return events.droppedTraceRecords();
+    }
+
+    /** Trace records written to the trace ring (final after close). */
+    public long traceRecordsWritten() {
+        return events.writtenTraceRecords();
     }
 
     /** The backend's name and mode, e.g. {@code java} or {@code uffd/continue}. */
@@ -261,8 +302,36 @@ public final class Heap implements AutoCloseable {
             try {
                 backend.close();
             } finally {
-                metadata.close();
+                try {
+                    events.close(); // every trace writer has stopped: drain the rest
+                    if (config.gcLog() != null) {
+                        summary(stats());
+                    }
+                } finally {
+                    metadata.close();
+                }
             }
+        }
+    }
+
+    /** The GC log's last lines: the pause and fault-latency distributions of the heap's life. */
+    private void summary(HeapStats s) {
+        summaryLine("Pause Init Mark", s.initialMarkPauses());
+        summaryLine("Pause Remark", s.remarkPauses());
+        summaryLine("Pause Flip", s.flipPauses());
+        summaryLine("Pause Full", s.fullPauses());
+        summaryLine("Allocation Stall", s.allocationStalls());
+        HeapStats.Latency f = s.faultLatency();
+        log.summary(String.format(Locale.ROOT, "Summary: Fault latency (%s) %d: p50 %.3fus p90 %.3fus p99 %.3fus p99.9 %.3fus"
+                + " max %.3fus", f.delivery(), f.count(), f.p50Nanos() / 1e3, f.p90Nanos() / 1e3, f.p99Nanos() / 1e3,
+                f.p999Nanos() / 1e3, f.maxNanos() / 1e3));
+    }
+
+    private void summaryLine(String kind, HeapStats.Pauses p) {
+        if (p.count() > 0) {
+            log.summary(String.format(Locale.ROOT, "Summary: %s %d: p50 %.3fms p90 %.3fms p99 %.3fms p99.9 %.3fms max %.3fms",
+                    kind, p.count(), p.p50Nanos() / 1e6, p.p90Nanos() / 1e6, p.p99Nanos() / 1e6, p.p999Nanos() / 1e6,
+                    p.maxNanos() / 1e6));
         }
     }
 }

@@ -3,6 +3,7 @@ package io.faultline.heap;
 import io.faultline.backend.HeapBackend;
 import io.faultline.backend.JavaBackend;
 import io.faultline.gc.MarkingHooks;
+import io.faultline.meta.TraceRing;
 import io.faultline.model.ObjectLayout;
 import java.lang.foreign.FunctionDescriptor;
 import java.lang.foreign.Linker;
@@ -35,7 +36,8 @@ public record HeapConfig(
         boolean concurrentMarking,
         int markingThreads,
         int markingHeadroomPercent,
-        MarkingHooks markingHooks) {
+        MarkingHooks markingHooks,
+        Trace trace) {
 
     public static final long DEFAULT_CAPACITY = 256L << 20;
     public static final int DEFAULT_TLAB_BYTES = 32 << 10;
@@ -53,6 +55,23 @@ public record HeapConfig(
     public static final Duration DEFAULT_SAFEPOINT_TIMEOUT = Duration.ofSeconds(5);
     /** Default free-space reserve for concurrent marking (see {@link Builder#markingHeadroomPercent}). */
     public static final int DEFAULT_MARKING_HEADROOM_PERCENT = 20;
+    /** Default trace ring size in records of 64 bytes (see {@link Builder#trace}). */
+    public static final int DEFAULT_TRACE_RING_RECORDS = 1 << 17;
+
+    /**
+     * What to trace: cycles {@code [firstCycle, lastCycle]} into a ring of {@code ringRecords}
+     * records, drained to {@code sink} (see {@link io.faultline.gc.GcEvents}).
+     */
+    public record Trace(long firstCycle, long lastCycle, int ringRecords, TraceRing.Sink sink) {
+        /** Nothing traced. */
+        public static final Trace NONE = new Trace(0, -1, 0, null);
+
+        /** True if some cycle is traced. */
+        public boolean on() {
+            return sink != null;
+        }
+    }
+
     /** Largest capacity for checked access: references must stay non-negative ints to be told from handles. */
     public static final long MAX_CHECKED_CAPACITY = 1L << 34;
 
@@ -99,6 +118,7 @@ public record HeapConfig(
         private int markingThreads = 1;
         private int markingHeadroomPercent = DEFAULT_MARKING_HEADROOM_PERCENT;
         private MarkingHooks markingHooks = MarkingHooks.NONE;
+        private Trace trace = Trace.NONE;
 
         /** Heap capacity in bytes; rounded up to a whole page; at least 16 pages, at most 32 GiB. */
         public Builder capacity(long bytes) {
@@ -321,6 +341,28 @@ public record HeapConfig(
             return this;
         }
 
+        /**
+         * Traces cycles {@code firstCycle} to {@code lastCycle} (1-based, inclusive; {@link Long#MAX_VALUE}:
+         * every cycle from the first): page-state transitions, faults, from-space releases and phases
+         * are written to a trace ring of {@code ringRecords} records (64 bytes each; at least 1024),
+         * which a drain thread copies to {@code sink} every few milliseconds and once more when the heap
+         * closes. A full ring drops records and counts them ({@code Heap.traceRecordsDropped()}).
+         */
+        public Builder trace(long firstCycle, long lastCycle, int ringRecords, TraceRing.Sink sink) {
+            if (firstCycle < 1 || lastCycle < firstCycle) {
+                throw new IllegalArgumentException("trace: cycles " + firstCycle + ".." + lastCycle
+                        + " is not a range of cycles (1-based, first <= last)");
+            }
+            if (ringRecords < 1024 || ringRecords > (1 << 26)) {
+                throw new IllegalArgumentException("trace: ringRecords " + ringRecords + " is out of range [1024, 2^26]");
+            }
+            if (sink == null) {
+                throw new IllegalArgumentException("trace: sink must not be null");
+            }
+            this.trace = new Trace(firstCycle, lastCycle, ringRecords, sink);
+            return this;
+        }
+
         public HeapConfig build() {
             long cap = (capacity + pageSize - 1) & -(long) pageSize;
             if (cap < 16L * pageSize) {
@@ -336,7 +378,7 @@ public record HeapConfig(
             return new HeapConfig(cap, pageSize, tlabBytes, checkedAccess, verifyAfterGc, gcLog, backend,
                     concurrentCompaction, compactorThreads, compactionStepPages, runPages, faultAroundPages,
                     releaseBatchBytes, populateAheadBytes, relocateEveryObject, safepointTimeout, failOnSafepointTimeout,
-                    concurrentMarking, markingThreads, markingHeadroomPercent, markingHooks);
+                    concurrentMarking, markingThreads, markingHeadroomPercent, markingHooks, trace);
         }
     }
 }

@@ -34,17 +34,46 @@ import java.util.Locale;
  * @param satbEntries     values the write barrier logged and marking processed, over all concurrent cycles
  * @param allocationStalls allocations that waited for a concurrent cycle's flip because they did not
  *                        fit (not pauses: only the allocating thread waited, other mutators ran on)
+ * @param faultLatency    how long serving each fault took ({@code faults} of them, by the backend's
+ *                        measure: java, the faulting mutator's whole wait; uffd thread delivery,
+ *                        from reading the fault message to serving it; SIGBUS, the handler)
  */
 public record HeapStats(long capacity, long used, long liveAfterLastGc, long gcCycles, long pagesCompacted,
                         long faults, long pauseMaxNanos, long pauseTotalNanos, long compactionNanos,
                         long compactionMaxNanos, long verifiedCycles, Pauses initialMarkPauses, Pauses remarkPauses,
                         Pauses flipPauses, Pauses fullPauses, long concurrentCycles, long abandonedCycles,
                         long concurrentMarkNanos, long concurrentPlanNanos, long blackBytes, long satbEntries,
-                        Pauses allocationStalls) {
+                        Pauses allocationStalls, Latency faultLatency) {
 
-    /** The pauses (or stalls) of one kind: how many, the longest, the sum (nanoseconds). */
-    public record Pauses(long count, long maxNanos, long totalNanos) {
+    /**
+     * The pauses (or stalls) of one kind: how many, the longest, the sum, and the 50th, 90th, 99th
+     * and 99.9th percentiles of their durations (nanoseconds; from an HdrHistogram with two
+     * significant digits, never above the exact maximum).
+     */
+    public record Pauses(long count, long maxNanos, long totalNanos, long p50Nanos, long p90Nanos, long p99Nanos,
+                         long p999Nanos) {
         public static final Pauses NONE = new Pauses(0, 0, 0);
+
+        /** Without percentiles (all zero). */
+        public Pauses(long count, long maxNanos, long totalNanos) {
+            this(count, maxNanos, totalNanos, 0, 0, 0, 0);
+        }
+
+        /** With percentiles {@code p} = {p50, p90, p99, p99.9}. */
+        public Pauses(long count, long maxNanos, long totalNanos, long[] p) {
+            this(count, maxNanos, totalNanos, p[0], p[1], p[2], p[3]);
+        }
+    }
+
+    /**
+     * A latency distribution (nanoseconds): how many, the 50th, 90th, 99th and 99.9th percentiles
+     * (HdrHistogram, two significant digits) and the exact maximum.
+     *
+     * @param delivery how the faults were served ({@code java}, {@code thread}, {@code sigbus}; {@code none})
+     */
+    public record Latency(String delivery, long count, long p50Nanos, long p90Nanos, long p99Nanos, long p999Nanos,
+                          long maxNanos) {
+        public static final Latency NONE = new Latency("none", 0, 0, 0, 0, 0, 0);
     }
 
     /**
@@ -56,17 +85,25 @@ public record HeapStats(long capacity, long used, long liveAfterLastGc, long gcC
         return String.format(Locale.ROOT, "heapBytes=%d usedBytes=%d liveBytesAfterLastGc=%d gcCycles=%d pagesCompacted=%d "
                         + "faults=%d pauseMaxMs=%.3f pauseTotalMs=%.3f compactionMs=%.3f compactionMaxMs=%.3f verifiedCycles=%d"
                         + "%s%s%s%s concurrentCycles=%d abandonedCycles=%d concurrentMarkMs=%.3f concurrentPlanMs=%.3f blackBytes=%d satbEntries=%d"
-                        + " allocationStallCount=%d allocationStallMaxMs=%.3f allocationStallTotalMs=%.3f",
+                        + " allocationStallCount=%d allocationStallMaxMs=%.3f allocationStallTotalMs=%.3f"
+                        + " allocationStallP50Ms=%.3f allocationStallP90Ms=%.3f allocationStallP99Ms=%.3f allocationStallP999Ms=%.3f"
+                        + " faultLatencyCount=%d faultLatencyP50Us=%.3f faultLatencyP90Us=%.3f faultLatencyP99Us=%.3f"
+                        + " faultLatencyP999Us=%.3f faultLatencyMaxUs=%.3f",
                 capacity, used, liveAfterLastGc, gcCycles, pagesCompacted, faults, pauseMaxNanos / 1e6,
                 pauseTotalNanos / 1e6, compactionNanos / 1e6, compactionMaxNanos / 1e6, verifiedCycles,
                 kind("InitialMark", initialMarkPauses), kind("Remark", remarkPauses), kind("Flip", flipPauses),
                 kind("Full", fullPauses), concurrentCycles, abandonedCycles, concurrentMarkNanos / 1e6,
                 concurrentPlanNanos / 1e6, blackBytes, satbEntries, allocationStalls.count(),
-                allocationStalls.maxNanos() / 1e6, allocationStalls.totalNanos() / 1e6);
+                allocationStalls.maxNanos() / 1e6, allocationStalls.totalNanos() / 1e6, allocationStalls.p50Nanos() / 1e6,
+                allocationStalls.p90Nanos() / 1e6, allocationStalls.p99Nanos() / 1e6, allocationStalls.p999Nanos() / 1e6,
+                faultLatency.count(), faultLatency.p50Nanos() / 1e3, faultLatency.p90Nanos() / 1e3,
+                faultLatency.p99Nanos() / 1e3, faultLatency.p999Nanos() / 1e3, faultLatency.maxNanos() / 1e3);
     }
 
     private static String kind(String name, Pauses p) {
-        return String.format(Locale.ROOT, " pause%sCount=%d pause%sMaxMs=%.3f pause%sTotalMs=%.3f",
-                name, p.count(), name, p.maxNanos() / 1e6, name, p.totalNanos() / 1e6);
+        return String.format(Locale.ROOT, " pause%sCount=%d pause%sMaxMs=%.3f pause%sTotalMs=%.3f pause%sP50Ms=%.3f"
+                        + " pause%sP90Ms=%.3f pause%sP99Ms=%.3f pause%sP999Ms=%.3f",
+                name, p.count(), name, p.maxNanos() / 1e6, name, p.totalNanos() / 1e6, name, p.p50Nanos() / 1e6,
+                name, p.p90Nanos() / 1e6, name, p.p99Nanos() / 1e6, name, p.p999Nanos() / 1e6);
     }
 }

@@ -36,7 +36,8 @@ import java.lang.invoke.VarHandle;
  *  160     RECYCLE_NEXT       builders, fetch-and-add           next consumed from-space offset to build into (MOVE)
  *  168     RELEASED           mappers, CAS                      from-space below this offset has been released
  *  176     RELEASE_BATCH      heap setting                      release consumed from-space in steps of at least this
- *  184..255 reserved
+ *  184     TRACE              tracing, once                     address of the heap's TraceRing, 0: none (see TraceRing)
+ *  192..255 reserved
  * </pre>
  *
  * <p><b>Assumptions and Guarantees:</b> every field is a naturally aligned 64-bit word accessed
@@ -70,6 +71,7 @@ public final class ControlBlock {
     public static final long RECYCLE_NEXT = 160;
     public static final long RELEASED = 168;
     public static final long RELEASE_BATCH = 176;
+    public static final long TRACE = 184;
     public static final long BYTES = 256;
 
     /** POLL bit: a pause is requested; mutators park at their next poll. */

@@ -6,7 +6,7 @@ import java.lang.foreign.Arena;
  * The collector's side tables for one heap, owning the native memory they live in. Created with
  * the heap and closed last, after every thread and native routine that reads the tables has
  * stopped (the backend's {@code close()} joins its native threads before {@link #close()} runs).
- * Layouts: {@link MetadataDescriptor}, {@link PageStates}, {@link ControlBlock}.
+ * Layouts: {@link MetadataDescriptor}, {@link PageStates}, {@link ControlBlock}, {@link TraceRing}.
  *
  * <p><b>Assumptions and Guarantees:</b> the tables' addresses never change during the heap's
  * life, so native code may keep raw pointers to them until the heap closes.
@@ -19,6 +19,7 @@ public final class GcMetadata implements AutoCloseable {
     private final FirstObjectTable firstObjects;
     private final PageStates pageStates;
     private final ControlBlock control;
+    private final TraceRing traceRing;
     private final int pageSize;
     private final long capacity;
 
@@ -33,6 +34,7 @@ public final class GcMetadata implements AutoCloseable {
         this.firstObjects = new FirstObjectTable(arena, pages);
         this.pageStates = new PageStates(arena, pages);
         this.control = new ControlBlock(arena);
+        this.traceRing = new TraceRing(arena, control);
     }
 
     public MarkBitmap bitmap() {
@@ -58,6 +60,11 @@ public final class GcMetadata implements AutoCloseable {
 
     public ControlBlock control() {
         return control;
+    }
+
+    /** The trace ring (allocated only when tracing is first enabled; see {@link TraceRing}). */
+    public TraceRing traceRing() {
+        return traceRing;
     }
 
     public int pageSize() {

@@ -34,6 +34,9 @@ final class NativeHeap {
     private static final MethodHandle STATS = NativeLibrary.downcall("fl_stats",
         FunctionDescriptor.ofVoid(JAVA_LONG, ADDRESS, JAVA_INT));
 
+    private static final MethodHandle FAULT_HISTOGRAM = NativeLibrary.downcall("fl_fault_histogram",
+        FunctionDescriptor.ofVoid(JAVA_LONG, ADDRESS, JAVA_INT));
+
     private NativeHeap() {
     }
 
@@ -103,6 +106,17 @@ final class NativeHeap {
     static void free(long h) {
         try {
             FREE.invokeExact(h);
+        } catch (Throwable t) {
+            throw NativeLibrary.rethrow(t);
+        }
+    }
+
+    /** {@code fl_fault_histogram}: faults per {@code LatencyBuckets} bucket. */
+    static long[] faultHistogram(long h, int n) {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment out = arena.allocate(JAVA_LONG, n);
+            FAULT_HISTOGRAM.invokeExact(h, out, n);
+            return out.toArray(JAVA_LONG);
         } catch (Throwable t) {
             throw NativeLibrary.rethrow(t);
         }

@@ -1,8 +1,10 @@
 package io.faultline.uffd;
 
+import io.faultline.backend.FaultLatencies;
 import io.faultline.backend.HeapBackend;
 import io.faultline.backend.PageBuilder;
 import io.faultline.meta.GcMetadata;
+import io.faultline.meta.LatencyBuckets;
 import io.faultline.uffd.UffdProbe.Mode;
 import io.faultline.uffd.sys.Fd;
 import io.faultline.uffd.sys.Memfd;
@@ -130,7 +132,9 @@ public final class UffdBackend implements HeapBackend {
         /** Faults served by the SIGBUS handler of the faulting thread. */
         SIGBUS_FAULTS,
         /** Pages built in recycled (consumed) from-space pages. */
-        RECYCLED_PAGES
+        RECYCLED_PAGES,
+        /** The longest fault, in nanoseconds as {@link #FAULT_NS} measures it. */
+        FAULT_MAX_NS
     }
 
     private final Mode mode;
@@ -161,6 +165,7 @@ public final class UffdBackend implements HeapBackend {
 
     private volatile boolean closed;
     private long[] closedStats;
+    private long[] closedFaultHistogram;
 
     /**
      * Maps a heap of {@code capacity} bytes in {@code mode}. Throws {@link IllegalStateException}
@@ -459,6 +464,30 @@ public final class UffdBackend implements HeapBackend {
         }
     }
 
+    /**
+     * The fault latencies the native fault path recorded ({@code fl_fault_histogram}, the same
+     * measure as {@link Stat#FAULT_NS}), delivery {@code thread} or {@code sigbus}.
+     */
+    @Override
+    public FaultLatencies faultLatencies() {
+        var read = nativeLock.readLock();
+        read.lock();
+        try {
+            long[] counts;
+            long max;
+            if (handle == 0) {
+                counts = closedFaultHistogram != null ? closedFaultHistogram.clone() : new long[LatencyBuckets.BUCKETS];
+                max = closedStats != null ? closedStats[Stat.FAULT_MAX_NS.ordinal()] : 0;
+            } else {
+                counts = NativeHeap.faultHistogram(handle, LatencyBuckets.BUCKETS);
+                max = NativeHeap.stats(handle, Stat.values().length)[Stat.FAULT_MAX_NS.ordinal()];
+            }
+            return new FaultLatencies(options.delivery().label(), counts, max);
+        } finally {
+            read.unlock();
+        }
+    }
+
     public long stat(Stat s) {
         return stats()[s.ordinal()];
     }
@@ -526,6 +555,7 @@ public final class UffdBackend implements HeapBackend {
             if (handle != 0) {
                 NativeHeap.stop(handle); // service joined, compactor calls drained, unmapped pages poisoned, uffd closed
                 closedStats = NativeHeap.stats(handle, Stat.values().length);
+                closedFaultHistogram = NativeHeap.faultHistogram(handle, LatencyBuckets.BUCKETS);
             }
             synchronized (lock) {
                 release();
