@@ -1,12 +1,10 @@
 package io.faultline.uffd.backend;
 
-import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.faultline.heap.Heap;
 import io.faultline.heap.HeapConfig;
 import io.faultline.heap.Mutator;
-import io.faultline.model.ObjectType;
 import io.faultline.uffd.UffdBackend;
 import io.faultline.uffd.UffdProbe.Mode;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -19,8 +17,6 @@ import org.junit.jupiter.params.provider.EnumSource;
  * not counted there). The list the mutator kept is checked afterwards.
  */
 class FromSpaceReleaseTest {
-    static final ObjectType CELL = ObjectType.builder("release.Cell").refs("next").i64("v").bytes("pad", 40).build();
-
     @ParameterizedTest
     @EnumSource(Mode.class)
     void fromSpaceIsReleasedProgressivelyDuringCompaction(Mode mode) {
@@ -28,28 +24,16 @@ class FromSpaceReleaseTest {
         UffdBackend[] b = {null};
         HeapConfig cfg = HeapConfig.builder().capacity(64L << 20).compactorThreads(1)
                 .backend((cap, ps) -> b[0] = new UffdBackend(mode, cap, ps)).build();
-        long v = CELL.field("v");
         int n = 200_000; // ~13 MiB live, ~3,200 to-space pages: many native steps
         try (Heap heap = Heap.create(cfg); Mutator m = heap.attach()) {
-            int list = m.push(0);
-            for (int i = 0; i < n; i++) {
-                m.allocateByteArray(24); // garbage between the cells, so they all move
-                int c = m.allocate(CELL);
-                m.setLong(c, v, i);
-                m.setRef(c, 0, m.handle(list));
-                m.setHandle(list, c);
-            }
+            int list = CellList.build(m, n);
             m.collect();
             heap.awaitCompaction(); // the mutator helps nothing here: it only waits
             long calls = b[0].stat(UffdBackend.Stat.RELEASES);
             long bytes = b[0].stat(UffdBackend.Stat.RELEASED_BYTES);
             assertTrue(calls > 0 && bytes > (1L << 20),
                     mode + ": from-space released before the last page was built: " + calls + " calls, " + bytes + " bytes");
-            int expect = n - 1;
-            for (int c = m.handle(list); c != 0; c = m.getRef(c, 0)) {
-                assertEquals(expect--, m.getLong(c, v));
-            }
-            assertEquals(-1, expect, "list length");
+            CellList.check(m, list, n);
         }
     }
 }

@@ -6,7 +6,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.faultline.heap.Heap;
 import io.faultline.heap.HeapConfig;
 import io.faultline.heap.Mutator;
-import io.faultline.model.ObjectType;
 import io.faultline.uffd.UffdBackend;
 import io.faultline.uffd.UffdOptions;
 import io.faultline.uffd.UffdOptions.PageSupply;
@@ -27,7 +26,6 @@ import org.junit.jupiter.api.Test;
  * checked after every collection, and the verifier runs after each.
  */
 class PageSupplyEffectTest {
-    static final ObjectType CELL = ObjectType.builder("supply.Cell").refs("next").i64("v").bytes("pad", 40).build();
     static final int CELLS = 150_000; // ~10 MiB live: ~2,600 to-space pages
 
     @Test
@@ -61,16 +59,8 @@ class PageSupplyEffectTest {
         UffdOptions options = UffdOptions.defaults().withSupply(supply);
         HeapConfig cfg = HeapConfig.builder().capacity(64L << 20).concurrentCompaction(false).concurrentMarking(false)
                 .verifyAfterGc(true).backend((cap, ps) -> b[0] = new UffdBackend(mode, options, cap, ps)).build();
-        long v = CELL.field("v");
         try (Heap heap = Heap.create(cfg); Mutator m = heap.attach()) {
-            int list = m.push(0);
-            for (int i = 0; i < CELLS; i++) {
-                m.allocateByteArray(24); // garbage between the cells, so they all move
-                int c = m.allocate(CELL);
-                m.setLong(c, v, i);
-                m.setRef(c, 0, m.handle(list));
-                m.setHandle(list, c);
-            }
+            int list = CellList.build(m, CELLS);
             long pages = 0;
             long recycled = 0;
             for (int cycle = 1; cycle <= 3; cycle++) {
@@ -79,21 +69,13 @@ class PageSupplyEffectTest {
                 m.collect();
                 pages = b[0].stat(UffdBackend.Stat.PAGES_INSTALLED) - pagesBefore;
                 recycled = b[0].stat(UffdBackend.Stat.RECYCLED_PAGES) - recycledBefore;
-                checkList(m, list, v);
+                CellList.check(m, list, CELLS);
                 for (int i = 0; i < 5_000; i++) {
                     m.allocateByteArray(24); // a little garbage, so that every cycle moves the list
                 }
             }
             return new Outcome(pages, recycled, rssShmemKib());
         }
-    }
-
-    private static void checkList(Mutator m, int list, long v) {
-        int expect = CELLS - 1;
-        for (int c = m.handle(list); c != 0; c = m.getRef(c, 0)) {
-            assertEquals(expect--, m.getLong(c, v));
-        }
-        assertEquals(-1, expect, "list length");
     }
 
     private static long rssShmemKib() throws IOException {
