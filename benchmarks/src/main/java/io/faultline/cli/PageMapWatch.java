@@ -54,14 +54,19 @@ final class PageMapWatch implements AutoCloseable {
     static PageMapWatch start(PageMap map, PrintStream out, boolean terminal, long intervalMs) {
         long ms = intervalMs > 0 ? intervalMs : terminal ? RunOptions.DEFAULT_WATCH_TTY_MS : RunOptions.DEFAULT_WATCH_PLAIN_MS;
         PageMapWatch w = new PageMapWatch(map, out, terminal, ms);
+        w.draw();
         w.thread.start();
         return w;
     }
 
+    /** The first frame is drawn by {@link #start}, the last by {@link #close}: at least two, however short the run. */
     private void loop() {
-        while (!stopped) {
-            draw();
+        while (true) {
             LockSupport.parkNanos(this, intervalNanos);
+            if (stopped) {
+                return;
+            }
+            draw();
         }
     }
 

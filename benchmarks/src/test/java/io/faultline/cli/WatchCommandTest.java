@@ -82,6 +82,22 @@ class WatchCommandTest {
         assertTrue(last.subList(1, PageMapWatch.ROWS + 1).stream().anyMatch(r -> r.contains("#")), "pages in use");
     }
 
+    /** The first frame is drawn by start and the last by close, even when close comes before the first interval ends. */
+    @Test
+    void aRunShorterThanOneIntervalStillGetsAFirstAndALastFrame() {
+        ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+        try (Heap heap = Heap.create(HeapConfig.builder().capacity(2 << 20).build())) {
+            PageMapWatch watch = PageMapWatch.start(heap.pageMap(), new PrintStream(bytes, true, StandardCharsets.UTF_8), false, 60_000);
+            watch.close();
+            assertEquals(2, watch.frames());
+        }
+        List<String> lines = bytes.toString(StandardCharsets.UTF_8).lines().toList();
+        assertEquals(2, lines.size(), () -> String.join("\n", lines));
+        for (String line : lines) {
+            assertTrue(LINE.matcher(line).matches(), () -> "watch line: " + line);
+        }
+    }
+
     @Test
     void watchIntervalNeedsWatch() {
         CommandLine r = CommandLine.run("run", "--watch-interval-ms", "100");
