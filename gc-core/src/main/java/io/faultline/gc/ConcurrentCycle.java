@@ -222,7 +222,10 @@ final class ConcurrentCycle implements CycleScheduler.Cycle, AutoCloseable {
                 continue; // a cycle flipped since we waited: wait for its compaction too
             }
             boolean[] started = {false};
-            collector.pauses().run((t0, safepointNanos) -> started[0] = initialMarkPause(requested, t0, safepointNanos, cleared[0], cleared[1]));
+            // offered like the other pauses: a mutator in a long read-only walk would otherwise
+            // keep the world stopping (and every other mutator parked) until it reaches a poll
+            offer.run(() -> !collector.compactionActive() && collector.cycles() == cleared[1],
+                (t0, safepointNanos) -> started[0] = initialMarkPause(requested, t0, safepointNanos, cleared[0], cleared[1]));
             if (started[0]) {
                 return true;
             }

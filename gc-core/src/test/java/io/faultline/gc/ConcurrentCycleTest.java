@@ -161,6 +161,49 @@ class ConcurrentCycleTest {
         }
     }
 
+    /**
+     * A mutator that runs on without polling (a long read-only walk) does not hold the world
+     * stopped: the initial mark is offered, not forced, and the mutator runs it at its next poll,
+     * so the pause does not contain the time the mutator took to get there.
+     */
+    @Test
+    void theInitialMarkIsOfferedSoAMutatorThatDoesNotPollIsNotWaitedForInThePause() throws Exception {
+        Hold hold = new Hold(Hold.At.INITIAL_MARK_DONE);
+        List<String> log = new CopyOnWriteArrayList<>();
+        try (Heap heap = heap(hold, 1, 8L << 20, log); Mutator m = heap.attach()) {
+            int hList = list(m, 200);
+            AtomicReference<Throwable> failed = new AtomicReference<>();
+            Thread t = Thread.ofPlatform().name("explicit-collect").start(() -> {
+                try {
+                    heap.collect();
+                } catch (Throwable e) {
+                    failed.set(e);
+                }
+            });
+            // Deterministic: the collector is waiting for the pause (offering it, or stopping the world).
+            while (t.isAlive() && java.util.Arrays.stream(t.getStackTrace())
+                    .noneMatch(e -> e.getClassName().endsWith("PauseOffer") || e.getMethodName().equals("stopTheWorld"))) {
+                Thread.onSpinWait();
+            }
+            long heldUntil = System.nanoTime() + 100_000_000L; // the walk: 100 ms without a poll
+            while (System.nanoTime() < heldUntil) {
+                checkList(m, m.handle(hList), 200);
+            }
+            assertTrue(java.util.Arrays.stream(t.getStackTrace()).noneMatch(e -> e.getMethodName().equals("stopTheWorld")),
+                    "the collector stopped the world instead of offering the initial mark");
+            while (hold.reached.getCount() > 0 && t.isAlive()) {
+                m.poll(); // runs the initial mark on this thread
+            }
+            releaseAndJoin(m, hold, t, failed);
+            String initialMark = log.stream().filter(l -> l.contains("Pause Init Mark")).findFirst().orElseThrow();
+            java.util.regex.Matcher ms = java.util.regex.Pattern.compile("\\(safepoint ([0-9.]+)ms\\)").matcher(initialMark);
+            assertTrue(ms.find(), initialMark);
+            assertTrue(Double.parseDouble(ms.group(1)) < 100, "the pause waited for the walk: " + initialMark);
+            heap.awaitCompaction();
+            checkList(m, m.handle(hList), 200);
+        }
+    }
+
     @Test
     void aMutatorAttachedDuringMarkingHasTheBarrierAndHandsItsLogOverWhenItDetaches() throws Exception {
         Hold hold = new Hold(Hold.At.TRACED);
