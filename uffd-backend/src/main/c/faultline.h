@@ -95,6 +95,13 @@ FL_EXPORT struct fl_heap *fl_heap_new(int mode, int delivery, int supply, int uf
 FL_EXPORT int fl_heap_attach(struct fl_heap *h, const void *bitmap, const void *offsets, const void *first,
 			     void *states, void *control);
 /*
+ * Inside the pause, before the to-space is registered and before fl_heap_begin: the mutator view
+ * is now the mapping at view (the backend maps a fresh view every cycle, so that the pause moves
+ * or zaps no page-table entry). Faults, installs and the SIGBUS registry use it from now on. No
+ * fault on this heap may be in flight (the last compaction has ended).
+ */
+FL_EXPORT void fl_heap_move_view(struct fl_heap *h, void *view);
+/*
  * Inside the pause, after the control block holds the cycle's bounds: the from-space (COPY/MOVE:
  * its mapping and extent; CONTINUE: NULL and the halves' file offsets).
  */

@@ -648,6 +648,13 @@ void fl_heap_begin(struct fl_heap *h, const void *from, int64_t from_bytes, int6
 	h->compactor.new_top = LOAD(&c->new_top);
 }
 
+void fl_heap_move_view(struct fl_heap *h, void *view)
+{
+	h->view = view;
+	if (h->registered)
+		fl_sigbus_move(h, (uint64_t)(uintptr_t)view, (uint64_t)(uintptr_t)view + h->capacity);
+}
+
 void fl_heap_stop(struct fl_heap *h)
 {
 	STORE(&h->stopping, 1);

@@ -136,6 +136,19 @@ int fl_sigbus_register(struct fl_heap *h, uint64_t begin, uint64_t end)
 	return ENOSPC;
 }
 
+void fl_sigbus_move(struct fl_heap *h, uint64_t begin, uint64_t end)
+{
+	for (int i = 0; i < FL_SIGBUS_MAX_HEAPS; i++) {
+		struct registry_slot *s = &registry[i];
+		if (LOAD(&s->heap) != h)
+			continue;
+		/* Empty first, so that a handler never sees the new begin with the old end. */
+		STORE(&s->end, LOAD(&s->begin));
+		STORE(&s->begin, begin);
+		STORE(&s->end, end);
+	}
+}
+
 void fl_sigbus_closing(struct fl_heap *h)
 {
 	for (int i = 0; i < FL_SIGBUS_MAX_HEAPS; i++) {

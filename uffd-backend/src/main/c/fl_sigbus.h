@@ -12,6 +12,8 @@ struct fl_heap;
 
 /* Installs the handler (once per process) and registers h's view [begin, end). 0 or an errno (ENOSPC: 64 heaps). */
 int fl_sigbus_register(struct fl_heap *h, uint64_t begin, uint64_t end);
+/* The heap's view moved to [begin, end); no SIGBUS for it may be in flight (called in a pause). */
+void fl_sigbus_move(struct fl_heap *h, uint64_t begin, uint64_t end);
 /*
  * h is closing: every to-space page is mapped or poisoned, so a SIGBUS still in flight for its view
  * (raised before that) only needs its access retried. Stays registered until fl_sigbus_unregister,

@@ -23,6 +23,8 @@ final class NativeHeap {
         FunctionDescriptor.of(JAVA_INT, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG));
     private static final MethodHandle BEGIN = NativeLibrary.downcall("fl_heap_begin",
         FunctionDescriptor.ofVoid(JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG));
+    private static final MethodHandle MOVE_VIEW = NativeLibrary.downcall("fl_heap_move_view",
+        FunctionDescriptor.ofVoid(JAVA_LONG, JAVA_LONG));
     private static final MethodHandle COMPACT = NativeLibrary.downcall("fl_compact_step",
         FunctionDescriptor.of(JAVA_LONG, JAVA_LONG, JAVA_LONG));
     private static final MethodHandle COMPACT_INTO = NativeLibrary.downcall("fl_compact_page_into",
@@ -74,6 +76,15 @@ final class NativeHeap {
     static void begin(long h, long from, long fromBytes, long fromHalfOffset, long toHalfOffset) {
         try {
             BEGIN.invokeExact(h, from, fromBytes, fromHalfOffset, toHalfOffset);
+        } catch (Throwable t) {
+            throw NativeLibrary.rethrow(t);
+        }
+    }
+
+    /** {@code fl_heap_move_view}: in the pause, before the to-space is registered. */
+    static void moveView(long h, long view) {
+        try {
+            MOVE_VIEW.invokeExact(h, view);
         } catch (Throwable t) {
             throw NativeLibrary.rethrow(t);
         }

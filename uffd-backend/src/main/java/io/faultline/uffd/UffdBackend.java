@@ -27,14 +27,13 @@ import java.util.concurrent.locks.ReentrantReadWriteLock;
  * <table>
  *   <caption>What each mode maps</caption>
  *   <tr><th></th><th>{@link Mode#CONTINUE}</th><th>{@link Mode#COPY}</th><th>{@link Mode#MOVE}</th></tr>
- *   <tr><td>view</td><td>capacity bytes of a 2 x capacity memfd, {@code MAP_SHARED}, re-mapped
- *       {@code MAP_FIXED} onto the other half in each pause, after its PTEs were moved out with
- *       {@code mremap(MREMAP_DONTUNMAP)} to a mapping unmapped when compaction ends</td>
- *       <td colspan="2">capacity bytes private anonymous ({@code MAP_NORESERVE}, {@code MADV_NOHUGEPAGE})</td></tr>
+ *   <tr><td>view</td><td>capacity bytes of a 2 x capacity memfd, {@code MAP_SHARED}; each pause
+ *       maps the other half at a new address and that mapping becomes the view</td>
+ *       <td colspan="2">capacity bytes private anonymous ({@code MAP_NORESERVE}, {@code
+ *       MADV_NOHUGEPAGE}); each pause maps a new one and that becomes the view</td></tr>
  *   <tr><td>from-space</td><td>the old half, read through a permanent GC alias of the whole
- *       memfd</td><td colspan="2">the used pages, moved out of the view in the pause with
- *       {@code mremap(MREMAP_MAYMOVE | MREMAP_DONTUNMAP)} (no copy; the view range stays mapped,
- *       empty)</td></tr>
+ *       memfd; the old view is unmapped when compaction ends</td><td colspan="2">the old view
+ *       itself (its pages stay where they are), unmapped when compaction ends</td></tr>
  *   <tr><td>page built in</td><td>the new half, through the alias (populates the page cache)</td>
  *       <td colspan="2">a native build buffer of one run (64 buffers of max(runPages, 1 +
  *       faultAroundPages) pages, claimed per step or fault)</td></tr>
@@ -71,6 +70,16 @@ import java.util.concurrent.locks.ReentrantReadWriteLock;
  * and publishing it), the fault-service thread through {@code serve_fault} for every fault
  * message. A page that cannot be built or installed is filled with the poison pattern and
  * installed anyway (waking its faulting threads), becomes FAILED, and the heap fails.
+ *
+ * <p><b>A new view every cycle.</b> The view the mutators used until the pause has a page-table
+ * entry for every page they touched. Emptying it in the pause (zapping the entries, or moving them
+ * out with {@code mremap}) costs per entry, so the flip pause would grow with the used heap. A new
+ * mapping has no entries at all: mapping it, registering its to-space range and handing its
+ * address to the native path ({@code fl_heap_move_view}) is a few system calls whatever the heap
+ * holds. The old view's entries are torn down by {@code munmap} when the compaction ends, outside
+ * the pause. Each view's segment belongs to its own shared arena, closed before the unmap, so a
+ * segment kept across a pause throws {@link IllegalStateException} instead of touching unmapped
+ * memory ({@link #view()} is re-read after every pause, as the backend contract says).
  *
  * <p><b>Shutdown.</b> {@link #close()} runs after the collector's threads stopped and before the
  * heap frees its metadata: it stops the service thread, waits for native calls in flight, poisons
@@ -141,7 +150,8 @@ public final class UffdBackend implements HeapBackend {
     private final UffdOptions options;
     private final long capacity;
     private final int pageSize;
-    private final Arena viewArena = Arena.ofShared();
+    /** The current view's arena: a new one every cycle, closed when that view is retired, so a stale segment throws. */
+    private Arena viewArena = Arena.ofShared();
     private final ReentrantReadWriteLock nativeLock = new ReentrantReadWriteLock();
     private final Object lock = new Object();
 
@@ -158,8 +168,12 @@ public final class UffdBackend implements HeapBackend {
     private long fromAddress;
     private long fromBytes;
     private long fromFileOffset;
-    /** CONTINUE, during a compaction: where the pause moved the old view's PTEs; unmapped at its end. */
+    /**
+     * During a compaction: the view before the pause (COPY/MOVE: it is the from-space), unmapped
+     * with its page-table entries, and its arena closed, when the compaction ends.
+     */
     private long retiredView;
+    private Arena retiredArena;
     private long registeredStart;
     private long registeredBytes;
 
@@ -307,29 +321,36 @@ public final class UffdBackend implements HeapBackend {
             checkOpen();
             long usedPages = (usedBytes + pageSize - 1) & -(long) pageSize;
             long toHalfOffset = 0;
+            // A fresh mapping becomes the view: it has no page-table entries, so the pause moves or
+            // zaps none (the old view keeps its own until the compaction ends and unmaps it).
+            long oldView = viewAddress;
+            long newView;
             if (mode == Mode.CONTINUE) {
                 int toHalf = 1 - currentHalf;
-                fromFileOffset = currentHalf * capacity;
                 toHalfOffset = toHalf * capacity;
-                // The old half's PTEs move out of the view (mremap moves page tables, about 2x
-                // cheaper than zapping them, and the zap of the moved copy happens at the end of
-                // compaction, outside the pause); the view, left mapped and empty, is then re-pointed
-                // at the new half with no PTE to zap. The old half stays readable through the alias.
-                retiredView = Mman.mremap(viewAddress, capacity, capacity, Mman.MREMAP_MAYMOVE | Mman.MREMAP_DONTUNMAP, 0);
-                Mman.mmap(viewAddress, capacity, Mman.PROT_READ | Mman.PROT_WRITE, Mman.MAP_SHARED | Mman.MAP_FIXED,
-                    memfd, toHalfOffset);
+                newView = Mman.mmap(0, capacity, Mman.PROT_READ | Mman.PROT_WRITE, Mman.MAP_SHARED, memfd, toHalfOffset);
+                fromFileOffset = currentHalf * capacity;
                 currentHalf = toHalf;
-                fromAddress = aliasAddress + fromFileOffset;
+                fromAddress = aliasAddress + fromFileOffset; // the old half stays readable through the alias
                 fromBytes = capacity;
             } else {
-                fromBytes = usedPages;
-                fromAddress = 0;
-                if (usedPages > 0) {
-                    fromAddress = Mman.mmap(0, usedPages, Mman.PROT_NONE,
-                        Mman.MAP_PRIVATE | Mman.MAP_ANONYMOUS | Mman.MAP_NORESERVE, -1, 0);
-                    moveOut(0, usedPages);
+                newView = Mman.mmap(0, capacity, Mman.PROT_READ | Mman.PROT_WRITE,
+                    Mman.MAP_PRIVATE | Mman.MAP_ANONYMOUS | Mman.MAP_NORESERVE, -1, 0);
+                try {
+                    Mman.madvise(newView, capacity, Mman.MADV_NOHUGEPAGE);
+                } catch (RuntimeException e) {
+                    Mman.munmap(newView, capacity);
+                    throw e;
                 }
+                fromAddress = oldView; // the old view is the from-space: its pages stay where they are
+                fromBytes = usedPages;
             }
+            retiredView = oldView;
+            retiredArena = viewArena;
+            viewAddress = newView;
+            viewArena = Arena.ofShared();
+            view = viewSegment();
+            NativeHeap.moveView(handle, newView);
             registeredStart = firstPage * pageSize;
             long toSpaceBytes = (endPage - firstPage) * pageSize;
             if (toSpaceBytes > 0) {
@@ -352,28 +373,6 @@ public final class UffdBackend implements HeapBackend {
             registeredBytes = toSpaceBytes;
             NativeHeap.begin(handle, mode == Mode.CONTINUE ? 0 : fromAddress, fromBytes,
                 mode == Mode.CONTINUE ? fromFileOffset : 0, toHalfOffset);
-        }
-    }
-
-    /**
-     * COPY/MOVE, in the pause: moves the pages of view {@code [off, off + len)} to the same offsets
-     * of the reserved from-space with {@code mremap(MREMAP_MAYMOVE | MREMAP_FIXED | MREMAP_DONTUNMAP)}
-     * (no copy; the view range stays mapped, empty). mremap moves one VMA at a time and says EFAULT
-     * for a range that spans several, and the view does split into several (uffd registration,
-     * and anonymous VMAs with different anon_vmas do not merge again), so an EFAULT splits the range
-     * in two and retries: O(VMAs x log pages) calls.
-     */
-    private void moveOut(long off, long len) {
-        try {
-            Mman.mremap(viewAddress + off, len, len, Mman.MREMAP_MAYMOVE | Mman.MREMAP_FIXED | Mman.MREMAP_DONTUNMAP,
-                fromAddress + off);
-        } catch (SyscallException e) {
-            if (e.errno() != io.faultline.uffd.sys.Errno.EFAULT || len <= pageSize) {
-                throw e;
-            }
-            long half = Math.max(pageSize, (len / 2) & -(long) pageSize);
-            moveOut(off, half);
-            moveOut(off + half, len - half);
         }
     }
 
@@ -425,29 +424,34 @@ public final class UffdBackend implements HeapBackend {
                 Userfaultfd.unregister(uffd, viewAddress + registeredStart, registeredBytes);
                 registeredBytes = 0;
             }
-            releaseFrom();
             NativeHeap.begin(handle, 0, 0, 0, 0);
+            releaseFrom();
         }
     }
 
+    /** Drops the from-space and unmaps the retired view (closing its arena first). */
     private void releaseFrom() {
-        if (retiredView != 0) {
-            long retired = retiredView;
-            retiredView = 0;
-            Mman.munmap(retired, capacity);
-        }
-        if (fromAddress == 0) {
-            return;
-        }
-        if (mode == Mode.CONTINUE) {
-            if (options.supply() != UffdOptions.PageSupply.KEEP) {
-                Fd.punchHole(memfd, fromFileOffset, capacity);
-            }
-        } else {
-            Mman.munmap(fromAddress, fromBytes);
+        if (fromAddress != 0 && mode == Mode.CONTINUE && options.supply() != UffdOptions.PageSupply.KEEP) {
+            Fd.punchHole(memfd, fromFileOffset, capacity);
         }
         fromAddress = 0;
         fromBytes = 0;
+        if (retiredView != 0) {
+            long retired = retiredView;
+            retiredView = 0;
+            Arena arena = retiredArena;
+            retiredArena = null;
+            closeArena(arena);
+            Mman.munmap(retired, capacity);
+        }
+    }
+
+    private static void closeArena(Arena arena) {
+        try {
+            arena.close();
+        } catch (IllegalStateException alreadyClosed) {
+            // closed by an earlier failed attempt
+        }
     }
 
     /** The native counters, indexed by {@link Stat#ordinal()} (after close: their final values). */
@@ -567,11 +571,7 @@ public final class UffdBackend implements HeapBackend {
 
     private void release() {
         RuntimeException failure = null;
-        try {
-            viewArena.close();
-        } catch (IllegalStateException alreadyClosed) {
-            // closed by an earlier failed attempt
-        }
+        closeArena(viewArena);
         if (handle != 0) {
             NativeHeap.free(handle);
             handle = 0;

@@ -6,9 +6,9 @@
  * {@link io.faultline.uffd.sys}, the FFM bindings to the system calls.
  *
  * <h2>Three ways to put a compacted page under a mutator</h2>
- * In every mode the pause (mutators parked at our safepoints) moves the old heap contents aside
- * as from-space, leaves the to-space range of the mutator view with no page table entries, and
- * registers {@code [0, toSpaceBytes)} with the heap's userfaultfd. A to-space page then becomes
+ * In every mode the pause (mutators parked at our safepoints) makes a new mapping the mutator
+ * view, so the old heap contents stay where they are as from-space and the to-space range of the
+ * view has no page table entries without any being moved or zapped, and registers {@code [0, toSpaceBytes)} with the heap's userfaultfd. A to-space page then becomes
  * visible exactly once, when its builder issues the mode's ioctl; until then a mutator touching it
  * blocks in the kernel and a fault message reaches the service thread.
  *
@@ -17,10 +17,10 @@
  *   <tr><th></th><th>CONTINUE (minor faults)</th><th>COPY</th><th>MOVE</th></tr>
  *   <tr><td>heap memory</td><td>memfd (shmem) of 2 x capacity; view = one half, GC alias = all</td>
  *       <td>private anonymous view</td><td>private anonymous view</td></tr>
- *   <tr><td>pause: from-space</td><td>re-mmap the view {@code MAP_FIXED} onto the other half; the
+ *   <tr><td>pause: from-space</td><td>a new mapping of the other half becomes the view; the
  *       old half stays readable through the alias (no page moves at all)</td>
- *       <td colspan="2">{@code mremap(MAYMOVE|FIXED|DONTUNMAP)} moves the used pages' PTEs to a
- *       reserved from-space area (no copy; the view range stays, empty)</td></tr>
+ *       <td colspan="2">a new anonymous mapping becomes the view; the old view is the from-space
+ *       (no page or page-table entry moves)</td></tr>
  *   <tr><td>who copies the bytes</td><td>the builder, into the page cache through the alias; the
  *       kernel only maps the cached page ({@code UFFDIO_CONTINUE})</td>
  *       <td>the builder into a private buffer, then the kernel again, into a page it allocates
@@ -33,9 +33,9 @@
  *       <td colspan="2">MISSING</td></tr>
  *   <tr><td>from-space release</td><td>{@code fallocate(PUNCH_HOLE)} on the old half</td>
  *       <td colspan="2">{@code madvise(DONTNEED)}, then {@code munmap}</td></tr>
- *   <tr><td>address space</td><td>3 x capacity (view + 2 x capacity alias), memory accounted as
- *       shmem</td><td colspan="2">capacity + used (from-space, for one cycle) + one staging page per
- *       building thread</td></tr>
+ *   <tr><td>address space</td><td>3 x capacity (view + 2 x capacity alias), plus the old view
+ *       during a compaction; memory accounted as shmem</td><td colspan="2">capacity, plus the old
+ *       view (the from-space) during a compaction, + the build buffers</td></tr>
  *   <tr><td>resident peak</td><td colspan="3">live to-space + not-yet-released from-space</td></tr>
  * </table>
  *

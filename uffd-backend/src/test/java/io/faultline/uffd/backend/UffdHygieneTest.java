@@ -48,6 +48,46 @@ class UffdHygieneTest {
         assertEquals(List.of(), HygieneSupport.ourThreads(), "threads left behind");
     }
 
+    /**
+     * Each flip maps a new view instead of emptying the old one; the old view is unmapped when the
+     * compaction ends, and a segment of it kept across the pause throws instead of reading
+     * unmapped memory.
+     */
+    @ParameterizedTest
+    @EnumSource(Mode.class)
+    void eachFlipMapsANewViewAndAStaleViewSegmentThrows(Mode mode) {
+        UffdTestSupport.assumeAvailable(mode);
+        try (Heap heap = heap(mode, 1 << 20, 1); Mutator m = heap.attach()) {
+            UffdBackend backend = (UffdBackend) io.faultline.heap.HeapInternals.backend(heap);
+            int head = buildList(m, 3000);
+            for (int cycle = 1; cycle <= 3; cycle++) {
+                java.lang.foreign.MemorySegment old = backend.view();
+                long oldAddress = backend.viewAddress();
+                long firstWord = old.get(java.lang.foreign.ValueLayout.JAVA_LONG, 0);
+                m.collect();
+                heap.awaitCompaction();
+                assertTrue(backend.viewAddress() != oldAddress, "cycle " + cycle + ": the flip maps a new view");
+                IllegalStateException stale = org.junit.jupiter.api.Assertions.assertThrows(IllegalStateException.class,
+                    () -> old.get(java.lang.foreign.ValueLayout.JAVA_LONG, 0), "cycle " + cycle + ": a segment of the old view");
+                assertTrue(stale.getMessage().contains("closed"), stale.getMessage());
+                assertEquals(firstWord, backend.view().get(java.lang.foreign.ValueLayout.JAVA_LONG, 0),
+                    "the null guard's header survives in the new view");
+                if (mode == Mode.CONTINUE) {
+                    assertEquals(2, HygieneSupport.ourMappings().size(),
+                        "view and alias only, the old view is unmapped: " + HygieneSupport.ourMappings());
+                }
+            }
+            long id = NODE.field("id");
+            int n = 0;
+            for (int x = m.handle(head); x != 0; x = m.getRef(x, 0)) {
+                assertEquals(2999 - n, m.getInt(x, id), "node " + n);
+                n++;
+            }
+            assertEquals(3000, n);
+            assertTrue(heap.verify().ok());
+        }
+    }
+
     @Test
     void twoHundredOpenCloseCyclesLeakNothing() {
         Mode[] modes = Mode.values();

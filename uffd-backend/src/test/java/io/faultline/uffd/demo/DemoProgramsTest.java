@@ -71,6 +71,7 @@ class DemoProgramsTest {
                 "^zap: mmap MAP_FIXED over memfd view\\s+\\d+\\.\\d{3}",
                 "^move: mremap DONTUNMAP, memfd view\\s+\\d+\\.\\d{3}",
                 "^move: mremap DONTUNMAP, anonymous\\s+\\d+\\.\\d{3}",
+                "^new view: mmap the other half elsewhere\\s+\\d+\\.\\d{3}",
                 "^read 1 byte per moved page, first time\\s+\\d+\\.\\d{3}",
                 "^read 1 byte per moved page, second time\\s+\\d+\\.\\d{3}",
                 "^OK: ")));
