@@ -142,9 +142,10 @@ extern int64_t fl_test_build_delay_ns; /* fl_test_hooks.c */
 
 /*
  * Populates the page tables of the from-space a run of [first, first + n) will read, with one
- * MADV_POPULATE_READ: from-space pages were just moved (mremap) or are read through an alias that
- * has no page-table entry for them, and on this project's VMs the first access to such a page costs
- * 5 us or more, while populating it costs about 0.2 us (docs/uffd-modes.md). A run reads from the
+ * MADV_POPULATE_READ. CONTINUE reads from-space through the alias, which has no page-table entry
+ * for it, and on this project's VMs (a shadow-paging hypervisor) the first access to such a page
+ * costs 5 us or more, while populating it costs about 0.2 us (docs/uffd-modes.md). COPY and MOVE
+ * read the old view, whose entries are still there: the call finds them present and costs little. A run reads from the
  * first object of its first page up to the head of the first object of the page after it.
  */
 static void populate_sources(struct fl_heap *h, int64_t first, int64_t n)

@@ -587,22 +587,33 @@ int fl_bench_install(int mode, int64_t run_pages, int64_t total_pages, int64_t r
 		}
 		memset(src, 0x5a, len);
 	}
-	dst = map_aligned(memfd, len, &dst_base, &dst_span);
-	uffd = dst == NULL ? -1 : open_uffd();
+	uffd = open_uffd();
 	if (uffd < 0) {
 		rc = -errno;
 		goto out;
 	}
 	struct uffdio_api api = { .api = UFFD_API, .features = shmem ? UFFD_FEATURE_MINOR_SHMEM | UFFD_FEATURE_MISSING_SHMEM
 								      : mode == FL_BENCH_MOVE ? UFFD_FEATURE_MOVE : 0 };
-	struct uffdio_register reg = { .range = { .start = (uint64_t)(uintptr_t)dst, .len = len },
-				       .mode = UFFDIO_REGISTER_MODE_MISSING | (shmem ? UFFDIO_REGISTER_MODE_MINOR : 0) };
-	if (ioctl(uffd, UFFDIO_API, &api) != 0 || ioctl(uffd, UFFDIO_REGISTER, &reg) != 0) {
+	if (ioctl(uffd, UFFDIO_API, &api) != 0) {
 		rc = -errno;
 		goto out;
 	}
 	for (int64_t r = 0; r < rounds; r++) {
-		madvise(dst, len, MADV_DONTNEED); /* empty again; still registered; shmem keeps its page cache */
+		/*
+		 * A new, registered destination every round, as the heap maps a new view every cycle:
+		 * installing into a fresh mapping is cheaper on some hosts (shadow-paging hypervisors)
+		 * than refilling one emptied with MADV_DONTNEED. shmem keeps its page cache either way.
+		 */
+		if (dst_base != NULL)
+			munmap(dst_base, dst_span);
+		dst_base = NULL;
+		dst = map_aligned(memfd, len, &dst_base, &dst_span);
+		struct uffdio_register reg = { .range = { .start = (uint64_t)(uintptr_t)dst, .len = len },
+					       .mode = UFFDIO_REGISTER_MODE_MISSING | (shmem ? UFFDIO_REGISTER_MODE_MINOR : 0) };
+		if (dst == NULL || ioctl(uffd, UFFDIO_REGISTER, &reg) != 0) {
+			rc = -errno;
+			goto out;
+		}
 		if (mode == FL_BENCH_MOVE && r > 0)
 			populate(src, len, ps); /* the last round moved every source page away */
 		int64_t t0 = now_ns();
