@@ -74,15 +74,20 @@ class ConcurrentCycleTest {
                 .gcLog(log == null ? null : log::add).build());
     }
 
-    /** Starts heap.collect() on another thread; the caller polls until the hook is reached. */
-    private static Thread collectUntilHeld(Heap heap, Mutator m, Hold hold, AtomicReference<Throwable> failed) {
-        Thread t = Thread.ofPlatform().name("explicit-collect").start(() -> {
+    /** Starts heap.collect() on another thread; its failure goes to {@code failed}. */
+    private static Thread startCollect(Heap heap, AtomicReference<Throwable> failed) {
+        return Thread.ofPlatform().name("explicit-collect").start(() -> {
             try {
                 heap.collect();
             } catch (Throwable e) {
                 failed.set(e);
             }
         });
+    }
+
+    /** Starts heap.collect() on another thread; the caller polls until the hook is reached. */
+    private static Thread collectUntilHeld(Heap heap, Mutator m, Hold hold, AtomicReference<Throwable> failed) {
+        Thread t = startCollect(heap, failed);
         while (hold.reached.getCount() > 0 && t.isAlive()) {
             m.poll(); // takes or parks for the pauses on the way
         }
@@ -173,13 +178,7 @@ class ConcurrentCycleTest {
         try (Heap heap = heap(hold, 1, 8L << 20, log); Mutator m = heap.attach()) {
             int hList = list(m, 200);
             AtomicReference<Throwable> failed = new AtomicReference<>();
-            Thread t = Thread.ofPlatform().name("explicit-collect").start(() -> {
-                try {
-                    heap.collect();
-                } catch (Throwable e) {
-                    failed.set(e);
-                }
-            });
+            Thread t = startCollect(heap, failed);
             // Deterministic: the collector is waiting for the pause (offering it, or stopping the world).
             while (t.isAlive() && java.util.Arrays.stream(t.getStackTrace())
                     .noneMatch(e -> e.getClassName().endsWith("PauseOffer") || e.getMethodName().equals("stopTheWorld"))) {
