@@ -26,7 +26,8 @@ import org.junit.jupiter.params.provider.MethodSource;
  * reported skipped with the reason it printed; so is every program when there is no gcc.
  */
 class DemoProgramsTest {
-    private static final long RUN_TIMEOUT_SECONDS = 10;
+    /** Generous: each demo takes a second or two alone, several times that while other tests load the machine. */
+    private static final long RUN_TIMEOUT_SECONDS = 60;
     private static final int EXIT_SKIP = 77;
 
     private static Path workDir;
