@@ -213,12 +213,8 @@ public final class UffdBackend implements HeapBackend {
                 memfd = Memfd.create(MEMFD_NAME);
                 Fd.ftruncate(memfd, 2 * capacity);
                 aliasAddress = Mman.mmapShared(memfd, 2 * capacity);
-                viewAddress = Mman.mmap(0, capacity, Mman.PROT_READ | Mman.PROT_WRITE, Mman.MAP_SHARED, memfd, 0);
-            } else {
-                viewAddress = Mman.mmap(0, capacity, Mman.PROT_READ | Mman.PROT_WRITE,
-                    Mman.MAP_PRIVATE | Mman.MAP_ANONYMOUS | Mman.MAP_NORESERVE, -1, 0);
-                Mman.madvise(viewAddress, capacity, Mman.MADV_NOHUGEPAGE);
             }
+            viewAddress = mapView(0);
             handle = NativeHeap.create(mode.ordinal(), options.delivery().ordinal(), options.supply().ordinal(), fd, memfd,
                 viewAddress, aliasAddress, capacity, pageSize, options.backstop().toMillis());
             uffd = fd; // owned by the native state from now on: fl_heap_stop closes it
@@ -231,6 +227,25 @@ public final class UffdBackend implements HeapBackend {
             release();
             throw e;
         }
+    }
+
+    /**
+     * Maps a new view, with no page-table entries: CONTINUE the memfd half at {@code halfOffset},
+     * COPY/MOVE fresh private anonymous memory ({@code MADV_NOHUGEPAGE}: filled 4 KiB at a time).
+     */
+    private long mapView(long halfOffset) {
+        if (mode == Mode.CONTINUE) {
+            return Mman.mmap(0, capacity, Mman.PROT_READ | Mman.PROT_WRITE, Mman.MAP_SHARED, memfd, halfOffset);
+        }
+        long address = Mman.mmap(0, capacity, Mman.PROT_READ | Mman.PROT_WRITE,
+            Mman.MAP_PRIVATE | Mman.MAP_ANONYMOUS | Mman.MAP_NORESERVE, -1, 0);
+        try {
+            Mman.madvise(address, capacity, Mman.MADV_NOHUGEPAGE);
+        } catch (RuntimeException e) {
+            Mman.munmap(address, capacity);
+            throw e;
+        }
+        return address;
     }
 
     @SuppressWarnings("restricted")
@@ -328,20 +343,13 @@ public final class UffdBackend implements HeapBackend {
             if (mode == Mode.CONTINUE) {
                 int toHalf = 1 - currentHalf;
                 toHalfOffset = toHalf * capacity;
-                newView = Mman.mmap(0, capacity, Mman.PROT_READ | Mman.PROT_WRITE, Mman.MAP_SHARED, memfd, toHalfOffset);
+                newView = mapView(toHalfOffset);
                 fromFileOffset = currentHalf * capacity;
                 currentHalf = toHalf;
                 fromAddress = aliasAddress + fromFileOffset; // the old half stays readable through the alias
                 fromBytes = capacity;
             } else {
-                newView = Mman.mmap(0, capacity, Mman.PROT_READ | Mman.PROT_WRITE,
-                    Mman.MAP_PRIVATE | Mman.MAP_ANONYMOUS | Mman.MAP_NORESERVE, -1, 0);
-                try {
-                    Mman.madvise(newView, capacity, Mman.MADV_NOHUGEPAGE);
-                } catch (RuntimeException e) {
-                    Mman.munmap(newView, capacity);
-                    throw e;
-                }
+                newView = mapView(0);
                 fromAddress = oldView; // the old view is the from-space: its pages stay where they are
                 fromBytes = usedPages;
             }
