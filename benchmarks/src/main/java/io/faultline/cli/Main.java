@@ -105,7 +105,7 @@ public final class Main {
                 Run options (see 'faultline run --help' for details and defaults):
                   --backend java|uffd|auto  --mode continue|copy|move  --heap SIZE
                   --delivery thread|sigbus  --page-supply fresh|recycle|keep|fallocate
-                  --run-pages N  --fault-around N
+                  --alloc-pages small|huge  --run-pages N  --fault-around N
                   --threads N  --gc-threads N  --stw  --verify  --checked  --gc-log  --json
                   --inject-damage
                   --workload random|binarytrees|gcbench|gcold

@@ -19,6 +19,7 @@ import java.util.Set;
  * @param backend    {@code java}, {@code uffd} or {@code auto}
  * @param mode       {@code continue}, {@code copy} or {@code move}; null when not given
  * @param delivery   {@code thread} or {@code sigbus} (uffd and auto only); null when not given
+ * @param allocationPages {@code small} or {@code huge} (uffd and auto only; null: huge where it applies)
  * @param supply     {@code fresh}, {@code recycle}, {@code keep} or {@code fallocate} (uffd and auto
  *                   only; the mode must take it); null when not given
  * @param runPages   pages per compaction run ({@link io.faultline.heap.HeapConfig.Builder#runPages}); null: the default
@@ -56,6 +57,7 @@ public record RunOptions(
         String mode,
         String delivery,
         String supply,
+        String allocationPages,
         Long runPages,
         Long faultAround,
         String workload,
@@ -86,6 +88,8 @@ public record RunOptions(
     public static final List<String> MODES = List.of("continue", "copy", "move");
     public static final List<String> DELIVERIES = List.of("thread", "sigbus");
     public static final List<String> SUPPLIES = List.of("fresh", "recycle", "keep", "fallocate");
+    /** {@code --alloc-pages} values. */
+    public static final List<String> ALLOCATION_PAGES = List.of("small", "huge");
     public static final List<String> WORKLOADS = List.of("random", "binarytrees", "gcbench", "gcold");
 
     /** Default {@code --heap}, per workload: each makes at least 3 collections at its defaults. */
@@ -102,7 +106,7 @@ public record RunOptions(
     public static final long DEFAULT_WATCH_PLAIN_MS = 1000;
 
     /** Options that take a value. */
-    private static final Set<String> VALUED = Set.of("--backend", "--mode", "--delivery", "--page-supply", "--run-pages",
+    private static final Set<String> VALUED = Set.of("--backend", "--mode", "--delivery", "--page-supply", "--alloc-pages", "--run-pages",
             "--fault-around", "--workload", "--heap", "--threads", "--gc-threads", "--depth", "--seed", "--ops", "--duration-ms",
             "--live-mb", "--steps", "--trace", "--trace-cycles", "--watch-interval-ms");
     private static final Set<String> FLAGS = Set.of("--stw", "--stw-marking", "--verify", "--checked", "--gc-log", "--json", "--inject-damage",
@@ -165,17 +169,19 @@ public record RunOptions(
         }
         String delivery = given.containsKey("--delivery") ? choice(given, "--delivery", null, DELIVERIES) : null;
         String supply = given.containsKey("--page-supply") ? choice(given, "--page-supply", null, SUPPLIES) : null;
-        for (String uffdOnly : List.of("--delivery", "--page-supply")) {
+        String allocationPages = given.containsKey("--alloc-pages") ? choice(given, "--alloc-pages", null, ALLOCATION_PAGES) : null;
+        for (String uffdOnly : List.of("--delivery", "--page-supply", "--alloc-pages")) {
             if (given.containsKey(uffdOnly) && backend.equals("java")) {
                 throw new UsageException(uffdOnly + " '" + given.get(uffdOnly) + "' applies to --backend uffd or auto, not java");
             }
         }
-        if (supply != null) {
+        if (supply != null || allocationPages != null) {
             String m = mode != null ? mode : "continue";
             try {
-                uffdOptions(delivery, supply).check(UffdProbe.Mode.valueOf(m.toUpperCase(Locale.ROOT)));
+                uffdOptions(delivery, supply, allocationPages).check(UffdProbe.Mode.valueOf(m.toUpperCase(Locale.ROOT)));
             } catch (IllegalArgumentException e) {
-                throw new UsageException("--page-supply '" + given.get("--page-supply") + "': " + e.getMessage()
+                String option = supply != null && e.getMessage().startsWith("page supply") ? "--page-supply" : "--alloc-pages";
+                throw new UsageException(option + " '" + given.get(option) + "': " + e.getMessage()
                         + (mode == null ? " (--mode defaults to continue)" : ""));
             }
         }
@@ -232,6 +238,7 @@ public record RunOptions(
                 mode,
                 delivery,
                 supply,
+                allocationPages,
                 given.containsKey("--run-pages") ? number(given, "--run-pages", 0, 1, 4096) : null,
                 given.containsKey("--fault-around") ? number(given, "--fault-around", 0, 0, 4095) : null,
                 workload,
@@ -293,13 +300,16 @@ public record RunOptions(
     }
 
     private static RunOptions defaults(boolean help) {
-        return new RunOptions("java", null, null, null, null, null, "random", ByteSize.parse(DEFAULT_HEAP.get("random")), 1, 1, false, false,
+        return new RunOptions("java", null, null, null, null, null, null, "random", ByteSize.parse(DEFAULT_HEAP.get("random")), 1, 1, false, false,
                 DEFAULT_DEPTH, DEFAULT_SEED, DEFAULT_OPS, 0, DEFAULT_LIVE_MB, DEFAULT_STEPS, false, false, false, false, false, null, 1, 1,
                 false, 0, help);
     }
 
-    /** The uffd options of {@code --delivery} and {@code --page-supply} (null: the default of each). */
-    static UffdOptions uffdOptions(String delivery, String supply) {
+    /**
+     * The uffd options of {@code --delivery}, {@code --page-supply} and {@code --alloc-pages} (null:
+     * the default of each).
+     */
+    static UffdOptions uffdOptions(String delivery, String supply, String allocationPages) {
         UffdOptions o = UffdOptions.defaults();
         if (delivery != null) {
             o = o.withDelivery(UffdOptions.Delivery.valueOf(delivery.toUpperCase(Locale.ROOT)));
@@ -307,12 +317,15 @@ public record RunOptions(
         if (supply != null) {
             o = o.withSupply(UffdOptions.PageSupply.valueOf(supply.toUpperCase(Locale.ROOT)));
         }
+        if (allocationPages != null) {
+            o = o.withAllocationPages(UffdOptions.AllocationPages.valueOf(allocationPages.toUpperCase(Locale.ROOT)));
+        }
         return o;
     }
 
     /** The uffd options this command line asks for. */
     public UffdOptions uffdOptions() {
-        return uffdOptions(delivery, supply);
+        return uffdOptions(delivery, supply, allocationPages);
     }
 
     private static String choice(Map<String, String> given, String option, String dflt, List<String> allowed) {
@@ -365,6 +378,9 @@ public record RunOptions(
                                             uffd: where to-space pages are built (default
                                             fresh); the modes take
                                             %s
+                  --alloc-pages small|huge  uffd: the pages mutators allocate in (the view above
+                                            the to-space): 4 KiB, or 2 MiB transparent huge pages
+                                            (copy, and move with fresh pages; the default there)
                   --run-pages N             pages a compactor claims, builds and installs at once
                                             (one ioctl on uffd), 1..4096 (default %d)
                   --fault-around N          pages a fault builds and maps after its own page,

@@ -58,6 +58,11 @@ class OptionErrorsTest {
                 bad(List.of("--page-supply", "recycle", "--mode defaults to continue"), "run", "--backend", "auto",
                         "--page-supply", "recycle"),
                 bad(List.of("--page-supply", "lukewarm"), "run", "--backend", "uffd", "--page-supply", "lukewarm"),
+                bad(List.of("--alloc-pages", "huge", "continue"), "run", "--backend", "uffd", "--alloc-pages", "huge"),
+                bad(List.of("--alloc-pages", "huge", "move", "recycle"), "run", "--backend", "uffd", "--mode", "move",
+                        "--page-supply", "recycle", "--alloc-pages", "huge"),
+                bad(List.of("--alloc-pages", "small", "java"), "run", "--backend", "java", "--alloc-pages", "small"),
+                bad(List.of("--alloc-pages", "giant"), "run", "--backend", "uffd", "--mode", "copy", "--alloc-pages", "giant"),
                 bad(List.of("--run-pages", "0"), "run", "--run-pages", "0"),
                 bad(List.of("--run-pages", "4097"), "run", "--run-pages", "4097"),
                 bad(List.of("--run-pages", "many"), "run", "--run-pages=many"),
@@ -118,7 +123,7 @@ class OptionErrorsTest {
         for (String option : List.of("--backend", "--mode", "--workload", "--heap", "--threads", "--gc-threads", "--stw",
                 "--depth", "--seed", "--duration-ms", "--ops", "--live-mb", "--steps", "--verify", "--checked",
                 "--gc-log", "--json", "--help", "random", "binarytrees", "gcbench", "gcold", "continue", "copy", "move",
-                "--delivery", "--page-supply", "--run-pages", "--fault-around", "--inject-damage", "thread", "sigbus", "fresh",
+                "--delivery", "--page-supply", "--alloc-pages", "--run-pages", "--fault-around", "--inject-damage", "thread", "sigbus", "fresh",
                 "recycle", "keep", "fallocate")) {
             assertTrue(run.out().contains(option), () -> "run --help does not document " + option);
             assertTrue(top.out().contains(option.equals("--help") ? "--help" : option),
@@ -147,6 +152,9 @@ class OptionErrorsTest {
         assertTrue(u.injectDamage());
         assertEquals(io.faultline.uffd.UffdOptions.Delivery.SIGBUS, u.uffdOptions().delivery());
         assertEquals(io.faultline.uffd.UffdOptions.PageSupply.RECYCLE, u.uffdOptions().supply());
+        assertEquals(null, u.uffdOptions().allocationPages());
+        RunOptions h = RunOptions.parse(List.of("--backend", "uffd", "--mode", "copy", "--alloc-pages", "SMALL"));
+        assertEquals(io.faultline.uffd.UffdOptions.AllocationPages.SMALL, h.uffdOptions().allocationPages());
         assertEquals(64L << 20, RunOptions.parse(List.of()).heapBytes());
         assertEquals(96L << 20, RunOptions.parse(List.of("--workload", "binarytrees")).heapBytes());
         assertEquals(512L << 10, ByteSize.parse("512k"));

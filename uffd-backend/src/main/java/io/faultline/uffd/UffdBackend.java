@@ -215,6 +215,8 @@ public final class UffdBackend implements HeapBackend {
                 aliasAddress = Mman.mmapShared(memfd, 2 * capacity);
             }
             viewAddress = mapView(0);
+            hugeAllocation = options.allocationPages(mode) == UffdOptions.AllocationPages.HUGE && HugePages.offered();
+            adviseHugeAllocation(viewAddress, 0);
             handle = NativeHeap.create(mode.ordinal(), options.delivery().ordinal(), options.supply().ordinal(), fd, memfd,
                 viewAddress, aliasAddress, capacity, pageSize, options.backstop().toMillis());
             uffd = fd; // owned by the native state from now on: fl_heap_stop closes it
@@ -246,6 +248,28 @@ public final class UffdBackend implements HeapBackend {
             throw e;
         }
         return address;
+    }
+
+    /**
+     * With huge allocation pages: advises huge pages for the view at {@code address} from the first
+     * 2 MiB boundary at or above heap offset {@code from} (the to-space end) to its end. A kernel
+     * that refuses the advice (EINVAL: built without transparent huge pages) turns them off for the
+     * heap's life, which {@link #counters()} reports.
+     */
+    private void adviseHugeAllocation(long address, long from) {
+        if (!hugeAllocation) {
+            return;
+        }
+        long start = Math.ceilDiv(address + from, HugePages.SIZE) * HugePages.SIZE;
+        long end = address + capacity;
+        if (start >= end) {
+            return;
+        }
+        try {
+            Mman.madvise(start, end - start, Mman.MADV_HUGEPAGE);
+        } catch (SyscallException e) {
+            hugeAllocation = false;
+        }
     }
 
     @SuppressWarnings("restricted")
@@ -350,6 +374,7 @@ public final class UffdBackend implements HeapBackend {
                 fromBytes = capacity;
             } else {
                 newView = mapView(0);
+                adviseHugeAllocation(newView, endPage * pageSize);
                 fromAddress = oldView; // the old view is the from-space: its pages stay where they are
                 fromBytes = usedPages;
             }
@@ -415,6 +440,11 @@ public final class UffdBackend implements HeapBackend {
     }
 
     private volatile boolean populate = true;
+    /**
+     * The allocation area is advised huge pages (see {@link UffdOptions.AllocationPages#HUGE}):
+     * written by the constructor and under lock, read by {@link #counters()}.
+     */
+    private volatile boolean hugeAllocation;
 
     /** Never called: the kernel traps the access and the native path serves it. */
     @Override
@@ -512,6 +542,7 @@ public final class UffdBackend implements HeapBackend {
         for (Stat st : Stat.values()) {
             m.put(st.name().toLowerCase(java.util.Locale.ROOT), s[st.ordinal()]);
         }
+        m.put("huge_allocation", hugeAllocation ? 1L : 0L);
         return m;
     }
 

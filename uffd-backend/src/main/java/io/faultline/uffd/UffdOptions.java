@@ -10,12 +10,15 @@ import java.util.Locale;
  *
  * @param delivery how a mutator's fault reaches the code that serves it
  * @param supply   where the pages a to-space page is built in come from
+ * @param allocationPages the pages of the allocation area (the view above the to-space), or
+ *                 {@code null}: {@link AllocationPages#HUGE} where it applies, else
+ *                 {@link AllocationPages#SMALL}
  * @param backstop how long a compaction may make no progress before the fault-service thread
  *                 builds the remaining pages itself (compactor threads are Java threads and may be
  *                 late: descheduled, or stopped at a HotSpot safepoint); {@link Duration#ZERO}
  *                 turns the backstop off (tests that hold compactor threads back use it)
  */
-public record UffdOptions(Delivery delivery, PageSupply supply, Duration backstop) {
+public record UffdOptions(Delivery delivery, PageSupply supply, AllocationPages allocationPages, Duration backstop) {
     /** Default backstop: two idle polls of the service thread. */
     public static final Duration DEFAULT_BACKSTOP = Duration.ofMillis(20);
 
@@ -76,6 +79,37 @@ public record UffdOptions(Delivery delivery, PageSupply supply, Duration backsto
         }
     }
 
+    /**
+     * The pages the mutators allocate in: the view above the to-space, which every cycle maps
+     * anew. On this project's VMs (a shadow-paging hypervisor) the first access through each new
+     * 4 KiB page-table entry costs about 5 us on top of the kernel's page fault; one 2 MiB huge
+     * page costs that once for 512 pages (see docs/uffd-modes.md, "The allocation area").
+     */
+    public enum AllocationPages {
+        /** 4 KiB pages. */
+        SMALL,
+        /**
+         * 2 MiB transparent huge pages ({@code madvise(MADV_HUGEPAGE)} from the first 2 MiB
+         * boundary above the to-space; the to-space stays 4 KiB, as the install ioctls need). Only
+         * where the view is private anonymous memory whose pages are read, never moved: COPY, and
+         * MOVE with fresh pages (a CONTINUE view is a memfd, whose huge pages the kernel turns off
+         * by default; MOVE's recycling moves from-space pages, which {@code UFFDIO_MOVE} refuses
+         * with EINVAL inside a huge page). The kernel must offer them
+         * ({@code /sys/kernel/mm/transparent_hugepage/enabled} is {@code always} or
+         * {@code madvise}); if it does not, the backend uses 4 KiB pages and reports so.
+         */
+        HUGE;
+
+        public String label() {
+            return name().toLowerCase(Locale.ROOT);
+        }
+
+        /** True if a heap of {@code mode} with {@code supply} can use these pages. */
+        public boolean appliesTo(Mode mode, PageSupply supply) {
+            return this == SMALL || mode == Mode.COPY || mode == Mode.MOVE && supply == PageSupply.FRESH;
+        }
+    }
+
     public UffdOptions {
         if (delivery == null || supply == null) {
             throw new IllegalArgumentException("delivery and supply must not be null");
@@ -85,28 +119,49 @@ public record UffdOptions(Delivery delivery, PageSupply supply, Duration backsto
         }
     }
 
-    /** Thread delivery, fresh pages, the default backstop. */
+    /** Thread delivery, fresh pages, huge allocation pages where they apply, the default backstop. */
     public static UffdOptions defaults() {
-        return new UffdOptions(Delivery.THREAD, PageSupply.FRESH, DEFAULT_BACKSTOP);
+        return new UffdOptions(Delivery.THREAD, PageSupply.FRESH, null, DEFAULT_BACKSTOP);
     }
 
     public UffdOptions withDelivery(Delivery d) {
-        return new UffdOptions(d, supply, backstop);
+        return new UffdOptions(d, supply, allocationPages, backstop);
     }
 
     public UffdOptions withSupply(PageSupply s) {
-        return new UffdOptions(delivery, s, backstop);
+        return new UffdOptions(delivery, s, allocationPages, backstop);
+    }
+
+    /** {@code p}, or {@code null} for huge pages where they apply. */
+    public UffdOptions withAllocationPages(AllocationPages p) {
+        return new UffdOptions(delivery, supply, p, backstop);
+    }
+
+    /** The allocation pages a heap of {@code mode} uses: the ones asked for, or the default. */
+    public AllocationPages allocationPages(Mode mode) {
+        if (allocationPages != null) {
+            return allocationPages;
+        }
+        return AllocationPages.HUGE.appliesTo(mode, supply) ? AllocationPages.HUGE : AllocationPages.SMALL;
     }
 
     public UffdOptions withBackstop(Duration d) {
-        return new UffdOptions(delivery, supply, d);
+        return new UffdOptions(delivery, supply, allocationPages, d);
     }
 
-    /** Throws {@link IllegalArgumentException} naming the mode and the supply if they do not go together. */
+    /**
+     * Throws {@link IllegalArgumentException} naming the mode, the supply and the allocation pages
+     * if they do not go together.
+     */
     public void check(Mode mode) {
+        String m = mode.name().toLowerCase(Locale.ROOT);
         if (!supply.appliesTo(mode)) {
             throw new IllegalArgumentException("page supply '" + supply.label() + "' does not apply to mode "
-                + mode.name().toLowerCase(Locale.ROOT) + " (continue: fresh, keep, fallocate; copy: fresh; move: fresh, recycle)");
+                + m + " (continue: fresh, keep, fallocate; copy: fresh; move: fresh, recycle)");
+        }
+        if (allocationPages != null && !allocationPages.appliesTo(mode, supply)) {
+            throw new IllegalArgumentException("allocation pages '" + allocationPages.label() + "' do not apply to mode "
+                + m + " with page supply '" + supply.label() + "' (huge: copy, and move with fresh pages)");
         }
     }
 }

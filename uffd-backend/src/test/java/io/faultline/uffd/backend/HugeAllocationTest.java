@@ -1,0 +1,187 @@
+package io.faultline.uffd.backend;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.faultline.heap.Heap;
+import io.faultline.heap.HeapConfig;
+import io.faultline.heap.HeapInternals;
+import io.faultline.heap.Mutator;
+import io.faultline.model.ObjectType;
+import io.faultline.uffd.HugePages;
+import io.faultline.uffd.UffdBackend;
+import io.faultline.uffd.UffdOptions;
+import io.faultline.uffd.UffdOptions.AllocationPages;
+import io.faultline.uffd.UffdOptions.PageSupply;
+import io.faultline.uffd.UffdProbe.Mode;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
+
+/**
+ * {@link AllocationPages}: with huge pages the allocation area of every view (above the
+ * to-space) is backed by 2 MiB pages and the to-space never is, read from the kernel's own
+ * accounting ({@code AnonHugePages} in {@code /proc/self/smaps}); with small pages no part of the
+ * view is; the objects survive every cycle either way.
+ */
+class HugeAllocationTest {
+    static final ObjectType NODE = ObjectType.builder("HugeAllocNode").refs("next").i32("id").bytes("pad", 48).build();
+    static final long CAPACITY = 64L << 20;
+
+    @ParameterizedTest
+    @EnumSource(value = Mode.class, names = {"COPY", "MOVE"})
+    void theAllocationAreaIsHugeAndTheToSpaceIsNot(Mode mode) {
+        UffdTestSupport.assumeAvailable(mode);
+        Assumptions.assumeTrue(HugePages.offered(), "the kernel offers no transparent huge pages (" + thpSetting() + ")");
+        try (Heap heap = heap(mode, UffdOptions.defaults()); Mutator m = heap.attach()) {
+            UffdBackend backend = (UffdBackend) HeapInternals.backend(heap);
+            assertEquals(1L, heap.backendCounters().get("huge_allocation"), "huge pages are the default for " + mode);
+            int head = buildList(m, 20_000);
+            garbage(m, 16 << 20);
+            assertTrue(hugeBytes(backend.viewAddress(), 0, CAPACITY) > 0,
+                "the first view's allocation area has huge pages: " + vmas(backend.viewAddress()));
+            for (int cycle = 1; cycle <= 3; cycle++) {
+                m.collect();
+                heap.awaitCompaction();
+                long toSpaceEnd = heap.stats().used();
+                long boundary = Math.ceilDiv(backend.viewAddress() + toSpaceEnd, HugePages.SIZE) * HugePages.SIZE
+                    - backend.viewAddress();
+                garbage(m, 16 << 20);
+                assertEquals(0, hugeBytes(backend.viewAddress(), 0, boundary),
+                    "cycle " + cycle + ": no huge page below the to-space end " + toSpaceEnd + ": " + vmas(backend.viewAddress()));
+                assertTrue(hugeBytes(backend.viewAddress(), boundary, CAPACITY - boundary) > 0,
+                    "cycle " + cycle + ": huge pages above the to-space end " + toSpaceEnd + ": " + vmas(backend.viewAddress()));
+                checkList(m, head, 20_000, "cycle " + cycle);
+                assertTrue(heap.verify().ok(), "cycle " + cycle + ": " + heap.verify());
+            }
+        }
+    }
+
+    @Test
+    void smallPagesLeaveTheWholeViewSmall() {
+        UffdTestSupport.assumeAvailable(Mode.COPY);
+        try (Heap heap = heap(Mode.COPY, UffdOptions.defaults().withAllocationPages(AllocationPages.SMALL));
+             Mutator m = heap.attach()) {
+            UffdBackend backend = (UffdBackend) HeapInternals.backend(heap);
+            assertEquals(0L, heap.backendCounters().get("huge_allocation"));
+            int head = buildList(m, 20_000);
+            for (int cycle = 1; cycle <= 2; cycle++) {
+                garbage(m, 16 << 20);
+                assertEquals(0, hugeBytes(backend.viewAddress(), 0, CAPACITY), "cycle " + cycle + ": " + vmas(backend.viewAddress()));
+                m.collect();
+                heap.awaitCompaction();
+                checkList(m, head, 20_000, "cycle " + cycle);
+            }
+        }
+    }
+
+    @Test
+    void hugePagesAreRefusedWhereTheViewIsAMemfdOrItsPagesMove() {
+        UffdOptions huge = UffdOptions.defaults().withAllocationPages(AllocationPages.HUGE);
+        IllegalArgumentException continueMode = assertThrows(IllegalArgumentException.class, () -> huge.check(Mode.CONTINUE));
+        assertTrue(continueMode.getMessage().contains("'huge'") && continueMode.getMessage().contains("continue"),
+            continueMode.getMessage());
+        IllegalArgumentException recycle = assertThrows(IllegalArgumentException.class,
+            () -> huge.withSupply(PageSupply.RECYCLE).check(Mode.MOVE));
+        assertTrue(recycle.getMessage().contains("move") && recycle.getMessage().contains("recycle"), recycle.getMessage());
+        assertEquals(AllocationPages.SMALL, UffdOptions.defaults().withSupply(PageSupply.RECYCLE).allocationPages(Mode.MOVE));
+        assertEquals(AllocationPages.SMALL, UffdOptions.defaults().allocationPages(Mode.CONTINUE));
+        assertEquals(AllocationPages.HUGE, UffdOptions.defaults().allocationPages(Mode.COPY));
+        assertEquals(AllocationPages.HUGE, UffdOptions.defaults().allocationPages(Mode.MOVE));
+    }
+
+    private static Heap heap(Mode mode, UffdOptions options) {
+        return Heap.create(HeapConfig.builder().capacity(CAPACITY).pageSize(4096).concurrentCompaction(true)
+            .compactorThreads(1).verifyAfterGc(true).backend(UffdBackend.factory(mode, options)).build());
+    }
+
+    private static int buildList(Mutator m, int n) {
+        int head = m.push(0);
+        long id = NODE.field("id");
+        for (int i = 0; i < n; i++) {
+            int x = m.allocate(NODE);
+            m.setInt(x, id, i);
+            m.setRef(x, 0, m.handle(head));
+            m.setHandle(head, x);
+        }
+        return head;
+    }
+
+    private static void checkList(Mutator m, int head, int n, String where) {
+        long id = NODE.field("id");
+        int k = 0;
+        for (int x = m.handle(head); x != 0; x = m.getRef(x, 0)) {
+            assertEquals(n - 1 - k, m.getInt(x, id), where + ": node " + k);
+            k++;
+        }
+        assertEquals(n, k, where);
+    }
+
+    /** Allocates about {@code bytes} of unreachable byte arrays. */
+    private static void garbage(Mutator m, long bytes) {
+        for (long done = 0; done < bytes; done += 4096) {
+            m.allocateByteArray(4000);
+        }
+    }
+
+    /** AnonHugePages, in bytes, of the view's mappings that start in {@code [view + from, view + from + length)}. */
+    private static long hugeBytes(long view, long from, long length) {
+        long sum = 0;
+        for (Vma v : smaps()) {
+            if (v.start >= view + from && v.start < view + from + length) {
+                sum += v.anonHugeBytes;
+            }
+        }
+        return sum;
+    }
+
+    private static String vmas(long view) {
+        StringBuilder b = new StringBuilder();
+        for (Vma v : smaps()) {
+            if (v.start >= view && v.start < view + CAPACITY) {
+                b.append(String.format("[+0x%x..+0x%x huge %d KiB] ", v.start - view, v.end - view, v.anonHugeBytes >> 10));
+            }
+        }
+        return b.toString();
+    }
+
+    private record Vma(long start, long end, long anonHugeBytes) {
+    }
+
+    private static List<Vma> smaps() {
+        List<Vma> out = new ArrayList<>();
+        try {
+            long start = -1;
+            long end = -1;
+            for (String line : Files.readAllLines(Path.of("/proc/self/smaps"))) {
+                if (!line.isEmpty() && Character.digit(line.charAt(0), 16) >= 0 && line.indexOf('-') > 0
+                        && line.indexOf(' ') > line.indexOf('-')) {
+                    String[] r = line.substring(0, line.indexOf(' ')).split("-");
+                    start = Long.parseUnsignedLong(r[0], 16);
+                    end = Long.parseUnsignedLong(r[1], 16);
+                } else if (line.startsWith("AnonHugePages:")) {
+                    long kb = Long.parseLong(line.substring("AnonHugePages:".length()).replace("kB", "").strip());
+                    out.add(new Vma(start, end, kb << 10));
+                }
+            }
+        } catch (IOException e) {
+            throw new IllegalStateException("/proc/self/smaps: " + e, e);
+        }
+        return out;
+    }
+
+    private static String thpSetting() {
+        try {
+            return Files.readString(Path.of("/sys/kernel/mm/transparent_hugepage/enabled")).strip();
+        } catch (IOException e) {
+            return "no /sys/kernel/mm/transparent_hugepage/enabled";
+        }
+    }
+}
