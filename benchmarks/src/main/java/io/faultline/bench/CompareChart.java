@@ -86,7 +86,9 @@ public final class CompareChart {
         BinaryTreesReference.Result t = r.binaryTrees();
         if (t != null) {
             DefaultCategoryDataset trees = new DefaultCategoryDataset();
-            trees.addValue(finite(t.faultline().workMs() / 1e3), "s", "Faultline " + t.faultline().label());
+            for (BinaryTreesReference.Run f : t.faultline()) {
+                trees.addValue(finite(f.workMs() / 1e3), "s", "Faultline " + f.label());
+            }
             trees.addValue(finite(t.hotspot().workMs() / 1e3), "s", "HotSpot " + t.hotspot().label());
             charts.add(bar("binary-trees " + t.depth() + " (s, same run)", "s", trees, false, false));
         }

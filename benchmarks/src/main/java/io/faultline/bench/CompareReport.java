@@ -97,10 +97,16 @@ public final class CompareReport {
         }
         BinaryTreesReference.Result t = r.binaryTrees();
         if (t != null) {
-            out.append(String.format(Locale.ROOT, "binary-trees %d, heap %s (same run, each child JVM times its own work): Faultline %s %s, "
-                            + "HotSpot %s %s: %s%n", t.depth(), mib(t.heapBytes()), t.faultline().label(), run(t.faultline()),
+            StringBuilder heaps = new StringBuilder();
+            for (BinaryTreesReference.Run heap : t.faultline()) {
+                heaps.append(String.format(Locale.ROOT, "Faultline %s %s (%s), ", heap.label(), run(heap),
+                        Double.isFinite(t.ratio(heap)) ? String.format(Locale.ROOT, "%.2fx", t.ratio(heap)) : "no ratio"));
+            }
+            out.append(String.format(Locale.ROOT, "binary-trees %d, heap %s (same run, each child JVM times its own work): %s"
+                            + "HotSpot %s %s: %s%n", t.depth(), mib(t.heapBytes()), heaps,
                     t.hotspot().label(), run(t.hotspot()),
-                    Double.isFinite(t.ratio()) ? String.format(Locale.ROOT, "Faultline / HotSpot = %.2fx", t.ratio()) : "no ratio"));
+                    Double.isFinite(t.ratio()) ? String.format(Locale.ROOT, "Faultline / HotSpot = %.2fx (%s)", t.ratio(), t.best().label())
+                            : "no ratio"));
         }
         out.append(r.peakRssMethod()).append('\n');
         for (Row row : r.rows()) {
@@ -234,7 +240,12 @@ public final class CompareReport {
             j.append("null");
         } else {
             j.append("{\"depth\": ").append(t.depth()).append(", \"heapBytes\": ").append(t.heapBytes())
-                    .append(", \"ratio\": ").append(num(t.ratio())).append(", \"faultline\": ").append(treeRun(t.faultline()))
+                    .append(", \"ratio\": ").append(num(t.ratio())).append(", \"faultline\": ").append(treeRun(t.best()))
+                    .append(", \"faultlineRuns\": [");
+            for (int i = 0; i < t.faultline().size(); i++) {
+                j.append(i == 0 ? "" : ", ").append(treeRun(t.faultline().get(i)));
+            }
+            j.append("]")
                     .append(", \"hotspot\": ").append(treeRun(t.hotspot())).append('}');
         }
         j.append(",\n  \"peakRssMethod\": ").append(Json.quote(r.peakRssMethod()));
@@ -332,15 +343,20 @@ public final class CompareReport {
         return c.toString();
     }
 
-    /** The binary-trees reference as CSV: one line per runtime (header only without one). */
+    /**
+     * The binary-trees reference as CSV: one line per child JVM, the Faultline heaps first (header
+     * only without one); {@code ratio} is that run's work time over HotSpot's.
+     */
     public static String binaryTreesCsv(Result r) {
         StringBuilder c = new StringBuilder("runtime,label,depth,heap_bytes,work_ms,process_ms,output_exact,error,ratio\n");
         BinaryTreesReference.Result t = r.binaryTrees();
         if (t != null) {
-            for (BinaryTreesReference.Run run : List.of(t.faultline(), t.hotspot())) {
+            List<BinaryTreesReference.Run> runs = new ArrayList<>(t.faultline());
+            runs.add(t.hotspot());
+            for (BinaryTreesReference.Run run : runs) {
                 c.append(String.join(",", List.of(run.runtime(), text(run.label()), Integer.toString(t.depth()), Long.toString(t.heapBytes()),
                         csvNum(run.workMs()), csvNum(run.processMs()), Boolean.toString(run.outputExact()),
-                        run.error() == null ? "" : text(run.error()), csvNum(t.ratio())))).append('\n');
+                        run.error() == null ? "" : text(run.error()), csvNum(t.ratio(run))))).append('\n');
             }
         }
         return c.toString();

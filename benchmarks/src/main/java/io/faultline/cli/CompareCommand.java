@@ -66,9 +66,10 @@ public final class CompareCommand {
                                    the default for the rows and add a sweep that repeats the
                                    compaction per value (MB/s, ioctls per page, install cost)
                   --binarytrees N  add the binary-trees reference row: depth N (e.g. 21) on a
-                                   Faultline heap (the uffd row with the best compaction MB/s)
-                                   and the same program on plain Java objects in a HotSpot G1
-                                   child JVM with the same -Xmx, outputs checked (tens of seconds)
+                                   Faultline heap per uffd mode (that mode's row with the best
+                                   compaction MB/s; java without a uffd row) and the same
+                                   program on plain Java objects in a HotSpot G1 child JVM with
+                                   the same -Xmx, outputs checked (tens of seconds each)
                   --binarytrees-heap SIZE  that row's heap and -Xmx (default 512m)
                   -h, --help       print this help
 
