@@ -64,6 +64,84 @@ class HugeAllocationTest {
         }
     }
 
+    /**
+     * A seeded random program against a model, in huge allocation pages: lists built, replaced
+     * and dropped in 48 root slots, garbage arrays of up to 512 KiB between them (so TLABs cross
+     * many 2 MiB boundaries), a collection asked for now and then; after each of those, and at the end, each slot's list must read
+     * exactly as the model says and the heap must verify (it also verifies after every cycle). Prints the seed on failure;
+     * replay with {@code -Dfaultline.seed=N}.
+     */
+    @ParameterizedTest
+    @EnumSource(value = Mode.class, names = {"COPY", "MOVE"})
+    void aSeededProgramMatchesItsModelInHugePages(Mode mode) {
+        UffdTestSupport.assumeAvailable(mode);
+        Assumptions.assumeTrue(HugePages.offered(), "the kernel offers no transparent huge pages (" + thpSetting() + ")");
+        String given = System.getProperty("faultline.seed");
+        long seed = given != null && !given.isBlank() ? Long.parseLong(given.strip()) : System.nanoTime();
+        try {
+            runSeeded(mode, seed);
+        } catch (Throwable t) {
+            throw new AssertionError("seed " + seed + " (" + mode + "); replay: mvn -pl uffd-backend test "
+                + "-Dtest=HugeAllocationTest -Dfaultline.seed=" + seed + ": " + t, t);
+        }
+    }
+
+    private static void runSeeded(Mode mode, long seed) {
+        java.util.SplittableRandom r = new java.util.SplittableRandom(seed);
+        long id = NODE.field("id");
+        int slots = 48;
+        List<int[]> model = new ArrayList<>();
+        try (Heap heap = heap(mode, UffdOptions.defaults()); Mutator m = heap.attach()) {
+            UffdBackend backend = (UffdBackend) HeapInternals.backend(heap);
+            int first = m.push(0);
+            for (int i = 1; i < slots; i++) {
+                m.push(0);
+            }
+            for (int i = 0; i < slots; i++) {
+                model.add(new int[0]);
+            }
+            int next = 1;
+            long hugeSeen = 0;
+            for (int step = 0; step <= 3000; step++) {
+                int slot = r.nextInt(slots);
+                int what = step == 3000 ? 999 : r.nextInt(1000);
+                if (what < 400) {
+                    int[] ids = new int[r.nextInt(1, 400)];
+                    m.setHandle(first + slot, 0);
+                    for (int k = 0; k < ids.length; k++) {
+                        int x = m.allocate(NODE);
+                        ids[ids.length - 1 - k] = next;
+                        m.setInt(x, id, next++);
+                        m.setRef(x, 0, m.handle(first + slot));
+                        m.setHandle(first + slot, x);
+                    }
+                    model.set(slot, ids);
+                } else if (what < 500) {
+                    m.setHandle(first + slot, 0);
+                    model.set(slot, new int[0]);
+                } else if (what < 995) {
+                    m.allocateByteArray(r.nextInt(16, 512 << 10));
+                } else {
+                    hugeSeen = Math.max(hugeSeen, hugeBytes(backend.viewAddress(), 0, CAPACITY));
+                    m.collect();
+                    heap.awaitCompaction();
+                    for (int i = 0; i < slots; i++) {
+                        int[] ids = model.get(i);
+                        int k = 0;
+                        for (int x = m.handle(first + i); x != 0; x = m.getRef(x, 0)) {
+                            assertTrue(k < ids.length, "step " + step + " slot " + i + ": list longer than " + ids.length);
+                            assertEquals(ids[k], m.getInt(x, id), "step " + step + " slot " + i + " node " + k);
+                            k++;
+                        }
+                        assertEquals(ids.length, k, "step " + step + " slot " + i + ": list length");
+                    }
+                    assertTrue(heap.verify().ok(), "step " + step + ": " + heap.verify());
+                }
+            }
+            assertTrue(hugeSeen > 0, "huge pages were used");
+        }
+    }
+
     @Test
     void smallPagesLeaveTheWholeViewSmall() {
         UffdTestSupport.assumeAvailable(Mode.COPY);
