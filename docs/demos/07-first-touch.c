@@ -1,5 +1,5 @@
 /*
- * 07-first-touch.c: why the allocation area of a COPY or MOVE heap is backed by huge pages.
+ * 07-first-touch.c: why the allocation area of a userfaultfd heap is backed by huge pages.
  *
  * Every flip maps a new view (demo 6), so every page the mutators allocate in after it is reached
  * through a page-table entry (PTE) the kernel has just created. The allocator asks for those PTEs

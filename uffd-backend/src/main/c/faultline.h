@@ -102,8 +102,9 @@ FL_EXPORT int fl_heap_attach(struct fl_heap *h, const void *bitmap, const void *
  */
 FL_EXPORT void fl_heap_move_view(struct fl_heap *h, void *view);
 /*
- * Inside the pause, after the control block holds the cycle's bounds: the from-space (COPY/MOVE:
- * its mapping and extent; CONTINUE: NULL and the halves' file offsets).
+ * Inside the pause, after the control block holds the cycle's bounds: the from-space, in every mode
+ * the old view and its used extent (NULL, 0 when compaction ends); CONTINUE also the halves' file
+ * offsets (from: punched as it is consumed, unless KEEP; to: built through the alias).
  */
 FL_EXPORT void fl_heap_begin(struct fl_heap *h, const void *from, int64_t from_bytes, int64_t from_half_offset,
 			     int64_t to_half_offset);

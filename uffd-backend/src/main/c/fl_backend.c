@@ -142,10 +142,9 @@ extern int64_t fl_test_build_delay_ns; /* fl_test_hooks.c */
 
 /*
  * Populates the page tables of the from-space a run of [first, first + n) will read, with one
- * MADV_POPULATE_READ. CONTINUE reads from-space through the alias, which has no page-table entry
- * for it, and on this project's VMs (a shadow-paging hypervisor) the first access to such a page
- * costs 5 us or more, while populating it costs about 0.2 us (docs/uffd-modes.md). COPY and MOVE
- * read the old view, whose entries are still there: the call finds them present and costs little. A run reads from the
+ * MADV_POPULATE_READ. Every mode reads from-space through the old view, whose entries are mostly
+ * still there (the mutators and the marker used them): the call finds them present and costs
+ * little; a page nobody touched gets its entry here in bulk instead of by a fault. A run reads from the
  * first object of its first page up to the head of the first object of the page after it.
  */
 static void populate_sources(struct fl_heap *h, int64_t first, int64_t n)
@@ -317,10 +316,12 @@ static void release_from_space(void *ctx, int64_t offset, int64_t bytes)
 		bytes = h->from_bytes - offset;
 	STAT(h, FL_STAT_RELEASES);
 	STAT_ADD(h, FL_STAT_RELEASED_BYTES, bytes);
-	int rc;
+	int rc = 0;
+	/* CONTINUE: the page cache of the old half; and (all modes) the old view's private pages, which
+	 * for CONTINUE are its allocation area when it has huge allocation pages. */
 	if (h->mode == FL_MODE_CONTINUE)
 		rc = fallocate(h->memfd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, h->from_half_offset + offset, bytes);
-	else
+	if (rc == 0)
 		rc = madvise(h->from + offset, (size_t)bytes, MADV_DONTNEED);
 	if (rc != 0)
 		record_error(h, -1, errno);
@@ -639,7 +640,7 @@ void fl_heap_begin(struct fl_heap *h, const void *from, int64_t from_bytes, int6
 		   int64_t to_half_offset)
 {
 	struct fl_control *c = h->protocol.control;
-	h->from = h->mode == FL_MODE_CONTINUE && from_bytes > 0 ? h->alias + from_half_offset : (char *)from;
+	h->from = (char *)from;
 	h->from_bytes = from_bytes;
 	h->from_half_offset = from_half_offset;
 	h->to_half_offset = to_half_offset;

@@ -380,7 +380,7 @@ public record RunOptions(
                                             %s
                   --alloc-pages small|huge  uffd: the pages mutators allocate in (the view above
                                             the to-space): 4 KiB, or 2 MiB transparent huge pages
-                                            (copy, and move with fresh pages; the default there)
+                                            (the default; not move with recycle)
                   --run-pages N             pages a compactor claims, builds and installs at once
                                             (one ioctl on uffd), 1..4096 (default %d)
                   --fault-around N          pages a fault builds and maps after its own page,

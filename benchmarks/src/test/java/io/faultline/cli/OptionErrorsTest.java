@@ -58,7 +58,6 @@ class OptionErrorsTest {
                 bad(List.of("--page-supply", "recycle", "--mode defaults to continue"), "run", "--backend", "auto",
                         "--page-supply", "recycle"),
                 bad(List.of("--page-supply", "lukewarm"), "run", "--backend", "uffd", "--page-supply", "lukewarm"),
-                bad(List.of("--alloc-pages", "huge", "continue"), "run", "--backend", "uffd", "--alloc-pages", "huge"),
                 bad(List.of("--alloc-pages", "huge", "move", "recycle"), "run", "--backend", "uffd", "--mode", "move",
                         "--page-supply", "recycle", "--alloc-pages", "huge"),
                 bad(List.of("--alloc-pages", "small", "java"), "run", "--backend", "java", "--alloc-pages", "small"),

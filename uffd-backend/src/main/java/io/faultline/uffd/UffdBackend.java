@@ -31,9 +31,12 @@ import java.util.concurrent.locks.ReentrantReadWriteLock;
  *       maps the other half at a new address and that mapping becomes the view</td>
  *       <td colspan="2">capacity bytes private anonymous ({@code MAP_NORESERVE}, {@code
  *       MADV_NOHUGEPAGE}); each pause maps a new one and that becomes the view</td></tr>
- *   <tr><td>from-space</td><td>the old half, read through a permanent GC alias of the whole
- *       memfd; the old view is unmapped when compaction ends</td><td colspan="2">the old view
- *       itself (its pages stay where they are), unmapped when compaction ends</td></tr>
+ *   <tr><td>allocation area</td><td colspan="3">with huge allocation pages (the default but for
+ *       MOVE with recycling), from the first 2 MiB boundary above the to-space: private anonymous
+ *       memory advised {@code MADV_HUGEPAGE} (CONTINUE: mapped over that part of the memfd half)</td></tr>
+ *   <tr><td>from-space</td><td colspan="3">the old view itself (its pages and page-table entries
+ *       stay where they are), unmapped when compaction ends; CONTINUE also punches the old half
+ *       unless it keeps it</td></tr>
  *   <tr><td>page built in</td><td>the new half, through the alias (populates the page cache)</td>
  *       <td colspan="2">a native build buffer of one run (64 buffers of max(runPages, 1 +
  *       faultAroundPages) pages, claimed per step or fault)</td></tr>
@@ -214,9 +217,8 @@ public final class UffdBackend implements HeapBackend {
                 Fd.ftruncate(memfd, 2 * capacity);
                 aliasAddress = Mman.mmapShared(memfd, 2 * capacity);
             }
-            viewAddress = mapView(0);
             hugeAllocation = options.allocationPages(mode) == UffdOptions.AllocationPages.HUGE && HugePages.offered();
-            adviseHugeAllocation(viewAddress, 0);
+            viewAddress = mapView(0, 0);
             handle = NativeHeap.create(mode.ordinal(), options.delivery().ordinal(), options.supply().ordinal(), fd, memfd,
                 viewAddress, aliasAddress, capacity, pageSize, options.backstop().toMillis());
             uffd = fd; // owned by the native state from now on: fl_heap_stop closes it
@@ -233,16 +235,25 @@ public final class UffdBackend implements HeapBackend {
 
     /**
      * Maps a new view, with no page-table entries: CONTINUE the memfd half at {@code halfOffset},
-     * COPY/MOVE fresh private anonymous memory ({@code MADV_NOHUGEPAGE}: filled 4 KiB at a time).
+     * COPY/MOVE fresh private anonymous memory ({@code MADV_NOHUGEPAGE}: the to-space is filled
+     * 4 KiB at a time). With huge allocation pages, the view from the first 2 MiB boundary at or
+     * above heap offset {@code allocationFrom} (the to-space end) on is private anonymous memory
+     * advised {@code MADV_HUGEPAGE} (for CONTINUE it replaces that part of the memfd mapping: only
+     * the to-space needs the page cache, and the next cycle reads from-space through this view).
      */
-    private long mapView(long halfOffset) {
+    private long mapView(long halfOffset, long allocationFrom) {
+        long address;
         if (mode == Mode.CONTINUE) {
-            return Mman.mmap(0, capacity, Mman.PROT_READ | Mman.PROT_WRITE, Mman.MAP_SHARED, memfd, halfOffset);
+            address = Mman.mmap(0, capacity, Mman.PROT_READ | Mman.PROT_WRITE, Mman.MAP_SHARED, memfd, halfOffset);
+        } else {
+            address = Mman.mmap(0, capacity, Mman.PROT_READ | Mman.PROT_WRITE,
+                Mman.MAP_PRIVATE | Mman.MAP_ANONYMOUS | Mman.MAP_NORESERVE, -1, 0);
         }
-        long address = Mman.mmap(0, capacity, Mman.PROT_READ | Mman.PROT_WRITE,
-            Mman.MAP_PRIVATE | Mman.MAP_ANONYMOUS | Mman.MAP_NORESERVE, -1, 0);
         try {
-            Mman.madvise(address, capacity, Mman.MADV_NOHUGEPAGE);
+            if (mode != Mode.CONTINUE) {
+                Mman.madvise(address, capacity, Mman.MADV_NOHUGEPAGE);
+            }
+            mapHugeAllocation(address, allocationFrom);
         } catch (RuntimeException e) {
             Mman.munmap(address, capacity);
             throw e;
@@ -251,12 +262,13 @@ public final class UffdBackend implements HeapBackend {
     }
 
     /**
-     * With huge allocation pages: advises huge pages for the view at {@code address} from the first
-     * 2 MiB boundary at or above heap offset {@code from} (the to-space end) to its end. A kernel
-     * that refuses the advice (EINVAL: built without transparent huge pages) turns them off for the
-     * heap's life, which {@link #counters()} reports.
+     * With huge allocation pages: from the first 2 MiB boundary at or above heap offset {@code from}
+     * to the end of the view at {@code address}, advises huge pages (CONTINUE: over a private
+     * anonymous mapping put there first). A kernel that refuses the advice (EINVAL: built without
+     * transparent huge pages) turns huge pages off for the heap's life, which {@link #counters()}
+     * reports.
      */
-    private void adviseHugeAllocation(long address, long from) {
+    private void mapHugeAllocation(long address, long from) {
         if (!hugeAllocation) {
             return;
         }
@@ -264,6 +276,10 @@ public final class UffdBackend implements HeapBackend {
         long end = address + capacity;
         if (start >= end) {
             return;
+        }
+        if (mode == Mode.CONTINUE) {
+            Mman.mmap(start, end - start, Mman.PROT_READ | Mman.PROT_WRITE,
+                Mman.MAP_PRIVATE | Mman.MAP_ANONYMOUS | Mman.MAP_NORESERVE | Mman.MAP_FIXED, -1, 0);
         }
         try {
             Mman.madvise(start, end - start, Mman.MADV_HUGEPAGE);
@@ -367,17 +383,14 @@ public final class UffdBackend implements HeapBackend {
             if (mode == Mode.CONTINUE) {
                 int toHalf = 1 - currentHalf;
                 toHalfOffset = toHalf * capacity;
-                newView = mapView(toHalfOffset);
+                newView = mapView(toHalfOffset, endPage * pageSize);
                 fromFileOffset = currentHalf * capacity;
                 currentHalf = toHalf;
-                fromAddress = aliasAddress + fromFileOffset; // the old half stays readable through the alias
-                fromBytes = capacity;
             } else {
-                newView = mapView(0);
-                adviseHugeAllocation(newView, endPage * pageSize);
-                fromAddress = oldView; // the old view is the from-space: its pages stay where they are
-                fromBytes = usedPages;
+                newView = mapView(0, endPage * pageSize);
             }
+            fromAddress = oldView; // the old view is the from-space: its pages stay where they are
+            fromBytes = usedPages;
             retiredView = oldView;
             retiredArena = viewArena;
             viewAddress = newView;
@@ -404,8 +417,7 @@ public final class UffdBackend implements HeapBackend {
                 }
             }
             registeredBytes = toSpaceBytes;
-            NativeHeap.begin(handle, mode == Mode.CONTINUE ? 0 : fromAddress, fromBytes,
-                mode == Mode.CONTINUE ? fromFileOffset : 0, toHalfOffset);
+            NativeHeap.begin(handle, fromAddress, fromBytes, mode == Mode.CONTINUE ? fromFileOffset : 0, toHalfOffset);
         }
     }
 
@@ -547,8 +559,8 @@ public final class UffdBackend implements HeapBackend {
     }
 
     /**
-     * The current cycle's from-space, offsets as in the view (CONTINUE: the old half through the
-     * alias), or {@link MemorySegment#NULL} outside a compaction. For tests and diagnostics: its
+     * The current cycle's from-space, offsets as in the view (in every mode the old view), or
+     * {@link MemorySegment#NULL} outside a compaction. For tests and diagnostics: its
      * pages are released as compaction passes them.
      */
     @Override

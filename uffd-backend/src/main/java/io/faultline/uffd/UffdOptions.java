@@ -90,11 +90,11 @@ public record UffdOptions(Delivery delivery, PageSupply supply, AllocationPages 
         SMALL,
         /**
          * 2 MiB transparent huge pages ({@code madvise(MADV_HUGEPAGE)} from the first 2 MiB
-         * boundary above the to-space; the to-space stays 4 KiB, as the install ioctls need). Only
-         * where the view is private anonymous memory whose pages are read, never moved: COPY, and
-         * MOVE with fresh pages (a CONTINUE view is a memfd, whose huge pages the kernel turns off
-         * by default; MOVE's recycling moves from-space pages, which {@code UFFDIO_MOVE} refuses
-         * with EINVAL inside a huge page). The kernel must offer them
+         * boundary above the to-space; the to-space stays 4 KiB, as the install ioctls need). In
+         * CONTINUE that part of the view is private anonymous memory instead of the memfd (the
+         * kernel keeps shmem out of huge pages by default; only the to-space needs the page cache).
+         * Not with MOVE's recycling: it moves consumed from-space pages, and {@code UFFDIO_MOVE}
+         * refused one inside a huge page with EINVAL. The kernel must offer them
          * ({@code /sys/kernel/mm/transparent_hugepage/enabled} is {@code always} or
          * {@code madvise}); if it does not, the backend uses 4 KiB pages and reports so.
          */
@@ -106,7 +106,7 @@ public record UffdOptions(Delivery delivery, PageSupply supply, AllocationPages 
 
         /** True if a heap of {@code mode} with {@code supply} can use these pages. */
         public boolean appliesTo(Mode mode, PageSupply supply) {
-            return this == SMALL || mode == Mode.COPY || mode == Mode.MOVE && supply == PageSupply.FRESH;
+            return this == SMALL || mode != Mode.MOVE || supply != PageSupply.RECYCLE;
         }
     }
 
@@ -161,7 +161,7 @@ public record UffdOptions(Delivery delivery, PageSupply supply, AllocationPages 
         }
         if (allocationPages != null && !allocationPages.appliesTo(mode, supply)) {
             throw new IllegalArgumentException("allocation pages '" + allocationPages.label() + "' do not apply to mode "
-                + m + " with page supply '" + supply.label() + "' (huge: copy, and move with fresh pages)");
+                + m + " with page supply '" + supply.label() + "' (huge: every mode and supply but move with recycle)");
         }
     }
 }

@@ -18,7 +18,7 @@
  *   <tr><td>heap memory</td><td>memfd (shmem) of 2 x capacity; view = one half, GC alias = all</td>
  *       <td>private anonymous view</td><td>private anonymous view</td></tr>
  *   <tr><td>pause: from-space</td><td>a new mapping of the other half becomes the view; the
- *       old half stays readable through the alias (no page moves at all)</td>
+ *       old view is the from-space (no page or page-table entry moves)</td>
  *       <td colspan="2">a new anonymous mapping becomes the view; the old view is the from-space
  *       (no page or page-table entry moves)</td></tr>
  *   <tr><td>who copies the bytes</td><td>the builder, into the page cache through the alias; the
@@ -31,7 +31,8 @@
  *   <tr><td>fault kinds</td><td>MISSING (page not yet in the cache: the old half was punched) or
  *       MINOR (cached); registered for both, resolved identically</td>
  *       <td colspan="2">MISSING</td></tr>
- *   <tr><td>from-space release</td><td>{@code fallocate(PUNCH_HOLE)} on the old half</td>
+ *   <tr><td>from-space release</td><td>{@code fallocate(PUNCH_HOLE)} on the old half (and
+ *       {@code madvise(DONTNEED)} on the old view's anonymous allocation area)</td>
  *       <td colspan="2">{@code madvise(DONTNEED)}, then {@code munmap}</td></tr>
  *   <tr><td>address space</td><td>3 x capacity (view + 2 x capacity alias), plus the old view
  *       during a compaction; memory accounted as shmem</td><td colspan="2">capacity, plus the old

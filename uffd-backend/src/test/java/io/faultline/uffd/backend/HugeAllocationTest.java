@@ -27,7 +27,8 @@ import org.junit.jupiter.params.provider.EnumSource;
 
 /**
  * {@link AllocationPages}: with huge pages the allocation area of every view (above the
- * to-space) is backed by 2 MiB pages and the to-space never is, read from the kernel's own
+ * to-space; in CONTINUE private anonymous memory over the memfd view) is backed by 2 MiB pages and
+ * the to-space never is, read from the kernel's own
  * accounting ({@code AnonHugePages} in {@code /proc/self/smaps}); with small pages no part of the
  * view is; the objects survive every cycle either way.
  */
@@ -36,7 +37,7 @@ class HugeAllocationTest {
     static final long CAPACITY = 64L << 20;
 
     @ParameterizedTest
-    @EnumSource(value = Mode.class, names = {"COPY", "MOVE"})
+    @EnumSource(Mode.class)
     void theAllocationAreaIsHugeAndTheToSpaceIsNot(Mode mode) {
         UffdTestSupport.assumeAvailable(mode);
         Assumptions.assumeTrue(HugePages.offered(), "the kernel offers no transparent huge pages (" + thpSetting() + ")");
@@ -72,7 +73,7 @@ class HugeAllocationTest {
      * replay with {@code -Dfaultline.seed=N}.
      */
     @ParameterizedTest
-    @EnumSource(value = Mode.class, names = {"COPY", "MOVE"})
+    @EnumSource(Mode.class)
     void aSeededProgramMatchesItsModelInHugePages(Mode mode) {
         UffdTestSupport.assumeAvailable(mode);
         Assumptions.assumeTrue(HugePages.offered(), "the kernel offers no transparent huge pages (" + thpSetting() + ")");
@@ -142,10 +143,11 @@ class HugeAllocationTest {
         }
     }
 
-    @Test
-    void smallPagesLeaveTheWholeViewSmall() {
-        UffdTestSupport.assumeAvailable(Mode.COPY);
-        try (Heap heap = heap(Mode.COPY, UffdOptions.defaults().withAllocationPages(AllocationPages.SMALL));
+    @ParameterizedTest
+    @EnumSource(Mode.class)
+    void smallPagesLeaveTheWholeViewSmall(Mode mode) {
+        UffdTestSupport.assumeAvailable(mode);
+        try (Heap heap = heap(mode, UffdOptions.defaults().withAllocationPages(AllocationPages.SMALL));
              Mutator m = heap.attach()) {
             UffdBackend backend = (UffdBackend) HeapInternals.backend(heap);
             assertEquals(0L, heap.backendCounters().get("huge_allocation"));
@@ -161,18 +163,21 @@ class HugeAllocationTest {
     }
 
     @Test
-    void hugePagesAreRefusedWhereTheViewIsAMemfdOrItsPagesMove() {
+    void hugePagesAreRefusedWhereRecycledPagesMove() {
         UffdOptions huge = UffdOptions.defaults().withAllocationPages(AllocationPages.HUGE);
-        IllegalArgumentException continueMode = assertThrows(IllegalArgumentException.class, () -> huge.check(Mode.CONTINUE));
-        assertTrue(continueMode.getMessage().contains("'huge'") && continueMode.getMessage().contains("continue"),
-            continueMode.getMessage());
         IllegalArgumentException recycle = assertThrows(IllegalArgumentException.class,
             () -> huge.withSupply(PageSupply.RECYCLE).check(Mode.MOVE));
-        assertTrue(recycle.getMessage().contains("move") && recycle.getMessage().contains("recycle"), recycle.getMessage());
+        assertTrue(recycle.getMessage().contains("'huge'") && recycle.getMessage().contains("move")
+            && recycle.getMessage().contains("recycle"), recycle.getMessage());
+        huge.check(Mode.CONTINUE);
+        huge.withSupply(PageSupply.KEEP).check(Mode.CONTINUE);
+        huge.check(Mode.COPY);
+        huge.check(Mode.MOVE);
         assertEquals(AllocationPages.SMALL, UffdOptions.defaults().withSupply(PageSupply.RECYCLE).allocationPages(Mode.MOVE));
-        assertEquals(AllocationPages.SMALL, UffdOptions.defaults().allocationPages(Mode.CONTINUE));
-        assertEquals(AllocationPages.HUGE, UffdOptions.defaults().allocationPages(Mode.COPY));
-        assertEquals(AllocationPages.HUGE, UffdOptions.defaults().allocationPages(Mode.MOVE));
+        for (Mode mode : Mode.values()) {
+            assertEquals(AllocationPages.HUGE, UffdOptions.defaults().allocationPages(mode), mode.name());
+        }
+        assertEquals(AllocationPages.HUGE, UffdOptions.defaults().withSupply(PageSupply.KEEP).allocationPages(Mode.CONTINUE));
     }
 
     private static Heap heap(Mode mode, UffdOptions options) {
