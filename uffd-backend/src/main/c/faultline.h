@@ -104,7 +104,8 @@ FL_EXPORT void fl_heap_move_view(struct fl_heap *h, void *view);
 /*
  * Inside the pause, after the control block holds the cycle's bounds: the from-space, in every mode
  * the old view and its used extent (NULL, 0 when compaction ends); CONTINUE also the halves' file
- * offsets (from: punched as it is consumed, unless KEEP; to: built through the alias).
+ * offsets (from: punched as it is consumed, unless KEEP; to: built through the alias), and it reads
+ * the old view's to-space (up to the last flip's END_PAGE) through the alias, where its entries are.
  */
 FL_EXPORT void fl_heap_begin(struct fl_heap *h, const void *from, int64_t from_bytes, int64_t from_half_offset,
 			     int64_t to_half_offset);

@@ -107,7 +107,8 @@ int compact_page(const struct fl_compactor *c, int64_t page, char *dst, int64_t 
 	if (obj == FL_NO_OBJECT)
 		return 0;
 	while (obj < from_top) {
-		uint64_t header = obj == 0 ? fl_header_word(FL_MIN_OBJECT_WORDS, 0) : ld64(from + obj);
+		const char *src = obj < c->from_split ? c->from_low : from; /* no object crosses the split */
+		uint64_t header = obj == 0 ? fl_header_word(FL_MIN_OBJECT_WORDS, 0) : ld64(src + obj);
 		int64_t size = (int64_t)(fl_size_words(header) << FL_LOG_WORD_BYTES);
 		if (size == 0 || obj + size > from_top || !is_marked(c, obj + size - FL_WORD_BYTES)) {
 			*bad_offset = obj;
@@ -121,13 +122,13 @@ int compact_page(const struct fl_compactor *c, int64_t page, char *dst, int64_t 
 		if (obj == 0) {
 			write_header(dst + (new_addr - p_begin), FL_MIN_OBJECT_WORDS, 0, FL_TYPE_NULL_GUARD, 0);
 		} else {
-			memcpy(dst + (s - p_begin), from + obj + (s - new_addr), (size_t)(e - s));
+			memcpy(dst + (s - p_begin), src + obj + (s - new_addr), (size_t)(e - s));
 			int64_t refs_begin = new_addr + FL_HEADER_BYTES;
 			int64_t refs_end = refs_begin + (int64_t)fl_ref_count(header) * FL_REF_BYTES;
 			int64_t rs = max64(refs_begin, s);
 			int64_t re = min64(refs_end, e);
 			for (int64_t a = rs; a < re; a += FL_REF_BYTES) {
-				uint32_t old = ld32(from + obj + (a - new_addr));
+				uint32_t old = ld32(src + obj + (a - new_addr));
 				if (old != 0) {
 					int64_t moved = forward(c, (int64_t)((uint64_t)old << FL_LOG_WORD_BYTES));
 					st32(dst + (a - p_begin), (uint32_t)((uint64_t)moved >> FL_LOG_WORD_BYTES));

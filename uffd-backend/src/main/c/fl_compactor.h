@@ -13,6 +13,10 @@ struct fl_compactor {
 	const int64_t *first;
 	int64_t page_size;
 	const char *from;  /* from-space, offsets as in the view */
+	/* Objects below from_split are read at from_low instead (same offsets): CONTINUE's old to-space
+	 * through the alias, whose page-table entries the last builds made; NULL, 0 otherwise. */
+	const char *from_low;
+	int64_t from_split;
 	int64_t from_top;
 	int64_t new_top;
 };

@@ -42,6 +42,19 @@ public interface HeapBackend extends AutoCloseable {
     MemorySegment view();
 
     /**
+     * A second mapping of the view's first {@code byteSize()} bytes (the pages the last
+     * compaction built) that the collector reads instead of the view while it marks: the same
+     * memory, through page-table entries that are already there, where the view's were all made
+     * anew at the last flip (and on a shadow-paging host the first access through each new entry
+     * costs microseconds). Valid from one flip to the next, outside compaction; mutators never use
+     * it. Fallback ({@link JavaBackend}, and any backend without such a mapping):
+     * {@link MemorySegment#NULL}, and the collector reads the view.
+     */
+    default MemorySegment collectorReadView() {
+        return MemorySegment.NULL;
+    }
+
+    /**
      * True if a mutator must check the page state before touching the view during a concurrent
      * compaction and call {@link #serveFault} for a page that is not MAPPED. java: true (software
      * faults); uffd: false (the kernel traps the access).

@@ -177,7 +177,7 @@ public final class Collector implements AutoCloseable {
         if (toBase == 0) {
             keepNullGuard(metadata);
         }
-        marker.begin(heap.view(), fromBase, used, false, MarkingHooks.NONE);
+        marker.begin(heap.view(), heap.collectorReadView(), fromBase, used, false, MarkingHooks.NONE);
         heap.updateRoots(marker::markRoot);
         marker.end();
     }

@@ -251,7 +251,7 @@ final class ConcurrentCycle implements CycleScheduler.Cycle, AutoCloseable {
         }
         black.begin(markStartTop);
         work.reset();
-        marking.begin(heap.view(), base, markStartTop);
+        marking.begin(heap.view(), heap.collectorReadView(), base, markStartTop);
         phase = Phase.MARKING;
         long nanos = System.nanoTime() - t0;
         stats.pause(PauseKind.INITIAL_MARK, nanos);

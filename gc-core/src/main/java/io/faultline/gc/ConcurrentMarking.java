@@ -100,7 +100,7 @@ final class ConcurrentMarking implements AutoCloseable {
      * {@code [base, markStartTop)} and turns the barrier on. The bitmap below
      * {@code markStartTop} must be clear (the null guard excepted).
      */
-    void begin(MemorySegment view, long base, long markStartTop) {
+    void begin(MemorySegment view, MemorySegment low, long base, long markStartTop) {
         rootCount = 0;
         heap.updateRoots(r -> {
             if (rootCount == roots.length) {
@@ -110,7 +110,7 @@ final class ConcurrentMarking implements AutoCloseable {
             return r;
         });
         for (Marker m : markers) {
-            m.begin(view, base, markStartTop, true, hooks);
+            m.begin(view, low, base, markStartTop, true, hooks);
         }
         rounds = 0;
         remarkEntries = 0;

@@ -58,6 +58,9 @@ public interface HeapBinding {
     /** The segment mutators access (in the pause: stable). */
     MemorySegment view();
 
+    /** In a pause or while marking: the backend's {@link io.faultline.backend.HeapBackend#collectorReadView()}. */
+    MemorySegment collectorReadView();
+
     /** In the pause: the segment mutators access from now on. */
     void setView(MemorySegment view);
 

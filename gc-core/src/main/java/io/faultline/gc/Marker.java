@@ -42,6 +42,9 @@ final class Marker {
     private int[] stack = new int[1024];
     private int sp;
     private MemorySegment view;
+    /** Objects below {@code split} are read here instead of {@link #view} (see {@link #begin}). */
+    private MemorySegment low = MemorySegment.NULL;
+    private long split;
     private long lowest;
     private long limit;
     private boolean newAbove;
@@ -62,11 +65,17 @@ final class Marker {
 
     /**
      * Starts marking objects of {@code [base, limit)} (base 0 stands for the first object after
-     * the null guard). {@code newAbove}: references at or above {@code limit} are objects
-     * allocated since marking began, skipped; otherwise they are damage.
+     * the null guard), reading objects that start below {@code low.byteSize()} through {@code low}
+     * (the backend's {@link io.faultline.backend.HeapBackend#collectorReadView()}, or
+     * {@link MemorySegment#NULL}) and the rest through {@code view}; no object crosses that
+     * boundary (it is the end of the last compaction's to-space). {@code newAbove}: references at
+     * or above {@code limit} are objects allocated since marking began, skipped; otherwise they
+     * are damage.
      */
-    void begin(MemorySegment view, long base, long limit, boolean newAbove, MarkingHooks hooks) {
+    void begin(MemorySegment view, MemorySegment low, long base, long limit, boolean newAbove, MarkingHooks hooks) {
         this.view = view;
+        this.low = low;
+        this.split = low.byteSize();
         this.lowest = base == 0 ? ObjectLayout.HEADER_BYTES : base;
         this.limit = limit;
         this.newAbove = newAbove;
@@ -120,7 +129,7 @@ final class Marker {
         if (bitmap.isMarked(off)) {
             return;
         }
-        long words = ObjectLayout.sizeWords(view.get(LONG, off));
+        long words = ObjectLayout.sizeWords(at(off).get(LONG, off));
         if (words < ObjectLayout.MIN_OBJECT_WORDS || off + (words << 3) > limit) {
             throw new IllegalStateException("marking: object at 0x" + Long.toHexString(off) + " has a bad header ("
                     + words + " words)" + (holder < 0 ? ", held by a root" : ", held by slot " + slot
@@ -156,9 +165,10 @@ final class Marker {
         while (sp > 0) {
             int ref = stack[--sp];
             long off = ObjectLayout.refToOffset(ref);
-            long refs = ObjectLayout.refCount(view.get(LONG, off));
+            MemorySegment object = at(off);
+            long refs = ObjectLayout.refCount(object.get(LONG, off));
             for (long i = 0; i < refs; i++) {
-                int child = view.get(INT, off + ObjectLayout.refSlotOffset(i));
+                int child = object.get(INT, off + ObjectLayout.refSlotOffset(i));
                 if (child != 0) {
                     mark(child, off, i);
                 }
@@ -186,10 +196,17 @@ final class Marker {
         }
     }
 
+    /** The segment the object at {@code off} is read through. */
+    private MemorySegment at(long off) {
+        return off < split ? low : view;
+    }
+
     /** Drops the stack (marking ended or was abandoned) and the view. */
     void end() {
         sp = 0;
         view = null;
+        low = MemorySegment.NULL;
+        split = 0;
         if (stack.length > 1 << 16) {
             stack = new int[1024];
         }

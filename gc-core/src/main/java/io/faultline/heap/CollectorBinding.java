@@ -85,6 +85,11 @@ final class CollectorBinding implements HeapBinding {
     }
 
     @Override
+    public MemorySegment collectorReadView() {
+        return heap.backend.collectorReadView();
+    }
+
+    @Override
     public void setView(MemorySegment view) {
         heap.view = view;
     }

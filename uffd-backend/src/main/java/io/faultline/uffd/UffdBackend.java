@@ -179,6 +179,8 @@ public final class UffdBackend implements HeapBackend {
     private Arena retiredArena;
     private long registeredStart;
     private long registeredBytes;
+    /** The end of the last flip's to-space: CONTINUE's {@link #collectorReadView()} covers {@code [0, toSpaceEnd)}. */
+    private long toSpaceEnd;
 
     private volatile boolean closed;
     private long[] closedStats;
@@ -349,6 +351,25 @@ public final class UffdBackend implements HeapBackend {
         return view;
     }
 
+    /**
+     * CONTINUE: the current half through the GC alias, up to the last flip's to-space end. The
+     * builders wrote every page of it through the alias, so its page-table entries are there,
+     * while the view's were all made anew at the flip; the marker reads the pages it covers here
+     * (a shadow-paging host charges microseconds for the first access through each new entry).
+     * It belongs to the view's arena: closed with it. COPY/MOVE, and before the first flip:
+     * {@link MemorySegment#NULL}.
+     */
+    @Override
+    @SuppressWarnings("restricted")
+    public MemorySegment collectorReadView() {
+        synchronized (lock) {
+            if (mode != Mode.CONTINUE || toSpaceEnd == 0 || closed) {
+                return MemorySegment.NULL;
+            }
+            return MemorySegment.ofAddress(aliasAddress + (long) currentHalf * capacity).reinterpret(toSpaceEnd, viewArena, null);
+        }
+    }
+
     /** The view's raw address (tests and diagnostics). */
     public long viewAddress() {
         return viewAddress;
@@ -398,6 +419,7 @@ public final class UffdBackend implements HeapBackend {
             view = viewSegment();
             NativeHeap.moveView(handle, newView);
             registeredStart = firstPage * pageSize;
+            toSpaceEnd = firstPage == 0 ? endPage * pageSize : 0; // the read view starts at offset 0
             long toSpaceBytes = (endPage - firstPage) * pageSize;
             if (toSpaceBytes > 0) {
                 long registerMode = mode == Mode.CONTINUE
