@@ -312,9 +312,10 @@ static void poison_page(void *ctx, int64_t page)
 static void release_from_space(void *ctx, int64_t offset, int64_t bytes)
 {
 	struct fl_heap *h = ctx;
-	/* RECYCLE builds into consumed pages; KEEP keeps the half's page cache for the next cycle (but
-	 * not the old view's anonymous allocation area). */
-	if (h->from_bytes <= 0 || offset >= h->from_bytes || h->supply == FL_SUPPLY_RECYCLE)
+	/* RECYCLE builds into consumed pages. KEEP keeps the half's page cache for the next cycle, and
+	 * leaves the old view alone until its munmap: releasing its anonymous part as compaction passes
+	 * it (madvise) halved compare's continue/keep compaction MB/s and doubled its fault service. */
+	if (h->from_bytes <= 0 || offset >= h->from_bytes || h->supply == FL_SUPPLY_RECYCLE || h->supply == FL_SUPPLY_KEEP)
 		return;
 	if (offset + bytes > h->from_bytes)
 		bytes = h->from_bytes - offset;
@@ -323,7 +324,7 @@ static void release_from_space(void *ctx, int64_t offset, int64_t bytes)
 	int rc = 0;
 	/* CONTINUE: the page cache of the old half; and (all modes) the old view's private pages, which
 	 * for CONTINUE are its allocation area when it has huge allocation pages. */
-	if (h->mode == FL_MODE_CONTINUE && h->supply != FL_SUPPLY_KEEP)
+	if (h->mode == FL_MODE_CONTINUE)
 		rc = fallocate(h->memfd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, h->from_half_offset + offset, bytes);
 	if (rc == 0)
 		rc = madvise(h->from + offset, (size_t)bytes, MADV_DONTNEED);
