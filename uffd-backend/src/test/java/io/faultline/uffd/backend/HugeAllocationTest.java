@@ -44,7 +44,7 @@ class HugeAllocationTest {
         try (Heap heap = heap(mode, UffdOptions.defaults()); Mutator m = heap.attach()) {
             UffdBackend backend = (UffdBackend) HeapInternals.backend(heap);
             assertEquals(1L, heap.backendCounters().get("huge_allocation"), "huge pages are the default for " + mode);
-            int head = buildList(m, 20_000);
+            int head = CellList.build(m, 20_000);
             garbage(m, 16 << 20);
             assertTrue(hugeBytes(backend.viewAddress(), 0, CAPACITY) > 0,
                 "the first view's allocation area has huge pages: " + vmas(backend.viewAddress()));
@@ -59,7 +59,7 @@ class HugeAllocationTest {
                     "cycle " + cycle + ": no huge page below the to-space end " + toSpaceEnd + ": " + vmas(backend.viewAddress()));
                 assertTrue(hugeBytes(backend.viewAddress(), boundary, CAPACITY - boundary) > 0,
                     "cycle " + cycle + ": huge pages above the to-space end " + toSpaceEnd + ": " + vmas(backend.viewAddress()));
-                checkList(m, head, 20_000, "cycle " + cycle);
+                CellList.check(m, head, 20_000);
                 assertTrue(heap.verify().ok(), "cycle " + cycle + ": " + heap.verify());
             }
         }
@@ -151,13 +151,13 @@ class HugeAllocationTest {
              Mutator m = heap.attach()) {
             UffdBackend backend = (UffdBackend) HeapInternals.backend(heap);
             assertEquals(0L, heap.backendCounters().get("huge_allocation"));
-            int head = buildList(m, 20_000);
+            int head = CellList.build(m, 20_000);
             for (int cycle = 1; cycle <= 2; cycle++) {
                 garbage(m, 16 << 20);
                 assertEquals(0, hugeBytes(backend.viewAddress(), 0, CAPACITY), "cycle " + cycle + ": " + vmas(backend.viewAddress()));
                 m.collect();
                 heap.awaitCompaction();
-                checkList(m, head, 20_000, "cycle " + cycle);
+                CellList.check(m, head, 20_000);
             }
         }
     }
@@ -183,28 +183,6 @@ class HugeAllocationTest {
     private static Heap heap(Mode mode, UffdOptions options) {
         return Heap.create(HeapConfig.builder().capacity(CAPACITY).pageSize(4096).concurrentCompaction(true)
             .compactorThreads(1).verifyAfterGc(true).backend(UffdBackend.factory(mode, options)).build());
-    }
-
-    private static int buildList(Mutator m, int n) {
-        int head = m.push(0);
-        long id = NODE.field("id");
-        for (int i = 0; i < n; i++) {
-            int x = m.allocate(NODE);
-            m.setInt(x, id, i);
-            m.setRef(x, 0, m.handle(head));
-            m.setHandle(head, x);
-        }
-        return head;
-    }
-
-    private static void checkList(Mutator m, int head, int n, String where) {
-        long id = NODE.field("id");
-        int k = 0;
-        for (int x = m.handle(head); x != 0; x = m.getRef(x, 0)) {
-            assertEquals(n - 1 - k, m.getInt(x, id), where + ": node " + k);
-            k++;
-        }
-        assertEquals(n, k, where);
     }
 
     /** Allocates about {@code bytes} of unreachable byte arrays. */
