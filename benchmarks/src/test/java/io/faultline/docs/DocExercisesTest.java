@@ -18,6 +18,7 @@ import io.faultline.model.ObjectLayout;
 import io.faultline.model.ObjectType;
 import io.faultline.uffd.UffdProbe;
 import io.faultline.uffd.UffdBackend;
+import io.faultline.uffd.UffdOptions;
 import java.io.IOException;
 import java.lang.foreign.MemorySegment;
 import java.nio.file.Files;
@@ -98,7 +99,8 @@ class DocExercisesTest {
         UffdProbe.ModeStatus s = UffdProbe.probe().mode(UffdProbe.Mode.CONTINUE);
         Assumptions.assumeTrue(s.available(), () -> "uffd CONTINUE unavailable: " + s.detail());
         long capacity = 64L << 20;
-        try (UffdBackend backend = new UffdBackend(UffdProbe.Mode.CONTINUE, capacity, PAGE)) {
+        UffdOptions small = UffdOptions.defaults().withAllocationPages(UffdOptions.AllocationPages.SMALL);
+        try (UffdBackend backend = new UffdBackend(UffdProbe.Mode.CONTINUE, small, capacity, PAGE)) {
             long total = 0;
             long largest = 0;
             for (String line : Files.readAllLines(Path.of("/proc/self/maps"))) {
