@@ -104,11 +104,12 @@ FL_EXPORT void fl_heap_move_view(struct fl_heap *h, void *view);
 /*
  * Inside the pause, after the control block holds the cycle's bounds: the from-space, in every mode
  * the old view and its used extent (NULL, 0 when compaction ends); CONTINUE also the halves' file
- * offsets (from: punched as it is consumed, unless KEEP; to: built through the alias), and it reads
- * the old view's to-space (up to the last flip's END_PAGE) through the alias, where its entries are.
+ * offsets (from: punched as it is consumed, unless KEEP; to: built through the alias), and
+ * from_split: the old view's to-space [0, from_split), which the compactor reads through the alias,
+ * where its entries are (0 otherwise).
  */
 FL_EXPORT void fl_heap_begin(struct fl_heap *h, const void *from, int64_t from_bytes, int64_t from_half_offset,
-			     int64_t to_half_offset);
+			     int64_t to_half_offset, int64_t from_split);
 /*
  * Compactor thread (or the pausing thread): one bounded step of the page protocol
  * (compact_step: cursor runs, then a sweep); returns pages built (0: nothing left to claim).

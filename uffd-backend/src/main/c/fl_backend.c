@@ -69,7 +69,6 @@ struct fl_heap {
 	struct fl_compactor compactor;
 	struct fl_protocol protocol;
 	int64_t sources_populated; /* from-space below this offset was populated for reading this cycle */
-	int64_t last_to_space_end; /* CONTINUE: the end of the last flip's to-space (offset 0 on), built through the alias */
 	int64_t *src;       /* COPY/MOVE: per page, address of its built bytes */
 	size_t src_bytes;
 	char *slots;        /* COPY/MOVE: FL_SLOTS build buffers of slot_pages pages */
@@ -642,7 +641,7 @@ int fl_heap_attach(struct fl_heap *h, const void *bitmap, const void *offsets, c
 }
 
 void fl_heap_begin(struct fl_heap *h, const void *from, int64_t from_bytes, int64_t from_half_offset,
-		   int64_t to_half_offset)
+		   int64_t to_half_offset, int64_t from_split)
 {
 	struct fl_control *c = h->protocol.control;
 	h->from = (char *)from;
@@ -650,17 +649,11 @@ void fl_heap_begin(struct fl_heap *h, const void *from, int64_t from_bytes, int6
 	h->from_half_offset = from_half_offset;
 	h->to_half_offset = to_half_offset;
 	h->compactor.from = h->from;
-	if (from != NULL) {
-		/* CONTINUE reads the old view's to-space through the alias: the same pages, whose entries
-		 * the last builds (and this cycle's marking) made; the old view's were never touched. */
-		int continue_mode = h->mode == FL_MODE_CONTINUE;
-		h->compactor.from_low = continue_mode ? h->alias + from_half_offset : NULL;
-		h->compactor.from_split = continue_mode ? h->last_to_space_end : 0;
-		h->last_to_space_end = LOAD(&c->first_page) == 0 ? LOAD(&c->end_page) * h->page_size : 0;
-	} else {
-		h->compactor.from_low = NULL;
-		h->compactor.from_split = 0;
-	}
+	/* CONTINUE reads the old view's to-space through the alias: the same pages, whose entries the
+	 * last builds (and this cycle's marking) made; the old view's were never touched. */
+	int split = from != NULL && from_split > 0;
+	h->compactor.from_low = split ? h->alias + from_half_offset : NULL;
+	h->compactor.from_split = split ? from_split : 0;
 	STORE(&h->sources_populated, 0);
 	h->compactor.from_top = LOAD(&c->from_top);
 	h->compactor.new_top = LOAD(&c->new_top);

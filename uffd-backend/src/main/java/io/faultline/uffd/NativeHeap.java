@@ -22,7 +22,7 @@ final class NativeHeap {
     private static final MethodHandle ATTACH = NativeLibrary.downcall("fl_heap_attach",
         FunctionDescriptor.of(JAVA_INT, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG));
     private static final MethodHandle BEGIN = NativeLibrary.downcall("fl_heap_begin",
-        FunctionDescriptor.ofVoid(JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG));
+        FunctionDescriptor.ofVoid(JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG));
     private static final MethodHandle MOVE_VIEW = NativeLibrary.downcall("fl_heap_move_view",
         FunctionDescriptor.ofVoid(JAVA_LONG, JAVA_LONG));
     private static final MethodHandle COMPACT = NativeLibrary.downcall("fl_compact_step",
@@ -73,9 +73,9 @@ final class NativeHeap {
         }
     }
 
-    static void begin(long h, long from, long fromBytes, long fromHalfOffset, long toHalfOffset) {
+    static void begin(long h, long from, long fromBytes, long fromHalfOffset, long toHalfOffset, long fromSplit) {
         try {
-            BEGIN.invokeExact(h, from, fromBytes, fromHalfOffset, toHalfOffset);
+            BEGIN.invokeExact(h, from, fromBytes, fromHalfOffset, toHalfOffset, fromSplit);
         } catch (Throwable t) {
             throw NativeLibrary.rethrow(t);
         }

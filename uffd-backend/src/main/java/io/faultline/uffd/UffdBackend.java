@@ -419,6 +419,7 @@ public final class UffdBackend implements HeapBackend {
             view = viewSegment();
             NativeHeap.moveView(handle, newView);
             registeredStart = firstPage * pageSize;
+            long oldToSpaceEnd = toSpaceEnd; // built through the alias: the compactor reads it there
             toSpaceEnd = firstPage == 0 ? endPage * pageSize : 0; // the read view starts at offset 0
             long toSpaceBytes = (endPage - firstPage) * pageSize;
             if (toSpaceBytes > 0) {
@@ -439,7 +440,8 @@ public final class UffdBackend implements HeapBackend {
                 }
             }
             registeredBytes = toSpaceBytes;
-            NativeHeap.begin(handle, fromAddress, fromBytes, mode == Mode.CONTINUE ? fromFileOffset : 0, toHalfOffset);
+            NativeHeap.begin(handle, fromAddress, fromBytes, mode == Mode.CONTINUE ? fromFileOffset : 0, toHalfOffset,
+                mode == Mode.CONTINUE ? oldToSpaceEnd : 0);
         }
     }
 
@@ -496,7 +498,7 @@ public final class UffdBackend implements HeapBackend {
                 Userfaultfd.unregister(uffd, viewAddress + registeredStart, registeredBytes);
                 registeredBytes = 0;
             }
-            NativeHeap.begin(handle, 0, 0, 0, 0);
+            NativeHeap.begin(handle, 0, 0, 0, 0, 0);
             releaseFrom();
         }
     }
