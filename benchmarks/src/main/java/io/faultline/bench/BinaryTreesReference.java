@@ -74,6 +74,13 @@ public final class BinaryTreesReference {
             return ratio(best());
         }
 
+        /** Every child's run: the Faultline heaps in order, then HotSpot. */
+        public List<Run> runs() {
+            List<Run> all = new ArrayList<>(faultline);
+            all.add(hotspot);
+            return all;
+        }
+
         /** {@code run}'s work time over HotSpot's. */
         public double ratio(Run run) {
             return run.workMs() / hotspot.workMs();

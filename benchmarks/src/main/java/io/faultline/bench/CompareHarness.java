@@ -767,9 +767,7 @@ public final class CompareHarness {
             }
         }
         if (trees != null) {
-            List<BinaryTreesReference.Run> runs = new ArrayList<>(trees.faultline());
-            runs.add(trees.hotspot());
-            for (BinaryTreesReference.Run run : runs) {
+            for (BinaryTreesReference.Run run : trees.runs()) {
                 if (!run.ok()) {
                     w.add("binary-trees " + trees.depth() + " on " + run.runtime() + " (" + run.label() + "): " + run.error());
                 }

@@ -351,9 +351,7 @@ public final class CompareReport {
         StringBuilder c = new StringBuilder("runtime,label,depth,heap_bytes,work_ms,process_ms,output_exact,error,ratio\n");
         BinaryTreesReference.Result t = r.binaryTrees();
         if (t != null) {
-            List<BinaryTreesReference.Run> runs = new ArrayList<>(t.faultline());
-            runs.add(t.hotspot());
-            for (BinaryTreesReference.Run run : runs) {
+            for (BinaryTreesReference.Run run : t.runs()) {
                 c.append(String.join(",", List.of(run.runtime(), text(run.label()), Integer.toString(t.depth()), Long.toString(t.heapBytes()),
                         csvNum(run.workMs()), csvNum(run.processMs()), Boolean.toString(run.outputExact()),
                         run.error() == null ? "" : text(run.error()), csvNum(t.ratio(run))))).append('\n');

@@ -19,9 +19,9 @@ import java.util.Set;
  * @param backend    {@code java}, {@code uffd} or {@code auto}
  * @param mode       {@code continue}, {@code copy} or {@code move}; null when not given
  * @param delivery   {@code thread} or {@code sigbus} (uffd and auto only); null when not given
- * @param allocationPages {@code small} or {@code huge} (uffd and auto only; null: huge where it applies)
  * @param supply     {@code fresh}, {@code recycle}, {@code keep} or {@code fallocate} (uffd and auto
  *                   only; the mode must take it); null when not given
+ * @param allocationPages {@code small} or {@code huge} (uffd and auto only; null: huge where it applies)
  * @param runPages   pages per compaction run ({@link io.faultline.heap.HeapConfig.Builder#runPages}); null: the default
  * @param faultAround pages a fault builds after its own ({@link io.faultline.heap.HeapConfig.Builder#faultAroundPages});
  *                   null: the default
