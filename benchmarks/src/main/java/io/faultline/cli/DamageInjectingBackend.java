@@ -83,8 +83,13 @@ public final class DamageInjectingBackend implements HeapBackend {
     }
 
     @Override
-    public boolean allocationAreaIsZero() {
-        return inner.allocationAreaIsZero();
+    public long allocationZeroFrom() {
+        return inner.allocationZeroFrom();
+    }
+
+    @Override
+    public long recycleAllocationPages(long from, long limit) {
+        return inner.recycleAllocationPages(from, limit);
     }
 
     @Override

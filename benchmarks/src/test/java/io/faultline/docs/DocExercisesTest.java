@@ -241,7 +241,8 @@ class DocExercisesTest {
         @Override public int serveFault(long page) { return inner.serveFault(page); }
         @Override public void endCompaction() { inner.endCompaction(); }
         @Override public MemorySegment fromSpace() { return inner.fromSpace(); }
-        @Override public boolean allocationAreaIsZero() { return inner.allocationAreaIsZero(); }
+        @Override public long allocationZeroFrom() { return inner.allocationZeroFrom(); }
+        @Override public long recycleAllocationPages(long from, long limit) { return inner.recycleAllocationPages(from, limit); }
         @Override public void prepareAllocation(long offset, long bytes) { inner.prepareAllocation(offset, bytes); }
         @Override public Map<String, Long> counters() { return inner.counters(); }
         @Override public void close() { inner.close(); }

@@ -102,13 +102,32 @@ public interface HeapBackend extends AutoCloseable {
     MemorySegment fromSpace();
 
     /**
-     * True if, after every pause, the view reads as zero at and above the allocation top (memory
-     * the kernel has just zeroed, or never touched), so that allocation need not zero it again.
-     * java: true (the new view is the semispace released when the last compaction ended); uffd:
-     * true except CONTINUE with the KEEP page supply (the kept half holds old data).
+     * After every pause, the view reads as zero at and above this offset, from the allocation top
+     * on (memory the kernel has just zeroed, or never touched), so allocation zeroes only what it
+     * hands out below it. Read by the allocator at construction and in every pause, after
+     * {@link #beginCompaction}. Fallback: {@link Long#MAX_VALUE}, allocation zeroes all it hands
+     * out. java: 0 (the new view is the semispace released when the last compaction ended); uffd:
+     * 0, except CONTINUE with the KEEP page supply, whose kept half holds old data: the start of
+     * the huge-page allocation area (private anonymous memory), or never without one.
      */
-    default boolean allocationAreaIsZero() {
-        return false;
+    default long allocationZeroFrom() {
+        return Long.MAX_VALUE;
+    }
+
+    /**
+     * Recycles resident pages into the allocation area: moves pages that the compaction that just
+     * ended freed (the old view's allocation area) into the view somewhere in {@code [from, limit)},
+     * and returns the end of what they now fill: {@code [from, end)} is resident and holds old
+     * bytes, so allocation zeroes it, at memset speed, instead of taking fresh pages the kernel
+     * zeroes one fault or populate call at a time. Called at most once per cycle, after
+     * {@link #endCompaction}, by the thread that completed the cycle, while the allocator keeps
+     * every mutator out of {@code [from, limit)}. Best effort: returns {@code from} when nothing
+     * moved. Fallback ({@link JavaBackend}): {@code from}, nothing moved. uffd: CONTINUE with the
+     * KEEP supply and huge allocation pages (the only setting that leaves the old view's allocation
+     * area resident to the end), one {@code mremap} of its used part; others return {@code from}.
+     */
+    default long recycleAllocationPages(long from, long limit) {
+        return from;
     }
 
     /**

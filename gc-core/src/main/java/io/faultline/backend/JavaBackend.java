@@ -245,8 +245,8 @@ public final class JavaBackend implements HeapBackend {
     }
 
     @Override
-    public boolean allocationAreaIsZero() {
-        return true;
+    public long allocationZeroFrom() {
+        return 0;
     }
 
     @Override

@@ -70,7 +70,7 @@ public final class Collector implements AutoCloseable {
         PageCompactor compactor = new PageCompactor(metadata.bitmap(), metadata.offsets(), metadata.firstObjects(), metadata.pageSize());
         this.failure = new HeapFailure(control, metadata.pageSize());
         this.verification = new Verification(settings.verifyAfterGc());
-        this.compaction = new Compaction(backend, control, stats, log, failure, settings.compactionStepPages());
+        this.compaction = new Compaction(heap, backend, control, stats, log, failure, settings.compactionStepPages());
         this.flip = new Flip(heap, backend, metadata, compactor, compaction, verification, stats, settings, log.events());
         this.pauses = new Pauses(heap, compaction, verification, failure, log, () -> cycles, () -> closed);
         control.set(ControlBlock.RUN_PAGES, settings.runPages());

@@ -24,6 +24,7 @@ final class Compaction {
     /** How long a wait for a compaction runs before it is logged. */
     static final long REPORT_AFTER_NANOS = TimeUnit.SECONDS.toNanos(10);
 
+    private final HeapBinding heap;
     private final HeapBackend backend;
     private final ControlBlock control;
     private final GcStats stats;
@@ -39,7 +40,9 @@ final class Compaction {
     private long startNanos;
     private long faultsAtStart;
 
-    Compaction(HeapBackend backend, ControlBlock control, GcStats stats, GcLog log, HeapFailure failure, long stepPages) {
+    Compaction(HeapBinding heap, HeapBackend backend, ControlBlock control, GcStats stats, GcLog log, HeapFailure failure,
+               long stepPages) {
+        this.heap = heap;
         this.backend = backend;
         this.control = control;
         this.stats = stats;
@@ -93,7 +96,14 @@ final class Compaction {
         }
         long end = System.nanoTime();
         long nanos = end - startNanos;
-        backend.endCompaction();
+        try {
+            backend.endCompaction();
+            heap.recycleAllocationPages();
+        } catch (RuntimeException e) {
+            // the view may have lost a range it maps (see UffdBackend#recycleAllocationPages): fail
+            // loud, and still complete the cycle, so that nobody waits for it forever
+            failure.record(HeapCorruptedException.collectorFailure("GC(" + c + ") releasing from-space", e));
+        }
         long releaseNanos = System.nanoTime() - end;
         stats.compaction(pages, nanos);
         log.concurrent(c, pages, nanos, control.get(ControlBlock.FAULTS) - faultsAtStart, releaseNanos);

@@ -76,6 +76,15 @@ public interface HeapBinding {
      */
     void resetAllocation(long base, long top, long limit);
 
+    /**
+     * After a compaction ended ({@link io.faultline.backend.HeapBackend#endCompaction}), in the
+     * thread that completed it and before the cycle counts as complete (so no pause runs
+     * meanwhile): lets allocation take the resident pages the backend recycles
+     * ({@link io.faultline.backend.HeapBackend#recycleAllocationPages}). Mutators run on; one
+     * whose allocation reaches past the recycled range waits for the move.
+     */
+    void recycleAllocationPages();
+
     /** The heap's registered types (for the verifier). */
     TypeRegistry types();
 }

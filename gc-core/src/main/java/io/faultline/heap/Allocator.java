@@ -19,9 +19,20 @@ import java.lang.invoke.VarHandle;
  *                 ^tlabTop ^tlabEnd
  * </pre>
  *
+ * <p><b>The ready frontier.</b> No mutator writes at or above {@code readyTo}: a thread that
+ * claimed space reaching past it first advances it by CAS (and makes the view resident ahead in
+ * the same step). So everything at or above it is the allocator's to replace, which is how
+ * {@link #recycle} moves the pages the last compaction freed into the view while mutators run:
+ * it swaps the frontier for {@link #RECYCLING}, has the backend move the pages in above it, and
+ * publishes the new frontier with the recycled range; a thread that needs the frontier meanwhile
+ * waits for that one system call.
+ *
  * <p><b>Assumptions and Guarantees:</b> each mutator's TLAB bounds ({@code Mutator.tlabTop},
  * {@code tlabEnd}) are written by its own thread, or by the pausing thread while the mutator is
- * parked ({@link #retire}). {@link #reset} runs only in a pause. Memory handed out is zeroed.
+ * parked ({@link #retire}). {@link #reset} runs only in a pause, and {@link #recycle} never
+ * overlaps one (it runs before its cycle counts as complete). Memory handed out is zeroed: the
+ * backend says where the view reads as zero after a pause ({@code allocationZeroFrom}), and
+ * recycled pages are zeroed here as they are handed out.
  */
 final class Allocator {
     private static final VarHandle TOP;
@@ -41,16 +52,32 @@ final class Allocator {
     static final int MAX_COLLECTIONS_PER_ALLOCATION = 16;
 
     private static final MemorySegment ZEROS = Arena.global().allocate(64 << 10, 4096);
+    /** {@code readyTo} while {@link #recycle} moves pages into the view above the frontier. */
+    private static final long RECYCLING = -1;
+    /** How long an allocation waits for a recycling move before it says so and fails. */
+    static final long RECYCLE_WAIT_LIMIT_NANOS = java.util.concurrent.TimeUnit.SECONDS.toNanos(10);
 
     private final Heap heap;
     private final int tlabBytes;
-    /** The backend guarantees zero at and above the top after every pause: do not zero again. */
-    private final boolean zeroAboveTop;
+    /** Since the last pause the view reads as zero at and above this offset: allocation zeroes below it only. */
+    private volatile long zeroFrom;
+    /**
+     * {@code [recycledFrom, recycledTo)}: the pages {@link #recycle} moved in this cycle, with old
+     * bytes: allocation zeroes them. Written before the release store of {@code readyTo} that
+     * publishes them, read after an acquiring read that saw it.
+     */
+    private volatile long recycledFrom;
+    private volatile long recycledTo;
+    /** The thread running {@link #recycle}, for a waiter that gives up. */
+    private volatile Thread recycler;
     /** Bytes made resident ahead of the top in one call ({@link HeapConfig#populateAheadBytes()}); 0: off. */
     private final long populateAhead;
     private final long pageMask;
-    /** The view is resident below this offset (reset to the top at every pause); CAS. */
-    private final java.util.concurrent.atomic.AtomicLong populatedTo = new java.util.concurrent.atomic.AtomicLong();
+    /**
+     * The ready frontier (reset to the top at every pause): nothing at or above it has been
+     * written since, and it moves only up, by CAS, or to {@link #RECYCLING} and back.
+     */
+    private final java.util.concurrent.atomic.AtomicLong readyTo = new java.util.concurrent.atomic.AtomicLong();
     @SuppressWarnings("unused") // accessed through TOP
     private volatile long top;
     private volatile long base;
@@ -59,12 +86,12 @@ final class Allocator {
     Allocator(Heap heap, int tlabBytes, long top, long limit) {
         this.heap = heap;
         this.tlabBytes = tlabBytes;
-        this.zeroAboveTop = heap.backend.allocationAreaIsZero();
+        this.zeroFrom = heap.backend.allocationZeroFrom();
         this.populateAhead = heap.config.populateAheadBytes();
         this.pageMask = -(long) heap.config.pageSize();
         this.top = top;
         this.limit = limit;
-        this.populatedTo.set(top);
+        this.readyTo.set(top);
     }
 
     long top() {
@@ -83,8 +110,39 @@ final class Allocator {
     void reset(long base, long top, long limit) {
         this.base = base;
         this.limit = limit;
-        this.populatedTo.set(top);
+        this.zeroFrom = heap.backend.allocationZeroFrom();
+        this.recycledFrom = 0;
+        this.recycledTo = 0;
+        this.readyTo.set(top);
         TOP.setRelease(this, top);
+    }
+
+    /**
+     * After a compaction ended, in the thread that completed it: moves the pages it freed into the
+     * view above the ready frontier ({@link io.faultline.backend.HeapBackend#recycleAllocationPages})
+     * and moves the frontier past them. Mutators run on; one that needs the frontier meanwhile
+     * waits for the move. A backend that recycles nothing leaves the frontier where it was.
+     */
+    void recycle() {
+        long ready = readyTo.get();
+        while (ready == RECYCLING || !readyTo.compareAndSet(ready, RECYCLING)) {
+            if (ready == RECYCLING) {
+                return; // only one completed compaction a cycle: cannot happen
+            }
+            ready = readyTo.get();
+        }
+        recycler = Thread.currentThread();
+        long end = ready;
+        try {
+            end = Math.max(ready, Math.min(limit, heap.backend.recycleAllocationPages(ready, limit)));
+        } finally {
+            if (end > ready) {
+                recycledFrom = ready;
+                recycledTo = end;
+            }
+            recycler = null;
+            readyTo.set(end);
+        }
     }
 
     /** The allocation slow path: refill the TLAB or allocate directly, collecting when full. */
@@ -154,24 +212,53 @@ final class Allocator {
     }
 
     /**
-     * Readies freshly claimed {@code [from, to)}: makes the view resident some way ahead of it in
-     * one call (instead of a page fault per page: 10-30 us each on this project's VMs, see
-     * docs/uffd-modes.md), and zeroes it unless the backend guarantees it reads as zero already.
+     * Readies freshly claimed {@code [from, to)} before anything is written there: moves the ready
+     * frontier past it, making the view resident some way ahead in one call (instead of a page
+     * fault per page: 10-30 us each on this project's VMs, see docs/uffd-modes.md), and zeroes
+     * what may hold old bytes: below the backend's zero line, and recycled pages.
      */
     private void prepare(long from, long to) {
-        if (populateAhead > 0) {
-            long done = populatedTo.get();
-            if (to > done) {
-                long target = Math.min(limit, (Math.max(to, done) + populateAhead + ~pageMask) & pageMask);
-                long start = Math.max(done, from) & pageMask;
-                if (target > start && populatedTo.compareAndSet(done, target)) {
+        long ready = readyTo.get();
+        while (ready < to) {
+            if (ready == RECYCLING) {
+                ready = awaitRecycled();
+                continue;
+            }
+            long target = Math.min(limit, (to + populateAhead + ~pageMask) & pageMask);
+            if (readyTo.compareAndSet(ready, target)) {
+                long start = Math.max(ready, from) & pageMask;
+                if (populateAhead > 0 && target > start) {
                     heap.backend.prepareAllocation(start, target - start);
                 }
+                break;
             }
+            ready = readyTo.get();
         }
-        if (!zeroAboveTop) {
-            zero(from, to);
+        long z = zeroFrom;
+        if (from < z) {
+            zero(from, Math.min(to, z));
         }
+        long rf = recycledFrom;
+        long rt = recycledTo;
+        if (from < rt && to > rf) {
+            zero(Math.max(from, rf), Math.min(to, rt));
+        }
+    }
+
+    /** Waits while {@link #recycle} moves pages in; returns the frontier it published. */
+    private long awaitRecycled() {
+        long start = System.nanoTime();
+        long ready;
+        while ((ready = readyTo.get()) == RECYCLING) {
+            if (System.nanoTime() - start > RECYCLE_WAIT_LIMIT_NANOS) {
+                Thread t = recycler;
+                throw new IllegalStateException("allocation waited " + RECYCLE_WAIT_LIMIT_NANOS / 1_000_000
+                        + " ms for " + (t == null ? "a thread" : "thread '" + t.getName() + "'")
+                        + " to move recycled pages into the view (HeapBackend.recycleAllocationPages)");
+            }
+            Thread.onSpinWait();
+        }
+        return ready;
     }
 
     /** Zeroes {@code [from, to)} of the view by copying from {@link #ZEROS}: no slice object. */

@@ -110,6 +110,11 @@ final class CollectorBinding implements HeapBinding {
     }
 
     @Override
+    public void recycleAllocationPages() {
+        heap.allocator.recycle();
+    }
+
+    @Override
     public TypeRegistry types() {
         return heap.types;
     }

@@ -36,7 +36,9 @@ import java.util.concurrent.locks.ReentrantReadWriteLock;
  *       memory advised {@code MADV_HUGEPAGE} (CONTINUE: mapped over that part of the memfd half)</td></tr>
  *   <tr><td>from-space</td><td colspan="3">the old view itself (its pages and page-table entries
  *       stay where they are), unmapped when compaction ends; CONTINUE also punches the old half
- *       unless it keeps it</td></tr>
+ *       unless it keeps it. CONTINUE with KEEP and huge allocation pages keeps the used part of
+ *       its allocation area and moves it into the view for allocation
+ *       ({@link #recycleAllocationPages})</td></tr>
  *   <tr><td>page built in</td><td>the new half, through the alias (populates the page cache)</td>
  *       <td colspan="2">a native build buffer of one run (64 buffers of max(runPages, 1 +
  *       faultAroundPages) pages, claimed per step or fault)</td></tr>
@@ -181,6 +183,18 @@ public final class UffdBackend implements HeapBackend {
     private long registeredBytes;
     /** The end of the last flip's to-space: CONTINUE's {@link #collectorReadView()} covers {@code [0, toSpaceEnd)}. */
     private long toSpaceEnd;
+    /** Where the current view's huge-page allocation area starts (an offset; capacity: none). */
+    private long allocationStart;
+    /** The same for the retired view, until it is unmapped. */
+    private long retiredAllocationStart;
+    /**
+     * After a compaction of a recycling heap ends: the used part of the retired view's allocation
+     * area, still mapped and resident, waiting for {@link #recycleAllocationPages}; 0 if none.
+     */
+    private long spareAddress;
+    private long spareBytes;
+    /** Bytes {@link #recycleAllocationPages} moved into the view, over the heap's life. */
+    private long recycledBytes;
 
     private volatile boolean closed;
     private long[] closedStats;
@@ -245,6 +259,7 @@ public final class UffdBackend implements HeapBackend {
      */
     private long mapView(long halfOffset, long allocationFrom) {
         long address;
+        allocationStart = capacity;
         if (mode == Mode.CONTINUE) {
             address = Mman.mmap(0, capacity, Mman.PROT_READ | Mman.PROT_WRITE, Mman.MAP_SHARED, memfd, halfOffset);
         } else {
@@ -279,6 +294,7 @@ public final class UffdBackend implements HeapBackend {
         if (start >= end) {
             return;
         }
+        allocationStart = start - address;
         if (mode == Mode.CONTINUE) {
             Mman.mmap(start, end - start, Mman.PROT_READ | Mman.PROT_WRITE,
                 Mman.MAP_PRIVATE | Mman.MAP_ANONYMOUS | Mman.MAP_NORESERVE | Mman.MAP_FIXED, -1, 0);
@@ -400,6 +416,8 @@ public final class UffdBackend implements HeapBackend {
             // A fresh mapping becomes the view: it has no page-table entries, so the pause moves or
             // zaps none (the old view keeps its own until the compaction ends and unmaps it).
             long oldView = viewAddress;
+            releaseSpare(); // not recycled after the last compaction
+            long oldAllocationStart = allocationStart;
             long newView;
             if (mode == Mode.CONTINUE) {
                 int toHalf = 1 - currentHalf;
@@ -413,6 +431,7 @@ public final class UffdBackend implements HeapBackend {
             fromAddress = oldView; // the old view is the from-space: its pages stay where they are
             fromBytes = usedPages;
             retiredView = oldView;
+            retiredAllocationStart = oldAllocationStart;
             retiredArena = viewArena;
             viewAddress = newView;
             viewArena = Arena.ofShared();
@@ -458,8 +477,70 @@ public final class UffdBackend implements HeapBackend {
     }
 
     @Override
-    public boolean allocationAreaIsZero() {
-        return mode != Mode.CONTINUE || options.supply() != UffdOptions.PageSupply.KEEP;
+    public long allocationZeroFrom() {
+        if (mode != Mode.CONTINUE || options.supply() != UffdOptions.PageSupply.KEEP) {
+            return 0;
+        }
+        synchronized (lock) {
+            return allocationStart < capacity ? allocationStart : Long.MAX_VALUE;
+        }
+    }
+
+    /** True if compaction ends with the old view's allocation area intact, to be recycled. */
+    private boolean recycles() {
+        return mode == Mode.CONTINUE && options.supply() == UffdOptions.PageSupply.KEEP && hugeAllocation;
+    }
+
+    /**
+     * Moves the used part of the retired view's allocation area (kept by {@link #endCompaction})
+     * with one {@code mremap} to the first 2 MiB boundary of the view at or above {@code from} and
+     * its own allocation start, as far as {@code limit} allows; unmaps what does not fit. The
+     * pages move with their huge page-table entries, so nothing is allocated, zeroed or faulted.
+     * If the kernel refuses (a kernel before 6.17 will not move a range that spans several
+     * mappings), the destination is mapped afresh as it was, and nothing moved.
+     */
+    @Override
+    public long recycleAllocationPages(long from, long limit) {
+        synchronized (lock) {
+            if (closed || spareBytes == 0) {
+                return from;
+            }
+            long start = Math.ceilDiv(viewAddress + Math.max(from, allocationStart), HugePages.SIZE) * HugePages.SIZE;
+            long end = Math.min(start + spareBytes, Math.floorDiv(viewAddress + Math.min(limit, capacity), HugePages.SIZE) * HugePages.SIZE);
+            if (allocationStart >= capacity || end <= start) {
+                releaseSpare();
+                return from;
+            }
+            long bytes = end - start;
+            try {
+                Mman.mremap(spareAddress, bytes, bytes, Mman.MREMAP_MAYMOVE | Mman.MREMAP_FIXED, start);
+            } catch (SyscallException refused) {
+                // MREMAP_FIXED may have unmapped the destination before it failed: map it again.
+                Mman.mmap(start, bytes, Mman.PROT_READ | Mman.PROT_WRITE,
+                    Mman.MAP_PRIVATE | Mman.MAP_ANONYMOUS | Mman.MAP_NORESERVE | Mman.MAP_FIXED, -1, 0);
+                Mman.madvise(start, bytes, Mman.MADV_HUGEPAGE);
+                releaseSpare();
+                return from;
+            }
+            if (spareBytes > bytes) {
+                Mman.munmap(spareAddress + bytes, spareBytes - bytes);
+            }
+            spareAddress = 0;
+            spareBytes = 0;
+            recycledBytes += bytes;
+            return end - viewAddress;
+        }
+    }
+
+    /** Unmaps a kept allocation area that was not recycled. Under lock. */
+    private void releaseSpare() {
+        if (spareBytes > 0) {
+            long a = spareAddress;
+            long n = spareBytes;
+            spareAddress = 0;
+            spareBytes = 0;
+            Mman.munmap(a, n);
+        }
     }
 
     /** {@code madvise(MADV_POPULATE_WRITE)} over the range; a kernel that refuses it turns this off. */
@@ -508,6 +589,7 @@ public final class UffdBackend implements HeapBackend {
         if (fromAddress != 0 && mode == Mode.CONTINUE && options.supply() != UffdOptions.PageSupply.KEEP) {
             Fd.punchHole(memfd, fromFileOffset, capacity);
         }
+        long usedBytes = fromBytes;
         fromAddress = 0;
         fromBytes = 0;
         if (retiredView != 0) {
@@ -516,7 +598,21 @@ public final class UffdBackend implements HeapBackend {
             Arena arena = retiredArena;
             retiredArena = null;
             closeArena(arena);
-            Mman.munmap(retired, capacity);
+            long keepFrom = retiredAllocationStart;
+            long keepTo = Math.min(capacity, Math.ceilDiv(usedBytes, HugePages.SIZE) * HugePages.SIZE);
+            if (recycles() && !closed && keepFrom < keepTo) {
+                // the used part of its allocation area stays, resident, for recycleAllocationPages
+                if (keepFrom > 0) {
+                    Mman.munmap(retired, keepFrom);
+                }
+                if (keepTo < capacity) {
+                    Mman.munmap(retired + keepTo, capacity - keepTo);
+                }
+                spareAddress = retired + keepFrom;
+                spareBytes = keepTo - keepFrom;
+            } else {
+                Mman.munmap(retired, capacity);
+            }
         }
     }
 
@@ -579,6 +675,9 @@ public final class UffdBackend implements HeapBackend {
             m.put(st.name().toLowerCase(java.util.Locale.ROOT), s[st.ordinal()]);
         }
         m.put("huge_allocation", hugeAllocation ? 1L : 0L);
+        synchronized (lock) {
+            m.put("recycled_allocation_bytes", recycledBytes);
+        }
         return m;
     }
 
@@ -653,6 +752,7 @@ public final class UffdBackend implements HeapBackend {
         }
         try {
             releaseFrom();
+            releaseSpare();
         } catch (RuntimeException e) {
             failure = e;
         }
