@@ -13,7 +13,6 @@ import io.faultline.uffd.UffdBackend;
 import io.faultline.uffd.UffdOptions;
 import io.faultline.uffd.UffdOptions.PageSupply;
 import io.faultline.uffd.UffdProbe.Mode;
-import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.SplittableRandom;
@@ -95,38 +94,23 @@ class AllocationRecyclingTest {
         long id = NODE.field("id");
         long pad = NODE.field("pad");
         int slots = 32;
-        List<int[]> model = new ArrayList<>();
         try (Heap heap = heap(PageSupply.KEEP); Mutator m = heap.attach()) {
-            int first = m.push(0);
-            for (int i = 1; i < slots; i++) {
-                m.push(0);
-            }
-            for (int i = 0; i < slots; i++) {
-                model.add(new int[0]);
-            }
+            SlotLists lists = new SlotLists(m, slots, id);
             int next = 1;
             byte[] padBytes = new byte[40];
             for (int step = 0; step <= 4000; step++) {
                 int slot = r.nextInt(slots);
                 int what = step == 4000 ? 999 : r.nextInt(1000);
                 if (what < 400) {
-                    int[] ids = new int[r.nextInt(1, 300)];
-                    m.setHandle(first + slot, 0);
-                    for (int k = 0; k < ids.length; k++) {
-                        int x = m.allocate(NODE);
-                        assertEquals(0, m.getRef(x, 0), "step " + step + ": a new node's reference");
-                        assertEquals(0, m.getInt(x, id), "step " + step + ": a new node's id");
+                    int step0 = step;
+                    next = lists.build(slot, r.nextInt(1, 300), NODE, next, x -> {
+                        assertEquals(0, m.getRef(x, 0), "step " + step0 + ": a new node's reference");
+                        assertEquals(0, m.getInt(x, id), "step " + step0 + ": a new node's id");
                         m.getBytes(x, pad, padBytes, 0, padBytes.length);
-                        assertAllZero(padBytes, "step " + step + ": a new node's pad");
-                        ids[ids.length - 1 - k] = next;
-                        m.setInt(x, id, next++);
-                        m.setRef(x, 0, m.handle(first + slot));
-                        m.setHandle(first + slot, x);
-                    }
-                    model.set(slot, ids);
+                        assertAllZero(padBytes, "step " + step0 + ": a new node's pad");
+                    });
                 } else if (what < 500) {
-                    m.setHandle(first + slot, 0);
-                    model.set(slot, new int[0]);
+                    lists.clear(slot);
                 } else if (what < 995) {
                     int length = r.nextInt(16, 256 << 10);
                     int a = m.allocateByteArray(length);
@@ -138,16 +122,7 @@ class AllocationRecyclingTest {
                 } else {
                     m.collect();
                     heap.awaitCompaction();
-                    for (int i = 0; i < slots; i++) {
-                        int[] ids = model.get(i);
-                        int k = 0;
-                        for (int x = m.handle(first + i); x != 0; x = m.getRef(x, 0)) {
-                            assertTrue(k < ids.length, "step " + step + " slot " + i + ": list longer than " + ids.length);
-                            assertEquals(ids[k], m.getInt(x, id), "step " + step + " slot " + i + " node " + k);
-                            k++;
-                        }
-                        assertEquals(ids.length, k, "step " + step + " slot " + i + ": list length");
-                    }
+                    lists.check("step " + step);
                     assertTrue(heap.verify().ok(), "step " + step + ": " + heap.verify());
                 }
             }

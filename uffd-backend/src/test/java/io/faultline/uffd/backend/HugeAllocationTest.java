@@ -91,51 +91,25 @@ class HugeAllocationTest {
         java.util.SplittableRandom r = new java.util.SplittableRandom(seed);
         long id = NODE.field("id");
         int slots = 48;
-        List<int[]> model = new ArrayList<>();
         try (Heap heap = heap(mode, UffdOptions.defaults()); Mutator m = heap.attach()) {
             UffdBackend backend = (UffdBackend) HeapInternals.backend(heap);
-            int first = m.push(0);
-            for (int i = 1; i < slots; i++) {
-                m.push(0);
-            }
-            for (int i = 0; i < slots; i++) {
-                model.add(new int[0]);
-            }
+            SlotLists lists = new SlotLists(m, slots, id);
             int next = 1;
             long hugeSeen = 0;
             for (int step = 0; step <= 3000; step++) {
                 int slot = r.nextInt(slots);
                 int what = step == 3000 ? 999 : r.nextInt(1000);
                 if (what < 400) {
-                    int[] ids = new int[r.nextInt(1, 400)];
-                    m.setHandle(first + slot, 0);
-                    for (int k = 0; k < ids.length; k++) {
-                        int x = m.allocate(NODE);
-                        ids[ids.length - 1 - k] = next;
-                        m.setInt(x, id, next++);
-                        m.setRef(x, 0, m.handle(first + slot));
-                        m.setHandle(first + slot, x);
-                    }
-                    model.set(slot, ids);
+                    next = lists.build(slot, r.nextInt(1, 400), NODE, next, x -> { });
                 } else if (what < 500) {
-                    m.setHandle(first + slot, 0);
-                    model.set(slot, new int[0]);
+                    lists.clear(slot);
                 } else if (what < 995) {
                     m.allocateByteArray(r.nextInt(16, 512 << 10));
                 } else {
                     hugeSeen = Math.max(hugeSeen, hugeBytes(backend.viewAddress(), 0, CAPACITY));
                     m.collect();
                     heap.awaitCompaction();
-                    for (int i = 0; i < slots; i++) {
-                        int[] ids = model.get(i);
-                        int k = 0;
-                        for (int x = m.handle(first + i); x != 0; x = m.getRef(x, 0)) {
-                            assertTrue(k < ids.length, "step " + step + " slot " + i + ": list longer than " + ids.length);
-                            assertEquals(ids[k], m.getInt(x, id), "step " + step + " slot " + i + " node " + k);
-                            k++;
-                        }
-                        assertEquals(ids.length, k, "step " + step + " slot " + i + ": list length");
-                    }
+                    lists.check("step " + step);
                     assertTrue(heap.verify().ok(), "step " + step + ": " + heap.verify());
                 }
             }
