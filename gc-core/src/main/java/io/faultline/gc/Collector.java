@@ -156,7 +156,7 @@ public final class Collector implements AutoCloseable {
         long tMark = System.nanoTime();
         mark(fromBase, used, toBase);
         long tPlan = System.nanoTime();
-        long newTop = planner.plan(heap.view(), used, toBase);
+        long newTop = planner.plan(heap.view(), heap.collectorReadView(), used, toBase);
         long tRoots = System.nanoTime();
         flip.flipRoots();
         long tSetup = System.nanoTime();

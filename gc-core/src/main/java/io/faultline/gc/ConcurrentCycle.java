@@ -275,7 +275,7 @@ final class ConcurrentCycle implements CycleScheduler.Cycle, AutoCloseable {
             bitmap.markRange(markStartTop, (topAtRemark - markStartTop) >>> ObjectLayout.LOG_WORD_BYTES);
         }
         bitmap.clearToChunkEnd(topAtRemark);
-        planner.begin(toBase);
+        planner.begin(toBase, heap.collectorReadView());
         planner.extend(heap.view(), topAtRemark);
         return true;
     }

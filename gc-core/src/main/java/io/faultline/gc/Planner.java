@@ -51,6 +51,9 @@ final class Planner {
     private static final ValueLayout.OfLong LONG = ValueLayout.JAVA_LONG_UNALIGNED;
     private final int pageShift;
     private long toBase;
+    /** Objects below {@code split} are read through {@code low} instead of the view (see {@link #begin}). */
+    private MemorySegment low = MemorySegment.NULL;
+    private long split;
     private long plannedTop;
     private long nextPage;
     private long chunk;
@@ -67,14 +70,23 @@ final class Planner {
      * Plans the cycle over the marked objects below {@code used}, packing them from {@code toBase}
      * (a page boundary); returns the post-compact top ({@code toBase} + live bytes).
      */
-    long plan(MemorySegment view, long used, long toBase) {
-        begin(toBase);
+    long plan(MemorySegment view, MemorySegment low, long used, long toBase) {
+        begin(toBase, low);
         return extend(view, used);
     }
 
-    /** Starts planning a cycle whose live data lands from {@code toBase} (a page boundary) on. */
-    void begin(long toBase) {
+    /**
+     * Starts planning a cycle whose live data lands from {@code toBase} (a page boundary) on,
+     * reading the headers of objects that start below {@code low.byteSize()} through {@code low}
+     * (the backend's {@link io.faultline.backend.HeapBackend#collectorReadView()}, or
+     * {@link MemorySegment#NULL}) and the rest through the view, as the marker does: planning
+     * reads at least one header per to-space page, and through the view each of those reads
+     * would be the first access through an entry the last flip made anew.
+     */
+    void begin(long toBase, MemorySegment low) {
         this.toBase = toBase;
+        this.low = low;
+        this.split = low.byteSize();
         this.nextPage = toBase >>> pageShift;
         this.chunk = 0;
         this.plannedTop = -1;
@@ -138,8 +150,9 @@ final class Planner {
     }
 
     /** Size in bytes of the object at {@code obj}; the null guard's two words at offset 0 need no header. */
-    private static long size(MemorySegment view, long obj) {
-        long words = obj == 0 ? ObjectLayout.MIN_OBJECT_WORDS : ObjectLayout.sizeWords(view.get(LONG, obj));
+    private long size(MemorySegment view, long obj) {
+        long words = obj == 0 ? ObjectLayout.MIN_OBJECT_WORDS
+                : ObjectLayout.sizeWords((obj < split ? low : view).get(LONG, obj));
         if (words == 0) {
             throw new IllegalStateException("planning: zero header at 0x" + Long.toHexString(obj) + " (heap damage)");
         }

@@ -1,17 +1,20 @@
 package io.faultline.gc;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.faultline.meta.GcMetadata;
 import io.faultline.heap.HeapInternals;
 import io.faultline.meta.MarkBitmap;
+import io.faultline.meta.ObjectStartBitmap;
 import io.faultline.meta.OffsetVector;
 import io.faultline.heap.Heap;
 import io.faultline.heap.HeapConfig;
 import io.faultline.heap.Mutator;
 import io.faultline.model.ObjectLayout;
 import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -114,6 +117,56 @@ class PlanningTest {
             assertEquals(130 * 8, bitmap.nextMarked(66 * 8, 64 * 1024));
             assertEquals(64 * 1024, bitmap.nextMarked(194 * 8, 64 * 1024));
             assertEquals(100 * 8, bitmap.nextMarked(66 * 8, 100 * 8), "limit is honoured");
+        }
+    }
+
+    /**
+     * The planner reads the headers of objects below the read view's end through the read view
+     * (the collector's alias in CONTINUE), not through the view: here the view holds zeros there,
+     * which planning reports as heap damage if it reads them, and the plan must match a walk of
+     * the live objects.
+     */
+    @Test
+    void headersBelowTheReadViewsEndAreReadThroughIt() {
+        long capacity = 16 * PAGE;
+        long split = 8 * PAGE;
+        long used = 12 * PAGE;
+        try (GcMetadata md = new GcMetadata(capacity, PAGE); Arena arena = Arena.ofConfined()) {
+            MemorySegment view = arena.allocate(capacity, 8);
+            MemorySegment low = arena.allocate(split, 8);
+            md.bitmap().clear(capacity);
+            md.objectStarts().clear(capacity);
+            md.bitmap().markRange(0, ObjectLayout.MIN_OBJECT_WORDS); // the null guard
+            List<long[]> live = new ArrayList<>(); // {from offset, words}
+            long at = ObjectLayout.HEADER_BYTES;
+            int i = 0;
+            while (at < used) {
+                long words = at == ObjectLayout.HEADER_BYTES ? 6 : 8; // 16 + 48, then 64-byte steps: none crosses the split
+                ObjectLayout.writeHeader(at < split ? low : view, at, words, 0, ObjectLayout.TYPE_FILLER, 0);
+                if (i++ % 3 != 1) {
+                    md.bitmap().markRange(at, words);
+                    if (ObjectStartBitmap.coversChunkStart(at, words)) {
+                        md.objectStarts().orPlain(ObjectStartBitmap.entryOf(at), ObjectStartBitmap.bitOf(at));
+                    }
+                    live.add(new long[] {at, words});
+                }
+                at += words * 8;
+            }
+            Planner planner = new Planner(md.bitmap(), md.objectStarts(), md.offsets(), md.firstObjects(), PAGE);
+            long newTop = planner.plan(view, low, used, 0);
+            long expectTop = ObjectLayout.HEADER_BYTES + live.stream().mapToLong(o -> o[1] * 8).sum();
+            assertEquals(expectTop, newTop);
+            long to = ObjectLayout.HEADER_BYTES;
+            for (long[] o : live) {
+                long end = to + o[1] * 8;
+                for (long p = (to + PAGE - 1) / PAGE; p * PAGE < end; p++) {
+                    assertEquals(o[0], md.firstObjects().get(p), "first object of to-space page " + p);
+                }
+                to = end;
+            }
+            IllegalStateException e = assertThrows(IllegalStateException.class,
+                    () -> planner.plan(view, MemorySegment.NULL, used, 0), "the view has no headers below the split");
+            assertTrue(e.getMessage().contains("zero header"), e.getMessage());
         }
     }
 
