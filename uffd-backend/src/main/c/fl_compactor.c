@@ -91,6 +91,31 @@ static void write_filler(char *at, int64_t bytes)
 		write_header(at, (uint64_t)words, 0, FL_TYPE_FILLER, 0);
 }
 
+/* Rewrites the references of the objects packed in [p_begin, p_end) of dst, already copied: the
+ * first starts at new_addr (perhaps before p_begin) with header first_header, each next one right
+ * after the last; the headers after the first are read from dst. */
+static void relocate_refs(const struct fl_compactor *c, char *dst, int64_t p_begin, int64_t p_end, int64_t new_addr,
+			  uint64_t first_header)
+{
+	uint64_t header = first_header;
+	for (;;) {
+		int64_t size = (int64_t)(fl_size_words(header) << FL_LOG_WORD_BYTES);
+		int64_t refs_begin = max64(new_addr + FL_HEADER_BYTES, p_begin);
+		int64_t refs_end = min64(new_addr + FL_HEADER_BYTES + (int64_t)fl_ref_count(header) * FL_REF_BYTES, p_end);
+		for (int64_t a = refs_begin; a < refs_end; a += FL_REF_BYTES) {
+			uint32_t old = ld32(dst + (a - p_begin));
+			if (old != 0) {
+				int64_t moved = forward(c, (int64_t)((uint64_t)old << FL_LOG_WORD_BYTES));
+				st32(dst + (a - p_begin), (uint32_t)((uint64_t)moved >> FL_LOG_WORD_BYTES));
+			}
+		}
+		new_addr += size;
+		if (new_addr >= p_end)
+			return;
+		header = ld64(dst + (new_addr - p_begin));
+	}
+}
+
 int compact_page(const struct fl_compactor *c, int64_t page, char *dst, int64_t *bad_offset)
 {
 	const int64_t page_size = c->page_size;
@@ -106,6 +131,16 @@ int compact_page(const struct fl_compactor *c, int64_t page, char *dst, int64_t 
 	int64_t obj = c->first[page];
 	if (obj == FL_NO_OBJECT)
 		return 0;
+	/* Pass 1: check every header and copy; live objects are packed in order, so each lands right
+	 * after the last (one forward() per page), and objects adjacent in from-space are copied with
+	 * one memcpy. */
+	int64_t new_addr = forward(c, obj);
+	int64_t first_new = new_addr;
+	uint64_t first_header = 0;
+	int any_refs = 0;
+	const char *run_src = NULL;
+	int64_t run_dst = 0;
+	int64_t run_len = 0;
 	while (obj < from_top) {
 		const char *src = obj < c->from_split ? c->from_low : from; /* no object crosses the split */
 		uint64_t header = obj == 0 ? fl_header_word(FL_MIN_OBJECT_WORDS, 0) : ld64(src + obj);
@@ -114,31 +149,37 @@ int compact_page(const struct fl_compactor *c, int64_t page, char *dst, int64_t 
 			*bad_offset = obj;
 			return -EUCLEAN; /* damaged from-space: without this the walk could spin forever */
 		}
-		int64_t new_addr = forward(c, obj);
 		if (new_addr >= p_end)
 			break;
+		if (new_addr == first_new)
+			first_header = header;
 		int64_t s = max64(new_addr, p_begin);
 		int64_t e = min64(new_addr + size, p_end);
 		if (obj == 0) {
 			write_header(dst + (new_addr - p_begin), FL_MIN_OBJECT_WORDS, 0, FL_TYPE_NULL_GUARD, 0);
 		} else {
-			memcpy(dst + (s - p_begin), src + obj + (s - new_addr), (size_t)(e - s));
-			int64_t refs_begin = new_addr + FL_HEADER_BYTES;
-			int64_t refs_end = refs_begin + (int64_t)fl_ref_count(header) * FL_REF_BYTES;
-			int64_t rs = max64(refs_begin, s);
-			int64_t re = min64(refs_end, e);
-			for (int64_t a = rs; a < re; a += FL_REF_BYTES) {
-				uint32_t old = ld32(src + obj + (a - new_addr));
-				if (old != 0) {
-					int64_t moved = forward(c, (int64_t)((uint64_t)old << FL_LOG_WORD_BYTES));
-					st32(dst + (a - p_begin), (uint32_t)((uint64_t)moved >> FL_LOG_WORD_BYTES));
-				}
+			const char *at = src + obj + (s - new_addr);
+			if (run_len > 0 && run_src + run_len == at) {
+				run_len += e - s; /* the destination is contiguous too: objects are packed */
+			} else {
+				if (run_len > 0)
+					memcpy(dst + run_dst, run_src, (size_t)run_len);
+				run_src = at;
+				run_dst = s - p_begin;
+				run_len = e - s;
 			}
+			any_refs |= fl_ref_count(header) != 0;
 		}
+		new_addr += size;
 		int64_t next = obj + size;
 		if (next >= from_top)
 			break;
 		obj = is_marked(c, next) ? next : next_marked(c, next, from_top);
 	}
+	if (run_len > 0)
+		memcpy(dst + run_dst, run_src, (size_t)run_len);
+	/* Pass 2: the references, in the copied bytes (the same old values from-space holds). */
+	if (any_refs)
+		relocate_refs(c, dst, p_begin, p_end, first_new, first_header);
 	return 0;
 }

@@ -24,6 +24,12 @@ import java.lang.foreign.ValueLayout;
  *               ^page p begins inside B: first[p] = B; copy the tail of B, then C's head
  * </pre>
  *
+ * <p>Two passes. The first checks each header and copies: live objects keep their order and are
+ * packed, so each lands right after the last (one {@link OffsetVector#forward} per page), and a
+ * stretch of objects adjacent in from-space is one copy, not one per object. The second, only if
+ * an object in the page has references, walks the packed objects in the page and rewrites each
+ * reference slot in place.
+ *
  * <p>The null guard (the two-word object at offset 0) is never copied: when it is live (to-space
  * starts at 0) the builder of page 0 writes its header. A from-space object whose header is
  * damaged (size zero, past the used top, or a size whose last word is not marked live) stops the build with a
@@ -77,6 +83,16 @@ public final class PageCompactor implements PageBuilder {
         if (obj == MetadataDescriptor.NO_OBJECT) {
             return;
         }
+        // Pass 1: check every header and copy. Live objects are packed in order, so each lands
+        // right after the last (one forward() per page), and objects adjacent in from-space are
+        // copied with one copy.
+        long newAddr = offsets.forward(obj);
+        long firstNew = newAddr;
+        long firstHeader = 0;
+        boolean anyRefs = false;
+        long runSrc = -1;
+        long runDst = 0;
+        long runLen = 0;
         while (obj < fromTop) {
             long header = obj == 0 ? ObjectLayout.headerWord(ObjectLayout.MIN_OBJECT_WORDS, 0) : from.get(LONG, obj);
             long size = ObjectLayout.sizeWords(header) << ObjectLayout.LOG_WORD_BYTES;
@@ -84,9 +100,11 @@ public final class PageCompactor implements PageBuilder {
                 throw new PageBuildException(page, obj, "from-space object at offset 0x" + Long.toHexString(obj)
                         + " has a damaged header (" + (size >>> 3) + " words) while building to-space page " + page);
             }
-            long newAddr = offsets.forward(obj);
             if (newAddr >= pEnd) {
                 break;
+            }
+            if (newAddr == firstNew) {
+                firstHeader = header;
             }
             long s = Math.max(newAddr, pBegin);
             long e = Math.min(newAddr + size, pEnd);
@@ -94,24 +112,59 @@ public final class PageCompactor implements PageBuilder {
                 ObjectLayout.writeHeader(dst, dstOffset + (newAddr - pBegin), ObjectLayout.MIN_OBJECT_WORDS, 0,
                         ObjectLayout.TYPE_NULL_GUARD, 0);
             } else {
-                MemorySegment.copy(from, obj + (s - newAddr), dst, dstOffset + (s - pBegin), e - s);
-                long refsBegin = newAddr + ObjectLayout.HEADER_BYTES;
-                long refsEnd = refsBegin + ObjectLayout.refCount(header) * ObjectLayout.REF_BYTES;
-                long rs = Math.max(refsBegin, s);
-                long re = Math.min(refsEnd, e);
-                for (long a = rs; a < re; a += ObjectLayout.REF_BYTES) {
-                    int old = from.get(INT, obj + (a - newAddr));
-                    if (old != 0) {
-                        long moved = offsets.forward(ObjectLayout.refToOffset(old));
-                        dst.set(INT, dstOffset + (a - pBegin), ObjectLayout.offsetToRef(moved));
+                long at = obj + (s - newAddr);
+                if (runLen > 0 && runSrc + runLen == at) {
+                    runLen += e - s; // the destination is contiguous too: objects are packed
+                } else {
+                    if (runLen > 0) {
+                        MemorySegment.copy(from, runSrc, dst, dstOffset + runDst, runLen);
                     }
+                    runSrc = at;
+                    runDst = s - pBegin;
+                    runLen = e - s;
                 }
+                anyRefs |= ObjectLayout.refCount(header) != 0;
             }
+            newAddr += size;
             long next = obj + size;
             if (next >= fromTop) {
                 break;
             }
             obj = bitmap.isMarked(next) ? next : bitmap.nextMarked(next, fromTop);
+        }
+        if (runLen > 0) {
+            MemorySegment.copy(from, runSrc, dst, dstOffset + runDst, runLen);
+        }
+        // Pass 2: the references, in the copied bytes (the same old values from-space holds).
+        if (anyRefs) {
+            relocateRefs(dst, dstOffset, pBegin, pEnd, firstNew, firstHeader);
+        }
+    }
+
+    /**
+     * Rewrites the references of the objects packed in {@code [pBegin, pEnd)} of the page at
+     * {@code dstOffset}, already copied: the first starts at {@code newAddr} (perhaps before
+     * {@code pBegin}) with header {@code firstHeader}, each next one right after the last, its
+     * header read from the page.
+     */
+    private void relocateRefs(MemorySegment dst, long dstOffset, long pBegin, long pEnd, long newAddr, long firstHeader) {
+        long header = firstHeader;
+        for (;;) {
+            long size = ObjectLayout.sizeWords(header) << ObjectLayout.LOG_WORD_BYTES;
+            long refsBegin = Math.max(newAddr + ObjectLayout.HEADER_BYTES, pBegin);
+            long refsEnd = Math.min(newAddr + ObjectLayout.HEADER_BYTES + ObjectLayout.refCount(header) * ObjectLayout.REF_BYTES, pEnd);
+            for (long a = refsBegin; a < refsEnd; a += ObjectLayout.REF_BYTES) {
+                int old = dst.get(INT, dstOffset + (a - pBegin));
+                if (old != 0) {
+                    long moved = offsets.forward(ObjectLayout.refToOffset(old));
+                    dst.set(INT, dstOffset + (a - pBegin), ObjectLayout.offsetToRef(moved));
+                }
+            }
+            newAddr += size;
+            if (newAddr >= pEnd) {
+                return;
+            }
+            header = dst.get(LONG, dstOffset + (newAddr - pBegin));
         }
     }
 }
