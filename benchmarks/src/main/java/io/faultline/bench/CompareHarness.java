@@ -259,9 +259,12 @@ public final class CompareHarness {
      * @param faults  per floor name, the percentiles over every pass of the run (up front and
      *                interleaved with the rows)
      * @param install per uffd mode, us per installed page at each of {@link #INSTALL_RUNS} pages per ioctl
+     * @param memcpyMBps      the compaction floor: memcpy over a live-set-sized buffer in 1 MiB pieces
+     * @param memcpyPagesMBps the same copy one 4 KiB page at a time, as a page builder copies (not a
+     *                        floor: it shows what copying page by page costs on this machine)
      */
     public record Floors(Map<String, Percentiles> faults, Map<String, List<Double>> install, double memcpy4kUs, double memcpyMBps,
-                         String unavailable) {
+                         double memcpyPagesMBps, String unavailable) {
     }
 
     public record Result(Plan plan, Settings settings, Floors floors, List<Row> rows, BinaryTreesReference.Result binaryTrees,
@@ -319,7 +322,8 @@ public final class CompareHarness {
         }
         Map<String, Percentiles> faults = new LinkedHashMap<>();
         floorPasses.forEach((k, h) -> faults.put(k, Percentiles.of(h, bestFloorPass.getOrDefault(k, Double.NaN))));
-        floors = new Floors(faults, floors.install(), floors.memcpy4kUs(), floors.memcpyMBps(), floors.unavailable());
+        floors = new Floors(faults, floors.install(), floors.memcpy4kUs(), floors.memcpyMBps(), floors.memcpyPagesMBps(),
+                floors.unavailable());
         BinaryTreesReference.Result trees = settings.binaryTreesDepth() > 0 ? binaryTrees(rows) : null;
         return new Result(plan, settings, floors, rows, trees, warnings(rows, floors, trees), peakMethod,
                 (System.nanoTime() - t0) / 1e9);
@@ -350,7 +354,7 @@ public final class CompareHarness {
                     MemorySegment.copy(src, 0, dst, 0, bytes);
                     bestMBps = Math.max(bestMBps, bytes / 1e6 / ((System.nanoTime() - t1) / 1e9));
                 }
-                return new Floors(Map.of(), Map.of(), best4k, bestMBps, why);
+                return new Floors(Map.of(), Map.of(), best4k, bestMBps, Double.NaN, why);
             }
         }
         // Batched installs: per mode and run length, the best of a few rounds, taken round-robin
@@ -416,11 +420,14 @@ public final class CompareHarness {
         // Bandwidth over a live-set-sized buffer (1 MiB pieces).
         long bytes = Math.max(plan.liveBytes(), 4 << 20);
         double bestMBps = 0;
+        double bestPagesMBps = 0;
         for (int r = 0; r < 3; r++) {
             long ns = NativeFloors.memcpyNanos(1 << 20, bytes, 2);
             bestMBps = Math.max(bestMBps, 2.0 * bytes / 1e6 / (ns / 1e9));
+            ns = NativeFloors.memcpyNanos(4096, bytes, 2);
+            bestPagesMBps = Math.max(bestPagesMBps, 2.0 * bytes / 1e6 / (ns / 1e9));
         }
-        return new Floors(Map.of(), install, best4k, bestMBps, null);
+        return new Floors(Map.of(), install, best4k, bestMBps, bestPagesMBps, null);
     }
 
     /** The uffd modes among the settings' that the probe finds usable. */

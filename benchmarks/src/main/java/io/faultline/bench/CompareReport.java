@@ -40,7 +40,8 @@ public final class CompareReport {
             out.append(String.join(" / ", CompareHarness.INSTALL_RUNS.stream().map(String::valueOf).toList())).append("):");
             f.install().forEach((mode, us) -> out.append(' ').append(mode).append(' ')
                     .append(String.join(" / ", us.stream().map(u -> String.format(Locale.ROOT, "%.3f", u)).toList())).append(';'));
-            out.append(String.format(Locale.ROOT, "%n  memcpy-4k %.3fus; memcpy %.0f MB/s%n", f.memcpy4kUs(), f.memcpyMBps()));
+            out.append(String.format(Locale.ROOT, "%n  memcpy-4k %.3fus; memcpy %.0f MB/s (1 MiB pieces; page by page: %.0f MB/s)%n",
+                    f.memcpy4kUs(), f.memcpyMBps(), f.memcpyPagesMBps()));
         }
         int w = labelWidth(r.rows());
         String head = "%-" + w + "s %11s %9s %9s %26s %9s %11s %12s %3s %12s %9s %9s %9s%n";
@@ -180,6 +181,7 @@ public final class CompareReport {
         Floors f = r.floors();
         j.append("  \"floors\": {\"unavailable\": ").append(f.unavailable() == null ? "null" : Json.quote(f.unavailable()))
                 .append(", \"memcpy4kUs\": ").append(num(f.memcpy4kUs())).append(", \"memcpyMBps\": ").append(num(f.memcpyMBps()))
+                .append(", \"memcpyPagesMBps\": ").append(num(f.memcpyPagesMBps()))
                 .append(", \"faults\": {");
         List<String> parts = new ArrayList<>();
         f.faults().forEach((k, v) -> parts.add(Json.quote(k) + ": " + percentiles(v)));
