@@ -94,8 +94,9 @@ import java.util.concurrent.locks.ReentrantReadWriteLock;
  *
  * <p><b>Assumptions and Guarantees:</b> the heap page size is a multiple of the OS page size;
  * {@link #beginCompaction} runs inside the collector's pause; {@link #compactStep} and the fault
- * service never run Java code between claiming a page and publishing it; the view's address is
- * fixed for the heap's life.
+ * service never run Java code between claiming a page and publishing it; the view's address
+ * changes at every compaction pause (each flip maps a new view) and at no other time, so the
+ * native fault path and every caller of {@link #view()} take it anew after a pause.
  */
 public final class UffdBackend implements HeapBackend {
     /** Name of the memfd (visible in /proc/self/fd and /proc/self/maps). */
