@@ -70,12 +70,17 @@ final class HandleStack {
         return encoded ? Integer.MIN_VALUE + top : top;
     }
 
+    /**
+     * Drops the handles at and above {@code mark}. The slots keep their old values: nothing reads
+     * above the top ({@link #update} stops there, checked mode rejects a dropped handle), and
+     * clearing them cost the benchmark's tree builder more than the rest of its handle traffic
+     * (a fill-stub call per pop; {@code docs/results.md}).
+     */
     void popTo(int mark) {
         int depth = encoded ? mark - Integer.MIN_VALUE : mark;
         if (depth < 0 || depth > top || (encoded && mark >= 0)) {
             throw new IllegalArgumentException("handle mark " + mark + " is not within the stack depth " + top);
         }
-        Arrays.fill(slots, depth, top, 0);
         top = depth;
     }
 
