@@ -98,6 +98,11 @@ public final class DamageInjectingBackend implements HeapBackend {
     }
 
     @Override
+    public long allocationGranule() {
+        return inner.allocationGranule();
+    }
+
+    @Override
     public Map<String, Long> counters() {
         return inner.counters();
     }

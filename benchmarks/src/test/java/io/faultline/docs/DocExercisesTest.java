@@ -244,6 +244,7 @@ class DocExercisesTest {
         @Override public long allocationZeroFrom() { return inner.allocationZeroFrom(); }
         @Override public long recycleAllocationPages(long from, long limit) { return inner.recycleAllocationPages(from, limit); }
         @Override public void prepareAllocation(long offset, long bytes) { inner.prepareAllocation(offset, bytes); }
+        @Override public long allocationGranule() { return inner.allocationGranule(); }
         @Override public Map<String, Long> counters() { return inner.counters(); }
         @Override public void close() { inner.close(); }
     }

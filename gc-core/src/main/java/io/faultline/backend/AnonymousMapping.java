@@ -83,7 +83,7 @@ final class AnonymousMapping implements AutoCloseable {
     private static final Optional<MethodHandle> STRERROR = optionalDowncall("strerrordesc_np",
             FunctionDescriptor.of(ADDRESS, JAVA_INT))
             .or(() -> optionalDowncall("strerror", FunctionDescriptor.of(ADDRESS, JAVA_INT)));
-    private static final long PAGE_SIZE = osPageSize0();
+    static final long PAGE_SIZE = osPageSize0();
     private static final int MADV_HUGEPAGE = 14;
     private static final int MADV_NOHUGEPAGE = 15;
     private static final long HUGE_PAGE_SIZE = transparentHugePageSize0();

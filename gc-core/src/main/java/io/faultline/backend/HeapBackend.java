@@ -140,6 +140,15 @@ public interface HeapBackend extends AutoCloseable {
     }
 
     /**
+     * The allocator readies the allocation area in multiples of this many bytes (the ready frontier
+     * moves to multiples of it, {@link #prepareAllocation} gets whole ones). Fallback: 0, the heap
+     * page. uffd with a recycling page supply: 2 MiB, so that whole huge pages can be moved in.
+     */
+    default long allocationGranule() {
+        return 0;
+    }
+
+    /**
      * How long the faults served so far took, by {@link io.faultline.meta.LatencyBuckets} bucket.
      * java: the software faults, timed in the faulting mutator; uffd: as the native fault path
      * times them (thread delivery: from reading the fault message to serving it; SIGBUS: the

@@ -251,7 +251,9 @@ public final class JavaBackend implements HeapBackend {
 
     @Override
     public void prepareAllocation(long offset, long bytes) {
-        viewSpace.populate(offset, bytes);
+        long start = offset & -AnonymousMapping.PAGE_SIZE;
+        long end = (offset + bytes + AnonymousMapping.PAGE_SIZE - 1) & -AnonymousMapping.PAGE_SIZE;
+        viewSpace.populate(start, Math.min(end, viewSpace.byteSize()) - start);
     }
 
     @Override

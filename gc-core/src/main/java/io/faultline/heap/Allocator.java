@@ -19,13 +19,16 @@ import java.lang.invoke.VarHandle;
  *                 ^tlabTop ^tlabEnd
  * </pre>
  *
- * <p><b>The ready frontier.</b> No mutator writes at or above {@code readyTo}: a thread that
- * claimed space reaching past it first advances it by CAS (and makes the view resident ahead in
- * the same step). So everything at or above it is the allocator's to replace, which is how
- * {@link #recycle} moves the pages the last compaction freed into the view while mutators run:
- * it swaps the frontier for {@link #RECYCLING}, has the backend move the pages in above it, and
- * publishes the new frontier with the recycled range; a thread that needs the frontier meanwhile
- * waits for that one system call.
+ * <p><b>The ready frontier.</b> No mutator writes at or above {@code readyTo}. A thread that
+ * claimed space reaching past it takes the frontier (swaps it for {@link #PREPARING}), has the
+ * backend ready the view from the old frontier to the new one, a whole number of the backend's
+ * allocation granules ahead ({@code HeapBackend.prepareAllocation}: populate, or move resident
+ * pages in), and only then publishes the new frontier. So everything at or above it is the
+ * allocator's to replace, which is also how {@link #recycle} moves the pages the last compaction
+ * freed into the view while mutators run: it swaps the frontier for {@link #RECYCLING}, has the
+ * backend move the pages in above it, and publishes the new frontier with the recycled range. A
+ * thread that needs the frontier while another holds it waits for that one call, and after
+ * {@link #RECYCLE_WAIT_LIMIT_NANOS} throws, naming the holder.
  *
  * <p><b>Assumptions and Guarantees:</b> each mutator's TLAB bounds ({@code Mutator.tlabTop},
  * {@code tlabEnd}) are written by its own thread, or by the pausing thread while the mutator is
@@ -54,6 +57,8 @@ final class Allocator {
     private static final MemorySegment ZEROS = Arena.global().allocate(64 << 10, 4096);
     /** {@code readyTo} while {@link #recycle} moves pages into the view above the frontier. */
     private static final long RECYCLING = -1;
+    /** {@code readyTo} while an allocating thread readies the view above the frontier. */
+    private static final long PREPARING = -2;
     /** How long an allocation waits for a recycling move before it says so and fails. */
     static final long RECYCLE_WAIT_LIMIT_NANOS = java.util.concurrent.TimeUnit.SECONDS.toNanos(10);
 
@@ -68,11 +73,14 @@ final class Allocator {
      */
     private volatile long recycledFrom;
     private volatile long recycledTo;
-    /** The thread running {@link #recycle}, for a waiter that gives up. */
-    private volatile Thread recycler;
+    /** The thread holding the frontier ({@link #recycle} or {@link #prepare}), for a waiter that gives up. */
+    private volatile Thread frontierOwner;
+    /** The last frontier published: allocation below it needs no readying. */
+    private volatile long published;
     /** Bytes made resident ahead of the top in one call ({@link HeapConfig#populateAheadBytes()}); 0: off. */
     private final long populateAhead;
-    private final long pageMask;
+    /** The frontier moves to multiples of the backend's allocation granule (at least a page). */
+    private final long granuleMask;
     /**
      * The ready frontier (reset to the top at every pause): nothing at or above it has been
      * written since, and it moves only up, by CAS, or to {@link #RECYCLING} and back.
@@ -88,7 +96,8 @@ final class Allocator {
         this.tlabBytes = tlabBytes;
         this.zeroFrom = heap.backend.allocationZeroFrom();
         this.populateAhead = heap.config.populateAheadBytes();
-        this.pageMask = -(long) heap.config.pageSize();
+        this.granuleMask = -Math.max(heap.config.pageSize(), heap.backend.allocationGranule());
+        this.published = top;
         this.top = top;
         this.limit = limit;
         this.readyTo.set(top);
@@ -114,6 +123,7 @@ final class Allocator {
         this.recycledFrom = 0;
         this.recycledTo = 0;
         this.readyTo.set(top);
+        this.published = top;
         TOP.setRelease(this, top);
     }
 
@@ -125,13 +135,13 @@ final class Allocator {
      */
     void recycle() {
         long ready = readyTo.get();
-        while (ready == RECYCLING || !readyTo.compareAndSet(ready, RECYCLING)) {
+        while (ready < 0 || !readyTo.compareAndSet(ready, RECYCLING)) {
             if (ready == RECYCLING) {
                 return; // only one completed compaction a cycle: cannot happen
             }
-            ready = readyTo.get();
+            ready = ready == PREPARING ? awaitFrontier() : readyTo.get();
         }
-        recycler = Thread.currentThread();
+        frontierOwner = Thread.currentThread();
         long end = ready;
         try {
             end = Math.max(ready, Math.min(limit, heap.backend.recycleAllocationPages(ready, limit)));
@@ -140,7 +150,8 @@ final class Allocator {
                 recycledFrom = ready;
                 recycledTo = end;
             }
-            recycler = null;
+            frontierOwner = null;
+            published = end;
             readyTo.set(end);
         }
     }
@@ -218,21 +229,8 @@ final class Allocator {
      * what may hold old bytes: below the backend's zero line, and recycled pages.
      */
     private void prepare(long from, long to) {
-        long ready = readyTo.get();
-        while (ready < to) {
-            if (ready == RECYCLING) {
-                ready = awaitRecycled();
-                continue;
-            }
-            long target = Math.min(limit, (to + populateAhead + ~pageMask) & pageMask);
-            if (readyTo.compareAndSet(ready, target)) {
-                long start = Math.max(ready, from) & pageMask;
-                if (populateAhead > 0 && target > start) {
-                    heap.backend.prepareAllocation(start, target - start);
-                }
-                break;
-            }
-            ready = readyTo.get();
+        if (to > published) {
+            ready(to);
         }
         long z = zeroFrom;
         if (from < z) {
@@ -245,16 +243,47 @@ final class Allocator {
         }
     }
 
-    /** Waits while {@link #recycle} moves pages in; returns the frontier it published. */
-    private long awaitRecycled() {
+    /**
+     * Moves the ready frontier to or past {@code to}: takes it ({@link #PREPARING}), has the
+     * backend ready everything from the old frontier to the new one (nothing there has been
+     * written, and nobody writes there until the new frontier is published), publishes it.
+     */
+    private void ready(long to) {
+        long ready = readyTo.get();
+        while (ready < to) {
+            if (ready < 0) {
+                ready = awaitFrontier();
+                continue;
+            }
+            if (readyTo.compareAndSet(ready, PREPARING)) {
+                long target = Math.min(limit, (to + populateAhead + ~granuleMask) & granuleMask);
+                frontierOwner = Thread.currentThread();
+                try {
+                    if (populateAhead > 0 && target > ready) {
+                        heap.backend.prepareAllocation(ready, target - ready);
+                    }
+                } finally {
+                    frontierOwner = null;
+                    published = target;
+                    readyTo.set(target);
+                }
+                return;
+            }
+            ready = readyTo.get();
+        }
+    }
+
+    /** Waits while another thread holds the frontier; returns the frontier it published. */
+    private long awaitFrontier() {
         long start = System.nanoTime();
         long ready;
-        while ((ready = readyTo.get()) == RECYCLING) {
+        while ((ready = readyTo.get()) < 0) {
             if (System.nanoTime() - start > RECYCLE_WAIT_LIMIT_NANOS) {
-                Thread t = recycler;
+                Thread t = frontierOwner;
                 throw new IllegalStateException("allocation waited " + RECYCLE_WAIT_LIMIT_NANOS / 1_000_000
-                        + " ms for " + (t == null ? "a thread" : "thread '" + t.getName() + "'")
-                        + " to move recycled pages into the view (HeapBackend.recycleAllocationPages)");
+                        + " ms for " + (t == null ? "a thread" : "thread '" + t.getName() + "'") + " to "
+                        + (ready == RECYCLING ? "move recycled pages into the view (HeapBackend.recycleAllocationPages)"
+                                : "ready the view above the allocation frontier (HeapBackend.prepareAllocation)"));
             }
             Thread.onSpinWait();
         }

@@ -196,6 +196,13 @@ public final class UffdBackend implements HeapBackend {
     private long spareBytes;
     /** Bytes {@link #recycleAllocationPages} moved into the view, over the heap's life. */
     private long recycledBytes;
+    /** Resident huge pages kept for the allocation area instead of unmapped (recycling heaps only). */
+    private final ResidentPool pool;
+    /** The end of what allocation readied in the current view (an offset): the populated part. */
+    private final java.util.concurrent.atomic.AtomicLong preparedTo = new java.util.concurrent.atomic.AtomicLong();
+    /** The same for the retired view, until it is unmapped. */
+    private long retiredPreparedTo;
+    private static final MemorySegment ZEROS = Arena.global().allocate(64 << 10, 4096);
 
     private volatile boolean closed;
     private long[] closedStats;
@@ -224,6 +231,7 @@ public final class UffdBackend implements HeapBackend {
         this.options = options;
         this.capacity = capacity;
         this.pageSize = pageSize;
+        this.pool = new ResidentPool(capacity / 2);
         int fd = -1;
         try {
             fd = Userfaultfd.open();
@@ -434,6 +442,7 @@ public final class UffdBackend implements HeapBackend {
             retiredView = oldView;
             retiredAllocationStart = oldAllocationStart;
             retiredArena = viewArena;
+            retiredPreparedTo = preparedTo.getAndSet(0);
             viewAddress = newView;
             viewArena = Arena.ofShared();
             view = viewSegment();
@@ -524,8 +533,9 @@ public final class UffdBackend implements HeapBackend {
                 return from;
             }
             if (spareBytes > bytes) {
-                Mman.munmap(spareAddress + bytes, spareBytes - bytes);
+                pool.give(spareAddress + bytes, spareBytes - bytes);
             }
+            preparedTo.accumulateAndGet(end - viewAddress, Math::max);
             spareAddress = 0;
             spareBytes = 0;
             recycledBytes += bytes;
@@ -533,28 +543,65 @@ public final class UffdBackend implements HeapBackend {
         }
     }
 
-    /** Unmaps a kept allocation area that was not recycled. Under lock. */
+    /** Gives a kept allocation area that was not recycled to the pool (closed: unmaps it). Under lock. */
     private void releaseSpare() {
         if (spareBytes > 0) {
             long a = spareAddress;
             long n = spareBytes;
             spareAddress = 0;
             spareBytes = 0;
-            Mman.munmap(a, n);
+            pool.give(a, n);
         }
     }
 
     /** {@code madvise(MADV_POPULATE_WRITE)} over the range; a kernel that refuses it turns this off. */
     @Override
     public void prepareAllocation(long offset, long bytes) {
-        if (!populate || closed) {
+        var read = nativeLock.readLock();
+        read.lock(); // close waits: a chunk is never moved to an address that is no longer the view
+        try {
+            if (closed) {
+                return;
+            }
+            long populateFrom = offset;
+            if (recycles()) {
+                preparedTo.accumulateAndGet(offset + bytes, Math::max);
+                // whole huge pages of the anonymous allocation area inside the range (addresses)
+                long first = Math.ceilDiv(viewAddress + Math.max(offset, allocationStart), ResidentPool.CHUNK) * ResidentPool.CHUNK;
+                for (long c = first; c + ResidentPool.CHUNK <= viewAddress + offset + bytes; c += ResidentPool.CHUNK) {
+                    if (!pool.take(c)) {
+                        break;
+                    }
+                    long chunk = c - viewAddress;
+                    populate(populateFrom, chunk - populateFrom);
+                    for (long z = chunk; z < chunk + ResidentPool.CHUNK; z += ZEROS.byteSize()) {
+                        MemorySegment.copy(ZEROS, 0, view, z, ZEROS.byteSize()); // the pool's pages hold old bytes
+                    }
+                    populateFrom = chunk + ResidentPool.CHUNK;
+                }
+            }
+            populate(populateFrom, offset + bytes - populateFrom);
+        } finally {
+            read.unlock();
+        }
+    }
+
+    private void populate(long offset, long bytes) {
+        if (!populate || bytes <= 0) {
             return;
         }
+        long start = offset & -(long) pageSize;
+        long end = Math.min(capacity, Math.ceilDiv(offset + bytes, pageSize) * pageSize);
         try {
-            Mman.madvise(viewAddress + offset, bytes, Mman.MADV_POPULATE_WRITE);
+            Mman.madvise(viewAddress + start, end - start, Mman.MADV_POPULATE_WRITE);
         } catch (SyscallException e) {
             populate = false; // EINVAL before Linux 5.14; anything else: the first touch will tell
         }
+    }
+
+    @Override
+    public long allocationGranule() {
+        return recycles() ? ResidentPool.CHUNK : 0;
     }
 
     private volatile boolean populate = true;
@@ -606,8 +653,13 @@ public final class UffdBackend implements HeapBackend {
                 if (keepFrom > 0) {
                     Mman.munmap(retired, keepFrom);
                 }
-                if (keepTo < capacity) {
-                    Mman.munmap(retired + keepTo, capacity - keepTo);
+                long populatedTo = Math.min(capacity, Math.ceilDiv(retiredPreparedTo, HugePages.SIZE) * HugePages.SIZE);
+                if (populatedTo > keepTo) {
+                    pool.give(retired + keepTo, populatedTo - keepTo); // resident, never written this cycle
+                }
+                long unmapFrom = Math.max(keepTo, populatedTo);
+                if (unmapFrom < capacity) {
+                    Mman.munmap(retired + unmapFrom, capacity - unmapFrom);
                 }
                 spareAddress = retired + keepFrom;
                 spareBytes = keepTo - keepFrom;
@@ -676,6 +728,8 @@ public final class UffdBackend implements HeapBackend {
             m.put(st.name().toLowerCase(java.util.Locale.ROOT), s[st.ordinal()]);
         }
         m.put("huge_allocation", hugeAllocation ? 1L : 0L);
+        m.put("pool_taken_bytes", pool.takenBytes());
+        m.put("pool_bytes", pool.bytes());
         synchronized (lock) {
             m.put("recycled_allocation_bytes", recycledBytes);
         }
@@ -751,11 +805,12 @@ public final class UffdBackend implements HeapBackend {
             NativeHeap.free(handle);
             handle = 0;
         }
+        failure = pool.close();
         try {
             releaseFrom();
             releaseSpare();
         } catch (RuntimeException e) {
-            failure = e;
+            failure = failure == null ? e : failure;
         }
         failure = unmap(failure, viewAddress, capacity);
         viewAddress = 0;

@@ -24,7 +24,8 @@ import org.junit.jupiter.api.Test;
  * supply and huge allocation pages moves the used part of the old view's allocation area into the
  * view when a compaction ends, and allocation hands it out zeroed. Every page of it held old
  * bytes (the garbage here is filled with 0x5A), so an allocation that skipped the zeroing would
- * read them.
+ * read them. So did the huge pages the backend keeps in its resident pool instead of unmapping
+ * them, which allocation moves back in ({@code pool_taken_bytes}).
  */
 class AllocationRecyclingTest {
     static final ObjectType NODE = ObjectType.builder("RecycleNode").refs("next").i32("id").bytes("pad", 40).build();
@@ -127,6 +128,7 @@ class AllocationRecyclingTest {
                 }
             }
             assertTrue(heap.backendCounters().get("recycled_allocation_bytes") > 0, "pages were recycled");
+            assertTrue(heap.backendCounters().get("pool_taken_bytes") > 0, "allocation took pages from the resident pool");
         }
     }
 

@@ -77,9 +77,10 @@ class DemoProgramsTest {
                 "^read 1 byte per moved page, second time\\s+\\d+\\.\\d{3}",
                 "^OK: ")),
             Arguments.of("07-first-touch.c", List.of(
-                "^pages\\s+populate\\s+first write\\s+second write\\s+memset",
-                "^4 KiB \\(MADV_NOHUGEPAGE\\)\\s+\\d+\\.\\d{3}\\s+\\d+\\.\\d{3}\\s+\\d+\\.\\d{3}\\s+\\d+\\.\\d{3}",
-                "^2 MiB \\(MADV_HUGEPAGE\\)\\s+\\d+\\.\\d{3}\\s+\\d+\\.\\d{3}\\s+\\d+\\.\\d{3}\\s+\\d+\\.\\d{3}",
+                "^pages\\s+populate\\s+first write\\s+second write\\s+memset\\s+mremap 2 MiB",
+                "^4 KiB \\(MADV_NOHUGEPAGE\\)(\\s+\\d+\\.\\d{3}){5}$",
+                "^2 MiB \\(MADV_HUGEPAGE\\)(\\s+\\d+\\.\\d{3}){5}$",
+                "^populate, slowest round: \\d+\\.\\d{3} \\(4 KiB pages\\), \\d+\\.\\d{3} \\(2 MiB pages\\)",
                 "^huge pages given: \\d+ KiB of 64 MiB",
                 "^OK: ")));
     }
