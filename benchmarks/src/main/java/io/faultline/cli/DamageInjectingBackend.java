@@ -1,13 +1,11 @@
 package io.faultline.cli;
 
-import io.faultline.backend.FaultLatencies;
+import io.faultline.backend.ForwardingBackend;
 import io.faultline.backend.HeapBackend;
 import io.faultline.backend.PageBuilder;
 import io.faultline.meta.GcMetadata;
 import io.faultline.meta.MetadataDescriptor;
-import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
-import java.util.Map;
 
 /**
  * {@code faultline run --inject-damage}: a backend that wraps the real one and, at the first
@@ -18,15 +16,14 @@ import java.util.Map;
  * shown, every mutator gets a {@link io.faultline.gc.HeapCorruptedException} naming the page, the
  * path and the errno, and the run exits 1 with {@code verified} false. A debug aid for watching
  * that happen; every other method (the interface's default methods included) is the wrapped
- * backend's.
+ * backend's ({@link ForwardingBackend}).
  */
-public final class DamageInjectingBackend implements HeapBackend {
-    private final HeapBackend inner;
+public final class DamageInjectingBackend extends ForwardingBackend {
     private GcMetadata metadata;
     private volatile String damage;
 
     private DamageInjectingBackend(HeapBackend inner) {
-        this.inner = inner;
+        super(inner);
     }
 
     /** Wraps every backend {@code factory} creates. */
@@ -42,12 +39,12 @@ public final class DamageInjectingBackend implements HeapBackend {
     @Override
     public void attach(GcMetadata md, PageBuilder builder) {
         this.metadata = md;
-        inner.attach(md, builder);
+        delegate().attach(md, builder);
     }
 
     @Override
     public void beginCompaction(long usedBytes, long firstPage, long endPage) {
-        inner.beginCompaction(usedBytes, firstPage, endPage);
+        delegate().beginCompaction(usedBytes, firstPage, endPage);
         if (damage != null || firstPage >= endPage) {
             return;
         }
@@ -55,95 +52,10 @@ public final class DamageInjectingBackend implements HeapBackend {
         for (long page = (firstPage + endPage) / 2; page < endPage; page++) {
             long offset = metadata.firstObjects().get(page);
             if (offset != MetadataDescriptor.NO_OBJECT) {
-                inner.fromSpace().set(ValueLayout.JAVA_LONG_UNALIGNED, offset, 0L);
+                delegate().fromSpace().set(ValueLayout.JAVA_LONG_UNALIGNED, offset, 0L);
                 damage = "from-space offset " + offset + " (first object of to-space page " + page + ")";
                 return;
             }
         }
-    }
-
-    @Override
-    public long compactStep(long maxPages) {
-        return inner.compactStep(maxPages);
-    }
-
-    @Override
-    public int serveFault(long page) {
-        return inner.serveFault(page);
-    }
-
-    @Override
-    public void endCompaction() {
-        inner.endCompaction();
-    }
-
-    @Override
-    public MemorySegment fromSpace() {
-        return inner.fromSpace();
-    }
-
-    @Override
-    public long allocationZeroFrom() {
-        return inner.allocationZeroFrom();
-    }
-
-    @Override
-    public long recycleAllocationPages(long from, long limit) {
-        return inner.recycleAllocationPages(from, limit);
-    }
-
-    @Override
-    public void prepareAllocation(long offset, long bytes) {
-        inner.prepareAllocation(offset, bytes);
-    }
-
-    @Override
-    public long allocationGranule() {
-        return inner.allocationGranule();
-    }
-
-    @Override
-    public Map<String, Long> counters() {
-        return inner.counters();
-    }
-
-    @Override
-    public FaultLatencies faultLatencies() {
-        return inner.faultLatencies();
-    }
-
-    @Override
-    public String name() {
-        return inner.name();
-    }
-
-    @Override
-    public String mode() {
-        return inner.mode();
-    }
-
-    @Override
-    public long capacity() {
-        return inner.capacity();
-    }
-
-    @Override
-    public int pageSize() {
-        return inner.pageSize();
-    }
-
-    @Override
-    public MemorySegment view() {
-        return inner.view();
-    }
-
-    @Override
-    public boolean accessNeedsPageCheck() {
-        return inner.accessNeedsPageCheck();
-    }
-
-    @Override
-    public void close() {
-        inner.close();
     }
 }

@@ -3,7 +3,7 @@ package io.faultline.docs;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 
-import io.faultline.backend.HeapBackend;
+import io.faultline.backend.ForwardingBackend;
 import io.faultline.backend.JavaBackend;
 import io.faultline.backend.PageBuilder;
 import io.faultline.backend.PageProtocol;
@@ -20,12 +20,10 @@ import io.faultline.uffd.UffdProbe;
 import io.faultline.uffd.UffdBackend;
 import io.faultline.uffd.UffdOptions;
 import java.io.IOException;
-import java.lang.foreign.MemorySegment;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.junit.jupiter.api.Assumptions;
@@ -219,13 +217,18 @@ class DocExercisesTest {
     }
 
     /** The java backend, keeping the metadata it is attached to so that the exercise can read the plan. */
-    private record MetadataKeeping(JavaBackend inner, GcMetadata[] metadata, List<long[]> builds) implements HeapBackend {
-        @Override public String name() { return inner.name(); }
-        @Override public String mode() { return inner.mode(); }
-        @Override public long capacity() { return inner.capacity(); }
-        @Override public int pageSize() { return inner.pageSize(); }
-        @Override public MemorySegment view() { return inner.view(); }
-        @Override public boolean accessNeedsPageCheck() { return inner.accessNeedsPageCheck(); }
+    private static final class MetadataKeeping extends ForwardingBackend {
+        private final JavaBackend inner;
+        private final GcMetadata[] metadata;
+        private final List<long[]> builds;
+
+        MetadataKeeping(JavaBackend inner, GcMetadata[] metadata, List<long[]> builds) {
+            super(inner);
+            this.inner = inner;
+            this.metadata = metadata;
+            this.builds = builds;
+        }
+
         @Override public void attach(GcMetadata md, PageBuilder builder) {
             metadata[0] = md;
             ControlBlock c = md.control();
@@ -234,19 +237,6 @@ class DocExercisesTest {
                 builder.build(from, page, dst, dstOffset);
             });
         }
-        @Override public void beginCompaction(long usedBytes, long firstPage, long endPage) {
-            inner.beginCompaction(usedBytes, firstPage, endPage);
-        }
-        @Override public long compactStep(long maxPages) { return inner.compactStep(maxPages); }
-        @Override public int serveFault(long page) { return inner.serveFault(page); }
-        @Override public void endCompaction() { inner.endCompaction(); }
-        @Override public MemorySegment fromSpace() { return inner.fromSpace(); }
-        @Override public long allocationZeroFrom() { return inner.allocationZeroFrom(); }
-        @Override public long recycleAllocationPages(long from, long limit) { return inner.recycleAllocationPages(from, limit); }
-        @Override public void prepareAllocation(long offset, long bytes) { inner.prepareAllocation(offset, bytes); }
-        @Override public long allocationGranule() { return inner.allocationGranule(); }
-        @Override public Map<String, Long> counters() { return inner.counters(); }
-        @Override public void close() { inner.close(); }
     }
 
     /** The bold numbers of the answer marked {@code id} in docs/exercises.md, in order. */

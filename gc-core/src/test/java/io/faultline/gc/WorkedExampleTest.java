@@ -4,7 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.faultline.backend.HeapBackend;
+import io.faultline.backend.ForwardingBackend;
 import io.faultline.backend.JavaBackend;
 import io.faultline.backend.PageBuilder;
 import io.faultline.heap.Heap;
@@ -19,7 +19,6 @@ import io.faultline.model.ObjectType;
 import java.lang.foreign.MemorySegment;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -138,26 +137,17 @@ class WorkedExampleTest {
     }
 
     /** The java backend, with a look at the control block each time a page build starts. */
-    private record Watched(JavaBackend inner, List<BuildStart> builds, GcMetadata[] metadata) implements HeapBackend {
-        @Override public String name() { return inner.name(); }
-        @Override public String mode() { return inner.mode(); }
-        @Override public long capacity() { return inner.capacity(); }
-        @Override public int pageSize() { return inner.pageSize(); }
-        @Override public MemorySegment view() { return inner.view(); }
-        @Override public boolean accessNeedsPageCheck() { return inner.accessNeedsPageCheck(); }
-        @Override public void beginCompaction(long usedBytes, long firstPage, long endPage) {
-            inner.beginCompaction(usedBytes, firstPage, endPage);
+    private static final class Watched extends ForwardingBackend {
+        private final JavaBackend inner;
+        private final List<BuildStart> builds;
+        private final GcMetadata[] metadata;
+
+        Watched(JavaBackend inner, List<BuildStart> builds, GcMetadata[] metadata) {
+            super(inner);
+            this.inner = inner;
+            this.builds = builds;
+            this.metadata = metadata;
         }
-        @Override public long compactStep(long maxPages) { return inner.compactStep(maxPages); }
-        @Override public int serveFault(long page) { return inner.serveFault(page); }
-        @Override public void endCompaction() { inner.endCompaction(); }
-        @Override public MemorySegment fromSpace() { return inner.fromSpace(); }
-        @Override public long allocationZeroFrom() { return inner.allocationZeroFrom(); }
-        @Override public long recycleAllocationPages(long from, long limit) { return inner.recycleAllocationPages(from, limit); }
-        @Override public void prepareAllocation(long offset, long bytes) { inner.prepareAllocation(offset, bytes); }
-        @Override public long allocationGranule() { return inner.allocationGranule(); }
-        @Override public Map<String, Long> counters() { return inner.counters(); }
-        @Override public void close() { inner.close(); }
 
         @Override
         public void attach(GcMetadata md, PageBuilder builder) {

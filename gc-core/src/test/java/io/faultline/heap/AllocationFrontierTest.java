@@ -4,14 +4,12 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
+import io.faultline.backend.ForwardingBackend;
 import io.faultline.backend.HeapBackend;
 import io.faultline.backend.JavaBackend;
-import io.faultline.backend.PageBuilder;
-import io.faultline.meta.GcMetadata;
 import io.faultline.model.ObjectType;
 import java.lang.foreign.MemorySegment;
 import java.util.List;
-import java.util.Map;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
@@ -72,16 +70,25 @@ class AllocationFrontierTest {
     }
 
     /** A java backend with a coarse granule whose prepare calls linger and then look at their range. */
-    private record Lingering(HeapBackend inner, List<String> problems, AtomicInteger calls) implements HeapBackend {
+    private static final class Lingering extends ForwardingBackend {
+        private final List<String> problems;
+        private final AtomicInteger calls;
+
+        Lingering(HeapBackend inner, List<String> problems, AtomicInteger calls) {
+            super(inner);
+            this.problems = problems;
+            this.calls = calls;
+        }
+
         @Override
         public void prepareAllocation(long offset, long bytes) {
-            if ((offset + bytes) % GRANULE != 0 && offset + bytes != inner.capacity()) {
+            if ((offset + bytes) % GRANULE != 0 && offset + bytes != delegate().capacity()) {
                 problems.add("range [0x" + Long.toHexString(offset) + ", +" + bytes + ") does not end on a granule");
             }
-            inner.prepareAllocation(offset, bytes);
+            delegate().prepareAllocation(offset, bytes);
             if (calls.incrementAndGet() % 4 == 0) {
                 LockSupport.parkNanos(2_000_000);
-                MemorySegment view = inner.view();
+                MemorySegment view = delegate().view();
                 for (long a = offset; a < offset + bytes; a += 8) {
                     if (view.get(java.lang.foreign.ValueLayout.JAVA_LONG_UNALIGNED, a) != 0) {
                         problems.add("0x" + Long.toHexString(a) + " was written while [0x" + Long.toHexString(offset)
@@ -93,22 +100,5 @@ class AllocationFrontierTest {
         }
 
         @Override public long allocationGranule() { return GRANULE; }
-        @Override public String name() { return inner.name(); }
-        @Override public String mode() { return inner.mode(); }
-        @Override public long capacity() { return inner.capacity(); }
-        @Override public int pageSize() { return inner.pageSize(); }
-        @Override public MemorySegment view() { return inner.view(); }
-        @Override public boolean accessNeedsPageCheck() { return inner.accessNeedsPageCheck(); }
-        @Override public void attach(GcMetadata md, PageBuilder builder) { inner.attach(md, builder); }
-        @Override public void beginCompaction(long usedBytes, long firstPage, long endPage) {
-            inner.beginCompaction(usedBytes, firstPage, endPage);
-        }
-        @Override public long compactStep(long maxPages) { return inner.compactStep(maxPages); }
-        @Override public int serveFault(long page) { return inner.serveFault(page); }
-        @Override public void endCompaction() { inner.endCompaction(); }
-        @Override public MemorySegment fromSpace() { return inner.fromSpace(); }
-        @Override public long allocationZeroFrom() { return inner.allocationZeroFrom(); }
-        @Override public Map<String, Long> counters() { return inner.counters(); }
-        @Override public void close() { inner.close(); }
     }
 }

@@ -7,15 +7,14 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
+import io.faultline.backend.ForwardingBackend;
 import io.faultline.backend.HeapBackend;
 import io.faultline.backend.JavaBackend;
-import io.faultline.backend.PageBuilder;
 import io.faultline.gc.HeapCorruptedException;
 import io.faultline.heap.Heap;
 import io.faultline.heap.HeapConfig;
 import io.faultline.heap.Mutator;
 import io.faultline.meta.ControlBlock;
-import io.faultline.meta.GcMetadata;
 import io.faultline.model.ObjectLayout;
 import io.faultline.model.ObjectType;
 import io.faultline.uffd.UffdBackend;
@@ -177,7 +176,7 @@ class FailedPageBuildTest {
      * Zeroes the header of the object at {@code damageAt} in from-space right after the pause's
      * beginCompaction, once; with {@code holdCompactors}, compactor steps wait for {@link #release}.
      */
-    static final class Damaging implements HeapBackend {
+    static final class Damaging extends ForwardingBackend {
         private final HeapBackend inner;
         private final boolean holdCompactors;
         final CountDownLatch release = new CountDownLatch(1);
@@ -185,6 +184,7 @@ class FailedPageBuildTest {
         volatile boolean damaged;
 
         Damaging(HeapBackend inner, boolean holdCompactors) {
+            super(inner);
             this.inner = inner;
             this.holdCompactors = holdCompactors;
         }
@@ -211,17 +211,6 @@ class FailedPageBuildTest {
             }
             return inner.compactStep(maxPages);
         }
-
-        @Override public void attach(GcMetadata metadata, PageBuilder builder) { inner.attach(metadata, builder); }
-        @Override public int serveFault(long page) { return inner.serveFault(page); }
-        @Override public void endCompaction() { inner.endCompaction(); }
-        @Override public MemorySegment fromSpace() { return inner.fromSpace(); }
-        @Override public String name() { return inner.name(); }
-        @Override public String mode() { return inner.mode(); }
-        @Override public long capacity() { return inner.capacity(); }
-        @Override public int pageSize() { return inner.pageSize(); }
-        @Override public MemorySegment view() { return inner.view(); }
-        @Override public boolean accessNeedsPageCheck() { return inner.accessNeedsPageCheck(); }
 
         @Override
         public void close() {
