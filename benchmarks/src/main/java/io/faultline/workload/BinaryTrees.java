@@ -108,7 +108,7 @@ public final class BinaryTrees implements Workload {
      * Builds a complete tree of {@code depth} bottom-up and returns its root, a raw reference
      * valid until the caller's next allocation.
      */
-    static int bottomUpTree(Mutator m, int depth) {
+    public static int bottomUpTree(Mutator m, int depth) {
         if (depth <= 0) {
             return m.allocate(NODE);
         }
@@ -123,7 +123,7 @@ public final class BinaryTrees implements Workload {
     }
 
     /** Counts the nodes of the tree at {@code node}; reads only, so the raw reference stays valid. */
-    static long check(Mutator m, int node) {
+    public static long check(Mutator m, int node) {
         int left = m.getRef(node, LEFT);
         if (left == 0) {
             return 1;

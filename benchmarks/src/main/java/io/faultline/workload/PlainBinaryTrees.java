@@ -19,8 +19,9 @@ public final class PlainBinaryTrees {
     private static final int MIN_DEPTH = 4;
 
     /** A tree node; a leaf has no children. */
-    private record Node(Node left, Node right) {
-        long check() {
+    public record Node(Node left, Node right) {
+        /** Nodes in the tree at this node. */
+        public long check() {
             return left == null ? 1 : 1 + left.check() + right.check();
         }
     }
@@ -57,7 +58,8 @@ public final class PlainBinaryTrees {
         out.println("long lived tree of depth " + maxDepth + "\t check: " + longLived.check());
     }
 
-    private static Node bottomUpTree(int depth) {
+    /** Builds a complete tree of {@code depth}; {@code bottomUpTree(d).check()} counts its nodes. */
+    public static Node bottomUpTree(int depth) {
         return depth > 0 ? new Node(bottomUpTree(depth - 1), bottomUpTree(depth - 1)) : new Node(null, null);
     }
 }

@@ -108,6 +108,12 @@ class JmhSmokeTest {
     }
 
     @Test
+    void tree() throws RunnerException {
+        runs(once(TreeBench.class).param("backend", "java").param("delivery", "thread").param("supply", "fresh")
+                .param("heapMb", "64"), 3);
+    }
+
+    @Test
     void pause() throws RunnerException {
         runs(once(PauseBench.class).param("backend", backends()).param("heapMb", "16").param("roots", "64"), backends().length);
     }
