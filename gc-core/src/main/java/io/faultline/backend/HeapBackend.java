@@ -131,10 +131,13 @@ public interface HeapBackend extends AutoCloseable {
     }
 
     /**
-     * Allocation is about to write {@code [offset, offset + bytes)} (whole pages above the
-     * allocation top, outside every to-space page): make it resident in one call instead of one
-     * page fault per page. Best effort: a refusal changes nothing but speed. java and uffd:
-     * {@code madvise(MADV_POPULATE_WRITE)}.
+     * Allocation is about to write {@code [offset, offset + bytes)} (above the allocation top,
+     * outside every to-space page; {@code offset} may be inside a page whose part below it is in
+     * use): make it resident in one call instead of one page fault per page. Nobody writes in the
+     * range until this returns, so a backend may replace its pages. Best effort: a refusal changes
+     * nothing but speed. java: {@code madvise(MADV_POPULATE_WRITE)} over the whole pages it
+     * touches; uffd: the same, except that a recycling heap first moves resident pages from its
+     * pool into every whole huge page of the range and zeroes them.
      */
     default void prepareAllocation(long offset, long bytes) {
     }

@@ -28,7 +28,7 @@ import java.lang.invoke.VarHandle;
  * freed into the view while mutators run: it swaps the frontier for {@link #RECYCLING}, has the
  * backend move the pages in above it, and publishes the new frontier with the recycled range. A
  * thread that needs the frontier while another holds it waits for that one call, and after
- * {@link #RECYCLE_WAIT_LIMIT_NANOS} throws, naming the holder.
+ * {@link #FRONTIER_WAIT_LIMIT_NANOS} throws, naming the holder.
  *
  * <p><b>Assumptions and Guarantees:</b> each mutator's TLAB bounds ({@code Mutator.tlabTop},
  * {@code tlabEnd}) are written by its own thread, or by the pausing thread while the mutator is
@@ -59,8 +59,8 @@ final class Allocator {
     private static final long RECYCLING = -1;
     /** {@code readyTo} while an allocating thread readies the view above the frontier. */
     private static final long PREPARING = -2;
-    /** How long an allocation waits for a recycling move before it says so and fails. */
-    static final long RECYCLE_WAIT_LIMIT_NANOS = java.util.concurrent.TimeUnit.SECONDS.toNanos(10);
+    /** How long a thread waits for another that holds the ready frontier before it says so and fails. */
+    static final long FRONTIER_WAIT_LIMIT_NANOS = java.util.concurrent.TimeUnit.SECONDS.toNanos(10);
 
     private final Heap heap;
     private final int tlabBytes;
@@ -73,7 +73,7 @@ final class Allocator {
      */
     private volatile long recycledFrom;
     private volatile long recycledTo;
-    /** The thread holding the frontier ({@link #recycle} or {@link #prepare}), for a waiter that gives up. */
+    /** The thread holding the frontier ({@link #recycle} or {@link #ready}), for a waiter that gives up. */
     private volatile Thread frontierOwner;
     /** The last frontier published: allocation below it needs no readying. */
     private volatile long published;
@@ -83,7 +83,7 @@ final class Allocator {
     private final long granuleMask;
     /**
      * The ready frontier (reset to the top at every pause): nothing at or above it has been
-     * written since, and it moves only up, by CAS, or to {@link #RECYCLING} and back.
+     * written since, and it moves only up, by CAS, or to {@link #RECYCLING} or {@link #PREPARING} and back.
      */
     private final java.util.concurrent.atomic.AtomicLong readyTo = new java.util.concurrent.atomic.AtomicLong();
     @SuppressWarnings("unused") // accessed through TOP
@@ -278,9 +278,9 @@ final class Allocator {
         long start = System.nanoTime();
         long ready;
         while ((ready = readyTo.get()) < 0) {
-            if (System.nanoTime() - start > RECYCLE_WAIT_LIMIT_NANOS) {
+            if (System.nanoTime() - start > FRONTIER_WAIT_LIMIT_NANOS) {
                 Thread t = frontierOwner;
-                throw new IllegalStateException("allocation waited " + RECYCLE_WAIT_LIMIT_NANOS / 1_000_000
+                throw new IllegalStateException("allocation waited " + FRONTIER_WAIT_LIMIT_NANOS / 1_000_000
                         + " ms for " + (t == null ? "a thread" : "thread '" + t.getName() + "'") + " to "
                         + (ready == RECYCLING ? "move recycled pages into the view (HeapBackend.recycleAllocationPages)"
                                 : "ready the view above the allocation frontier (HeapBackend.prepareAllocation)"));

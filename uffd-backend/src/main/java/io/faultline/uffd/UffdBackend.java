@@ -554,7 +554,11 @@ public final class UffdBackend implements HeapBackend {
         }
     }
 
-    /** {@code madvise(MADV_POPULATE_WRITE)} over the range; a kernel that refuses it turns this off. */
+    /**
+     * Recycling heaps: moves pool chunks into every whole huge page of the anonymous allocation
+     * area inside the range and zeroes them; then {@code madvise(MADV_POPULATE_WRITE)} over the
+     * rest (a kernel that refuses it turns populating off).
+     */
     @Override
     public void prepareAllocation(long offset, long bytes) {
         var read = nativeLock.readLock();
