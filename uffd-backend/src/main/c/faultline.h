@@ -71,7 +71,8 @@ FL_EXPORT unsigned long fl_uffd_request(unsigned int nr);
 #define FL_STAT_SIGBUS_FAULTS 25   /* faults served by the SIGBUS handler of the faulting thread */
 #define FL_STAT_RECYCLED_PAGES 26  /* pages built in recycled (consumed) from-space pages */
 #define FL_STAT_FAULT_MAX_NS 27    /* the longest fault (as FL_STAT_FAULT_NS measures it) */
-#define FL_STAT_COUNT 28
+#define FL_STAT_STALE_MESSAGES 28  /* fault messages for a retired view, read after the flip that moved the view */
+#define FL_STAT_COUNT 29
 
 struct fl_heap;
 
@@ -178,6 +179,11 @@ FL_EXPORT void fl_test_raise_sigbus(void);
 /* Makes every page build in this process take at least ns longer (0: off), so a test can make
  * several threads fault on one page while it is being built. */
 FL_EXPORT void fl_test_set_build_delay(int64_t ns);
+/* While hold is non-zero, every service thread keeps each batch of fault messages it reads
+ * unserved (at most 30 s), so a test can let a message go stale; and the batches held so far. */
+FL_EXPORT void fl_test_set_service_hold(int64_t hold);
+FL_EXPORT int64_t fl_test_service_held_batches(void);
+FL_EXPORT int64_t fl_test_service_held_address(void);
 
 /* The value of a layout constant by name (LayoutAbiTest compares them with the Java side); INT64_MIN if unknown. */
 FL_EXPORT int64_t fl_layout_constant(const char *name);

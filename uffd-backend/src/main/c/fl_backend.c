@@ -406,9 +406,14 @@ static int wake(struct fl_heap *h, int64_t page)
  */
 static void serve_message(struct fl_heap *h, struct fl_target *t, uint64_t address, uint64_t flags)
 {
-	uint64_t base = (uint64_t)(uintptr_t)h->view;
+	uint64_t base = (uint64_t)(uintptr_t)__atomic_load_n(&h->view, __ATOMIC_ACQUIRE); /* moved by each flip */
 	if (address < base || address >= base + h->capacity) {
-		record_error(h, -1, EFAULT);
+		/*
+		 * Only views are registered, and every flip maps a new one. A message read this late was
+		 * queued before a flip, by a mutator that an install has woken since (the flip waited
+		 * for it): nobody waits on it, and the retired view's range may already be unmapped.
+		 */
+		STAT(h, FL_STAT_STALE_MESSAGES);
 		return;
 	}
 	int64_t page = (int64_t)((address - base) / (uint64_t)h->page_size);
@@ -455,6 +460,22 @@ static void backstop(struct fl_heap *h, struct fl_target *t, int64_t *last_left,
 	*idle = 0;
 }
 
+extern int64_t fl_test_service_hold; /* fl_test_hooks.c */
+extern int64_t fl_test_service_held;
+extern int64_t fl_test_held_address;
+
+/* Tests only: keeps the messages just read unserved while fl_test_service_hold is set (at most 30 s). */
+static void hold_for_test(struct fl_heap *h, const struct uffd_msg *first)
+{
+	if (!__atomic_load_n(&fl_test_service_hold, __ATOMIC_SEQ_CST))
+		return;
+	__atomic_store_n(&fl_test_held_address, (int64_t)first->arg.pagefault.address, __ATOMIC_SEQ_CST);
+	__atomic_fetch_add(&fl_test_service_held, 1, __ATOMIC_SEQ_CST);
+	int64_t t0 = now_ns();
+	while (__atomic_load_n(&fl_test_service_hold, __ATOMIC_SEQ_CST) && !LOAD(&h->stopping) && now_ns() - t0 < 30000000000LL)
+		poll(NULL, 0, 1);
+}
+
 static void *service_main(void *arg)
 {
 	struct fl_heap *h = arg;
@@ -494,6 +515,7 @@ static void *service_main(void *arg)
 			record_error(h, -1, errno);
 			break;
 		}
+		hold_for_test(h, &msgs[0]);
 		int slot = acquire_slot(h, &t);
 		for (size_t i = 0; i < (size_t)r / sizeof msgs[0]; i++) {
 			if (msgs[i].event == UFFD_EVENT_PAGEFAULT)
@@ -661,7 +683,7 @@ void fl_heap_begin(struct fl_heap *h, const void *from, int64_t from_bytes, int6
 
 void fl_heap_move_view(struct fl_heap *h, void *view)
 {
-	h->view = view;
+	__atomic_store_n(&h->view, (char *)view, __ATOMIC_RELEASE); /* the service thread reads it */
 	if (h->registered)
 		fl_sigbus_move(h, (uint64_t)(uintptr_t)view, (uint64_t)(uintptr_t)view + h->capacity);
 }

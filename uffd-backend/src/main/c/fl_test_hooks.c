@@ -1,6 +1,7 @@
 /*
- * Test hooks for SIGBUS chaining (SigbusDeliveryTest): a "previous handler" that a test installs
- * before Faultline's, so that the test can see a SIGBUS that is not a heap fault reach it.
+ * Test hooks: a "previous handler" for SIGBUS chaining (SigbusDeliveryTest), which a test installs
+ * before Faultline's so that it can see a SIGBUS that is not a heap fault reach it; a delay in every
+ * page build; and a hold on the service thread's messages (StaleMessageTest).
  */
 #define _GNU_SOURCE
 #include "faultline.h"
@@ -51,4 +52,26 @@ int64_t fl_test_build_delay_ns;
 void fl_test_set_build_delay(int64_t ns)
 {
 	__atomic_store_n(&fl_test_build_delay_ns, ns, __ATOMIC_SEQ_CST);
+}
+
+int64_t fl_test_service_hold;
+int64_t fl_test_service_held;
+int64_t fl_test_held_address;
+
+/* While set, the service thread keeps every batch of messages it reads unserved (at most 30 s). */
+void fl_test_set_service_hold(int64_t hold)
+{
+	__atomic_store_n(&fl_test_service_hold, hold, __ATOMIC_SEQ_CST);
+}
+
+/* Batches of messages held so far. */
+int64_t fl_test_service_held_batches(void)
+{
+	return __atomic_load_n(&fl_test_service_held, __ATOMIC_SEQ_CST);
+}
+
+/* The fault address of the first message of the last batch held. */
+int64_t fl_test_service_held_address(void)
+{
+	return __atomic_load_n(&fl_test_held_address, __ATOMIC_SEQ_CST);
 }

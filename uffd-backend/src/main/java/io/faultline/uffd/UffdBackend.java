@@ -149,7 +149,12 @@ public final class UffdBackend implements HeapBackend {
         /** Pages built in recycled (consumed) from-space pages. */
         RECYCLED_PAGES,
         /** The longest fault, in nanoseconds as {@link #FAULT_NS} measures it. */
-        FAULT_MAX_NS
+        FAULT_MAX_NS,
+        /**
+         * Fault messages for a retired view: read after the flip that moved the view, from a
+         * mutator an install had already woken. Ignored.
+         */
+        STALE_MESSAGES
     }
 
     private final Mode mode;

@@ -69,6 +69,12 @@ final class UffdTestSupport {
                     out.append(' ').append(s.name().toLowerCase()).append('=').append(v);
                 }
             }
+            for (UffdBackend b : created) {
+                if (b.stat(UffdBackend.Stat.ERRORS) != 0) {
+                    out.append(" (last error: errno ").append(b.stat(UffdBackend.Stat.LAST_ERRNO)).append(" at page ")
+                        .append(b.stat(UffdBackend.Stat.LAST_ERROR_PAGE)).append(')');
+                }
+            }
             return out.toString();
         }
 
