@@ -179,11 +179,12 @@ FL_EXPORT void fl_test_raise_sigbus(void);
 /* Makes every page build in this process take at least ns longer (0: off), so a test can make
  * several threads fault on one page while it is being built. */
 FL_EXPORT void fl_test_set_build_delay(int64_t ns);
-/* While hold is non-zero, every service thread keeps each batch of fault messages it reads
- * unserved (at most 30 s), so a test can let a message go stale; and the batches held so far. */
-FL_EXPORT void fl_test_set_service_hold(int64_t hold);
-FL_EXPORT int64_t fl_test_service_held_batches(void);
-FL_EXPORT int64_t fl_test_service_held_address(void);
+/* Arms (non-zero) or disarms a replay: the next fault message any service thread reads is served
+ * as usual and once more after a flip has moved its heap's view, as a message read that late would
+ * be. The messages kept for a replay so far, and the address of the last one. */
+FL_EXPORT void fl_test_replay_next_message(int64_t arm);
+FL_EXPORT int64_t fl_test_replayed_messages(void);
+FL_EXPORT int64_t fl_test_replayed_address(void);
 
 /* The value of a layout constant by name (LayoutAbiTest compares them with the Java side); INT64_MIN if unknown. */
 FL_EXPORT int64_t fl_layout_constant(const char *name);

@@ -460,20 +460,43 @@ static void backstop(struct fl_heap *h, struct fl_target *t, int64_t *last_left,
 	*idle = 0;
 }
 
-extern int64_t fl_test_service_hold; /* fl_test_hooks.c */
-extern int64_t fl_test_service_held;
-extern int64_t fl_test_held_address;
+extern int64_t fl_test_replay_armed; /* fl_test_hooks.c */
+extern int64_t fl_test_replayed;
+extern int64_t fl_test_replayed_at;
 
-/* Tests only: keeps the messages just read unserved while fl_test_service_hold is set (at most 30 s). */
-static void hold_for_test(struct fl_heap *h, const struct uffd_msg *first)
+/*
+ * Tests only (StaleMessageTest): a copy of one fault message, served a second time once a flip has
+ * moved the view it was read under. The first serving wakes its mutator as usual, so the copy is
+ * what a message read after the flip looks like: its mutator has long gone on.
+ */
+struct replayed_message {
+	int present;
+	struct uffd_msg msg;
+	char *view;
+};
+
+/* Keeps a copy of msg if a test has armed the hook (one message per arming). */
+static void keep_for_replay(struct fl_heap *h, struct replayed_message *d, const struct uffd_msg *msg)
 {
-	if (!__atomic_load_n(&fl_test_service_hold, __ATOMIC_SEQ_CST))
+	if (d->present || !__atomic_load_n(&fl_test_replay_armed, __ATOMIC_SEQ_CST)
+	    || !__atomic_exchange_n(&fl_test_replay_armed, 0, __ATOMIC_SEQ_CST))
 		return;
-	__atomic_store_n(&fl_test_held_address, (int64_t)first->arg.pagefault.address, __ATOMIC_SEQ_CST);
-	__atomic_fetch_add(&fl_test_service_held, 1, __ATOMIC_SEQ_CST);
-	int64_t t0 = now_ns();
-	while (__atomic_load_n(&fl_test_service_hold, __ATOMIC_SEQ_CST) && !LOAD(&h->stopping) && now_ns() - t0 < 30000000000LL)
-		poll(NULL, 0, 1);
+	d->present = 1;
+	d->msg = *msg;
+	d->view = __atomic_load_n(&h->view, __ATOMIC_ACQUIRE);
+	__atomic_store_n(&fl_test_replayed_at, (int64_t)msg->arg.pagefault.address, __ATOMIC_SEQ_CST);
+	__atomic_fetch_add(&fl_test_replayed, 1, __ATOMIC_SEQ_CST);
+}
+
+static void replay(struct fl_heap *h, struct replayed_message *d)
+{
+	if (!d->present || __atomic_load_n(&h->view, __ATOMIC_ACQUIRE) == d->view)
+		return;
+	d->present = 0;
+	struct fl_target t;
+	int slot = acquire_slot(h, &t);
+	serve_message(h, &t, d->msg.arg.pagefault.address, d->msg.arg.pagefault.flags);
+	release_slot(h, slot);
 }
 
 static void *service_main(void *arg)
@@ -482,11 +505,13 @@ static void *service_main(void *arg)
 	struct uffd_msg msgs[16];
 	int64_t last_left = 0;
 	int64_t idle = 0;
+	struct replayed_message replayed = { 0 };
 	for (;;) {
 		struct pollfd fds[2] = { { .fd = h->uffd, .events = POLLIN }, { .fd = h->wake_fd, .events = POLLIN } };
 		int n = poll(fds, 2, FL_IDLE_POLL_MS);
 		if (LOAD(&h->stopping) || (n > 0 && fds[1].revents != 0))
 			break;
+		replay(h, &replayed);
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
@@ -515,11 +540,12 @@ static void *service_main(void *arg)
 			record_error(h, -1, errno);
 			break;
 		}
-		hold_for_test(h, &msgs[0]);
 		int slot = acquire_slot(h, &t);
 		for (size_t i = 0; i < (size_t)r / sizeof msgs[0]; i++) {
-			if (msgs[i].event == UFFD_EVENT_PAGEFAULT)
+			if (msgs[i].event == UFFD_EVENT_PAGEFAULT) {
+				keep_for_replay(h, &replayed, &msgs[i]);
 				serve_message(h, &t, msgs[i].arg.pagefault.address, msgs[i].arg.pagefault.flags);
+			}
 		}
 		release_slot(h, slot);
 	}

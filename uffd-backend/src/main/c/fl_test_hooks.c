@@ -1,7 +1,8 @@
 /*
  * Test hooks: a "previous handler" for SIGBUS chaining (SigbusDeliveryTest), which a test installs
  * before Faultline's so that it can see a SIGBUS that is not a heap fault reach it; a delay in every
- * page build; and a hold on the service thread's messages (StaleMessageTest).
+ * page build; and one fault message that the service thread serves again after the next flip
+ * (StaleMessageTest).
  */
 #define _GNU_SOURCE
 #include "faultline.h"
@@ -54,24 +55,24 @@ void fl_test_set_build_delay(int64_t ns)
 	__atomic_store_n(&fl_test_build_delay_ns, ns, __ATOMIC_SEQ_CST);
 }
 
-int64_t fl_test_service_hold;
-int64_t fl_test_service_held;
-int64_t fl_test_held_address;
+int64_t fl_test_replay_armed;
+int64_t fl_test_replayed;
+int64_t fl_test_replayed_at;
 
-/* While set, the service thread keeps every batch of messages it reads unserved (at most 30 s). */
-void fl_test_set_service_hold(int64_t hold)
+/* Arms (non-zero) a replay of the next fault message a service thread reads, once its view moves. */
+void fl_test_replay_next_message(int64_t arm)
 {
-	__atomic_store_n(&fl_test_service_hold, hold, __ATOMIC_SEQ_CST);
+	__atomic_store_n(&fl_test_replay_armed, arm, __ATOMIC_SEQ_CST);
 }
 
-/* Batches of messages held so far. */
-int64_t fl_test_service_held_batches(void)
+/* Messages kept for a replay so far. */
+int64_t fl_test_replayed_messages(void)
 {
-	return __atomic_load_n(&fl_test_service_held, __ATOMIC_SEQ_CST);
+	return __atomic_load_n(&fl_test_replayed, __ATOMIC_SEQ_CST);
 }
 
-/* The fault address of the first message of the last batch held. */
-int64_t fl_test_service_held_address(void)
+/* The fault address of the last message kept for a replay. */
+int64_t fl_test_replayed_address(void)
 {
-	return __atomic_load_n(&fl_test_held_address, __ATOMIC_SEQ_CST);
+	return __atomic_load_n(&fl_test_replayed_at, __ATOMIC_SEQ_CST);
 }
