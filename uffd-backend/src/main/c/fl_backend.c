@@ -460,9 +460,51 @@ static void backstop(struct fl_heap *h, struct fl_target *t, int64_t *last_left,
 	*idle = 0;
 }
 
+/*
+ * Installs poison over every page of the cycle in flight that nobody has claimed, so that a thread
+ * blocked in a fault on it (or faulting next) wakes up to the pattern and the heap's FAILED or
+ * CLOSED bit, never to stale or zero-filled memory. Each page is claimed first, so that a SIGBUS
+ * handler or compactor entering late finds it FAILED (and returns to the poison) instead of
+ * building and installing over it.
+ */
+static void poison_unbuilt(struct fl_heap *h)
+{
+	if (!LOAD(&h->attached) || h->uffd < 0)
+		return;
+	struct fl_control *c = h->protocol.control;
+	int64_t end = LOAD(&c->end_page);
+	if (LOAD(&c->pages_left) <= 0)
+		return;
+	for (int64_t q = LOAD(&c->first_page); q < end; q++) {
+		int32_t expected = FL_PAGE_UNPROCESSED;
+		if (__atomic_compare_exchange_n(&h->protocol.states[q], &expected, FL_PAGE_PROCESSING, 0, __ATOMIC_SEQ_CST,
+						__ATOMIC_SEQ_CST)) {
+			fl_trace_state(c, q, FL_PAGE_UNPROCESSED, FL_PAGE_PROCESSING);
+			poison_page(h, q);
+			fl_trace_state(c, q, FL_PAGE_PROCESSING, FL_PAGE_FAILED);
+			__atomic_store_n(&h->protocol.states[q], FL_PAGE_FAILED, __ATOMIC_RELEASE);
+		}
+	}
+}
+
+/*
+ * The service thread cannot go on (poll or read on the uffd failed): nobody would read the next
+ * fault message, and its mutator would wait for good. Fails the heap (every mutator's next
+ * operation throws, naming this thread and errno) and poisons the unbuilt pages of the cycle in
+ * flight, which wakes every thread blocked in a fault on them.
+ */
+static void fail_service(struct fl_heap *h, int err)
+{
+	record_error(h, -1, err);
+	if (LOAD(&h->attached))
+		record_failure(h->protocol.control, FL_PATH_FAULT_THREAD, -1, err, -1);
+	poison_unbuilt(h);
+}
+
 extern int64_t fl_test_replay_armed; /* fl_test_hooks.c */
 extern int64_t fl_test_replayed;
 extern int64_t fl_test_replayed_at;
+extern int64_t fl_test_service_errno;
 
 /*
  * Tests only (StaleMessageTest): a copy of one fault message, served a second time once a flip has
@@ -509,13 +551,18 @@ static void *service_main(void *arg)
 	for (;;) {
 		struct pollfd fds[2] = { { .fd = h->uffd, .events = POLLIN }, { .fd = h->wake_fd, .events = POLLIN } };
 		int n = poll(fds, 2, FL_IDLE_POLL_MS);
+		int64_t injected = __atomic_load_n(&fl_test_service_errno, __ATOMIC_RELAXED) ? __atomic_exchange_n(&fl_test_service_errno, 0, __ATOMIC_SEQ_CST) : 0;
+		if (injected != 0) {
+			n = -1;
+			errno = (int)injected;
+		}
 		if (LOAD(&h->stopping) || (n > 0 && fds[1].revents != 0))
 			break;
 		replay(h, &replayed);
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
-			record_error(h, -1, errno);
+			fail_service(h, errno);
 			break;
 		}
 		struct fl_target t;
@@ -528,7 +575,7 @@ static void *service_main(void *arg)
 			continue;
 		}
 		if (fds[0].revents & (POLLERR | POLLNVAL)) {
-			record_error(h, -1, EBADF);
+			fail_service(h, EBADF);
 			break;
 		}
 		if (!(fds[0].revents & POLLIN))
@@ -537,7 +584,7 @@ static void *service_main(void *arg)
 		if (r < 0) {
 			if (errno == EAGAIN || errno == EINTR)
 				continue;
-			record_error(h, -1, errno);
+			fail_service(h, errno);
 			break;
 		}
 		int slot = acquire_slot(h, &t);
@@ -732,26 +779,7 @@ void fl_heap_stop(struct fl_heap *h)
 	 * yet mapped, so that a thread blocked in a fault (or faulting next) wakes up to the pattern and
 	 * the heap's CLOSED bit, never to stale or zero-filled memory.
 	 */
-	if (LOAD(&h->attached) && h->uffd >= 0) {
-		struct fl_control *c = h->protocol.control;
-		int64_t end = LOAD(&c->end_page);
-		if (LOAD(&c->pages_left) > 0) {
-			/*
-			 * Claim each unbuilt page first, so that a SIGBUS handler entering late finds it
-			 * FAILED (and returns to the poison) instead of building and installing over it.
-			 */
-			for (int64_t q = LOAD(&c->first_page); q < end; q++) {
-				int32_t expected = FL_PAGE_UNPROCESSED;
-				if (__atomic_compare_exchange_n(&h->protocol.states[q], &expected, FL_PAGE_PROCESSING, 0,
-								__ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST)) {
-					fl_trace_state(c, q, FL_PAGE_UNPROCESSED, FL_PAGE_PROCESSING);
-					poison_page(h, q);
-					fl_trace_state(c, q, FL_PAGE_PROCESSING, FL_PAGE_FAILED);
-					__atomic_store_n(&h->protocol.states[q], FL_PAGE_FAILED, __ATOMIC_RELEASE);
-				}
-			}
-		}
-	}
+	poison_unbuilt(h);
 	/*
 	 * From now on a SIGBUS in flight for the view only retries its access (the page is mapped or
 	 * poisoned), so no handler issues an ioctl on the uffd when it closes (the fd number could be

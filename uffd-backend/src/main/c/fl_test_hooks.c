@@ -1,8 +1,8 @@
 /*
  * Test hooks: a "previous handler" for SIGBUS chaining (SigbusDeliveryTest), which a test installs
  * before Faultline's so that it can see a SIGBUS that is not a heap fault reach it; a delay in every
- * page build; and one fault message that the service thread serves again after the next flip
- * (StaleMessageTest).
+ * page build; one fault message that the service thread serves again after the next flip
+ * (StaleMessageTest); and a failing poll in the service thread (ServiceThreadFailureTest).
  */
 #define _GNU_SOURCE
 #include "faultline.h"
@@ -75,4 +75,12 @@ int64_t fl_test_replayed_messages(void)
 int64_t fl_test_replayed_address(void)
 {
 	return __atomic_load_n(&fl_test_replayed_at, __ATOMIC_SEQ_CST);
+}
+
+int64_t fl_test_service_errno;
+
+/* The next poll of any service thread fails with err (0: none), as if the kernel had returned it. */
+void fl_test_fail_service_poll(int64_t err)
+{
+	__atomic_store_n(&fl_test_service_errno, err, __ATOMIC_SEQ_CST);
 }

@@ -35,8 +35,14 @@ public final class HeapCorruptedException extends IllegalStateException {
                 -1, ControlBlock.PATH_COLLECTOR, 0, report.badOffset());
     }
 
-    /** A page could not be built or installed (the fields of the heap's control block). */
+    /** A page could not be built or installed, or (page < 0) the path itself could not go on (the fields of the heap's control block). */
     static HeapCorruptedException pageFailure(long page, int pageSize, int path, int errno, long fromOffset, Throwable cause) {
+        if (page < 0) {
+            String msg = String.format(Locale.ROOT, "heap failed: the %s could not go on; errno %d (%s). The pages it would "
+                + "have served were poisoned, not shown; every operation on this heap now throws", ControlBlock.pathName(path),
+                errno, errnoName(errno));
+            return new HeapCorruptedException(msg, cause, null, page, path, errno, fromOffset);
+        }
         String what = errno == ControlBlock.EUCLEAN
                 ? "could not be built: its from-space sources are damaged"
                         + (fromOffset >= 0 ? " (the object at from-space offset 0x" + Long.toHexString(fromOffset) + ")" : "")
@@ -90,6 +96,7 @@ public final class HeapCorruptedException extends IllegalStateException {
             case 2 -> "ENOENT";
             case 3 -> "ESRCH";
             case 4 -> "EINTR";
+            case 5 -> "EIO";
             case 9 -> "EBADF";
             case 11 -> "EAGAIN";
             case 12 -> "ENOMEM";
