@@ -128,6 +128,7 @@ static inline uint64_t page_address(const struct fl_heap *h, int64_t page)
 /* ---- struct fl_pages: build, install, poison, release ------------------------------------------ */
 
 extern int64_t fl_test_build_delay_ns; /* fl_test_hooks.c */
+extern int64_t fl_test_supply_errno;
 
 /*
  * The pages a claimed run is built in. CONTINUE builds through the alias (FALLOCATE: the run's
@@ -182,11 +183,29 @@ static void supply_pages(void *ctx, struct fl_target *t, int64_t first, int64_t 
 	int64_t t0 = now_ns();
 	populate_sources(h, first, n);
 	STAT_ADD(h, FL_STAT_SUPPLY_NS, now_ns() - t0);
+	t->supply_errno = 0;
 	if (h->mode == FL_MODE_CONTINUE) {
 		if (h->supply == FL_SUPPLY_FALLOCATE) {
 			int64_t t0 = now_ns();
-			if (fallocate(h->memfd, FALLOC_FL_KEEP_SIZE, h->to_half_offset + first * h->page_size, n * h->page_size) != 0)
-				record_error(h, first, errno);
+			int rc;
+			int64_t injected = __atomic_load_n(&fl_test_supply_errno, __ATOMIC_RELAXED)
+						   ? __atomic_exchange_n(&fl_test_supply_errno, 0, __ATOMIC_SEQ_CST)
+						   : 0;
+			if (injected != 0) {
+				rc = -1;
+				errno = (int)injected;
+			} else {
+				do
+					rc = fallocate(h->memfd, FALLOC_FL_KEEP_SIZE, h->to_half_offset + first * h->page_size,
+						       n * h->page_size);
+				while (rc != 0 && errno == EINTR);
+			}
+			/*
+			 * No page cache for the run (ENOSPC, ENOMEM): a write through the alias would fault in
+			 * this thread, so the run is not built; its pages fail with the errno (fail loud).
+			 */
+			if (rc != 0)
+				t->supply_errno = errno;
 			STAT_ADD(h, FL_STAT_SUPPLY_NS, now_ns() - t0);
 		}
 		return;
@@ -216,6 +235,10 @@ static int build_page(void *ctx, const struct fl_target *t, int64_t page, int64_
 	} else {
 		dst = t->base + (page - t->first) * h->page_size;
 		h->src[page] = (int64_t)(uintptr_t)dst;
+	}
+	if (t->supply_errno != 0) {
+		record_error(h, page, t->supply_errno);
+		return -t->supply_errno;
 	}
 	int64_t t0 = now_ns();
 	int rc = compact_page(&h->compactor, page, dst, bad_offset);

@@ -43,6 +43,9 @@ struct fl_target {
 	char *slot;
 	int64_t first;
 	int64_t pages;
+	/* Set by the backend's supply step when it could not provide the run's pages (an errno): the
+	 * backend's build then fails each page of the run with it instead of writing. */
+	int supply_errno;
 };
 
 /* What the protocol needs from a backend (PageProtocol.Pages). */

@@ -2,7 +2,8 @@
  * Test hooks: a "previous handler" for SIGBUS chaining (SigbusDeliveryTest), which a test installs
  * before Faultline's so that it can see a SIGBUS that is not a heap fault reach it; a delay in every
  * page build; one fault message that the service thread serves again after the next flip
- * (StaleMessageTest); and a failing poll in the service thread (ServiceThreadFailureTest).
+ * (StaleMessageTest); a failing poll in the service thread (ServiceThreadFailureTest); and a failing
+ * fallocate page supply (FailedPageBuildTest).
  */
 #define _GNU_SOURCE
 #include "faultline.h"
@@ -83,4 +84,12 @@ int64_t fl_test_service_errno;
 void fl_test_fail_service_poll(int64_t err)
 {
 	__atomic_store_n(&fl_test_service_errno, err, __ATOMIC_SEQ_CST);
+}
+
+int64_t fl_test_supply_errno;
+
+/* The next FALLOCATE page supply of any heap fails with err (0: none), as if fallocate had. */
+void fl_test_fail_supply(int64_t err)
+{
+	__atomic_store_n(&fl_test_supply_errno, err, __ATOMIC_SEQ_CST);
 }

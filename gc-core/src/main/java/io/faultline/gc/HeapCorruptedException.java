@@ -46,6 +46,7 @@ public final class HeapCorruptedException extends IllegalStateException {
         String what = errno == ControlBlock.EUCLEAN
                 ? "could not be built: its from-space sources are damaged"
                         + (fromOffset >= 0 ? " (the object at from-space offset 0x" + Long.toHexString(fromOffset) + ")" : "")
+                : errno == ENOSPC || errno == ENOMEM ? "could not be built or installed: no memory for it"
                 : "could not be installed";
         String msg = String.format(Locale.ROOT, "heap failed: to-space page %d (heap offset 0x%x) %s; path: %s; errno %d (%s). "
                 + "No mutator was shown the page; every operation on this heap now throws",
@@ -88,6 +89,9 @@ public final class HeapCorruptedException extends IllegalStateException {
     public long fromOffset() {
         return fromOffset;
     }
+
+    private static final int ENOMEM = 12;
+    private static final int ENOSPC = 28;
 
     static String errnoName(int errno) {
         return switch (errno) {

@@ -141,6 +141,50 @@ class FailedPageBuildTest {
     }
 
     /**
+     * CONTINUE with FALLOCATE: the page cache for a run could not be allocated (a test hook makes
+     * the next fallocate fail with ENOSPC). The run is not built (a write through the alias would
+     * fault in the compactor thread); the heap fails, naming a page and ENOSPC, and no mutator
+     * reads a wrong value.
+     */
+    @ParameterizedTest(name = "{0}")
+    @org.junit.jupiter.params.provider.EnumSource(UffdOptions.Delivery.class)
+    void aRunWhosePagesCouldNotBeSuppliedIsNotBuiltAndFailsTheHeap(UffdOptions.Delivery delivery) throws Throwable {
+        UffdTestSupport.assumeAvailable(Mode.CONTINUE);
+        HeapConfig cfg = HeapConfig.builder().capacity(8L << 20).pageSize(4096).compactorThreads(1).concurrentCompaction(true)
+            .backend(UffdBackend.factory(Mode.CONTINUE, UffdOptions.defaults().withDelivery(delivery)
+                .withSupply(UffdOptions.PageSupply.FALLOCATE)))
+            .build();
+        java.lang.invoke.MethodHandle failSupply = io.faultline.uffd.NativeLibrary.downcall("fl_test_fail_supply",
+            java.lang.foreign.FunctionDescriptor.ofVoid(ValueLayout.JAVA_LONG));
+        long v = CELL.field("v");
+        int enospc = 28;
+        try (Heap heap = Heap.create(cfg); Mutator m = heap.attach()) {
+            int table = m.push(m.allocateRefArray(CELLS));
+            for (int i = 0; i < CELLS; i++) {
+                m.allocateLongArray(6);
+                int c = m.allocate(CELL);
+                m.setLong(c, v, i);
+                m.setRef(m.handle(table), i, c);
+            }
+            failSupply.invokeExact((long) enospc);
+            try {
+                m.collect();
+                HeapCorruptedException seen = readUntilFailure(m, table, v);
+                if (seen == null) {
+                    seen = pollUntilFailure(m);
+                }
+                assertEquals(enospc, seen.errno(), seen.getMessage());
+                assertTrue(seen.page() >= 0 && seen.getMessage().contains("ENOSPC")
+                    && seen.getMessage().contains("no memory"), seen.getMessage());
+                assertThrows(HeapCorruptedException.class, m::poll);
+                assertThrows(HeapCorruptedException.class, heap::awaitCompaction);
+            } finally {
+                failSupply.invokeExact(0L);
+            }
+        }
+    }
+
+    /**
      * Walks the table, checking every value read; returns the failure that stopped the walk, or
      * null if every cell read back right. A wrong value fails the test.
      */
