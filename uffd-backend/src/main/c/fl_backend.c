@@ -574,8 +574,10 @@ static void *service_main(void *arg)
 	for (;;) {
 		struct pollfd fds[2] = { { .fd = h->uffd, .events = POLLIN }, { .fd = h->wake_fd, .events = POLLIN } };
 		int n = poll(fds, 2, FL_IDLE_POLL_MS);
-		int64_t injected = __atomic_load_n(&fl_test_service_errno, __ATOMIC_RELAXED) ? __atomic_exchange_n(&fl_test_service_errno, 0, __ATOMIC_SEQ_CST) : 0;
-		if (injected != 0) {
+		int64_t injected = __atomic_load_n(&fl_test_service_errno, __ATOMIC_RELAXED)
+					   ? __atomic_exchange_n(&fl_test_service_errno, 0, __ATOMIC_SEQ_CST)
+					   : 0;
+		if (injected != 0) { /* a test's poll failure (ServiceThreadFailureTest) */
 			n = -1;
 			errno = (int)injected;
 		}
