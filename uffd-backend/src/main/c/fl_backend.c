@@ -129,6 +129,13 @@ static inline uint64_t page_address(const struct fl_heap *h, int64_t page)
 
 extern int64_t fl_test_build_delay_ns; /* fl_test_hooks.c */
 extern int64_t fl_test_supply_errno;
+extern int64_t fl_test_service_errno;
+
+/* Tests only: takes (and clears) an errno a test hook asked a call to fail with; 0 if none. */
+static inline int take_injected_errno(int64_t *hook)
+{
+	return __atomic_load_n(hook, __ATOMIC_RELAXED) ? (int)__atomic_exchange_n(hook, 0, __ATOMIC_SEQ_CST) : 0;
+}
 
 /*
  * The pages a claimed run is built in. CONTINUE builds through the alias (FALLOCATE: the run's
@@ -188,12 +195,10 @@ static void supply_pages(void *ctx, struct fl_target *t, int64_t first, int64_t 
 		if (h->supply == FL_SUPPLY_FALLOCATE) {
 			int64_t t0 = now_ns();
 			int rc;
-			int64_t injected = __atomic_load_n(&fl_test_supply_errno, __ATOMIC_RELAXED)
-						   ? __atomic_exchange_n(&fl_test_supply_errno, 0, __ATOMIC_SEQ_CST)
-						   : 0;
+			int injected = take_injected_errno(&fl_test_supply_errno);
 			if (injected != 0) {
 				rc = -1;
-				errno = (int)injected;
+				errno = injected;
 			} else {
 				do
 					rc = fallocate(h->memfd, FALLOC_FL_KEEP_SIZE, h->to_half_offset + first * h->page_size,
@@ -527,7 +532,6 @@ static void fail_service(struct fl_heap *h, int err)
 extern int64_t fl_test_replay_armed; /* fl_test_hooks.c */
 extern int64_t fl_test_replayed;
 extern int64_t fl_test_replayed_at;
-extern int64_t fl_test_service_errno;
 
 /*
  * Tests only (StaleMessageTest): a copy of one fault message, served a second time once a flip has
@@ -574,12 +578,10 @@ static void *service_main(void *arg)
 	for (;;) {
 		struct pollfd fds[2] = { { .fd = h->uffd, .events = POLLIN }, { .fd = h->wake_fd, .events = POLLIN } };
 		int n = poll(fds, 2, FL_IDLE_POLL_MS);
-		int64_t injected = __atomic_load_n(&fl_test_service_errno, __ATOMIC_RELAXED)
-					   ? __atomic_exchange_n(&fl_test_service_errno, 0, __ATOMIC_SEQ_CST)
-					   : 0;
+		int injected = take_injected_errno(&fl_test_service_errno);
 		if (injected != 0) { /* a test's poll failure (ServiceThreadFailureTest) */
 			n = -1;
-			errno = (int)injected;
+			errno = injected;
 		}
 		if (LOAD(&h->stopping) || (n > 0 && fds[1].revents != 0))
 			break;

@@ -17,12 +17,15 @@ import io.faultline.heap.Mutator;
 import io.faultline.meta.ControlBlock;
 import io.faultline.model.ObjectLayout;
 import io.faultline.model.ObjectType;
+import io.faultline.uffd.NativeLibrary;
 import io.faultline.uffd.UffdBackend;
 import io.faultline.uffd.UffdOptions;
 import io.faultline.uffd.UffdProbe.Mode;
 import io.faultline.verify.VerifyReport;
+import java.lang.foreign.FunctionDescriptor;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
+import java.lang.invoke.MethodHandle;
 import java.time.Duration;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
@@ -30,6 +33,7 @@ import java.util.concurrent.atomic.AtomicReference;
 import java.util.stream.Stream;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.EnumSource;
 import org.junit.jupiter.params.provider.MethodSource;
 
 /**
@@ -147,15 +151,14 @@ class FailedPageBuildTest {
      * reads a wrong value.
      */
     @ParameterizedTest(name = "{0}")
-    @org.junit.jupiter.params.provider.EnumSource(UffdOptions.Delivery.class)
+    @EnumSource(UffdOptions.Delivery.class)
     void aRunWhosePagesCouldNotBeSuppliedIsNotBuiltAndFailsTheHeap(UffdOptions.Delivery delivery) throws Throwable {
         UffdTestSupport.assumeAvailable(Mode.CONTINUE);
         HeapConfig cfg = HeapConfig.builder().capacity(8L << 20).pageSize(4096).compactorThreads(1).concurrentCompaction(true)
             .backend(UffdBackend.factory(Mode.CONTINUE, UffdOptions.defaults().withDelivery(delivery)
                 .withSupply(UffdOptions.PageSupply.FALLOCATE)))
             .build();
-        java.lang.invoke.MethodHandle failSupply = io.faultline.uffd.NativeLibrary.downcall("fl_test_fail_supply",
-            java.lang.foreign.FunctionDescriptor.ofVoid(ValueLayout.JAVA_LONG));
+        MethodHandle failSupply = NativeLibrary.downcall("fl_test_fail_supply", FunctionDescriptor.ofVoid(ValueLayout.JAVA_LONG));
         long v = CELL.field("v");
         int enospc = 28;
         try (Heap heap = Heap.create(cfg); Mutator m = heap.attach()) {

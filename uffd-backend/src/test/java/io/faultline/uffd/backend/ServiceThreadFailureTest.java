@@ -7,14 +7,12 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.faultline.gc.HeapCorruptedException;
 import io.faultline.heap.Heap;
-import io.faultline.heap.HeapConfig;
 import io.faultline.heap.Mutator;
 import io.faultline.uffd.NativeLibrary;
 import io.faultline.uffd.UffdBackend;
 import io.faultline.uffd.UffdBackend.Stat;
-import io.faultline.uffd.UffdOptions;
-import io.faultline.uffd.UffdOptions.Delivery;
 import io.faultline.uffd.UffdProbe.Mode;
+import io.faultline.uffd.backend.UffdTestSupport.HeldCompaction;
 import java.lang.foreign.FunctionDescriptor;
 import java.lang.invoke.MethodHandle;
 import java.time.Duration;
@@ -37,48 +35,35 @@ class ServiceThreadFailureTest {
     @EnumSource(Mode.class)
     void aServiceThreadThatCannotGoOnFailsTheHeapLoudly(Mode mode) throws Throwable {
         UffdTestSupport.assumeAvailable(mode);
-        UffdBackend[] uffd = {null};
-        FailedPageBuildTest.Damaging[] holder = {null};
-        HeapConfig cfg = HeapConfig.builder().capacity(16L << 20).pageSize(4096).compactorThreads(1)
-            .backend((c, ps) -> holder[0] = new FailedPageBuildTest.Damaging(uffd[0] = new UffdBackend(mode,
-                UffdOptions.defaults().withDelivery(Delivery.THREAD).withBackstop(Duration.ZERO), c, ps), true)).build();
-        Heap heap = Heap.create(cfg);
+        HeldCompaction held = HeldCompaction.start(mode); // the list's page stays unbuilt
+        Heap heap = held.heap();
+        UffdBackend uffd = held.uffd();
         try {
-            int shared;
-            try (Mutator m = heap.attach()) {
-                shared = heap.globals().add(m.handle(SigbusDeliveryTest.buildList(m, 50)));
-                holder[0].damaged = true; // hold the compactors: the list's page stays unbuilt
-                m.collect();
-            }
             FAIL_POLL.invokeExact((long) EIO);
-            long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
-            while (uffd[0].stat(Stat.ERRORS) == 0) {
-                assertTrue(System.nanoTime() < deadline, "the service thread did not take the injected error in 30 s");
-                Thread.sleep(1);
-            }
+            UffdTestSupport.awaitAtLeastOne("the service thread to take the injected error", () -> uffd.stat(Stat.ERRORS));
             AtomicReference<Throwable> thrown = new AtomicReference<>();
             Thread reader = Thread.ofPlatform().name("reader-after-failure").start(() -> {
                 try (Mutator m = heap.attach()) {
-                    SigbusDeliveryTest.checkList(m, m.push(heap.globals().get(shared)), 50);
+                    SigbusDeliveryTest.checkList(m, m.push(heap.globals().get(held.list())), HeldCompaction.CELLS);
                 } catch (Throwable t) {
                     thrown.set(t);
                 }
             });
             boolean done = reader.join(Duration.ofSeconds(20));
-            holder[0].release.countDown(); // lets a waiting reader go, so that a failure here does not hang
+            held.compactors().release.countDown(); // lets a waiting reader go, so that a failure here does not hang
             assertTrue(done, "a mutator faulting after the service thread stopped waited for good");
             Throwable t = thrown.get();
             assertTrue(t instanceof HeapCorruptedException, "expected HeapCorruptedException, got " + t);
             assertTrue(t.getMessage().contains("fault-service thread could not go on") && t.getMessage().contains("EIO"),
                 t.getMessage());
-            assertEquals(EIO, uffd[0].stat(Stat.LAST_ERRNO));
+            assertEquals(EIO, uffd.stat(Stat.LAST_ERRNO));
             try (Mutator m = heap.attach()) {
                 assertThrows(HeapCorruptedException.class, () -> m.allocateLongArray(1), "every later operation throws");
             } catch (HeapCorruptedException attachThrew) {
                 // attach itself may throw: that is the next operation failing loudly too
             }
         } finally {
-            holder[0].release.countDown();
+            held.compactors().release.countDown();
             FAIL_POLL.invokeExact(0L);
             heap.close(); // no hang on close after the failure
         }

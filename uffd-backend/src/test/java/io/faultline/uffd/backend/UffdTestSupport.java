@@ -1,15 +1,26 @@
 package io.faultline.uffd.backend;
 
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
 import io.faultline.backend.HeapBackend;
+import io.faultline.heap.Heap;
+import io.faultline.heap.HeapConfig;
+import io.faultline.heap.Mutator;
 import io.faultline.uffd.UffdBackend;
 import io.faultline.uffd.UffdOptions;
+import io.faultline.uffd.UffdOptions.Delivery;
 import io.faultline.uffd.UffdProbe;
 import io.faultline.uffd.UffdProbe.Mode;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.function.LongSupplier;
 import org.junit.jupiter.api.Assumptions;
 
-/** Probe-driven assumptions and a factory that remembers its backends (for their native counters). */
+/**
+ * Probe-driven assumptions, a factory that remembers its backends (for their native counters), a
+ * heap whose compaction is held back in thread delivery, and a bounded wait for a native counter.
+ */
 final class UffdTestSupport {
     private static final UffdProbe.Report REPORT = UffdProbe.probe();
 
@@ -25,6 +36,45 @@ final class UffdTestSupport {
     static void assumeAvailable(Mode mode) {
         UffdProbe.ModeStatus s = REPORT.mode(mode);
         Assumptions.assumeTrue(s.available(), () -> "uffd " + mode + " unavailable: " + s.detail());
+    }
+
+    /**
+     * A heap of {@code mode} (16 MiB, thread delivery, backstop off, verified after every cycle)
+     * holding a list of {@link #CELLS} cells (one to-space page, {@link SigbusDeliveryTest#buildList})
+     * as global {@code list}, collected once with its compactor held back by {@code compactors}: the
+     * list's page stays unbuilt until a fault builds it or {@code compactors.release} lets it go.
+     * The caller closes {@code heap}.
+     */
+    record HeldCompaction(Heap heap, UffdBackend uffd, FailedPageBuildTest.Damaging compactors, int list) {
+        static final int CELLS = 50;
+
+        static HeldCompaction start(Mode mode) {
+            UffdBackend[] uffd = {null};
+            FailedPageBuildTest.Damaging[] holder = {null};
+            Heap heap = Heap.create(HeapConfig.builder().capacity(16L << 20).pageSize(4096).verifyAfterGc(true)
+                .compactorThreads(1).backend((c, ps) -> holder[0] = new FailedPageBuildTest.Damaging(uffd[0] =
+                    new UffdBackend(mode, UffdOptions.defaults().withDelivery(Delivery.THREAD).withBackstop(Duration.ZERO), c, ps),
+                    true)).build());
+            try (Mutator m = heap.attach()) {
+                int list = heap.globals().add(m.handle(SigbusDeliveryTest.buildList(m, CELLS)));
+                holder[0].damaged = true; // compactor steps wait for the release from the next compaction on
+                m.collect();
+                return new HeldCompaction(heap, uffd[0], holder[0], list);
+            } catch (RuntimeException | Error e) {
+                holder[0].release.countDown();
+                heap.close();
+                throw e;
+            }
+        }
+    }
+
+    /** Polls {@code value} until it reaches 1; fails after 30 s, naming {@code what}. */
+    static void awaitAtLeastOne(String what, LongSupplier value) throws InterruptedException {
+        long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+        while (value.getAsLong() < 1) {
+            assertTrue(System.nanoTime() < deadline, "waited 30 s for " + what);
+            Thread.sleep(1);
+        }
     }
 
     /** A factory that records every backend it creates. */
