@@ -116,6 +116,24 @@ static void relocate_refs(const struct fl_compactor *c, char *dst, int64_t p_beg
 	}
 }
 
+/*
+ * Not in the Java mirror (a hint, no effect on the bytes): asks for the first page_size bytes the
+ * next page's build reads, while this page is built. The walk below reads from-space through a
+ * chain of headers, and the hardware prefetchers stop at each 4 KiB boundary, so without this
+ * every page began with a run of cache misses.
+ */
+static inline void prefetch_next_source(const struct fl_compactor *c, int64_t page, int64_t p_end)
+{
+	if (p_end >= c->new_top)
+		return;
+	int64_t next = c->first[page + 1];
+	if (next == FL_NO_OBJECT || next >= c->from_top)
+		return;
+	const char *at = (next < c->from_split ? c->from_low : c->from) + next;
+	for (int64_t i = 0; i < c->page_size; i += 64)
+		__builtin_prefetch(at + i);
+}
+
 int compact_page(const struct fl_compactor *c, int64_t page, char *dst, int64_t *bad_offset)
 {
 	const int64_t page_size = c->page_size;
@@ -131,6 +149,7 @@ int compact_page(const struct fl_compactor *c, int64_t page, char *dst, int64_t 
 	int64_t obj = c->first[page];
 	if (obj == FL_NO_OBJECT)
 		return 0;
+	prefetch_next_source(c, page, p_end);
 	/* Pass 1: check every header and copy; live objects are packed in order, so each lands right
 	 * after the last (one forward() per page), and objects adjacent in from-space are copied with
 	 * one memcpy. */

@@ -11,6 +11,7 @@
 
 #include <errno.h>
 #include <sched.h>
+#include <time.h>
 
 #define LOAD(p) __atomic_load_n((p), __ATOMIC_SEQ_CST)
 #define STORE(p, v) __atomic_store_n((p), (v), __ATOMIC_SEQ_CST)
@@ -118,18 +119,29 @@ void fail_run(struct fl_protocol *p, int64_t first, int64_t n, int path, int err
 	}
 }
 
+static inline int64_t now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
 int64_t build_run(struct fl_protocol *p, const struct fl_target *t, int64_t first, int64_t n, int path)
 {
-	for (int64_t q = first; q < first + n; q++) {
+	int64_t t0 = p->pages.built != NULL ? now_ns() : 0;
+	int64_t q = first;
+	for (; q < first + n; q++) {
 		int64_t bad = -1;
 		int rc = p->pages.build(p->pages.ctx, t, q, &bad);
 		if (rc < 0) {
 			fail_run(p, q, first + n - q, path, -rc, bad);
-			return q - first;
+			break;
 		}
 		publish(p, q, FL_PAGE_PROCESSED);
 	}
-	return n;
+	if (p->pages.built != NULL)
+		p->pages.built(p->pages.ctx, q - first, now_ns() - t0);
+	return q - first;
 }
 
 /* True if page q's built bytes directly follow page q - 1's (always, when built in place). */
@@ -184,8 +196,8 @@ static void wait_for_target(struct fl_protocol *p, int64_t first, int64_t n)
 }
 
 /*
- * PageProtocol.claimBuildMap: claims each page of a run once the previous one is built, builds and
- * maps the run; returns pages built, or -1 on a stale claim.
+ * PageProtocol.claimBuildMap: claims a run up to FL_CLAIM_AHEAD pages ahead of its build, builds
+ * and maps it; returns pages built, or -1 on a stale claim.
  */
 static int64_t claim_build_map(struct fl_protocol *p, struct fl_target *t, int64_t from, int64_t to, int64_t epoch,
 			       int path)
@@ -211,12 +223,20 @@ static int64_t claim_build_map(struct fl_protocol *p, struct fl_target *t, int64
 		t->first = first;
 		p->pages.supply(p->pages.ctx, t, first, end - first);
 		int64_t good = 0;
-		int ok;
-		do {
-			ok = build_run(p, t, q, 1, path) == 1;
-			good += ok;
-			q++;
-		} while (ok && q < end && cas_state(p, q, FL_PAGE_UNPROCESSED, FL_PAGE_PROCESSING));
+		for (;;) {
+			/* q is ours: claim up to FL_CLAIM_AHEAD - 1 more, then build the batch */
+			int64_t claimed = q + 1;
+			while (claimed < end && claimed - q < FL_CLAIM_AHEAD &&
+			       cas_state(p, claimed, FL_PAGE_UNPROCESSED, FL_PAGE_PROCESSING))
+				claimed++;
+			int64_t b = build_run(p, t, q, claimed - q, path);
+			good += b;
+			int ok = q + b == claimed; /* else build_run failed the rest of the batch */
+			q = claimed;
+			/* the run ends where a page fails or another thread claimed one */
+			if (!ok || q >= end || !cas_state(p, q, FL_PAGE_UNPROCESSED, FL_PAGE_PROCESSING))
+				break;
+		}
 		map_run(p, first, good, path);
 		wait_for_target(p, first, q - first);
 		built += q - first;

@@ -54,6 +54,9 @@ struct fl_pages {
 	void (*supply)(void *ctx, struct fl_target *t, int64_t first, int64_t n);
 	/* Builds `page` (into target, or in place); 0, or -errno with *bad_offset for -EUCLEAN. */
 	int (*build)(void *ctx, const struct fl_target *target, int64_t page, int64_t *bad_offset);
+	/* Counters only, may be NULL: one build_run built `pages` pages in `nanos` (timed once per call,
+	 * not per page: a clock read or a locked add after each page's copy costs more than it tells). */
+	void (*built)(void *ctx, int64_t pages, int64_t nanos);
 	/* Makes pages [first, first + n) visible, sources from src[]; 0 or a positive errno. */
 	int (*install)(void *ctx, int64_t first, int64_t n);
 	/* From-space [offset, offset + bytes) will not be read again this cycle. */
@@ -62,6 +65,14 @@ struct fl_pages {
 	void (*poison)(void *ctx, int64_t page);
 	void *ctx;
 };
+
+/*
+ * A builder claims a run this many pages ahead of its build (PageProtocol.CLAIM_AHEAD_PAGES): the
+ * claims are CASes, and a locked instruction right after a page's copy waits for the copy's stores
+ * to drain, so claiming page by page serialised every copy; claimed together, only the first of
+ * a batch waits. A fault on a page claimed but not yet built waits for at most this many builds.
+ */
+#define FL_CLAIM_AHEAD 16
 
 struct fl_protocol {
 	int32_t *states;

@@ -50,6 +50,14 @@ public final class PageProtocol {
     public static final int FAULT_FAILED = 5;
     public static final int FAULT_ABANDONED = 6;
 
+    /**
+     * How far ahead of its build a builder claims a run (FL_CLAIM_AHEAD in C). Each claim is a CAS,
+     * and in C a locked instruction right after a page's copy waits for the copy's stores to drain:
+     * claimed page by page, every copy was serialised with the next. A fault on a page claimed but
+     * not yet built waits for at most this many builds.
+     */
+    public static final int CLAIM_AHEAD_PAGES = 16;
+
     /** Spins before a waiting thread starts yielding (the same constant as FL_SPINS_BEFORE_YIELD in C). */
     public static final int SPINS_BEFORE_YIELD = 64;
 
@@ -223,10 +231,11 @@ public final class PageProtocol {
 
     /**
      * Claims, builds and maps the UNPROCESSED pages of {@code [from, to)} in runs. A run is claimed
-     * as it is built, one page ahead of the build (claim the first page, validated; build it; claim
-     * the next; ...), so a mutator that faults on a page this thread has not reached yet builds it
-     * itself instead of waiting for the whole run; the run then ends there and is mapped with one
-     * install. Returns pages built, or -1 on a stale claim.
+     * as it is built, in batches of up to {@link #CLAIM_AHEAD_PAGES} (claim the first page,
+     * validated, and the next ones; build them; claim the next batch; ...), so a mutator that faults
+     * on a page this thread has not claimed yet builds it itself instead of waiting for the whole
+     * run; the run then ends there and is mapped with one install. Returns pages built, or -1 on a
+     * stale claim.
      */
     long claimBuildMap(long from, long to, long epoch, int path) {
         long built = 0;
@@ -247,12 +256,21 @@ public final class PageProtocol {
             long first = p;
             pages.supply(first, to - first);
             long good = 0;
-            boolean ok;
-            do {
-                ok = buildRun(p, 1, path) == 1;
-                good += ok ? 1 : 0;
-                p++;
-            } while (ok && p < to && cas(p, PageStates.UNPROCESSED, PageStates.PROCESSING));
+            while (true) {
+                // p is ours: claim up to CLAIM_AHEAD_PAGES - 1 more, then build the batch
+                long claimed = p + 1;
+                while (claimed < to && claimed - p < CLAIM_AHEAD_PAGES && cas(claimed, PageStates.UNPROCESSED, PageStates.PROCESSING)) {
+                    claimed++;
+                }
+                long b = buildRun(p, claimed - p, path);
+                good += b;
+                boolean ok = p + b == claimed; // else buildRun failed the rest of the batch
+                p = claimed;
+                // the run ends where a page fails or another thread claimed one
+                if (!ok || p >= to || !cas(p, PageStates.UNPROCESSED, PageStates.PROCESSING)) {
+                    break;
+                }
+            }
             mapRun(first, good, path);
             built += p - first;
         }

@@ -4,9 +4,12 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.faultline.backend.PageProtocol;
 import io.faultline.heap.Heap;
 import io.faultline.heap.HeapConfig;
+import io.faultline.heap.HeapInternals;
 import io.faultline.heap.Mutator;
+import io.faultline.meta.PageStates;
 import io.faultline.model.ObjectType;
 import io.faultline.testing.RecordingBackend;
 import java.time.Duration;
@@ -64,9 +67,11 @@ class ConcurrentCompactionRaceTest {
             backend.compactorHook = p -> await(hold);
             int n = 3000;
             try (Mutator m = heap.attach()) {
-                // Ballast fills to-space page 0 exactly (16-byte null guard + 4080 bytes), so the
-                // held compactor owns a page the readers never touch: they build every other page.
-                heap.globals().add(m.allocateLongArray((PAGE - 32) / 8));
+                // Ballast fills to-space pages [0, CLAIM_AHEAD_PAGES) exactly (16-byte null guard,
+                // 16-byte array header, the elements), so the held compactor, which claims that many
+                // pages before it builds the first, owns pages the readers never touch: they build
+                // every other page.
+                heap.globals().add(m.allocateLongArray((PageProtocol.CLAIM_AHEAD_PAGES * PAGE - 32) / 8));
                 int list = buildList(m, n);
                 int shared = heap.globals().add(m.handle(list));
                 m.popTo(list);
@@ -140,6 +145,39 @@ class ConcurrentCompactionRaceTest {
                     throw new AssertionError(failure.get());
                 }
                 assertEquals(1, backend.builds.get(0L).get(), "page 0 built exactly once");
+            }
+        }
+    }
+
+    /**
+     * A compactor claims a batch of {@link PageProtocol#CLAIM_AHEAD_PAGES} pages before it builds
+     * the first (claims are CASes, kept away from the copies), and no more: the page after the
+     * batch stays UNPROCESSED for a faulting mutator to build itself.
+     */
+    @Test
+    void aCompactorClaimsOneBatchAheadOfItsBuild() throws Exception {
+        try (Heap heap = heap(1)) {
+            CountDownLatch compactorInside = new CountDownLatch(1);
+            CountDownLatch release = new CountDownLatch(1);
+            backend.compactorHook = p -> {
+                if (p == 0) {
+                    compactorInside.countDown();
+                    await(release);
+                }
+            };
+            try (Mutator m = heap.attach()) {
+                int list = buildList(m, 3000); // live data on more than CLAIM_AHEAD_PAGES pages
+                m.collect();
+                assertTrue(compactorInside.await(30, TimeUnit.SECONDS), "compactor never claimed page 0");
+                PageStates states = HeapInternals.metadata(heap).pageStates();
+                int batch = PageProtocol.CLAIM_AHEAD_PAGES;
+                for (int p = 0; p < batch; p++) {
+                    assertEquals(PageStates.PROCESSING, states.stateAcquire(p), "page " + p + " of the compactor's first batch");
+                }
+                assertEquals(PageStates.UNPROCESSED, states.stateAcquire(batch), "page " + batch + ", after the batch");
+                release.countDown();
+                heap.awaitCompaction();
+                checkList(m, list, 3000);
             }
         }
     }

@@ -82,6 +82,12 @@ class DemoProgramsTest {
                 "^2 MiB \\(MADV_HUGEPAGE\\)(\\s+\\d+\\.\\d{3}){5}$",
                 "^populate, slowest round: \\d+\\.\\d{3} \\(4 KiB pages\\), \\d+\\.\\d{3} \\(2 MiB pages\\)",
                 "^huge pages given: \\d+ KiB of 64 MiB",
+                "^OK: ")),
+            Arguments.of("08-installed-first-read.c", List.of(
+                "^install \\(UFFDIO_CONTINUE\\)\\s+\\d+\\.\\d{3}$",
+                "^first read of an installed page\\s+\\d+\\.\\d{3}$",
+                "^second read\\s+\\d+\\.\\d{3}$",
+                "^first read after another thread read it\\s+\\d+\\.\\d{3}$",
                 "^OK: ")));
     }
 
