@@ -108,18 +108,11 @@ class ConcurrentCompactionRaceTest {
     @Test
     void mutatorWaitsForAPageACompactorOwns() throws Exception {
         try (Heap heap = heap(1)) {
-            CountDownLatch compactorInside = new CountDownLatch(1);
-            CountDownLatch release = new CountDownLatch(1);
-            backend.compactorHook = p -> {
-                if (p == 0) {
-                    compactorInside.countDown();
-                    await(release);
-                }
-            };
+            HeldBuild held = holdBuildOfPage0();
             try (Mutator m = heap.attach()) {
                 int list = buildList(m, 50); // everything fits on page 0 after compaction
                 m.collect();
-                assertTrue(compactorInside.await(30, TimeUnit.SECONDS), "compactor never claimed page 0");
+                held.awaitInside();
                 long faultsBefore = heap.stats().faults();
                 int g = heap.globals().add(m.handle(list)); // global 0, for the reader: set before it starts
                 assertEquals(0, g);
@@ -138,7 +131,7 @@ class ConcurrentCompactionRaceTest {
                 }
                 assertTrue(heap.stats().faults() > faultsBefore, "reader never faulted (reader failure: " + failure.get() + ")");
                 assertTrue(reader.isAlive(), "reader must wait while the compactor owns the page");
-                release.countDown();
+                held.release().countDown();
                 assertTrue(reader.join(Duration.ofSeconds(30)), "reader hung");
                 m.leaveSafeRegion();
                 if (failure.get() != null) {
@@ -157,25 +150,18 @@ class ConcurrentCompactionRaceTest {
     @Test
     void aCompactorClaimsOneBatchAheadOfItsBuild() throws Exception {
         try (Heap heap = heap(1)) {
-            CountDownLatch compactorInside = new CountDownLatch(1);
-            CountDownLatch release = new CountDownLatch(1);
-            backend.compactorHook = p -> {
-                if (p == 0) {
-                    compactorInside.countDown();
-                    await(release);
-                }
-            };
+            HeldBuild held = holdBuildOfPage0();
             try (Mutator m = heap.attach()) {
                 int list = buildList(m, 3000); // live data on more than CLAIM_AHEAD_PAGES pages
                 m.collect();
-                assertTrue(compactorInside.await(30, TimeUnit.SECONDS), "compactor never claimed page 0");
+                held.awaitInside();
                 PageStates states = HeapInternals.metadata(heap).pageStates();
                 int batch = PageProtocol.CLAIM_AHEAD_PAGES;
                 for (int p = 0; p < batch; p++) {
                     assertEquals(PageStates.PROCESSING, states.stateAcquire(p), "page " + p + " of the compactor's first batch");
                 }
                 assertEquals(PageStates.UNPROCESSED, states.stateAcquire(batch), "page " + batch + ", after the batch");
-                release.countDown();
+                held.release().countDown();
                 heap.awaitCompaction();
                 checkList(m, list, 3000);
             }
@@ -278,6 +264,25 @@ class ConcurrentCompactionRaceTest {
         } catch (IllegalStateException expected) {
             assertTrue(expected.getMessage().contains("closed"), expected.getMessage());
         }
+    }
+
+    /** The compactor, inside the build of page 0, waiting for {@code release}. */
+    private record HeldBuild(CountDownLatch inside, CountDownLatch release) {
+        void awaitInside() throws InterruptedException {
+            assertTrue(inside.await(30, TimeUnit.SECONDS), "compactor never claimed page 0");
+        }
+    }
+
+    /** Holds the compactor inside its build of page 0 until the returned latch is released. */
+    private HeldBuild holdBuildOfPage0() {
+        HeldBuild held = new HeldBuild(new CountDownLatch(1), new CountDownLatch(1));
+        backend.compactorHook = p -> {
+            if (p == 0) {
+                held.inside().countDown();
+                await(held.release());
+            }
+        };
+        return held;
     }
 
     static void await(CountDownLatch l) {
