@@ -8,6 +8,12 @@ int fl_version(void)
 	return FL_VERSION;
 }
 
+int fl_cpu_supported(void)
+{
+	__builtin_cpu_init();
+	return __builtin_cpu_supports("popcnt") ? 1 : 0;
+}
+
 unsigned long fl_uffd_request(unsigned int nr)
 {
 	switch (nr) {

@@ -11,12 +11,19 @@
 #define FAULTLINE_H
 
 /* Bumped whenever an exported signature or a shared memory layout changes. */
-#define FL_VERSION 7
+#define FL_VERSION 8
 
 #define FL_EXPORT __attribute__((visibility("default")))
 
 /* Returns FL_VERSION; the Java side refuses a library with another value. */
 FL_EXPORT int fl_version(void);
+
+/*
+ * 1 if this CPU has every instruction the library is compiled for beyond baseline x86-64 (POPCNT:
+ * gcc -mpopcnt, for the compactor's forwarding, which counts live words in a bitmap word per
+ * reference), else 0; the Java side refuses the library then. Uses no such instruction itself.
+ */
+FL_EXPORT int fl_cpu_supported(void);
 
 /*
  * Returns the ioctl request number this library uses for the userfaultfd ioctl numbered nr

@@ -32,7 +32,7 @@ import java.util.Optional;
 @SuppressWarnings("restricted") // loading and binding a native library; callers need --enable-native-access
 public final class NativeLibrary {
     /** The {@code FL_VERSION} this Java code was written against (see faultline.h). */
-    public static final int EXPECTED_VERSION = 7;
+    public static final int EXPECTED_VERSION = 8;
     /** System property: path of a libfaultline.so to load instead of the packaged one. */
     public static final String PATH_PROPERTY = "faultline.native.path";
     public static final String LIBRARY_NAME = "libfaultline.so";
@@ -197,6 +197,19 @@ public final class NativeLibrary {
         if (version != EXPECTED_VERSION) {
             return failed(loadedFile, extracted, source, "native library version mismatch: " + source
                 + " has fl_version() = " + version + ", expected " + EXPECTED_VERSION + " (stale build?)");
+        }
+        Optional<MemorySegment> cpuSymbol = lookup.find("fl_cpu_supported");
+        int cpuSupported;
+        try {
+            cpuSupported = cpuSymbol.isEmpty() ? 0 : (int) Linker.nativeLinker()
+                .downcallHandle(cpuSymbol.get(), FunctionDescriptor.of(JAVA_INT))
+                .invokeExact();
+        } catch (Throwable t) {
+            return failed(loadedFile, extracted, source, "native library not loaded: fl_cpu_supported failed: " + t);
+        }
+        if (cpuSupported != 1) {
+            return failed(loadedFile, extracted, source, "native library not loaded: this CPU lacks the POPCNT instruction, which "
+                + source + " is compiled for (gcc -mpopcnt)");
         }
         return new Status(lookup, loadedFile, extracted, source, version, null);
     }
