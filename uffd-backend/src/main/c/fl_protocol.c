@@ -11,7 +11,6 @@
 
 #include <errno.h>
 #include <sched.h>
-#include <time.h>
 
 #define LOAD(p) __atomic_load_n((p), __ATOMIC_SEQ_CST)
 #define STORE(p, v) __atomic_store_n((p), (v), __ATOMIC_SEQ_CST)
@@ -119,16 +118,9 @@ void fail_run(struct fl_protocol *p, int64_t first, int64_t n, int path, int err
 	}
 }
 
-static inline int64_t now_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
-}
-
 int64_t build_run(struct fl_protocol *p, const struct fl_target *t, int64_t first, int64_t n, int path)
 {
-	int64_t t0 = p->pages.built != NULL ? now_ns() : 0;
+	int64_t t0 = p->pages.built != NULL ? fl_trace_now() : 0; /* CLOCK_MONOTONIC ns */
 	int64_t q = first;
 	for (; q < first + n; q++) {
 		int64_t bad = -1;
@@ -140,7 +132,7 @@ int64_t build_run(struct fl_protocol *p, const struct fl_target *t, int64_t firs
 		publish(p, q, FL_PAGE_PROCESSED);
 	}
 	if (p->pages.built != NULL)
-		p->pages.built(p->pages.ctx, q - first, now_ns() - t0);
+		p->pages.built(p->pages.ctx, q - first, fl_trace_now() - t0);
 	return q - first;
 }
 

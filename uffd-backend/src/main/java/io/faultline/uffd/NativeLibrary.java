@@ -182,36 +182,42 @@ public final class NativeLibrary {
                 + (undeleted == null ? "deleted once loaded" : undeleted) + ")";
         }
         Path loadedFile = file == null ? null : path;
-        Optional<MemorySegment> versionSymbol = lookup.find("fl_version");
-        if (versionSymbol.isEmpty()) {
-            return failed(loadedFile, extracted, source, "native library not loaded: " + source + " has no fl_version");
+        int[] version = new int[1];
+        String why = callIntNoArgs(lookup, "fl_version", source, version);
+        if (why != null) {
+            return failed(loadedFile, extracted, source, why);
         }
-        int version;
-        try {
-            version = (int) Linker.nativeLinker()
-                .downcallHandle(versionSymbol.get(), FunctionDescriptor.of(JAVA_INT))
-                .invokeExact();
-        } catch (Throwable t) {
-            return failed(loadedFile, extracted, source, "native library not loaded: fl_version failed: " + t);
-        }
-        if (version != EXPECTED_VERSION) {
+        if (version[0] != EXPECTED_VERSION) {
             return failed(loadedFile, extracted, source, "native library version mismatch: " + source
-                + " has fl_version() = " + version + ", expected " + EXPECTED_VERSION + " (stale build?)");
+                + " has fl_version() = " + version[0] + ", expected " + EXPECTED_VERSION + " (stale build?)");
         }
-        Optional<MemorySegment> cpuSymbol = lookup.find("fl_cpu_supported");
-        int cpuSupported;
-        try {
-            cpuSupported = cpuSymbol.isEmpty() ? 0 : (int) Linker.nativeLinker()
-                .downcallHandle(cpuSymbol.get(), FunctionDescriptor.of(JAVA_INT))
-                .invokeExact();
-        } catch (Throwable t) {
-            return failed(loadedFile, extracted, source, "native library not loaded: fl_cpu_supported failed: " + t);
+        int[] cpuSupported = new int[1];
+        why = callIntNoArgs(lookup, "fl_cpu_supported", source, cpuSupported);
+        if (why != null) {
+            return failed(loadedFile, extracted, source, why);
         }
-        if (cpuSupported != 1) {
+        if (cpuSupported[0] != 1) {
             return failed(loadedFile, extracted, source, "native library not loaded: this CPU lacks the POPCNT instruction, which "
                 + source + " is compiled for (gcc -mpopcnt)");
         }
-        return new Status(lookup, loadedFile, extracted, source, version, null);
+        return new Status(lookup, loadedFile, extracted, source, version[0], null);
+    }
+
+    /**
+     * Calls the library's {@code int name(void)} and stores its result in {@code result[0]}; returns
+     * null, or why the library cannot be used (no such symbol, or the call failed).
+     */
+    private static String callIntNoArgs(SymbolLookup lookup, String name, String source, int[] result) {
+        Optional<MemorySegment> symbol = lookup.find(name);
+        if (symbol.isEmpty()) {
+            return "native library not loaded: " + source + " has no " + name;
+        }
+        try {
+            result[0] = (int) Linker.nativeLinker().downcallHandle(symbol.get(), FunctionDescriptor.of(JAVA_INT)).invokeExact();
+            return null;
+        } catch (Throwable t) {
+            return "native library not loaded: " + name + " failed: " + t;
+        }
     }
 
     /**
