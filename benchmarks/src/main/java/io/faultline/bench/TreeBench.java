@@ -25,14 +25,15 @@ import org.openjdk.jmh.annotations.TearDown;
 import org.openjdk.jmh.annotations.Warmup;
 
 /**
- * (8) Binary-trees' inner loop, per node: build a complete tree of depth {@value #DEPTH} bottom-up
- * and count it, three ways in one run. {@link #heap}: through a {@link Mutator}, exactly as the
- * binary-trees workload does (handles, allocation with its poll, the write barrier's test, the
- * poison check of every read; the heap collects as it fills). {@link #plain}: the same program on
- * Java objects in this JVM's heap (the HotSpot baseline). {@link #segment}: the same tree in a
- * raw {@link MemorySegment}, 24-byte nodes bump-allocated and the two children held in an
- * {@code int[]} stack, with no collector: what FFM access alone costs. Score: ns per node; the
- * heap row over the segment row is the price of the {@code Mutator} API and the collector.
+ * (8) Binary-trees' inner loop, per node: build a complete tree of depth {@value #DEPTH} (each
+ * node allocated before its children) and count it, three ways in one run. {@link #heap}: through
+ * a {@link Mutator}, exactly as the binary-trees workload does (handles, allocation with its
+ * poll, the write barrier's test, the poison check of every read; the heap collects as it fills).
+ * {@link #plain}: the same program on Java objects in this JVM's heap (the HotSpot baseline).
+ * {@link #segment}: the same tree in a raw {@link MemorySegment}, 24-byte nodes bump-allocated
+ * and each node held in an {@code int[]} stack while its children are built, with no collector:
+ * what FFM access alone costs. Score: ns per node; the heap row over the segment row is the
+ * price of the {@code Mutator} API and the collector.
  */
 @State(Scope.Thread)
 @BenchmarkMode(Mode.AverageTime)
@@ -119,17 +120,18 @@ public class TreeBench {
         return (int) (at >>> 3);
     }
 
+    /** Each node before its children, as the heap row and HotSpot allocate them. */
     private int segmentTree(int depth) {
+        int node = segmentNode();
         if (depth <= 0) {
-            return segmentNode();
+            return node;
         }
         int mark = stackTop;
-        stack[stackTop++] = segmentTree(depth - 1);
-        stack[stackTop++] = segmentTree(depth - 1);
-        int node = segmentNode();
-        long a = (long) node << 3;
-        seg.set(INT, a + 16, stack[mark]);
-        seg.set(INT, a + 20, stack[mark + 1]);
+        stack[stackTop++] = node;
+        int left = segmentTree(depth - 1);
+        seg.set(INT, ((long) stack[mark] << 3) + 16, left);
+        int right = segmentTree(depth - 1);
+        seg.set(INT, ((long) stack[mark] << 3) + 20, right);
         stackTop = mark;
         return node;
     }

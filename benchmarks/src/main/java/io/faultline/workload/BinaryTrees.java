@@ -19,8 +19,16 @@ import java.util.concurrent.atomic.LongAdder;
  * Min depth 4, max depth {@code max(6, n)}, stretch depth max + 1; for each depth d = 4, 6, ...
  * max, {@code 1 << (max - d + 4)} trees are built bottom-up and counted. With several threads
  * each depth's iterations are split across them (as the Java #7 program does); the output is
- * the same. Trees are built bottom-up with both children held in handles while their parent is
- * allocated, since a raw reference dies at every allocation.
+ * the same.
+ *
+ * <p><b>Allocation order.</b> Each node is allocated before its children, as on HotSpot: in the
+ * Java program's {@code new Node(bottomUpTree(d - 1), bottomUpTree(d - 1))} space for the node is
+ * allocated before the constructor's arguments are evaluated (JLS 15.9.4), so a tree lies in
+ * memory in pre-order, the order {@link #check} reads it. The node is held in a handle while its
+ * children are built (a raw reference dies at every allocation) and each child is stored into it
+ * as soon as it exists. Children first would lay a tree out in post-order, and walking that in
+ * pre-order costs about five times as much per node once the tree outgrows the caches
+ * ({@code TreeBench}, docs/results.md).
  */
 public final class BinaryTrees implements Workload {
     private static final ObjectType NODE = ObjectType.builder("TreeNode").refs("left", "right").build();
@@ -105,19 +113,21 @@ public final class BinaryTrees implements Workload {
     }
 
     /**
-     * Builds a complete tree of {@code depth} bottom-up and returns its root, a raw reference
-     * valid until the caller's next allocation.
+     * Builds a complete tree of {@code depth}, each node allocated before its children, and
+     * returns its root, a raw reference valid until the caller's next allocation.
      */
     public static int bottomUpTree(Mutator m, int depth) {
+        int node = m.allocate(NODE);
         if (depth <= 0) {
-            return m.allocate(NODE);
+            return node;
         }
         int mark = m.handleMark();
-        int left = m.push(bottomUpTree(m, depth - 1));
-        int right = m.push(bottomUpTree(m, depth - 1));
-        int node = m.allocate(NODE);
-        m.setRef(node, LEFT, m.handle(left));
-        m.setRef(node, RIGHT, m.handle(right));
+        int h = m.push(node);
+        int left = bottomUpTree(m, depth - 1);
+        m.setRef(m.handle(h), LEFT, left);
+        int right = bottomUpTree(m, depth - 1);
+        m.setRef(m.handle(h), RIGHT, right);
+        node = m.handle(h);
         m.popTo(mark);
         return node;
     }

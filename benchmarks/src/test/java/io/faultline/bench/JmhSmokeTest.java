@@ -114,6 +114,11 @@ class JmhSmokeTest {
     }
 
     @Test
+    void treeLayout() throws RunnerException {
+        runs(once(TreeLayoutBench.class), 3);
+    }
+
+    @Test
     void pause() throws RunnerException {
         runs(once(PauseBench.class).param("backend", backends()).param("heapMb", "16").param("roots", "64"), backends().length);
     }

@@ -7,11 +7,15 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.faultline.heap.Heap;
 import io.faultline.heap.HeapConfig;
 import io.faultline.heap.HeapStats;
+import io.faultline.heap.Mutator;
 import io.faultline.verify.VerifyReport;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.atomic.LongAdder;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
@@ -41,6 +45,35 @@ class WorkloadsTest {
         Outcome o = run(new BinaryTrees(10), threads == 1 ? 512 << 10 : 2 << 20, threads, threads == 1);
         assertEquals(BinaryTreesOutput.N10, o.out());
         assertTrue(o.stats().gcCycles() >= (threads == 1 ? 3 : 1), o.stats()::toString);
+    }
+
+    /**
+     * As HotSpot does for {@code new Node(bottomUpTree(d - 1), bottomUpTree(d - 1))}, a node is
+     * allocated before its children: a tree built with no collection in between lies in pre-order.
+     */
+    @Test
+    void binaryTreesAllocatesEachNodeBeforeItsChildren() {
+        try (Heap heap = Heap.create(HeapConfig.builder().capacity(8 << 20).build()); Mutator m = heap.attach()) {
+            int root = BinaryTrees.bottomUpTree(m, 6);
+            List<Integer> preOrder = new ArrayList<>();
+            preOrder(m, root, preOrder);
+            assertEquals(127, preOrder.size());
+            assertEquals(0, heap.stats().gcCycles(), "a collection moved the tree");
+            for (int i = 1; i < preOrder.size(); i++) {
+                assertTrue(Integer.compareUnsigned(preOrder.get(i - 1), preOrder.get(i)) < 0, "node " + i + " in pre-order, 0x"
+                        + Integer.toHexString(preOrder.get(i)) + ", lies below node " + (i - 1) + ", 0x"
+                        + Integer.toHexString(preOrder.get(i - 1)));
+            }
+        }
+    }
+
+    private static void preOrder(Mutator m, int node, List<Integer> out) {
+        out.add(node);
+        int left = m.getRef(node, 0);
+        if (left != 0) {
+            preOrder(m, left, out);
+            preOrder(m, m.getRef(node, 1), out);
+        }
     }
 
     @ParameterizedTest
