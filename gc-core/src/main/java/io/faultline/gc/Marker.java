@@ -167,7 +167,9 @@ final class Marker {
             long off = ObjectLayout.refToOffset(ref);
             MemorySegment object = at(off);
             long refs = ObjectLayout.refCount(object.get(LONG, off));
-            for (long i = 0; i < refs; i++) {
+            // Last slot first, so that the first slot's object is popped next: a structure
+            // allocated parent before children (pre-order) is then traced in address order.
+            for (long i = refs - 1; i >= 0; i--) {
                 int child = object.get(INT, off + ObjectLayout.refSlotOffset(i));
                 if (child != 0) {
                     mark(child, off, i);

@@ -416,4 +416,50 @@ class ConcurrentCycleTest {
             }
         }
     }
+
+    static final ObjectType PAIR = ObjectType.builder("cycle.Pair").refs("left", "right").build();
+
+    /** A complete tree of {@code depth}, each node allocated before its children (pre-order). */
+    private static int preOrderTree(Mutator m, int depth) {
+        int node = m.allocate(PAIR);
+        if (depth > 0) {
+            int h = m.push(node);
+            int left = preOrderTree(m, depth - 1);
+            m.setRef(m.handle(h), PAIR.refSlot("left"), left);
+            int right = preOrderTree(m, depth - 1);
+            m.setRef(m.handle(h), PAIR.refSlot("right"), right);
+            node = m.handle(h);
+            m.popTo(h);
+        }
+        return node;
+    }
+
+    @Test
+    void aMarkerTracesATreeAllocatedInPreOrderInAddressOrder() {
+        List<Integer> traced = new CopyOnWriteArrayList<>();
+        MarkingHooks record = new MarkingHooks() {
+            @Override
+            public void traced(int ref) {
+                traced.add(ref);
+            }
+        };
+        try (Heap heap = heap(record, 1, 64L << 20, null); Mutator m = heap.attach()) {
+            int root = m.push(preOrderTree(m, 7));
+            int nodes = (1 << 8) - 1;
+            m.collect();
+            heap.awaitCompaction();
+            assertEquals(nodes, traced.size(), "objects traced: the tree's " + nodes + " nodes");
+            for (int i = 1; i < nodes; i++) {
+                assertTrue(Integer.compareUnsigned(traced.get(i - 1), traced.get(i)) < 0, "trace step " + i + ": 0x"
+                        + Integer.toHexString(traced.get(i - 1)) + " then 0x" + Integer.toHexString(traced.get(i))
+                        + ", not in address order (the first slot's object must be traced first)");
+            }
+            assertEquals(nodes, countTree(m, m.handle(root)));
+        }
+    }
+
+    private static long countTree(Mutator m, int node) {
+        int left = m.getRef(node, PAIR.refSlot("left"));
+        return left == 0 ? 1 : 1 + countTree(m, left) + countTree(m, m.getRef(node, PAIR.refSlot("right")));
+    }
 }
