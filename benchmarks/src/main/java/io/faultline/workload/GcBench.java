@@ -142,17 +142,24 @@ public final class GcBench implements Workload {
         m.popTo(mark);
     }
 
-    /** Bottom-up: returns a complete tree of {@code depth}, a raw reference valid until the next allocation. */
+    /**
+     * Bottom-up (MakeTree): returns a complete tree of {@code depth}, a raw reference valid until
+     * the next allocation. The original's {@code new Node(MakeTree(d - 1), MakeTree(d - 1))}
+     * allocates the node before its subtrees (JLS 15.9.4), and so does this: the node is held in a
+     * handle while they are built.
+     */
     static int makeTree(Mutator m, int depth) {
+        int node = m.allocate(NODE);
         if (depth <= 0) {
-            return m.allocate(NODE);
+            return node;
         }
         int mark = m.handleMark();
-        int left = m.push(makeTree(m, depth - 1));
-        int right = m.push(makeTree(m, depth - 1));
-        int node = m.allocate(NODE);
-        m.setRef(node, LEFT, m.handle(left));
-        m.setRef(node, RIGHT, m.handle(right));
+        int held = m.push(node);
+        int left = makeTree(m, depth - 1);
+        m.setRef(m.handle(held), LEFT, left);
+        int right = makeTree(m, depth - 1);
+        m.setRef(m.handle(held), RIGHT, right);
+        node = m.handle(held);
         m.popTo(mark);
         return node;
     }

@@ -179,18 +179,24 @@ public final class GcOld implements Workload {
             m.setRef(b, slot, tmp);
         }
 
-        /** A complete tree of height {@code h} (null for 0), built bottom-up; raw until the next allocation. */
+        /**
+         * A complete tree of height {@code h} (null for 0); raw until the next allocation. As in
+         * the original, each node is allocated before its subtrees (it is held in a handle while
+         * they are built).
+         */
         private int makeTree(int h) {
             if (h == 0) {
                 return 0;
             }
-            int mark = m.handleMark();
-            int left = m.push(makeTree(h - 1));
-            int right = m.push(makeTree(h - 1));
             int node = m.allocate(NODE);
-            m.setRef(node, LEFT, m.handle(left));
-            m.setRef(node, RIGHT, m.handle(right));
             m.setInt(node, VAL, h);
+            int mark = m.handleMark();
+            int held = m.push(node);
+            int left = makeTree(h - 1);
+            m.setRef(m.handle(held), LEFT, left);
+            int right = makeTree(h - 1);
+            m.setRef(m.handle(held), RIGHT, right);
+            node = m.handle(held);
             m.popTo(mark);
             return node;
         }
