@@ -205,7 +205,7 @@ public final class Mutator implements AutoCloseable {
         if (!heap.types.contains(type)) {
             heap.types.register(type);
         }
-        return allocateRaw(type.id(), type.refSlots(), type.dataBytes(), 0);
+        return allocateWords(type.headerWord(), type.classWord());
     }
 
     /** Allocates a reference array of {@code length} null elements. */
@@ -249,7 +249,12 @@ public final class Mutator implements AutoCloseable {
 
     private int allocateRaw(int typeId, long refs, long dataBytes, long length) {
         long words = ObjectLayout.objectWords(refs, dataBytes);
-        long bytes = words << ObjectLayout.LOG_WORD_BYTES;
+        return allocateWords(ObjectLayout.headerWord(words, refs), ObjectLayout.classWord(typeId, length));
+    }
+
+    /** Allocates an object whose header words are {@code headerWord} and {@code classWord}. */
+    private int allocateWords(long headerWord, long classWord) {
+        long bytes = ObjectLayout.sizeWords(headerWord) << ObjectLayout.LOG_WORD_BYTES;
         if (checks != null) {
             checks.owner("allocate");
         }
@@ -265,7 +270,7 @@ public final class Mutator implements AutoCloseable {
             }
         }
         allocatedBytes += bytes;
-        ObjectLayout.writeHeader(heap.view, at, words, refs, typeId, length);
+        ObjectLayout.writeHeaderWords(heap.view, at, headerWord, classWord);
         return ObjectLayout.offsetToRef(at);
     }
 

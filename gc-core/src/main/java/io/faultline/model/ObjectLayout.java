@@ -146,8 +146,13 @@ public final class ObjectLayout {
     }
 
     public static void writeHeader(MemorySegment heap, long offset, long sizeWords, long refs, int typeId, long length) {
-        heap.set(LONG, offset, headerWord(sizeWords, refs));
-        heap.set(LONG, offset + WORD_BYTES, classWord(typeId, length));
+        writeHeaderWords(heap, offset, headerWord(sizeWords, refs), classWord(typeId, length));
+    }
+
+    /** Writes an object's two header words, already encoded, at {@code offset}. */
+    public static void writeHeaderWords(MemorySegment heap, long offset, long headerWord, long classWord) {
+        heap.set(LONG, offset, headerWord);
+        heap.set(LONG, offset + WORD_BYTES, classWord);
     }
 
     /**

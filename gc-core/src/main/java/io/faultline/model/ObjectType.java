@@ -27,6 +27,10 @@ public final class ObjectType {
     private static final java.util.concurrent.atomic.AtomicInteger NEXT_ID =
             new java.util.concurrent.atomic.AtomicInteger(ObjectLayout.FIRST_USER_TYPE);
     private final int id;
+    private final int refSlots;
+    /** An instance's two header words, computed once: allocation writes them as they are. */
+    private final long headerWord;
+    private final long classWord;
 
     private ObjectType(String name, List<String> refNames, Map<String, Long> fieldOffsets,
                        Map<String, Integer> fieldSizes, long dataBytes) {
@@ -39,6 +43,9 @@ public final class ObjectType {
         if (id > ObjectLayout.MAX_TYPE_ID) {
             throw new IllegalStateException("too many object types in this process: ids are 16 bits");
         }
+        this.refSlots = this.refNames.size();
+        this.headerWord = ObjectLayout.headerWord(ObjectLayout.objectWords(refSlots, dataBytes), refSlots);
+        this.classWord = ObjectLayout.classWord(id, 0);
     }
 
     public static Builder builder(String name) {
@@ -55,7 +62,7 @@ public final class ObjectType {
     }
 
     public int refSlots() {
-        return refNames.size();
+        return refSlots;
     }
 
     public long dataBytes() {
@@ -63,7 +70,17 @@ public final class ObjectType {
     }
 
     public long sizeWords() {
-        return ObjectLayout.objectWords(refSlots(), dataBytes);
+        return ObjectLayout.sizeWords(headerWord);
+    }
+
+    /** The first header word of every instance ({@link ObjectLayout#headerWord}: size and reference count). */
+    public long headerWord() {
+        return headerWord;
+    }
+
+    /** The second header word of every instance ({@link ObjectLayout#classWord}: type id, length 0, magic). */
+    public long classWord() {
+        return classWord;
     }
 
     public String refName(int slot) {
