@@ -27,8 +27,8 @@ import java.util.concurrent.atomic.LongAdder;
  * memory in pre-order, the order {@link #check} reads it. The node is held in a handle while its
  * children are built (a raw reference dies at every allocation) and each child is stored into it
  * as soon as it exists. Children first would lay a tree out in post-order, and walking that in
- * pre-order costs about five times as much per node once the tree outgrows the caches
- * ({@code TreeBench}, docs/results.md).
+ * pre-order costs about three times as much per node once the tree outgrows the caches
+ * ({@code TreeLayoutBench}, docs/results.md).
  */
 public final class BinaryTrees implements Workload {
     private static final ObjectType NODE = ObjectType.builder("TreeNode").refs("left", "right").build();
