@@ -76,6 +76,14 @@ final class AnonymousMapping implements AutoCloseable {
             FunctionDescriptor.of(JAVA_INT, JAVA_LONG, JAVA_LONG));
     private static final MethodHandle MADVISE = downcallWithErrno("madvise",
             FunctionDescriptor.of(JAVA_INT, JAVA_LONG, JAVA_LONG, JAVA_INT));
+    /**
+     * {@code madvise} without errno capture, for {@link #release} and {@link #populate}, which a
+     * faulting mutator may call: a capturing call slices its capture segment (a 40-byte object)
+     * on every call, unless the JIT has inlined the caller far enough to elide it.
+     */
+    private static final MethodHandle MADVISE_PLAIN = optionalDowncall("madvise",
+            FunctionDescriptor.of(JAVA_INT, JAVA_LONG, JAVA_LONG, JAVA_INT))
+            .orElseThrow(() -> new UnsupportedOperationException("the C library has no symbol madvise"));
     /** glibc 2.32+: the errno's symbolic name ({@code "ENOMEM"}), NULL if unknown. */
     private static final Optional<MethodHandle> STRERRORNAME = optionalDowncall("strerrorname_np",
             FunctionDescriptor.of(ADDRESS, JAVA_INT));
@@ -247,7 +255,10 @@ final class AnonymousMapping implements AutoCloseable {
         }
         int rc;
         try {
-            rc = (int) MADVISE.invokeExact(releaseErrno, address + offset, bytes, MADV_DONTNEED);
+            rc = (int) MADVISE_PLAIN.invokeExact(address + offset, bytes, MADV_DONTNEED);
+            if (rc != 0) { // again, capturing errno this time (MADV_DONTNEED may be repeated)
+                rc = (int) MADVISE.invokeExact(releaseErrno, address + offset, bytes, MADV_DONTNEED);
+            }
         } catch (Throwable t) {
             throw rethrow(t);
         }
@@ -268,7 +279,7 @@ final class AnonymousMapping implements AutoCloseable {
             return false;
         }
         try {
-            return (int) MADVISE.invokeExact(releaseErrno, address + offset, bytes, MADV_POPULATE_WRITE) == 0;
+            return (int) MADVISE_PLAIN.invokeExact(address + offset, bytes, MADV_POPULATE_WRITE) == 0;
         } catch (Throwable t) {
             throw rethrow(t);
         }
