@@ -81,9 +81,8 @@ final class AnonymousMapping implements AutoCloseable {
      * faulting mutator may call: a capturing call slices its capture segment (a 40-byte object)
      * on every call, unless the JIT has inlined the caller far enough to elide it.
      */
-    private static final MethodHandle MADVISE_PLAIN = optionalDowncall("madvise",
-            FunctionDescriptor.of(JAVA_INT, JAVA_LONG, JAVA_LONG, JAVA_INT))
-            .orElseThrow(() -> new UnsupportedOperationException("the C library has no symbol madvise"));
+    private static final MethodHandle MADVISE_PLAIN = downcall("madvise",
+            FunctionDescriptor.of(JAVA_INT, JAVA_LONG, JAVA_LONG, JAVA_INT));
     /** glibc 2.32+: the errno's symbolic name ({@code "ENOMEM"}), NULL if unknown. */
     private static final Optional<MethodHandle> STRERRORNAME = optionalDowncall("strerrorname_np",
             FunctionDescriptor.of(ADDRESS, JAVA_INT));
@@ -342,11 +341,16 @@ final class AnonymousMapping implements AutoCloseable {
         return text.toString();
     }
 
-    @SuppressWarnings("restricted") // needs --enable-native-access, like the rest of gc-core
     private static MethodHandle downcallWithErrno(String name, FunctionDescriptor descriptor) {
+        return downcall(name, descriptor, Linker.Option.captureCallState("errno"));
+    }
+
+    /** A downcall to the C library's {@code name}; throws if the library has no such symbol. */
+    @SuppressWarnings("restricted") // needs --enable-native-access, like the rest of gc-core
+    private static MethodHandle downcall(String name, FunctionDescriptor descriptor, Linker.Option... options) {
         MemorySegment symbol = LINKER.defaultLookup().find(name)
                 .orElseThrow(() -> new UnsupportedOperationException("the C library has no symbol " + name));
-        return LINKER.downcallHandle(symbol, descriptor, Linker.Option.captureCallState("errno"));
+        return LINKER.downcallHandle(symbol, descriptor, options);
     }
 
     @SuppressWarnings("restricted")
@@ -354,12 +358,9 @@ final class AnonymousMapping implements AutoCloseable {
         return LINKER.defaultLookup().find(name).map(symbol -> LINKER.downcallHandle(symbol, descriptor));
     }
 
-    @SuppressWarnings("restricted")
     private static long osPageSize0() {
-        MemorySegment symbol = LINKER.defaultLookup().find("getpagesize")
-                .orElseThrow(() -> new UnsupportedOperationException("the C library has no symbol getpagesize"));
         try {
-            return (int) LINKER.downcallHandle(symbol, FunctionDescriptor.of(JAVA_INT)).invokeExact();
+            return (int) downcall("getpagesize", FunctionDescriptor.of(JAVA_INT)).invokeExact();
         } catch (Throwable t) {
             throw rethrow(t);
         }
