@@ -96,6 +96,7 @@ public record RunReport(
         field(b, "faultLatencyMaxUs", us(f.maxNanos()));
         field(b, "wallMs", wallMs);
         field(b, "liveBytesAfterLastGc", stats.liveAfterLastGc());
+        field(b, "blackBytesAfterLastGc", stats.blackAfterLastGc());
         field(b, "usedBytes", stats.used());
         field(b, "allocatedBytes", allocatedBytes);
         field(b, "uffd", uffd);

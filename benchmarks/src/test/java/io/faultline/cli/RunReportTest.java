@@ -11,7 +11,7 @@ class RunReportTest {
 
     @Test
     void everyCounterInHeapStatsTextHasTheSameNameAndValueInTheJson() {
-        HeapStats stats = new HeapStats(64L << 20, 3_000_000, 1_234_567, 7, 3403, 622, 63_568_501, 214_392_499,
+        HeapStats stats = new HeapStats(64L << 20, 3_000_000, 1_234_567, 234_560, 7, 3403, 622, 63_568_501, 214_392_499,
                 159_179_000, 45_172_250, 7, new HeapStats.Pauses(6, 1_250_000, 4_100_000, new long[] {600_000, 1_100_000, 1_250_000, 1_250_000}),
                 new HeapStats.Pauses(6, 2_340_500, 7_000_001), new HeapStats.Pauses(6, 3_010_000, 9_999_999),
                 new HeapStats.Pauses(1, 63_568_501, 63_568_501), 6, 1, 812_000_000, 95_000_000, 12_345_678, 4242,
@@ -29,6 +29,7 @@ class RunReportTest {
         assertEquals("2.341", field(json, "pauseRemarkMaxMs"));
         assertEquals("6", field(json, "pauseFlipCount"));
         assertEquals("241111520", field(json, "allocatedBytes"));
+        assertEquals("234560", field(json, "blackBytesAfterLastGc"));
         assertEquals("1.100", field(json, "pauseInitialMarkP90Ms"));
         assertEquals("90.250", field(json, "faultLatencyP99Us"));
         assertEquals("\"thread\"", field(json, "faultLatencyDelivery"));

@@ -14,9 +14,6 @@ import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.CopyOnWriteArrayList;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 import java.util.concurrent.atomic.LongAdder;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -30,12 +27,7 @@ class WorkloadsTest {
     }
 
     private static Outcome run(Workload w, long capacity, int threads, boolean checked) {
-        return run(w, capacity, threads, checked, null);
-    }
-
-    private static Outcome run(Workload w, long capacity, int threads, boolean checked, List<String> gcLog) {
-        HeapConfig config = HeapConfig.builder().capacity(capacity).checkedAccess(checked).compactorThreads(2)
-                .gcLog(gcLog == null ? null : gcLog::add).build();
+        HeapConfig config = HeapConfig.builder().capacity(capacity).checkedAccess(checked).compactorThreads(2).build();
         ByteArrayOutputStream bytes = new ByteArrayOutputStream();
         try (Heap heap = Heap.create(config); PrintStream out = new PrintStream(bytes, true, StandardCharsets.UTF_8)) {
             LongAdder allocated = new LongAdder();
@@ -87,31 +79,14 @@ class WorkloadsTest {
     @ParameterizedTest
     @ValueSource(ints = {1, 4})
     void randomKeepsABoundedLiveSetAndChecksItsData(int threads) {
-        List<String> gcLog = new CopyOnWriteArrayList<>();
-        Outcome o = run(new RandomGraph(7, 150_000, 0), threads == 1 ? 8 << 20 : 32 << 20, threads, true, gcLog);
+        Outcome o = run(new RandomGraph(7, 150_000, 0), threads == 1 ? 8 << 20 : 32 << 20, threads, true);
         assertTrue(o.stats().gcCycles() >= 1, o.stats()::toString);
         assertTrue(o.allocated() > o.stats().capacity(), "allocated " + o.allocated());
         // What the program keeps is what marking found. The last collection's live size also
         // counts what the mutators allocated while it marked (black), which grows with how fast
         // they allocate against the marker, not with what the program keeps.
-        long black = lastCycleBlackBytes(gcLog);
-        assertTrue(black >= 0 || o.stats().concurrentCycles() == 0, "no Concurrent Plan line in the GC log: " + gcLog);
-        black = Math.max(0, black);
-        assertTrue(o.stats().liveAfterLastGc() - black < o.stats().capacity() / 2,
-                "marked " + (o.stats().liveAfterLastGc() - black) + " bytes (" + black + " black): " + o.stats());
-    }
-
-    /** The last "Concurrent Plan ..., N allocated black" of a GC log, in bytes; -1 if none. */
-    private static long lastCycleBlackBytes(List<String> gcLog) {
-        long black = -1;
-        Pattern p = Pattern.compile("Concurrent Plan \\S+, (\\d+)([KM]) allocated black");
-        for (String line : gcLog) {
-            Matcher m = p.matcher(line);
-            if (m.find()) {
-                black = Long.parseLong(m.group(1)) << (m.group(2).equals("M") ? 20 : 10);
-            }
-        }
-        return black;
+        long marked = o.stats().liveAfterLastGc() - o.stats().blackAfterLastGc();
+        assertTrue(marked > 0 && marked < o.stats().capacity() / 2, "marked " + marked + " bytes: " + o.stats());
     }
 
     @ParameterizedTest

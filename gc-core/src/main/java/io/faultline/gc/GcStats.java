@@ -36,6 +36,7 @@ public final class GcStats {
     private long stallMaxNanos;
     private long stallTotalNanos;
     private volatile long liveAfterLastGc;
+    private volatile long blackAfterLastGc;
     private volatile long topAfterLastGc;
 
     public GcStats() {
@@ -72,6 +73,7 @@ public final class GcStats {
         concurrentPlanNanos += planNanos;
         blackBytes += black;
         satbEntries += satb;
+        blackAfterLastGc = black;
     }
 
     /** An allocation waited {@code nanos} for a concurrent cycle's flip. */
@@ -133,13 +135,20 @@ public final class GcStats {
         abandonedCycles++;
     }
 
+    /** In the pause that publishes a plan, before a concurrent cycle's {@link #concurrentCycle}. */
     void afterPlan(long liveBytes, long top) {
         liveAfterLastGc = liveBytes;
+        blackAfterLastGc = 0;
         topAfterLastGc = top;
     }
 
     public long liveAfterLastGc() {
         return liveAfterLastGc;
+    }
+
+    /** Of the bytes the last collection kept, those allocated while it ran (0 after a full pause). */
+    public long blackAfterLastGc() {
+        return blackAfterLastGc;
     }
 
     /** Top of the used region right after the last pause: its to-space, in whole pages. */

@@ -189,7 +189,8 @@ public final class Heap implements AutoCloseable {
     public HeapStats stats() {
         long base = allocator.base();
         GcStats gc = collector.stats();
-        return new HeapStats(config.capacity(), allocator.top() - base, gc.liveAfterLastGc(), collector.cycles(),
+        return new HeapStats(config.capacity(), allocator.top() - base, gc.liveAfterLastGc(), gc.blackAfterLastGc(),
+                collector.cycles(),
                 gc.pagesCompacted(), control.get(ControlBlock.FAULTS), gc.pauseMaxNanos(), gc.pauseTotalNanos(),
                 gc.compactionNanos(), gc.compactionMaxNanos(), collector.verifiedCycles(), pauses(gc, PauseKind.INITIAL_MARK),
                 pauses(gc, PauseKind.REMARK), pauses(gc, PauseKind.FLIP), pauses(gc, PauseKind.FULL), gc.concurrentCycles(),

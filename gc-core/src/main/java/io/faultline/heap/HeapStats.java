@@ -10,6 +10,9 @@ import java.util.Locale;
  * @param liveAfterLastGc bytes the last collection kept (0 before the first): the live objects,
  *                        plus, after a concurrent cycle, what was allocated during it and what
  *                        died during its marking (floating garbage, reclaimed by the next one)
+ * @param blackAfterLastGc of {@code liveAfterLastGc}, the bytes allocated while that collection ran
+ *                        (kept without marking: allocated black, TLAB slack included); 0 after a
+ *                        full pause. {@code liveAfterLastGc - blackAfterLastGc} is what marking found
  * @param gcCycles        completed collections (flipped cycles)
  * @param pagesCompacted  to-space pages built, over all collections whose compaction has completed (a
  *                        concurrent compaction still in flight is counted when it completes; after
@@ -38,7 +41,7 @@ import java.util.Locale;
  *                        measure: java, the faulting mutator's whole wait; uffd thread delivery,
  *                        from reading the fault message to serving it; SIGBUS, the handler)
  */
-public record HeapStats(long capacity, long used, long liveAfterLastGc, long gcCycles, long pagesCompacted,
+public record HeapStats(long capacity, long used, long liveAfterLastGc, long blackAfterLastGc, long gcCycles, long pagesCompacted,
                         long faults, long pauseMaxNanos, long pauseTotalNanos, long compactionNanos,
                         long compactionMaxNanos, long verifiedCycles, Pauses initialMarkPauses, Pauses remarkPauses,
                         Pauses flipPauses, Pauses fullPauses, long concurrentCycles, long abandonedCycles,
@@ -82,14 +85,14 @@ public record HeapStats(long capacity, long used, long liveAfterLastGc, long gcC
      */
     @Override
     public String toString() {
-        return String.format(Locale.ROOT, "heapBytes=%d usedBytes=%d liveBytesAfterLastGc=%d gcCycles=%d pagesCompacted=%d "
+        return String.format(Locale.ROOT, "heapBytes=%d usedBytes=%d liveBytesAfterLastGc=%d blackBytesAfterLastGc=%d gcCycles=%d pagesCompacted=%d "
                         + "faults=%d pauseMaxMs=%.3f pauseTotalMs=%.3f compactionMs=%.3f compactionMaxMs=%.3f verifiedCycles=%d"
                         + "%s%s%s%s concurrentCycles=%d abandonedCycles=%d concurrentMarkMs=%.3f concurrentPlanMs=%.3f blackBytes=%d satbEntries=%d"
                         + " allocationStallCount=%d allocationStallMaxMs=%.3f allocationStallTotalMs=%.3f"
                         + " allocationStallP50Ms=%.3f allocationStallP90Ms=%.3f allocationStallP99Ms=%.3f allocationStallP999Ms=%.3f"
                         + " faultLatencyCount=%d faultLatencyP50Us=%.3f faultLatencyP90Us=%.3f faultLatencyP99Us=%.3f"
                         + " faultLatencyP999Us=%.3f faultLatencyMaxUs=%.3f",
-                capacity, used, liveAfterLastGc, gcCycles, pagesCompacted, faults, pauseMaxNanos / 1e6,
+                capacity, used, liveAfterLastGc, blackAfterLastGc, gcCycles, pagesCompacted, faults, pauseMaxNanos / 1e6,
                 pauseTotalNanos / 1e6, compactionNanos / 1e6, compactionMaxNanos / 1e6, verifiedCycles,
                 kind("InitialMark", initialMarkPauses), kind("Remark", remarkPauses), kind("Flip", flipPauses),
                 kind("Full", fullPauses), concurrentCycles, abandonedCycles, concurrentMarkNanos / 1e6,

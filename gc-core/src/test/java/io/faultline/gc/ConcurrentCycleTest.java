@@ -155,12 +155,19 @@ class ConcurrentCycleTest {
                 assertEquals(77, m.getLongAt(m.handle(hBig), 4999));
                 HeapStats st = heap.stats();
                 assertTrue(st.blackBytes() > 2000 * 32, at + ": allocation during the cycle counted black: " + st);
+                assertEquals(st.blackBytes(), st.blackAfterLastGc(), at + ": the only cycle's black bytes: " + st);
+                // Marking found A and what the roots held when it began, not the list allocated after.
+                assertTrue(st.liveAfterLastGc() - st.blackAfterLastGc() < 2000 * 32, at + ": marked: " + st);
                 assertTrue(heap.verify().ok());
-                // The next cycle reclaims the floating garbage: live bytes shrink.
+                // The next cycle reclaims the floating garbage: live bytes shrink, and they are
+                // all marked (nothing was allocated while it ran).
                 long floating = st.liveAfterLastGc();
                 m.collect();
                 heap.awaitCompaction();
-                assertTrue(heap.stats().liveAfterLastGc() < floating, "garbage allocated black is reclaimed next time");
+                HeapStats next = heap.stats();
+                assertTrue(next.liveAfterLastGc() < floating, "garbage allocated black is reclaimed next time");
+                assertEquals(0, next.blackAfterLastGc(), at + ": nothing allocated during the explicit cycle: " + next);
+                assertTrue(next.liveAfterLastGc() > 2000 * 32 + 5000 * 8, at + ": the list and the array were marked: " + next);
                 checkList(m, m.getRef(m.handle(hA), SLOT), 2000);
             }
         }
