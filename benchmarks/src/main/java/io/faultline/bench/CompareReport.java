@@ -6,6 +6,7 @@ import io.faultline.bench.CompareHarness.Percentiles;
 import io.faultline.bench.CompareHarness.Result;
 import io.faultline.bench.CompareHarness.Row;
 import io.faultline.bench.CompareHarness.SweepPoint;
+import io.faultline.uffd.HugePages;
 import io.faultline.uffd.UffdOptions;
 import java.util.ArrayList;
 import java.util.List;
@@ -43,6 +44,8 @@ public final class CompareReport {
             out.append(String.format(Locale.ROOT, "%n  memcpy-4k %.3fus; memcpy %.0f MB/s (1 MiB pieces; page by page: %.0f MB/s)%n",
                     f.memcpy4kUs(), f.memcpyMBps(), f.memcpyPagesMBps()));
         }
+        out.append("host transparent huge pages: ").append(HugePages.describe())
+                .append(" (shmem_enabled decides whether CONTINUE's memfd is in 2 MiB folios; see docs/results.md)\n");
         int w = labelWidth(r.rows());
         String head = "%-" + w + "s %11s %9s %9s %26s %9s %11s %12s %3s %12s %9s %9s %9s%n";
         out.append(String.format(Locale.ROOT, head, "mode", "touch p50", "p99", "stall/pg", "floor (same rounds)", "p50/floor",
@@ -177,7 +180,7 @@ public final class CompareReport {
         j.append("  \"seconds\": ").append(num(r.seconds())).append(",\n");
         j.append("  \"machine\": {\"cpus\": ").append(Runtime.getRuntime().availableProcessors()).append(", \"kernel\": ")
                 .append(Json.quote(System.getProperty("os.version"))).append(", \"java\": ").append(Json.quote(System.getProperty("java.version")))
-                .append("},\n");
+                .append(", \"hugePages\": ").append(Json.quote(HugePages.describe())).append("},\n");
         Floors f = r.floors();
         j.append("  \"floors\": {\"unavailable\": ").append(f.unavailable() == null ? "null" : Json.quote(f.unavailable()))
                 .append(", \"memcpy4kUs\": ").append(num(f.memcpy4kUs())).append(", \"memcpyMBps\": ").append(num(f.memcpyMBps()))

@@ -24,7 +24,7 @@ class BackendChoiceTest {
         return new UffdProbe.Report("6.1.0", 4096, true, "test", true, "test", 0, true, "test", List.of(
                 new ModeStatus(Mode.CONTINUE, true, true, "verified"),
                 new ModeStatus(Mode.COPY, true, true, "verified"),
-                new ModeStatus(Mode.MOVE, false, false, NO_MOVE)));
+                new ModeStatus(Mode.MOVE, false, false, NO_MOVE)), "test");
     }
 
     @Test

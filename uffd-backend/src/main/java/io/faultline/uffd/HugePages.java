@@ -5,26 +5,57 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 
 /**
- * Whether the kernel hands out 2 MiB transparent huge pages to a range advised
- * {@code MADV_HUGEPAGE}: its setting {@code /sys/kernel/mm/transparent_hugepage/enabled} reads
- * {@code [always]} or {@code [madvise]}. With {@code [never]} (or no such file) the advice is
- * accepted and does nothing.
+ * What the kernel's transparent huge page settings offer the heap's two kinds of memory.
+ *
+ * <ul>
+ *   <li>Anonymous memory (the allocation area): {@code /sys/kernel/mm/transparent_hugepage/enabled}.
+ *       {@code [always]} or {@code [madvise]}: a range advised {@code MADV_HUGEPAGE} gets 2 MiB
+ *       pages. With {@code [never]} (or no such file) the advice is accepted and does nothing.</li>
+ *   <li>Shared memory (CONTINUE's memfd): {@code /sys/kernel/mm/transparent_hugepage/shmem_enabled}.
+ *       {@code [always]}, {@code [within_size]}, {@code [force]}, or {@code [advise]} for a mapping
+ *       advised {@code MADV_HUGEPAGE} (the backend advises its alias): the page cache holds the
+ *       memfd in 2 MiB folios. Then {@code UFFDIO_CONTINUE} finds 512 pages in one folio whose
+ *       metadata is in the cache, instead of one cold page-cache entry per 4 KiB page, which is
+ *       most of what an install costs above its floor ({@code docs/results.md}). {@code [never]}
+ *       and {@code [deny]}: 4 KiB folios.</li>
+ * </ul>
+ * These are host settings: the backend reads them and never writes them.
  */
 public final class HugePages {
     /** The x86-64 PMD size: one huge page. */
     public static final long SIZE = 2L << 20;
     static final Path ENABLED = Path.of("/sys/kernel/mm/transparent_hugepage/enabled");
+    static final Path SHMEM_ENABLED = Path.of("/sys/kernel/mm/transparent_hugepage/shmem_enabled");
 
     private HugePages() {
     }
 
-    /** True if the kernel gives huge pages to advised ranges. */
+    /** True if the kernel gives huge pages to advised anonymous ranges. */
     public static boolean offered() {
+        String s = setting(ENABLED);
+        return s.equals("always") || s.equals("madvise");
+    }
+
+    /** True if the kernel gives 2 MiB folios to a memfd written through a mapping advised {@code MADV_HUGEPAGE}. */
+    public static boolean shmemOffered() {
+        String s = setting(SHMEM_ENABLED);
+        return s.equals("always") || s.equals("within_size") || s.equals("advise") || s.equals("force");
+    }
+
+    /** The two settings, as {@code enabled=<word> shmem_enabled=<word>} ({@code none} where unreadable). */
+    public static String describe() {
+        return "enabled=" + setting(ENABLED) + " shmem_enabled=" + setting(SHMEM_ENABLED);
+    }
+
+    /** The bracketed word of a sysfs choice file, {@code none} if it cannot be read. */
+    static String setting(Path file) {
         try {
-            String s = Files.readString(ENABLED);
-            return s.contains("[always]") || s.contains("[madvise]");
+            String s = Files.readString(file);
+            int open = s.indexOf('[');
+            int close = s.indexOf(']', open + 1);
+            return open >= 0 && close > open ? s.substring(open + 1, close) : "none";
         } catch (IOException | SecurityException e) {
-            return false;
+            return "none";
         }
     }
 }

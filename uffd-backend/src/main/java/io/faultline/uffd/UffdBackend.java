@@ -246,6 +246,7 @@ public final class UffdBackend implements HeapBackend {
                 memfd = Memfd.create(MEMFD_NAME);
                 Fd.ftruncate(memfd, 2 * capacity);
                 aliasAddress = Mman.mmapShared(memfd, 2 * capacity);
+                shmemHuge = adviseHugeFolios(aliasAddress, 2 * capacity);
             }
             hugeAllocation = options.allocationPages(mode) == UffdOptions.AllocationPages.HUGE && HugePages.offered();
             viewAddress = mapView(0, 0);
@@ -261,6 +262,22 @@ public final class UffdBackend implements HeapBackend {
             release();
             throw e;
         }
+    }
+
+    /**
+     * Advises the alias {@code MADV_HUGEPAGE}, so that where the host's {@code shmem_enabled} is
+     * {@code advise} the builders' first writes fill the memfd with 2 MiB folios (see
+     * {@link HugePages}); true if the host gives the memfd 2 MiB folios. The view is not advised:
+     * it is registered for minor faults, and CONTINUE maps it 4 KiB at a time whatever the folio.
+     * A kernel without transparent huge pages refuses the advice (EINVAL): false.
+     */
+    private static boolean adviseHugeFolios(long alias, long length) {
+        try {
+            Mman.madvise(alias, length, Mman.MADV_HUGEPAGE);
+        } catch (SyscallException e) {
+            return false;
+        }
+        return HugePages.shmemOffered();
     }
 
     /**
@@ -619,6 +636,8 @@ public final class UffdBackend implements HeapBackend {
      * written by the constructor and under lock, read by {@link #counters()}.
      */
     private volatile boolean hugeAllocation;
+    /** CONTINUE: the host gives the memfd 2 MiB folios ({@link #adviseHugeFolios}). */
+    private boolean shmemHuge;
 
     /** Never called: the kernel traps the access and the native path serves it. */
     @Override
@@ -737,6 +756,7 @@ public final class UffdBackend implements HeapBackend {
             m.put(st.name().toLowerCase(java.util.Locale.ROOT), s[st.ordinal()]);
         }
         m.put("huge_allocation", hugeAllocation ? 1L : 0L);
+        m.put("shmem_huge_folios", shmemHuge ? 1L : 0L);
         m.put("pool_taken_bytes", pool.takenBytes());
         m.put("pool_bytes", pool.bytes());
         synchronized (lock) {

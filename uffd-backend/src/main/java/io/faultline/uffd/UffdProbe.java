@@ -66,6 +66,8 @@ public final class UffdProbe {
      *                        here is a native service thread, not SIGBUS delivery)
      * @param sigbusDetail    why not, or what was verified
      * @param modes           one entry per {@link Mode}, in declaration order
+     * @param hugePages       the host's transparent huge page settings and what they give the heap
+     *                        ({@link HugePages})
      */
     public record Report(
         String kernel,
@@ -77,7 +79,8 @@ public final class UffdProbe {
         long features,
         boolean sigbusAvailable,
         String sigbusDetail,
-        List<ModeStatus> modes) {
+        List<ModeStatus> modes,
+        String hugePages) {
 
         public Report {
             modes = List.copyOf(modes);
@@ -96,7 +99,7 @@ public final class UffdProbe {
             return mode(mode).kernelSupported();
         }
 
-        /** A fixed-width table: a header, native library, userfaultfd, SIGBUS, then one line per mode. */
+        /** A fixed-width table: a header, native library, userfaultfd, SIGBUS, one line per mode, huge pages. */
         public String toTable() {
             StringBuilder out = new StringBuilder(512);
             out.append("userfaultfd probe: Linux ").append(kernel).append(", page size ").append(pageSize).append('\n');
@@ -106,6 +109,7 @@ public final class UffdProbe {
             for (ModeStatus status : modes) {
                 row(out, status.mode().name(), status.available() ? "available" : "unavailable", status.detail());
             }
+            row(out, "huge pages", "", hugePages);
             return out.toString();
         }
 
@@ -174,7 +178,16 @@ public final class UffdProbe {
             modes[mode.ordinal()] = status(mode, failure, nativeLoaded, nativeDetail, features);
         }
         return new Report(kernel, pageSize, nativeLoaded, nativeDetail, uffdFailure == null, uffdDetail, features,
-            sigbus, sigbusDetail, List.of(modes));
+            sigbus, sigbusDetail, List.of(modes), hugePages());
+    }
+
+    /** The huge-pages row: both host settings, and what each gives the allocation area and CONTINUE's memfd. */
+    static String hugePages() {
+        return HugePages.describe() + ": allocation area "
+            + (HugePages.offered() ? "in 2 MiB pages where advised" : "in 4 KiB pages")
+            + "; CONTINUE's memfd "
+            + (HugePages.shmemOffered() ? "in 2 MiB folios (installs read one folio per 512 pages)"
+                : "in 4 KiB folios (each install looks up one page-cache entry per page)");
     }
 
     /** The probe's explanation of a failure to open a userfaultfd. */

@@ -8,8 +8,11 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 import io.faultline.uffd.sys.Errno;
 import io.faultline.uffd.sys.SyscallException;
 import io.faultline.uffd.sys.Userfaultfd;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.List;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /** The probe really exercises each mode; on a machine with userfaultfd its report must be consistent. */
 class UffdProbeTest {
@@ -47,7 +50,7 @@ class UffdProbeTest {
     void tableHasOneLinePerModeAndTheSigbusFeature() {
         UffdProbe.Report report = UffdProbe.probe();
         List<String> lines = report.toTable().lines().toList();
-        assertEquals(4 + UffdProbe.Mode.values().length, lines.size(), report.toTable());
+        assertEquals(5 + UffdProbe.Mode.values().length, lines.size(), report.toTable());
         assertTrue(lines.get(0).startsWith("userfaultfd probe: Linux "), lines.get(0));
         assertTrue(lines.get(1).startsWith("native library "), lines.get(1));
         assertTrue(lines.get(2).startsWith("userfaultfd "), lines.get(2));
@@ -57,6 +60,21 @@ class UffdProbeTest {
             assertTrue(line.startsWith(mode.name() + " "), line);
             assertTrue(line.contains(report.available(mode) ? " available " : " unavailable "), line);
         }
+        String huge = lines.get(lines.size() - 1);
+        assertTrue(huge.startsWith("huge pages ") && huge.contains(HugePages.describe()), huge);
+        assertTrue(huge.contains(HugePages.shmemOffered() ? "2 MiB folios" : "4 KiB folios"), huge);
+    }
+
+    @Test
+    void hugePageSettingsAreTheBracketedWord(@TempDir Path dir) throws Exception {
+        Path shmem = dir.resolve("shmem_enabled");
+        Files.writeString(shmem, "always within_size advise [never] deny force\n");
+        assertEquals("never", HugePages.setting(shmem));
+        Files.writeString(shmem, "always within_size [advise] never deny force\n");
+        assertEquals("advise", HugePages.setting(shmem));
+        assertEquals("none", HugePages.setting(dir.resolve("missing")));
+        Files.writeString(shmem, "garbage\n");
+        assertEquals("none", HugePages.setting(shmem));
     }
 
     @Test

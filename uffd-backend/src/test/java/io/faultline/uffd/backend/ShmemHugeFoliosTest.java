@@ -1,0 +1,137 @@
+package io.faultline.uffd.backend;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.faultline.heap.Heap;
+import io.faultline.heap.HeapConfig;
+import io.faultline.heap.Mutator;
+import io.faultline.model.ObjectType;
+import io.faultline.uffd.HugePages;
+import io.faultline.uffd.UffdBackend;
+import io.faultline.uffd.UffdOptions;
+import io.faultline.uffd.UffdOptions.PageSupply;
+import io.faultline.uffd.UffdProbe.Mode;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.SplittableRandom;
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
+
+/**
+ * CONTINUE's memfd in 2 MiB folios: the backend advises its alias {@code MADV_HUGEPAGE}, so on a
+ * host whose {@code shmem_enabled} offers huge folios the builders' writes through the alias fill
+ * the memfd with them, read from the kernel's own accounting ({@code ShmemPmdMapped} of the
+ * alias in {@code /proc/self/smaps}), and every object survives every cycle in every page supply.
+ * (FALLOCATE is the exception to the first part where the host says {@code advise}: fallocate
+ * allocates the page cache without a mapping, so no advice applies, and its folios are 4 KiB.)
+ * Where the host offers none ({@code shmem_enabled} {@code never}, the default), the huge-folio
+ * test is skipped and says so.
+ */
+class ShmemHugeFoliosTest {
+    static final ObjectType NODE = ObjectType.builder("ShmemHugeNode").refs("next").i32("id").bytes("pad", 48).build();
+    static final long CAPACITY = 64L << 20;
+
+    @Test
+    void theCounterSaysWhetherTheHostGivesTheMemfdHugeFolios() {
+        UffdTestSupport.assumeAvailable(Mode.CONTINUE);
+        try (Heap heap = heap(Mode.CONTINUE, UffdOptions.defaults())) {
+            assertEquals(HugePages.shmemOffered() ? 1L : 0L, heap.backendCounters().get("shmem_huge_folios"),
+                HugePages.describe());
+        }
+        if (UffdTestSupport.available(Mode.COPY)) {
+            try (Heap heap = heap(Mode.COPY, UffdOptions.defaults())) {
+                assertEquals(0L, heap.backendCounters().get("shmem_huge_folios"), "COPY has no memfd");
+            }
+        }
+    }
+
+    /**
+     * A seeded program against a model (lists built, replaced and dropped in 48 root slots,
+     * garbage between them, a collection now and then, each checked against the model and
+     * verified), on a host that gives the memfd huge folios: the alias must show PMD-mapped
+     * shared memory. Prints the seed on failure; replay with {@code -Dfaultline.seed=N}.
+     */
+    @ParameterizedTest
+    @EnumSource(value = PageSupply.class, names = {"FRESH", "KEEP", "FALLOCATE"})
+    void withHugeFoliosTheBuildersFillThemAndEveryObjectSurvives(PageSupply supply) {
+        UffdTestSupport.assumeAvailable(Mode.CONTINUE);
+        Assumptions.assumeTrue(HugePages.shmemOffered(), "the host gives shared memory no huge folios ("
+            + HugePages.describe() + "); 'echo advise > /sys/kernel/mm/transparent_hugepage/shmem_enabled' turns them on");
+        String given = System.getProperty("faultline.seed");
+        long seed = given != null && !given.isBlank() ? Long.parseLong(given.strip()) : System.nanoTime();
+        try {
+            runSeeded(supply, seed);
+        } catch (Throwable t) {
+            throw new AssertionError("seed " + seed + " (" + supply + "); replay: mvn -pl uffd-backend test "
+                + "-Dtest=ShmemHugeFoliosTest -Dfaultline.seed=" + seed + ": " + t, t);
+        }
+    }
+
+    private static void runSeeded(PageSupply supply, long seed) {
+        SplittableRandom r = new SplittableRandom(seed);
+        long id = NODE.field("id");
+        try (Heap heap = heap(Mode.CONTINUE, UffdOptions.defaults().withSupply(supply)); Mutator m = heap.attach()) {
+            assertEquals(1L, heap.backendCounters().get("shmem_huge_folios"));
+            SlotLists lists = new SlotLists(m, 48, id);
+            int next = 1;
+            long pmdMapped = 0;
+            int collections = 0;
+            for (int step = 0; step <= 3000; step++) {
+                int slot = r.nextInt(48);
+                int what = step == 3000 ? 999 : r.nextInt(1000);
+                if (what < 400) {
+                    next = lists.build(slot, r.nextInt(1, 400), NODE, next, x -> { });
+                } else if (what < 500) {
+                    lists.clear(slot);
+                } else if (what < 990) {
+                    m.allocateByteArray(r.nextInt(16, 256 << 10));
+                } else {
+                    m.collect();
+                    heap.awaitCompaction();
+                    collections++;
+                    pmdMapped = Math.max(pmdMapped, aliasShmemPmdMappedBytes());
+                    lists.check("step " + step);
+                    assertTrue(heap.verify().ok(), "step " + step + ": " + heap.verify());
+                }
+            }
+            assertTrue(collections >= 2, "collections: " + collections);
+            if (supply != PageSupply.FALLOCATE) {
+                assertTrue(pmdMapped > 0, "the alias maps huge folios (" + HugePages.describe() + ")");
+            }
+        }
+    }
+
+    private static Heap heap(Mode mode, UffdOptions options) {
+        return Heap.create(HeapConfig.builder().capacity(CAPACITY).pageSize(4096).concurrentCompaction(true)
+            .compactorThreads(1).verifyAfterGc(true).backend(UffdBackend.factory(mode, options)).build());
+    }
+
+    /** {@code ShmemPmdMapped} of the heap's alias: the mapping of its memfd that is twice the capacity long. */
+    private static long aliasShmemPmdMappedBytes() {
+        try {
+            boolean inAlias = false;
+            boolean found = false;
+            long bytes = 0;
+            for (String line : Files.readAllLines(Path.of("/proc/self/smaps"))) {
+                int dash = line.indexOf('-');
+                int space = line.indexOf(' ');
+                if (dash > 0 && space > dash && Character.digit(line.charAt(0), 16) >= 0 && line.indexOf(':') > space) {
+                    long start = Long.parseUnsignedLong(line.substring(0, dash), 16);
+                    long end = Long.parseUnsignedLong(line.substring(dash + 1, space), 16);
+                    inAlias = line.contains(UffdBackend.MEMFD_NAME) && end - start == 2 * CAPACITY;
+                    found |= inAlias;
+                } else if (inAlias && line.startsWith("ShmemPmdMapped:")) {
+                    bytes += Long.parseLong(line.substring("ShmemPmdMapped:".length()).replace("kB", "").strip()) << 10;
+                }
+            }
+            assertTrue(found, "no mapping of " + UffdBackend.MEMFD_NAME + " of " + 2 * CAPACITY + " bytes in /proc/self/smaps");
+            return bytes;
+        } catch (IOException e) {
+            throw new IllegalStateException("/proc/self/smaps: " + e, e);
+        }
+    }
+}
