@@ -246,7 +246,7 @@ public final class UffdBackend implements HeapBackend {
                 memfd = Memfd.create(MEMFD_NAME);
                 Fd.ftruncate(memfd, 2 * capacity);
                 aliasAddress = Mman.mmapShared(memfd, 2 * capacity);
-                shmemHuge = adviseHugeFolios(aliasAddress, 2 * capacity);
+                shmemHuge = adviseFolios(aliasAddress, 2 * capacity, options.supply() == UffdOptions.PageSupply.KEEP);
             }
             hugeAllocation = options.allocationPages(mode) == UffdOptions.AllocationPages.HUGE && HugePages.offered();
             viewAddress = mapView(0, 0);
@@ -265,19 +265,23 @@ public final class UffdBackend implements HeapBackend {
     }
 
     /**
-     * Advises the alias {@code MADV_HUGEPAGE}, so that where the host's {@code shmem_enabled} is
-     * {@code advise} the builders' first writes fill the memfd with 2 MiB folios (see
-     * {@link HugePages}); true if the host gives the memfd 2 MiB folios. The view is not advised:
-     * it is registered for minor faults, and CONTINUE maps it 4 KiB at a time whatever the folio.
-     * A kernel without transparent huge pages refuses the advice (EINVAL): false.
+     * Advises the alias about folio size; true if the memfd then gets 2 MiB folios (see
+     * {@link HugePages}). With {@code KEEP} ({@code huge}) {@code MADV_HUGEPAGE}: where the host's
+     * {@code shmem_enabled} is {@code advise} the builders' first writes fill the kept halves with
+     * 2 MiB folios, whose installs are cheaper. Otherwise {@code MADV_NOHUGEPAGE}: {@code FRESH}
+     * and {@code FALLOCATE} punch from-space as compaction passes it, and a punch inside a huge
+     * folio splits it (or, if the split fails, zeroes the range), so their rows keep 4 KiB folios
+     * (fallocate has no mapping: a host set to {@code always} still gives it huge folios). The
+     * view is not advised: it is registered for minor faults, and CONTINUE maps it 4 KiB at a time
+     * whatever the folio. A kernel without transparent huge pages refuses the advice (EINVAL).
      */
-    private static boolean adviseHugeFolios(long alias, long length) {
+    private static boolean adviseFolios(long alias, long length, boolean huge) {
         try {
-            Mman.madvise(alias, length, Mman.MADV_HUGEPAGE);
+            Mman.madvise(alias, length, huge ? Mman.MADV_HUGEPAGE : Mman.MADV_NOHUGEPAGE);
         } catch (SyscallException e) {
             return false;
         }
-        return HugePages.shmemOffered();
+        return huge && HugePages.shmemOffered();
     }
 
     /**
@@ -636,7 +640,7 @@ public final class UffdBackend implements HeapBackend {
      * written by the constructor and under lock, read by {@link #counters()}.
      */
     private volatile boolean hugeAllocation;
-    /** CONTINUE: the host gives the memfd 2 MiB folios ({@link #adviseHugeFolios}). */
+    /** CONTINUE with KEEP: the host gives the memfd 2 MiB folios ({@link #adviseFolios}). */
     private boolean shmemHuge;
 
     /** Never called: the kernel traps the access and the native path serves it. */

@@ -22,14 +22,13 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 
 /**
- * CONTINUE's memfd in 2 MiB folios: the backend advises its alias {@code MADV_HUGEPAGE}, so on a
- * host whose {@code shmem_enabled} offers huge folios the builders' writes through the alias fill
- * the memfd with them, read from the kernel's own accounting ({@code ShmemPmdMapped} of the
- * alias in {@code /proc/self/smaps}), and every object survives every cycle in every page supply.
- * (FALLOCATE is the exception to the first part where the host says {@code advise}: fallocate
- * allocates the page cache without a mapping, so no advice applies, and its folios are 4 KiB.)
- * Where the host offers none ({@code shmem_enabled} {@code never}, the default), the huge-folio
- * test is skipped and says so.
+ * CONTINUE's memfd in 2 MiB folios: with {@code KEEP} the backend advises its alias
+ * {@code MADV_HUGEPAGE}, so on a host whose {@code shmem_enabled} offers huge folios the builders'
+ * writes through the alias fill the memfd with them, read from the kernel's own accounting
+ * ({@code ShmemPmdMapped} of the alias in {@code /proc/self/smaps}); with {@code FRESH} it advises
+ * {@code MADV_NOHUGEPAGE} and the alias maps none (their punches would split them). Every object
+ * survives every cycle in every page supply. Where the host offers no huge folios
+ * ({@code shmem_enabled} {@code never}, the default) the huge-folio tests are skipped and say so.
  */
 class ShmemHugeFoliosTest {
     static final ObjectType NODE = ObjectType.builder("ShmemHugeNode").refs("next").i32("id").bytes("pad", 48).build();
@@ -38,9 +37,12 @@ class ShmemHugeFoliosTest {
     @Test
     void theCounterSaysWhetherTheHostGivesTheMemfdHugeFolios() {
         UffdTestSupport.assumeAvailable(Mode.CONTINUE);
-        try (Heap heap = heap(Mode.CONTINUE, UffdOptions.defaults())) {
+        try (Heap heap = heap(Mode.CONTINUE, UffdOptions.defaults().withSupply(PageSupply.KEEP))) {
             assertEquals(HugePages.shmemOffered() ? 1L : 0L, heap.backendCounters().get("shmem_huge_folios"),
                 HugePages.describe());
+        }
+        try (Heap heap = heap(Mode.CONTINUE, UffdOptions.defaults())) {
+            assertEquals(0L, heap.backendCounters().get("shmem_huge_folios"), "FRESH is advised 4 KiB folios");
         }
         if (UffdTestSupport.available(Mode.COPY)) {
             try (Heap heap = heap(Mode.COPY, UffdOptions.defaults())) {
@@ -52,8 +54,8 @@ class ShmemHugeFoliosTest {
     /**
      * A seeded program against a model (lists built, replaced and dropped in 48 root slots,
      * garbage between them, a collection now and then, each checked against the model and
-     * verified), on a host that gives the memfd huge folios: the alias must show PMD-mapped
-     * shared memory. Prints the seed on failure; replay with {@code -Dfaultline.seed=N}.
+     * verified), on a host that gives the memfd huge folios: with KEEP the alias must show
+     * PMD-mapped shared memory, with FRESH none (unless the host forces huge folios). Prints the seed on failure; replay with {@code -Dfaultline.seed=N}.
      */
     @ParameterizedTest
     @EnumSource(value = PageSupply.class, names = {"FRESH", "KEEP", "FALLOCATE"})
@@ -75,7 +77,7 @@ class ShmemHugeFoliosTest {
         SplittableRandom r = new SplittableRandom(seed);
         long id = NODE.field("id");
         try (Heap heap = heap(Mode.CONTINUE, UffdOptions.defaults().withSupply(supply)); Mutator m = heap.attach()) {
-            assertEquals(1L, heap.backendCounters().get("shmem_huge_folios"));
+            assertEquals(supply == PageSupply.KEEP ? 1L : 0L, heap.backendCounters().get("shmem_huge_folios"));
             SlotLists lists = new SlotLists(m, 48, id);
             int next = 1;
             long pmdMapped = 0;
@@ -99,8 +101,10 @@ class ShmemHugeFoliosTest {
                 }
             }
             assertTrue(collections >= 2, "collections: " + collections);
-            if (supply != PageSupply.FALLOCATE) {
+            if (supply == PageSupply.KEEP) {
                 assertTrue(pmdMapped > 0, "the alias maps huge folios (" + HugePages.describe() + ")");
+            } else if (supply == PageSupply.FRESH && !HugePages.describe().endsWith("shmem_enabled=force")) {
+                assertEquals(0, pmdMapped, "FRESH's alias is advised 4 KiB folios (" + HugePages.describe() + ")");
             }
         }
     }
