@@ -66,7 +66,7 @@ public final class CompareReport {
                 + "faulted (fa, fault-around, 0); stall/pg: mean per touch, the stall amortised over the pages each fault maps)\n");
         if (r.rows().stream().anyMatch(row -> row.breakdown() != null)) {
             out.append("cost per page (us; build, supply, wall: per compacted page, install: per installed page, over the compaction "
-                    + "rounds; install floor: one ioctl per run of the heap's length, best of one round after each compaction round; "
+                    + "rounds; install floor: one ioctl per run of the heap's length, best of the rounds measured after each compaction round; "
                     + "fault: service time per fault served and the pages it built, over the fault rounds):\n");
             String bh = "%-" + w + "s %8s %8s %8s %15s %12s %9s %11s %9s%n";
             out.append(String.format(Locale.ROOT, bh, "mode", "build", "supply", "install", "install floor", "ioctls/page", "fault",
