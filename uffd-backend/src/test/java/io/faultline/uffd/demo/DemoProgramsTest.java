@@ -88,6 +88,12 @@ class DemoProgramsTest {
                 "^first read of an installed page\\s+\\d+\\.\\d{3}$",
                 "^second read\\s+\\d+\\.\\d{3}$",
                 "^first read after another thread read it\\s+\\d+\\.\\d{3}$",
+                "^OK: ")),
+            Arguments.of("09-move-shootdown.c", List.of(
+                "^one page per ioctl, \\d+ pages, median of \\d+ rounds, us per page:",
+                "^  UFFDIO_MOVE  alone \\d+\\.\\d\\d, sibling busy \\d+\\.\\d\\d, alone again \\d+\\.\\d\\d$",
+                "^  UFFDIO_COPY  alone \\d+\\.\\d\\d, sibling busy \\d+\\.\\d\\d$",
+                "^  a busy sibling adds -?\\d+\\.\\d\\d us to each move \\(x\\d+\\.\\d\\) and -?\\d+\\.\\d\\d to each copy$",
                 "^OK: ")));
     }
 
