@@ -80,14 +80,7 @@ class AllocationRecyclingTest {
     @Test
     void aSeededProgramMatchesItsModelWhileRecycling() {
         assumeHuge();
-        String given = System.getProperty("faultline.seed");
-        long seed = given != null && !given.isBlank() ? Long.parseLong(given.strip()) : System.nanoTime();
-        try {
-            runSeeded(seed);
-        } catch (Throwable t) {
-            throw new AssertionError("seed " + seed + "; replay: mvn -pl uffd-backend test "
-                + "-Dtest=AllocationRecyclingTest -Dfaultline.seed=" + seed + ": " + t, t);
-        }
+        UffdTestSupport.withSeed("AllocationRecyclingTest", "recycling", AllocationRecyclingTest::runSeeded);
     }
 
     private static void runSeeded(long seed) {

@@ -77,14 +77,7 @@ class HugeAllocationTest {
     void aSeededProgramMatchesItsModelInHugePages(Mode mode) {
         UffdTestSupport.assumeAvailable(mode);
         Assumptions.assumeTrue(HugePages.offered(), "the kernel offers no transparent huge pages (" + thpSetting() + ")");
-        String given = System.getProperty("faultline.seed");
-        long seed = given != null && !given.isBlank() ? Long.parseLong(given.strip()) : System.nanoTime();
-        try {
-            runSeeded(mode, seed);
-        } catch (Throwable t) {
-            throw new AssertionError("seed " + seed + " (" + mode + "); replay: mvn -pl uffd-backend test "
-                + "-Dtest=HugeAllocationTest -Dfaultline.seed=" + seed + ": " + t, t);
-        }
+        UffdTestSupport.withSeed("HugeAllocationTest", mode.name(), seed -> runSeeded(mode, seed));
     }
 
     private static void runSeeded(Mode mode, long seed) {

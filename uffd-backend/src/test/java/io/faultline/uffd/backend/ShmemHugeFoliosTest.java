@@ -63,14 +63,7 @@ class ShmemHugeFoliosTest {
         UffdTestSupport.assumeAvailable(Mode.CONTINUE);
         Assumptions.assumeTrue(HugePages.shmemOffered(), "the host gives shared memory no huge folios ("
             + HugePages.describe() + "); 'echo advise > /sys/kernel/mm/transparent_hugepage/shmem_enabled' turns them on");
-        String given = System.getProperty("faultline.seed");
-        long seed = given != null && !given.isBlank() ? Long.parseLong(given.strip()) : System.nanoTime();
-        try {
-            runSeeded(supply, seed);
-        } catch (Throwable t) {
-            throw new AssertionError("seed " + seed + " (" + supply + "); replay: mvn -pl uffd-backend test "
-                + "-Dtest=ShmemHugeFoliosTest -Dfaultline.seed=" + seed + ": " + t, t);
-        }
+        UffdTestSupport.withSeed("ShmemHugeFoliosTest", supply.name(), seed -> runSeeded(supply, seed));
     }
 
     private static void runSeeded(PageSupply supply, long seed) {

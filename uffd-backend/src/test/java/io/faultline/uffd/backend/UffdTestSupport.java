@@ -6,6 +6,7 @@ import io.faultline.backend.HeapBackend;
 import io.faultline.heap.Heap;
 import io.faultline.heap.HeapConfig;
 import io.faultline.heap.Mutator;
+import io.faultline.testing.ModelRunner;
 import io.faultline.uffd.UffdBackend;
 import io.faultline.uffd.UffdOptions;
 import io.faultline.uffd.UffdOptions.Delivery;
@@ -14,6 +15,7 @@ import io.faultline.uffd.UffdProbe.Mode;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.function.LongConsumer;
 import java.util.function.LongSupplier;
 import org.junit.jupiter.api.Assumptions;
 
@@ -30,6 +32,21 @@ final class UffdTestSupport {
     /** True if the mode can run here. */
     static boolean available(Mode mode) {
         return REPORT.mode(mode).available();
+    }
+
+    /**
+     * Runs {@code body} with the seed given as {@code -Dfaultline.seed=N}, or a new one; a failure
+     * names the seed, {@code label} and the command that replays it.
+     */
+    static void withSeed(String testClass, String label, LongConsumer body) {
+        long given = ModelRunner.replaySeed();
+        long seed = given >= 0 ? given : System.nanoTime();
+        try {
+            body.accept(seed);
+        } catch (Throwable t) {
+            throw new AssertionError("seed " + seed + " (" + label + "); replay: mvn -pl uffd-backend test -Dtest="
+                + testClass + " -Dfaultline.seed=" + seed + ": " + t, t);
+        }
     }
 
     /** Skips (reported skipped, with the probe's reason) where the mode cannot run. */
