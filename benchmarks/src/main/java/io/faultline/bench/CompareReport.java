@@ -45,7 +45,7 @@ public final class CompareReport {
                     f.memcpy4kUs(), f.memcpyMBps(), f.memcpyPagesMBps()));
         }
         out.append("host transparent huge pages: ").append(HugePages.describe())
-                .append(" (shmem_enabled decides whether CONTINUE's memfd is in 2 MiB folios; see docs/results.md)\n");
+                .append(" (shmem_enabled decides whether CONTINUE's memfd is in 2 MiB folios with page supply keep; see docs/results.md)\n");
         int w = labelWidth(r.rows());
         String head = "%-" + w + "s %11s %9s %9s %26s %9s %11s %12s %3s %12s %9s %9s %9s%n";
         out.append(String.format(Locale.ROOT, head, "mode", "touch p50", "p99", "stall/pg", "floor (same rounds)", "p50/floor",

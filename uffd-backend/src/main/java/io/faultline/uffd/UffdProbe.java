@@ -181,11 +181,11 @@ public final class UffdProbe {
             sigbus, sigbusDetail, List.of(modes), hugePages());
     }
 
-    /** The huge-pages row: both host settings, and what each gives the allocation area and CONTINUE's memfd. */
+    /** The huge-pages row: both host settings, and what each gives the allocation area and CONTINUE's kept memfd. */
     static String hugePages() {
         return HugePages.describe() + ": allocation area "
             + (HugePages.offered() ? "in 2 MiB pages where advised" : "in 4 KiB pages")
-            + "; CONTINUE's memfd "
+            + "; CONTINUE's memfd with page supply keep "
             + (HugePages.shmemOffered() ? "in 2 MiB folios (installs read one folio per 512 pages)"
                 : "in 4 KiB folios (each install looks up one page-cache entry per page)");
     }
