@@ -16,7 +16,7 @@ import java.util.concurrent.atomic.AtomicReference;
 /**
  * Liveness under host (HotSpot) GC pressure: mutators fault continuously during concurrent
  * compaction while another thread churns the Java heap and forces HotSpot collections. With a
- * fault path that runs Java code this deadlocks (see design-notes, "The safepoint hazard"); here
+ * fault path that runs Java code this deadlocks (docs/uffd-modes.md, "The safepoint hazard, and why the fault path is native"); here
  * every cycle must complete within a generous bound.
  */
 public final class HostGcChurn {

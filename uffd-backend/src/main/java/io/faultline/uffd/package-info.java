@@ -45,9 +45,9 @@
  * reached a safepoint poll. If resolving the fault needed another Java thread, that thread could be
  * stopped at a safepoint (a G1 or ZGC pause, a deoptimisation, a thread dump, exit) that is itself
  * waiting for the faulting mutator: measured on this machine kind, a Java resolver plus a thread
- * churning the Java heap deadlocked within seconds, beyond SIGTERM (design-notes.md, "The
- * safepoint hazard"). So everything a blocked mutator may wait for runs outside the safepoint
- * protocol:
+ * churning the Java heap deadlocked within seconds, beyond SIGTERM (docs/uffd-modes.md, "The
+ * safepoint hazard, and why the fault path is native"). So everything a blocked mutator may wait
+ * for runs outside the safepoint protocol:
  * <ul>
  *   <li>the fault-service loop is a pthread created by {@code libfaultline} (all signals blocked;
  *       {@code poll()} on the uffd and an eventfd), which claims, builds and maps the page or

@@ -15,7 +15,7 @@ import java.util.List;
 import java.util.concurrent.atomic.AtomicReference;
 
 /**
- * The case that deadlocks a Java fault resolver (design-notes.md, "The safepoint hazard"): two
+ * The case that deadlocks a Java fault resolver (docs/uffd-modes.md, "The safepoint hazard, and why the fault path is native"): two
  * mutators walk their lists continuously, faulting on every to-space page they reach before the
  * compactor, while another thread churns the Java heap so that HotSpot pauses (G1 or ZGC) keep
  * coming; a driver runs {@code cycles} collections, each of which must finish within
