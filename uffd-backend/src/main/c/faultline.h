@@ -214,6 +214,7 @@ FL_EXPORT int64_t fl_layout_constant(const char *name);
 #define FL_BENCH_CONTINUE_CACHED 3 /* as CONTINUE without the write: a pure minor-fault round trip */
 #define FL_BENCH_SIGBUS 0x10       /* or'ed with a uffd kind (0..3): UFFD_FEATURE_SIGBUS, served by a handler in the faulting thread */
 #define FL_BENCH_UNPINNED 0x20     /* or'ed with a uffd kind (0..3), thread delivery: the resolver stays where the scheduler puts it */
+#define FL_BENCH_BUSY 0x40         /* or'ed with a uffd kind (0..3) | FL_BENCH_SIGBUS: during each pass a second thread of the process spins on another CPU, as a compactor runs during the heap's faults (not a floor: what that costs a fault, e.g. MOVE's TLB shootdown) */
 #define FL_BENCH_SHMEM_MINOR 0     /* fl_bench_plain_fault: cached memfd page, no PTE, no uffd */
 #define FL_BENCH_ANON_FIRST_TOUCH 1 /* fl_bench_plain_fault: anonymous first write (allocate + zero) */
 /* Touches npages fresh pages of a registered range, one at a time; lat[i] = ns of touch i. 0 or -errno. */
@@ -221,7 +222,7 @@ FL_EXPORT int fl_bench_uffd_roundtrip(int mode, int64_t npages, int64_t *lat);
 /* Touches npages pages with no userfaultfd; lat[i] = ns of touch i. 0 or -errno. */
 FL_EXPORT int fl_bench_plain_fault(int kind, int64_t npages, int64_t *lat);
 /* Floors as regions, so that a benchmark can time the touches alone: FL_BENCH_CONTINUE..CONTINUE_CACHED
- * (optionally | FL_BENCH_SIGBUS or | FL_BENCH_UNPINNED), or: */
+ * (optionally | FL_BENCH_SIGBUS, | FL_BENCH_SIGBUS | FL_BENCH_BUSY, or | FL_BENCH_UNPINNED), or: */
 #define FL_BENCH_FLOOR_SHMEM_MINOR 4
 #define FL_BENCH_FLOOR_ANON_FIRST_TOUCH 5
 struct fl_bench_region;

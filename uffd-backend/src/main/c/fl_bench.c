@@ -20,6 +20,9 @@
  *    staging page for COPY, the page-cache page through the alias for CONTINUE, a pool page
  *    populated in bulk before the pass for MOVE) and install it with the mode's ioctl. The page
  *    supply a heap pays on top (fresh pages faulted in one by one) is its own cost, reported apart.
+ *  - FL_BENCH_BUSY (with SIGBUS): during each pass a second thread of the process spins on another
+ *    CPU, as a compactor runs during the heap's faults. Not a floor: what that costs a fault. A
+ *    MOVE then pays a TLB shootdown of that CPU (docs/demos/09-move-shootdown.c).
  *
  * Batched installs (fl_bench_install) time the ioctl alone: N contiguous pages per ioctl, no
  * fault, sources resident.
@@ -27,7 +30,7 @@
  * Every function runs entirely inside one downcall: the faulting thread is the calling (Java)
  * thread, which is "in native" for HotSpot while it waits in a userfault or runs the handler, and
  * the resolver is a pthread created and joined here. No Java code ever runs while a fault is
- * pending (see design-notes.md, the safepoint hazard).
+ * pending (docs/uffd-modes.md, the safepoint hazard).
  */
 #define _GNU_SOURCE
 #include "faultline.h"
@@ -78,6 +81,7 @@ struct fl_bench_region {
 	int kind;   /* FL_BENCH_CONTINUE .. FL_BENCH_FLOOR_ANON_FIRST_TOUCH, without the SIGBUS bit */
 	int sigbus; /* delivered by SIGBUS to the faulting thread */
 	int unpinned; /* thread delivery: the resolver is left where the scheduler puts it */
+	int busy;     /* SIGBUS delivery: a spinner thread runs on another CPU during each pass */
 	int uffd;
 	int memfd;
 	int wake_fd;
@@ -383,11 +387,12 @@ static int region_setup(struct fl_bench_region *g)
 struct fl_bench_region *fl_bench_region_new(int floor, int64_t npages, int *err)
 {
 	*err = 0;
-	int kind = floor & ~(FL_BENCH_SIGBUS | FL_BENCH_UNPINNED);
+	int kind = floor & ~(FL_BENCH_SIGBUS | FL_BENCH_UNPINNED | FL_BENCH_BUSY);
 	int sigbus = (floor & FL_BENCH_SIGBUS) != 0;
 	int unpinned = (floor & FL_BENCH_UNPINNED) != 0;
+	int busy = (floor & FL_BENCH_BUSY) != 0;
 	if (npages <= 0 || kind < 0 || kind > FL_BENCH_FLOOR_ANON_FIRST_TOUCH
-	    || ((sigbus || unpinned) && kind > FL_BENCH_CONTINUE_CACHED) || (sigbus && unpinned)) {
+	    || ((sigbus || unpinned) && kind > FL_BENCH_CONTINUE_CACHED) || (sigbus && unpinned) || (busy && !sigbus)) {
 		*err = EINVAL;
 		return NULL;
 	}
@@ -399,6 +404,7 @@ struct fl_bench_region *fl_bench_region_new(int floor, int64_t npages, int *err)
 	g->kind = kind;
 	g->sigbus = sigbus;
 	g->unpinned = unpinned;
+	g->busy = busy;
 	g->npages = npages;
 	g->memfd = -1;
 	g->uffd = -1;
@@ -415,6 +421,73 @@ struct fl_bench_region *fl_bench_region_new(int floor, int64_t npages, int *err)
 }
 
 static int touch_pages(struct fl_bench_region *g, int64_t *lat);
+
+/* ---- a busy sibling: another thread of the process running on another CPU ------------------------- */
+
+struct spinner {
+	pthread_t th;
+	int cpu;
+	int state; /* 0 starting, 1 spinning, 2 asked to stop; LOAD and STORE */
+};
+
+static void *spinner_main(void *arg)
+{
+	struct spinner *sp = arg;
+	cpu_set_t one;
+	CPU_ZERO(&one);
+	CPU_SET(sp->cpu, &one);
+	sched_setaffinity(0, sizeof one, &one);
+	STORE(&sp->state, 1);
+	while (LOAD(&sp->state) != 2)
+		;
+	return NULL;
+}
+
+/*
+ * Pins the caller to its CPU and starts a thread spinning on another one; returns 0, or an errno
+ * (ENXIO: no other CPU is allowed). Every signal is blocked in the spinner.
+ */
+static int spinner_start(struct spinner *sp, cpu_set_t *saved)
+{
+	int cpu = sched_getcpu();
+	if (cpu < 0 || sched_getaffinity(0, sizeof *saved, saved) != 0)
+		return errno;
+	sp->cpu = -1;
+	for (int c = 0; c < CPU_SETSIZE; c++) {
+		if (c != cpu && CPU_ISSET(c, saved)) {
+			sp->cpu = c;
+			break;
+		}
+	}
+	if (sp->cpu < 0)
+		return ENXIO;
+	cpu_set_t one;
+	CPU_ZERO(&one);
+	CPU_SET(cpu, &one);
+	if (sched_setaffinity(0, sizeof one, &one) != 0)
+		return errno;
+	STORE(&sp->state, 0);
+	sigset_t all, old;
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	int e = pthread_create(&sp->th, NULL, spinner_main, sp);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (e != 0) {
+		sched_setaffinity(0, sizeof *saved, saved);
+		return e;
+	}
+	pthread_setname_np(sp->th, "faultline-spin");
+	while (LOAD(&sp->state) != 1)
+		sched_yield();
+	return 0;
+}
+
+static void spinner_stop(struct spinner *sp, cpu_set_t *saved)
+{
+	STORE(&sp->state, 2);
+	pthread_join(sp->th, NULL);
+	sched_setaffinity(0, sizeof *saved, saved);
+}
 
 /* Before every pass but the first: empty the view again (the range stays registered) and refill the sources. */
 static void rearm(struct fl_bench_region *g)
@@ -443,6 +516,16 @@ int fl_bench_region_touch(struct fl_bench_region *g, int64_t *lat)
 	 * then also needs no IPI). A heap's service thread is placed by the scheduler, so part of its
 	 * fault ratio may be its placement: FL_BENCH_UNPINNED measures the floor placed that way too.
 	 */
+	if (g->busy) {
+		struct spinner sp;
+		cpu_set_t saved_busy;
+		int e = spinner_start(&sp, &saved_busy);
+		if (e != 0)
+			return -e;
+		int rc = touch_pages(g, lat);
+		spinner_stop(&sp, &saved_busy);
+		return rc;
+	}
 	cpu_set_t saved;
 	int pinned = 0;
 	if (g->started && !g->unpinned) {
@@ -495,7 +578,7 @@ static int once(int floor, int64_t npages, int64_t *lat)
 
 int fl_bench_uffd_roundtrip(int mode, int64_t npages, int64_t *lat)
 {
-	int kind = mode & ~(FL_BENCH_SIGBUS | FL_BENCH_UNPINNED);
+	int kind = mode & ~(FL_BENCH_SIGBUS | FL_BENCH_UNPINNED | FL_BENCH_BUSY);
 	if (kind < 0 || kind > FL_BENCH_CONTINUE_CACHED)
 		return -EINVAL;
 	return once(mode, npages, lat);

@@ -397,6 +397,9 @@ public final class CompareHarness {
                     if (d == UffdOptions.Delivery.THREAD) {
                         // Not a floor: the same round trip with the resolver where the scheduler puts it.
                         regions.put(name + "-unpinned", new NativeFloors.Region(kind | NativeFloors.UNPINNED, n));
+                    } else if (Runtime.getRuntime().availableProcessors() > 1) {
+                        // Not a floor: the same round trip while another thread runs, as a compactor does.
+                        regions.put(name + "-busy", new NativeFloors.Region(kind | NativeFloors.BUSY, n));
                     }
                 }
             }

@@ -35,7 +35,8 @@ public final class CompareReport {
         } else {
             out.append("floors (same run, us per page; round trip: p50 over every pass; thread: a resolver thread that waits as the "
                     + "fault-service thread does, on the faulting thread's CPU (-unpinned: where the scheduler puts it, not a floor); "
-                    + "sigbus: a handler in the faulting thread):\n  round trip:");
+                    + "sigbus: a handler in the faulting thread (-busy: while another thread of the process spins on another CPU, "
+                    + "as a compactor runs during the heap's faults, not a floor)):\n  round trip:");
             f.faults().forEach((k, v) -> out.append(String.format(Locale.ROOT, " %s %.2f;", k, v.p50())));
             out.append("\n  install, one ioctl per N contiguous pages, no fault (best round; N = ");
             out.append(String.join(" / ", CompareHarness.INSTALL_RUNS.stream().map(String::valueOf).toList())).append("):");

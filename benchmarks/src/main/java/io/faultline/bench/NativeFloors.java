@@ -45,6 +45,13 @@ public final class NativeFloors {
      * ({@code FL_BENCH_UNPINNED}). Not a floor: what the placement costs.
      */
     public static final int UNPINNED = 0x20;
+    /**
+     * Or'ed with a round-trip kind and {@link #SIGBUS}: during each pass a second thread of the
+     * process spins on another CPU, as a compactor runs while the heap's mutators fault
+     * ({@code FL_BENCH_BUSY}). Not a floor: what a running sibling costs a fault (a MOVE pays a
+     * TLB shootdown of its CPU). A touch fails with {@code ENXIO} where no other CPU is allowed.
+     */
+    public static final int BUSY = 0x40;
     /** Region floors beyond the four round trips ({@code FL_BENCH_FLOOR_*}). */
     public static final int FLOOR_SHMEM_MINOR = 4;
     public static final int FLOOR_ANON_FIRST_TOUCH = 5;

@@ -22,7 +22,8 @@ import org.junit.jupiter.params.provider.EnumSource;
 
 /**
  * The native floors work: every mode and delivery serves a region pass after pass (the same
- * resolver thread, re-armed pages, pinned to the toucher's CPU or not), batched installs install, and the SIGBUS floor's handler,
+ * resolver thread, re-armed pages, pinned to the toucher's CPU or not; SIGBUS alone or with a busy
+ * sibling thread), batched installs install, and the SIGBUS floor's handler,
  * once installed in this JVM, leaves every other SIGBUS to HotSpot's handler.
  */
 class NativeFloorsTest {
@@ -44,8 +45,12 @@ class NativeFloorsTest {
         assumeMode(mode);
         assumeSigbus();
         int thread = NativeFloors.roundTripKind(mode, UffdOptions.Delivery.THREAD);
-        for (int kind : new int[] {thread, thread | NativeFloors.UNPINNED, NativeFloors.roundTripKind(mode, UffdOptions.Delivery.SIGBUS)}) {
-            String d = kind == thread ? "thread" : (kind & NativeFloors.UNPINNED) != 0 ? "thread-unpinned" : "sigbus";
+        int sigbus = NativeFloors.roundTripKind(mode, UffdOptions.Delivery.SIGBUS);
+        boolean twoCpus = Runtime.getRuntime().availableProcessors() > 1; // the busy sibling needs another CPU
+        for (int kind : twoCpus ? new int[] {thread, thread | NativeFloors.UNPINNED, sigbus, sigbus | NativeFloors.BUSY}
+                : new int[] {thread, thread | NativeFloors.UNPINNED, sigbus}) {
+            String d = kind == thread ? "thread" : (kind & NativeFloors.UNPINNED) != 0 ? "thread-unpinned"
+                    : (kind & NativeFloors.BUSY) != 0 ? "sigbus-busy" : "sigbus";
             try (NativeFloors.Buffer buf = new NativeFloors.Buffer(PAGES);
                  NativeFloors.Region region = new NativeFloors.Region(kind, PAGES)) {
                 for (int pass = 0; pass < 3; pass++) {
@@ -82,6 +87,9 @@ class NativeFloorsTest {
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
                 () -> NativeFloors.installNanos(UffdProbe.Mode.COPY, 0, 16, 1));
         assertTrue(e.getMessage().contains("runPages 0"), e.getMessage());
+        IllegalStateException busyThread = assertThrows(IllegalStateException.class,
+                () -> new NativeFloors.Region(NativeFloors.RT_COPY | NativeFloors.BUSY, 4));
+        assertTrue(busyThread.getMessage().contains("errno 22"), "a busy sibling is for SIGBUS delivery: " + busyThread.getMessage());
         try (NativeFloors.Buffer buf = new NativeFloors.Buffer(4)) {
             NativeFloors.Region region = new NativeFloors.Region(NativeFloors.RT_COPY, 4);
             region.close();
