@@ -20,6 +20,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.SplittableRandom;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -81,32 +82,12 @@ class HugeAllocationTest {
     }
 
     private static void runSeeded(Mode mode, long seed) {
-        java.util.SplittableRandom r = new java.util.SplittableRandom(seed);
-        long id = NODE.field("id");
-        int slots = 48;
         try (Heap heap = heap(mode, UffdOptions.defaults()); Mutator m = heap.attach()) {
             UffdBackend backend = (UffdBackend) HeapInternals.backend(heap);
-            SlotLists lists = new SlotLists(m, slots, id);
-            int next = 1;
-            long hugeSeen = 0;
-            for (int step = 0; step <= 3000; step++) {
-                int slot = r.nextInt(slots);
-                int what = step == 3000 ? 999 : r.nextInt(1000);
-                if (what < 400) {
-                    next = lists.build(slot, r.nextInt(1, 400), NODE, next, x -> { });
-                } else if (what < 500) {
-                    lists.clear(slot);
-                } else if (what < 995) {
-                    m.allocateByteArray(r.nextInt(16, 512 << 10));
-                } else {
-                    hugeSeen = Math.max(hugeSeen, hugeBytes(backend.viewAddress(), 0, CAPACITY));
-                    m.collect();
-                    heap.awaitCompaction();
-                    lists.check("step " + step);
-                    assertTrue(heap.verify().ok(), "step " + step + ": " + heap.verify());
-                }
-            }
-            assertTrue(hugeSeen > 0, "huge pages were used");
+            long[] hugeSeen = {0};
+            new SlotLists(m, 48, NODE.field("id")).runProgram(heap, new SplittableRandom(seed), NODE, 3000, 5, 512 << 10,
+                () -> hugeSeen[0] = Math.max(hugeSeen[0], hugeBytes(backend.viewAddress(), 0, CAPACITY)));
+            assertTrue(hugeSeen[0] > 0, "huge pages were used");
         }
     }
 

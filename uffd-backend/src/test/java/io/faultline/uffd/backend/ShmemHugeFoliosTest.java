@@ -67,37 +67,19 @@ class ShmemHugeFoliosTest {
     }
 
     private static void runSeeded(PageSupply supply, long seed) {
-        SplittableRandom r = new SplittableRandom(seed);
-        long id = NODE.field("id");
         try (Heap heap = heap(Mode.CONTINUE, UffdOptions.defaults().withSupply(supply)); Mutator m = heap.attach()) {
             assertEquals(supply == PageSupply.KEEP ? 1L : 0L, heap.backendCounters().get("shmem_huge_folios"));
-            SlotLists lists = new SlotLists(m, 48, id);
-            int next = 1;
-            long pmdMapped = 0;
-            int collections = 0;
-            for (int step = 0; step <= 3000; step++) {
-                int slot = r.nextInt(48);
-                int what = step == 3000 ? 999 : r.nextInt(1000);
-                if (what < 400) {
-                    next = lists.build(slot, r.nextInt(1, 400), NODE, next, x -> { });
-                } else if (what < 500) {
-                    lists.clear(slot);
-                } else if (what < 990) {
-                    m.allocateByteArray(r.nextInt(16, 256 << 10));
-                } else {
-                    m.collect();
-                    heap.awaitCompaction();
-                    collections++;
-                    pmdMapped = Math.max(pmdMapped, aliasShmemPmdMappedBytes());
-                    lists.check("step " + step);
-                    assertTrue(heap.verify().ok(), "step " + step + ": " + heap.verify());
-                }
-            }
+            // Sampled before each collection (what the last compaction built) and after the last.
+            long[] pmdMapped = {0};
+            Runnable sample = () -> pmdMapped[0] = Math.max(pmdMapped[0], aliasShmemPmdMappedBytes());
+            int collections = new SlotLists(m, 48, NODE.field("id")).runProgram(heap, new SplittableRandom(seed), NODE, 3000,
+                10, 256 << 10, sample);
+            sample.run();
             assertTrue(collections >= 2, "collections: " + collections);
             if (supply == PageSupply.KEEP) {
-                assertTrue(pmdMapped > 0, "the alias maps huge folios (" + HugePages.describe() + ")");
+                assertTrue(pmdMapped[0] > 0, "the alias maps huge folios (" + HugePages.describe() + ")");
             } else if (supply == PageSupply.FRESH && !HugePages.describe().endsWith("shmem_enabled=force")) {
-                assertEquals(0, pmdMapped, "FRESH's alias is advised 4 KiB folios (" + HugePages.describe() + ")");
+                assertEquals(0, pmdMapped[0], "FRESH's alias is advised 4 KiB folios (" + HugePages.describe() + ")");
             }
         }
     }

@@ -3,10 +3,12 @@ package io.faultline.uffd.backend;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.faultline.heap.Heap;
 import io.faultline.heap.Mutator;
 import io.faultline.model.ObjectType;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.SplittableRandom;
 import java.util.function.IntConsumer;
 
 /**
@@ -55,6 +57,39 @@ final class SlotLists {
     void clear(int slot) {
         m.setHandle(first + slot, 0);
         model.set(slot, new int[0]);
+    }
+
+    /**
+     * A seeded program on these slots, steps 0 to {@code steps}: each picks a slot and replaces its
+     * list with 1 to 399 new nodes of {@code type} (400 in 1000), empties it (100 in 1000),
+     * allocates a garbage {@code byte[]} of 16 to {@code maxGarbage} bytes, or ({@code
+     * collectPerMille} in 1000, and always at the last step) runs {@code beforeCollect}, collects,
+     * waits for the compaction, checks every list against the model and verifies the heap.
+     * Returns the collections it ran.
+     */
+    int runProgram(Heap heap, SplittableRandom r, ObjectType type, int steps, int collectPerMille, int maxGarbage,
+                   Runnable beforeCollect) {
+        int next = 1;
+        int collections = 0;
+        for (int step = 0; step <= steps; step++) {
+            int slot = r.nextInt(model.size());
+            int what = step == steps ? 999 : r.nextInt(1000);
+            if (what < 400) {
+                next = build(slot, r.nextInt(1, 400), type, next, x -> { });
+            } else if (what < 500) {
+                clear(slot);
+            } else if (what < 1000 - collectPerMille) {
+                m.allocateByteArray(r.nextInt(16, maxGarbage));
+            } else {
+                beforeCollect.run();
+                m.collect();
+                heap.awaitCompaction();
+                collections++;
+                check("step " + step);
+                assertTrue(heap.verify().ok(), "step " + step + ": " + heap.verify());
+            }
+        }
+        return collections;
     }
 
     /** Asserts that every slot's list reads exactly as the model says. */
