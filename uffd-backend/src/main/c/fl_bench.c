@@ -422,6 +422,26 @@ struct fl_bench_region *fl_bench_region_new(int floor, int64_t npages, int *err)
 
 static int touch_pages(struct fl_bench_region *g, int64_t *lat);
 
+/* ---- CPU placement ------------------------------------------------------------------------------- */
+
+static cpu_set_t one_cpu(int cpu)
+{
+	cpu_set_t one;
+	CPU_ZERO(&one);
+	CPU_SET(cpu, &one);
+	return one;
+}
+
+/* Pins the calling thread to the CPU it is on: *cpu, its affinity before in *saved; 0 or an errno. */
+static int pin_here(cpu_set_t *saved, int *cpu)
+{
+	*cpu = sched_getcpu();
+	if (*cpu < 0 || sched_getaffinity(0, sizeof *saved, saved) != 0)
+		return errno;
+	cpu_set_t one = one_cpu(*cpu);
+	return sched_setaffinity(0, sizeof one, &one) == 0 ? 0 : errno;
+}
+
 /* ---- a busy sibling: another thread of the process running on another CPU ------------------------- */
 
 struct spinner {
@@ -433,9 +453,7 @@ struct spinner {
 static void *spinner_main(void *arg)
 {
 	struct spinner *sp = arg;
-	cpu_set_t one;
-	CPU_ZERO(&one);
-	CPU_SET(sp->cpu, &one);
+	cpu_set_t one = one_cpu(sp->cpu);
 	sched_setaffinity(0, sizeof one, &one);
 	STORE(&sp->state, 1);
 	while (LOAD(&sp->state) != 2)
@@ -449,29 +467,24 @@ static void *spinner_main(void *arg)
  */
 static int spinner_start(struct spinner *sp, cpu_set_t *saved)
 {
-	int cpu = sched_getcpu();
-	if (cpu < 0 || sched_getaffinity(0, sizeof *saved, saved) != 0)
-		return errno;
+	int cpu;
+	int e = pin_here(saved, &cpu);
+	if (e != 0)
+		return e;
 	sp->cpu = -1;
-	for (int c = 0; c < CPU_SETSIZE; c++) {
-		if (c != cpu && CPU_ISSET(c, saved)) {
+	for (int c = 0; c < CPU_SETSIZE && sp->cpu < 0; c++) {
+		if (c != cpu && CPU_ISSET(c, saved))
 			sp->cpu = c;
-			break;
-		}
 	}
-	if (sp->cpu < 0)
-		return ENXIO;
-	cpu_set_t one;
-	CPU_ZERO(&one);
-	CPU_SET(cpu, &one);
-	if (sched_setaffinity(0, sizeof one, &one) != 0)
-		return errno;
-	STORE(&sp->state, 0);
-	sigset_t all, old;
-	sigfillset(&all);
-	pthread_sigmask(SIG_SETMASK, &all, &old);
-	int e = pthread_create(&sp->th, NULL, spinner_main, sp);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	e = sp->cpu < 0 ? ENXIO : 0;
+	if (e == 0) {
+		STORE(&sp->state, 0);
+		sigset_t all, old;
+		sigfillset(&all);
+		pthread_sigmask(SIG_SETMASK, &all, &old);
+		e = pthread_create(&sp->th, NULL, spinner_main, sp);
+		pthread_sigmask(SIG_SETMASK, &old, NULL);
+	}
 	if (e != 0) {
 		sched_setaffinity(0, sizeof *saved, saved);
 		return e;
@@ -508,14 +521,7 @@ int fl_bench_region_touch(struct fl_bench_region *g, int64_t *lat)
 	else if (g->kind == FL_BENCH_MOVE)
 		populate(g->pool, g->len, g->ps);
 	g->passes++;
-	/*
-	 * Thread delivery: the toucher stays on the CPU it is on for the pass, and the resolver is
-	 * placed on the same CPU, so every hand-over is a wake-up on the CPU the faulting thread just
-	 * left: the cheapest there is (on this VM ~19 us per round trip, against ~33 us when the
-	 * resolver sleeps on the other, idle vCPU and must be woken by an IPI; MOVE's TLB shootdown
-	 * then also needs no IPI). A heap's service thread is placed by the scheduler, so part of its
-	 * fault ratio may be its placement: FL_BENCH_UNPINNED measures the floor placed that way too.
-	 */
+	/* FL_BENCH_BUSY (SIGBUS delivery): a sibling spins on another CPU for the pass. */
 	if (g->busy) {
 		struct spinner sp;
 		cpu_set_t saved_busy;
@@ -526,18 +532,20 @@ int fl_bench_region_touch(struct fl_bench_region *g, int64_t *lat)
 		spinner_stop(&sp, &saved_busy);
 		return rc;
 	}
+	/*
+	 * Thread delivery: the toucher stays on the CPU it is on for the pass, and the resolver is
+	 * placed on the same CPU, so every hand-over is a wake-up on the CPU the faulting thread just
+	 * left: the cheapest there is (on this VM ~19 us per round trip, against ~33 us when the
+	 * resolver sleeps on the other, idle vCPU and must be woken by an IPI; MOVE's TLB shootdown
+	 * then also needs no IPI). A heap's service thread is placed by the scheduler, so part of its
+	 * fault ratio may be its placement: FL_BENCH_UNPINNED measures the floor placed that way too.
+	 */
 	cpu_set_t saved;
-	int pinned = 0;
-	if (g->started && !g->unpinned) {
-		int cpu = sched_getcpu();
-		if (cpu >= 0 && sched_getaffinity(0, sizeof saved, &saved) == 0) {
-			cpu_set_t one;
-			CPU_ZERO(&one);
-			CPU_SET(cpu, &one);
-			pinned = sched_setaffinity(0, sizeof one, &one) == 0;
-			if (pinned)
-				pthread_setaffinity_np(g->th, sizeof one, &one);
-		}
+	int cpu;
+	int pinned = g->started && !g->unpinned && pin_here(&saved, &cpu) == 0;
+	if (pinned) {
+		cpu_set_t one = one_cpu(cpu);
+		pthread_setaffinity_np(g->th, sizeof one, &one);
 	}
 	int rc = touch_pages(g, lat);
 	if (pinned)
