@@ -15,11 +15,6 @@ import io.faultline.uffd.UffdOptions;
 import io.faultline.uffd.UffdOptions.AllocationPages;
 import io.faultline.uffd.UffdOptions.PageSupply;
 import io.faultline.uffd.UffdProbe.Mode;
-import java.io.IOException;
-import java.nio.file.Files;
-import java.nio.file.Path;
-import java.util.ArrayList;
-import java.util.List;
 import java.util.SplittableRandom;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
@@ -41,7 +36,7 @@ class HugeAllocationTest {
     @EnumSource(Mode.class)
     void theAllocationAreaIsHugeAndTheToSpaceIsNot(Mode mode) {
         UffdTestSupport.assumeAvailable(mode);
-        Assumptions.assumeTrue(HugePages.offered(), "the kernel offers no transparent huge pages (" + thpSetting() + ")");
+        Assumptions.assumeTrue(HugePages.offered(), "the kernel offers no transparent huge pages (" + HugePages.describe() + ")");
         try (Heap heap = heap(mode, UffdOptions.defaults()); Mutator m = heap.attach()) {
             UffdBackend backend = (UffdBackend) HeapInternals.backend(heap);
             assertEquals(1L, heap.backendCounters().get("huge_allocation"), "huge pages are the default for " + mode);
@@ -77,7 +72,7 @@ class HugeAllocationTest {
     @EnumSource(Mode.class)
     void aSeededProgramMatchesItsModelInHugePages(Mode mode) {
         UffdTestSupport.assumeAvailable(mode);
-        Assumptions.assumeTrue(HugePages.offered(), "the kernel offers no transparent huge pages (" + thpSetting() + ")");
+        Assumptions.assumeTrue(HugePages.offered(), "the kernel offers no transparent huge pages (" + HugePages.describe() + ")");
         UffdTestSupport.withSeed("HugeAllocationTest", mode.name(), seed -> runSeeded(mode, seed));
     }
 
@@ -143,9 +138,9 @@ class HugeAllocationTest {
     /** AnonHugePages, in bytes, of the view's mappings that start in {@code [view + from, view + from + length)}. */
     private static long hugeBytes(long view, long from, long length) {
         long sum = 0;
-        for (Vma v : smaps()) {
-            if (v.start >= view + from && v.start < view + from + length) {
-                sum += v.anonHugeBytes;
+        for (Smaps.Vma v : Smaps.field("AnonHugePages")) {
+            if (v.start() >= view + from && v.start() < view + from + length) {
+                sum += v.bytes();
             }
         }
         return sum;
@@ -153,44 +148,11 @@ class HugeAllocationTest {
 
     private static String vmas(long view) {
         StringBuilder b = new StringBuilder();
-        for (Vma v : smaps()) {
-            if (v.start >= view && v.start < view + CAPACITY) {
-                b.append(String.format("[+0x%x..+0x%x huge %d KiB] ", v.start - view, v.end - view, v.anonHugeBytes >> 10));
+        for (Smaps.Vma v : Smaps.field("AnonHugePages")) {
+            if (v.start() >= view && v.start() < view + CAPACITY) {
+                b.append(String.format("[+0x%x..+0x%x huge %d KiB] ", v.start() - view, v.end() - view, v.bytes() >> 10));
             }
         }
         return b.toString();
-    }
-
-    private record Vma(long start, long end, long anonHugeBytes) {
-    }
-
-    private static List<Vma> smaps() {
-        List<Vma> out = new ArrayList<>();
-        try {
-            long start = -1;
-            long end = -1;
-            for (String line : Files.readAllLines(Path.of("/proc/self/smaps"))) {
-                if (!line.isEmpty() && Character.digit(line.charAt(0), 16) >= 0 && line.indexOf('-') > 0
-                        && line.indexOf(' ') > line.indexOf('-')) {
-                    String[] r = line.substring(0, line.indexOf(' ')).split("-");
-                    start = Long.parseUnsignedLong(r[0], 16);
-                    end = Long.parseUnsignedLong(r[1], 16);
-                } else if (line.startsWith("AnonHugePages:")) {
-                    long kb = Long.parseLong(line.substring("AnonHugePages:".length()).replace("kB", "").strip());
-                    out.add(new Vma(start, end, kb << 10));
-                }
-            }
-        } catch (IOException e) {
-            throw new IllegalStateException("/proc/self/smaps: " + e, e);
-        }
-        return out;
-    }
-
-    private static String thpSetting() {
-        try {
-            return Files.readString(Path.of("/sys/kernel/mm/transparent_hugepage/enabled")).strip();
-        } catch (IOException e) {
-            return "no /sys/kernel/mm/transparent_hugepage/enabled";
-        }
     }
 }

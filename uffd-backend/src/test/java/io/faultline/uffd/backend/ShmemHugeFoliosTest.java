@@ -12,9 +12,6 @@ import io.faultline.uffd.UffdBackend;
 import io.faultline.uffd.UffdOptions;
 import io.faultline.uffd.UffdOptions.PageSupply;
 import io.faultline.uffd.UffdProbe.Mode;
-import java.io.IOException;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.util.SplittableRandom;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
@@ -91,26 +88,15 @@ class ShmemHugeFoliosTest {
 
     /** {@code ShmemPmdMapped} of the heap's alias: the mapping of its memfd that is twice the capacity long. */
     private static long aliasShmemPmdMappedBytes() {
-        try {
-            boolean inAlias = false;
-            boolean found = false;
-            long bytes = 0;
-            for (String line : Files.readAllLines(Path.of("/proc/self/smaps"))) {
-                int dash = line.indexOf('-');
-                int space = line.indexOf(' ');
-                if (dash > 0 && space > dash && Character.digit(line.charAt(0), 16) >= 0 && line.indexOf(':') > space) {
-                    long start = Long.parseUnsignedLong(line.substring(0, dash), 16);
-                    long end = Long.parseUnsignedLong(line.substring(dash + 1, space), 16);
-                    inAlias = line.contains(UffdBackend.MEMFD_NAME) && end - start == 2 * CAPACITY;
-                    found |= inAlias;
-                } else if (inAlias && line.startsWith("ShmemPmdMapped:")) {
-                    bytes += Long.parseLong(line.substring("ShmemPmdMapped:".length()).replace("kB", "").strip()) << 10;
-                }
+        boolean found = false;
+        long bytes = 0;
+        for (Smaps.Vma v : Smaps.field("ShmemPmdMapped")) {
+            if (v.path().contains(UffdBackend.MEMFD_NAME) && v.end() - v.start() == 2 * CAPACITY) {
+                found = true;
+                bytes += v.bytes();
             }
-            assertTrue(found, "no mapping of " + UffdBackend.MEMFD_NAME + " of " + 2 * CAPACITY + " bytes in /proc/self/smaps");
-            return bytes;
-        } catch (IOException e) {
-            throw new IllegalStateException("/proc/self/smaps: " + e, e);
         }
+        assertTrue(found, "no mapping of " + UffdBackend.MEMFD_NAME + " of " + 2 * CAPACITY + " bytes in /proc/self/smaps");
+        return bytes;
     }
 }
