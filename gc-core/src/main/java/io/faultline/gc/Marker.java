@@ -2,6 +2,7 @@ package io.faultline.gc;
 
 import io.faultline.meta.MarkBitmap;
 import io.faultline.meta.ObjectStartBitmap;
+import io.faultline.meta.RawMemory;
 import io.faultline.model.ObjectLayout;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
@@ -41,9 +42,10 @@ final class Marker {
     private MarkingHooks hooks = MarkingHooks.NONE;
     private int[] stack = new int[1024];
     private int sp;
-    private MemorySegment view;
-    /** Objects below {@code split} are read here instead of {@link #view} (see {@link #begin}). */
-    private MemorySegment low = MemorySegment.NULL;
+    /** The view's address: objects at or above {@code split} are read there, through {@link RawMemory}. */
+    private long viewAddress;
+    /** The address of the segment objects below {@code split} are read through (see {@link #begin}). */
+    private long lowAddress;
     private long split;
     private long lowest;
     private long limit;
@@ -73,8 +75,12 @@ final class Marker {
      * are damage.
      */
     void begin(MemorySegment view, MemorySegment low, long base, long limit, boolean newAbove, MarkingHooks hooks) {
-        this.view = view;
-        this.low = low;
+        if (limit > view.byteSize()) {
+            throw new IllegalArgumentException("marking limit 0x" + Long.toHexString(limit) + " is beyond the view (0x"
+                    + Long.toHexString(view.byteSize()) + " bytes)");
+        }
+        this.viewAddress = view.address();
+        this.lowAddress = low.address();
         this.split = low.byteSize();
         this.lowest = base == 0 ? ObjectLayout.HEADER_BYTES : base;
         this.limit = limit;
@@ -126,11 +132,16 @@ final class Marker {
                     + (holder < 0 ? " in a root" : " in slot " + slot + " of the object at 0x" + Long.toHexString(holder))
                     + " is outside the used heap [0x" + Long.toHexString(lowest) + ", 0x" + Long.toHexString(limit) + ")");
         }
-        if (bitmap.isMarked(off)) {
+        if (bitmap.isMarkedUnchecked(off)) {
             return;
         }
-        long words = ObjectLayout.sizeWords(at(off).get(LONG, off));
-        if (words < ObjectLayout.MIN_OBJECT_WORDS || off + (words << 3) > limit) {
+        long header = RawMemory.ALL.get(LONG, base(off) + off);
+        long words = ObjectLayout.sizeWords(header);
+        long end = off + (words << 3);
+        // The scan reads the slots through RawMemory, unchecked: they must lie inside the object,
+        // and the object inside the segment it is read through.
+        if (words < ObjectLayout.MIN_OBJECT_WORDS || end > limit || (off < split && end > split)
+                || ObjectLayout.refSlotOffset(ObjectLayout.refCount(header)) > words << 3) {
             throw new IllegalStateException("marking: object at 0x" + Long.toHexString(off) + " has a bad header ("
                     + words + " words)" + (holder < 0 ? ", held by a root" : ", held by slot " + slot
                     + " of the object at 0x" + Long.toHexString(holder)));
@@ -140,7 +151,7 @@ final class Marker {
                 return; // another marker got there first and traces it
             }
         } else {
-            bitmap.markRange(off, words);
+            bitmap.markRangeUnchecked(off, words);
         }
         long entry = ObjectStartBitmap.entryOf(off);
         if (ObjectStartBitmap.coversChunkStart(off, words)) {
@@ -165,12 +176,12 @@ final class Marker {
         while (sp > 0) {
             int ref = stack[--sp];
             long off = ObjectLayout.refToOffset(ref);
-            MemorySegment object = at(off);
-            long refs = ObjectLayout.refCount(object.get(LONG, off));
+            long address = base(off) + off;
+            long refs = ObjectLayout.refCount(RawMemory.ALL.get(LONG, address));
             // Last slot first, so that the first slot's object is popped next: a structure
             // allocated parent before children (pre-order) is then traced in address order.
             for (long i = refs - 1; i >= 0; i--) {
-                int child = object.get(INT, off + ObjectLayout.refSlotOffset(i));
+                int child = RawMemory.ALL.get(INT, address + ObjectLayout.refSlotOffset(i));
                 if (child != 0) {
                     mark(child, off, i);
                 }
@@ -198,16 +209,16 @@ final class Marker {
         }
     }
 
-    /** The segment the object at {@code off} is read through. */
-    private MemorySegment at(long off) {
-        return off < split ? low : view;
+    /** The address of the segment the object at {@code off} is read through. */
+    private long base(long off) {
+        return off < split ? lowAddress : viewAddress;
     }
 
     /** Drops the stack (marking ended or was abandoned) and the view. */
     void end() {
         sp = 0;
-        view = null;
-        low = MemorySegment.NULL;
+        viewAddress = 0;
+        lowAddress = 0;
         split = 0;
         if (stack.length > 1 << 16) {
             stack = new int[1024];

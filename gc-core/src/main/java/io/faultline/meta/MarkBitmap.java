@@ -25,11 +25,14 @@ public final class MarkBitmap {
     private static final ValueLayout.OfLong U64 = ValueLayout.JAVA_LONG;
     private static final VarHandle ENTRY = U64.varHandle();
     private final MemorySegment bits;
+    /** {@link #bits}' address, for the unchecked accessors ({@link RawMemory}). */
+    private final long bitsAddress;
     private final long entries;
 
     MarkBitmap(Arena arena, long heapBytes) {
         this.entries = Math.ceilDiv(heapBytes, MetadataDescriptor.CHUNK_BYTES);
         this.bits = arena.allocate(entries * MetadataDescriptor.BITMAP_ENTRY_BYTES, 64);
+        this.bitsAddress = bits.address();
     }
 
     public MemorySegment segment() {
@@ -75,6 +78,29 @@ public final class MarkBitmap {
     public boolean isMarked(long offset) {
         long w = offset >>> 3;
         return (bits.getAtIndex(U64, w >>> 6) & (1L << (w & 63))) != 0;
+    }
+
+    /**
+     * {@link #isMarked} without the segment's checks ({@link RawMemory}): for a marker, which
+     * passes offsets below the used top and runs while the side tables cannot be taken back.
+     */
+    public boolean isMarkedUnchecked(long offset) {
+        long w = offset >>> 3;
+        return (RawMemory.ALL.get(U64, bitsAddress + ((w >>> 6) << 3)) & (1L << (w & 63))) != 0;
+    }
+
+    /** {@link #markRange} without the segment's checks, under {@link #isMarkedUnchecked}'s conditions. */
+    public void markRangeUnchecked(long offset, long words) {
+        long w = offset >>> 3;
+        long end = w + words;
+        while (w < end) {
+            long at = bitsAddress + ((w >>> 6) << 3);
+            int bit = (int) (w & 63);
+            int n = (int) Math.min(64 - bit, end - w);
+            long mask = n == 64 ? -1L : ((1L << n) - 1) << bit;
+            RawMemory.ALL.set(U64, at, RawMemory.ALL.get(U64, at) | mask);
+            w += n;
+        }
     }
 
     /**
