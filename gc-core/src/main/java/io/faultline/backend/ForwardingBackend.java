@@ -50,4 +50,5 @@ public abstract class ForwardingBackend implements HeapBackend {
     @Override public FaultLatencies faultLatencies() { return delegate.faultLatencies(); }
     @Override public Map<String, Long> counters() { return delegate.counters(); }
     @Override public void close() { delegate.close(); }
+    @Override public void releaseView() { delegate.releaseView(); }
 }

@@ -166,9 +166,21 @@ public interface HeapBackend extends AutoCloseable {
         return Map.of();
     }
 
-    /** Releases every resource (memory, fds, threads). Idempotent. */
+    /**
+     * Releases every resource (memory, fds, threads) except the view's mapping, which stays
+     * mapped, its pages no longer served, until {@link #releaseView}. Idempotent.
+     */
     @Override
     void close();
+
+    /**
+     * Unmaps the view, after {@link #close}. The heap calls it at once when no mutator of another
+     * thread is still attached, else when the last of them detaches: mutators access the view at
+     * absolute addresses, without the segment's arena check, so it must stay mapped while one of
+     * them may be between its check and its access. Idempotent. There is no fallback: a backend
+     * that unmapped the view in {@link #close} could crash such a mutator.
+     */
+    void releaseView();
 
     /** Creates a backend for a heap of the given capacity. */
     @FunctionalInterface

@@ -262,15 +262,19 @@ public final class JavaBackend implements HeapBackend {
         return f == null ? MemorySegment.NULL : f;
     }
 
+    /** Releases the semispace that is not the view; the view's waits for {@link #releaseView}. */
     @Override
     public synchronized void close() {
         if (!closed) {
-            try {
-                first.close();
-            } finally {
-                second.close();
-            }
             closed = true;
+            (viewSpace == first ? second : first).close();
+        }
+    }
+
+    @Override
+    public synchronized void releaseView() {
+        if (closed) {
+            viewSpace.close();
         }
     }
 }

@@ -91,7 +91,7 @@ final class CollectorBinding implements HeapBinding {
 
     @Override
     public void setView(MemorySegment view) {
-        heap.view = view;
+        heap.setView(view);
     }
 
     @Override

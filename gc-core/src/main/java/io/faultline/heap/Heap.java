@@ -17,6 +17,7 @@ import io.faultline.model.ObjectType;
 import io.faultline.model.TypeRegistry;
 import io.faultline.verify.VerifyReport;
 import java.lang.foreign.MemorySegment;
+import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import org.HdrHistogram.Histogram;
@@ -55,6 +56,16 @@ public final class Heap implements AutoCloseable {
     private final ControlBlock control;
     /** The mutator view; replaced only inside pauses. */
     MemorySegment view;
+    /** {@link #view}'s address: mutators access the heap at {@code viewAddress + offset} (see {@code Mutator.raw}). */
+    long viewAddress;
+    /**
+     * {@link #view}'s size, which every mutator access is checked against; 0 from the start of
+     * {@link #close()}, so that every access from then on throws. Volatile so that a mutator that
+     * never reaches a safepoint still sees the close at its next access.
+     */
+    volatile long viewBytes;
+    /** Guarded by {@code this}: the backend is closed and its view not yet released ({@link #releaseViewIfNoOtherMutator}). */
+    private boolean viewKept;
     /**
      * The write barrier's state for mutators that attach: set in pauses
      * ({@link CollectorBinding#setSatbBarrier}), read when a mutator attaches (under the
@@ -73,7 +84,7 @@ public final class Heap implements AutoCloseable {
             md = new GcMetadata(config.capacity(), config.pageSize());
             this.metadata = md;
             this.control = md.control();
-            this.view = backend.view();
+            setView(backend.view());
             HeapConfig.Trace trace = config.trace();
             ev = new GcEvents(md, trace.firstCycle(), trace.lastCycle(), trace.ringRecords(), trace.sink());
             this.events = ev;
@@ -91,6 +102,7 @@ public final class Heap implements AutoCloseable {
             this.allocator = new Allocator(this, config.tlabBytes(), ObjectLayout.HEADER_BYTES, collector.allocationLimit(0));
         } catch (RuntimeException | Error e) {
             backend.close();
+            backend.releaseView();
             if (ev != null) {
                 ev.close();
             }
@@ -101,8 +113,20 @@ public final class Heap implements AutoCloseable {
         }
     }
 
-    /** What a detaching mutator leaves behind: its TLAB is retired, its barrier log handed over. */
+    /** Inside pauses (and at creation): the mutators' view is {@code v} from now on. */
+    synchronized void setView(MemorySegment v) {
+        view = v;
+        viewAddress = v.address();
+        if (!closed) {
+            viewBytes = v.byteSize();
+        }
+    }
+
+    /** What a detaching mutator leaves behind: its TLAB is retired, its barrier log handed over. Nothing once closed. */
     private void lastWords(Mutator m) {
+        if (closed) {
+            return;
+        }
         allocator.retire(m);
         m.flushSatbBuffer();
     }
@@ -141,6 +165,25 @@ public final class Heap implements AutoCloseable {
 
     void detach(Mutator m) {
         safepoints.deregister(m, () -> lastWords(m));
+        if (closed) {
+            releaseViewIfNoOtherMutator();
+        }
+    }
+
+    /**
+     * After the backend closed: unmaps the view unless a mutator of another live thread is still
+     * attached. Such a mutator may be between its check of {@link #viewBytes} and its access, so
+     * the view stays mapped until the last of them detaches (its next access throws, so it
+     * touches nothing). Runs at the end of {@link #close()} and after every detach once closed.
+     */
+    private synchronized void releaseViewIfNoOtherMutator() {
+        if (viewKept) {
+            List<String> others = safepoints.otherLiveThreads();
+            if (others.isEmpty()) {
+                viewKept = false;
+                backend.releaseView();
+            }
+        }
     }
 
     /**
@@ -294,22 +337,35 @@ public final class Heap implements AutoCloseable {
                 return;
             }
             closed = true;
+            viewBytes = 0; // every mutator access from now on throws "heap is closed"
         }
         control.setPollBits(ControlBlock.POLL_CLOSED);
-        safepoints.shutdown();
+        safepoints.shutdown(); // and no mutator attaches any more
         try {
             collector.close();
         } finally {
             try {
                 backend.close();
             } finally {
+                synchronized (this) {
+                    viewKept = true;
+                }
                 try {
                     events.close(); // every trace writer has stopped: drain the rest
                     if (config.gcLog() != null) {
                         summary(stats());
                     }
                 } finally {
-                    metadata.close();
+                    try {
+                        metadata.close();
+                    } finally {
+                        List<String> others = safepoints.otherLiveThreads();
+                        if (!others.isEmpty()) {
+                            log.warning("heap closed while mutators of threads " + others + " are still attached: their"
+                                    + " next access throws, and the view stays mapped until the last of them detaches");
+                        }
+                        releaseViewIfNoOtherMutator();
+                    }
                 }
             }
         }

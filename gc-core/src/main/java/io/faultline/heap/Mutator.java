@@ -7,6 +7,7 @@ import io.faultline.meta.ControlBlock;
 import io.faultline.meta.MarkBitmap;
 import io.faultline.meta.PageStates;
 import io.faultline.meta.PoisonPage;
+import io.faultline.meta.RawMemory;
 import io.faultline.model.ObjectLayout;
 import io.faultline.model.ObjectType;
 import java.lang.foreign.MemorySegment;
@@ -270,7 +271,9 @@ public final class Mutator implements AutoCloseable {
             }
         }
         allocatedBytes += bytes;
-        ObjectLayout.writeHeaderWords(heap.view, at, headerWord, classWord);
+        long p = raw(at, ObjectLayout.HEADER_BYTES, "allocate");
+        RawMemory.ALL.set(LONG, p, headerWord);
+        RawMemory.ALL.set(LONG, p + ObjectLayout.WORD_BYTES, classWord);
         return ObjectLayout.offsetToRef(at);
     }
 
@@ -278,7 +281,7 @@ public final class Mutator implements AutoCloseable {
 
     /** Reads reference slot {@code slot} (field or ref[] element) of {@code obj}. */
     public int getRef(int obj, int slot) {
-        int v = heap.view.get(INT, refAddress(obj, slot, "getRef"));
+        int v = RawMemory.ALL.get(INT, raw(refAddress(obj, slot, "getRef"), 4, "getRef"));
         return v == PoisonPage.INT ? checkPoison(v) : v;
     }
 
@@ -288,11 +291,11 @@ public final class Mutator implements AutoCloseable {
         if (checks != null && value != 0) {
             checks.object(value, "setRef", describeSlot(obj, slot) + " value");
         }
-        MemorySegment view = heap.view;
+        long p = raw(a, 4, "setRef");
         if (satbOn) {
-            satbLog(view.get(INT, a));
+            satbLog(RawMemory.ALL.get(INT, p));
         }
-        view.set(INT, a, value);
+        RawMemory.ALL.set(INT, p, value);
     }
 
     /** The barrier's slow part: logs {@code old} unless it is null, new or already marked. */
@@ -334,39 +337,39 @@ public final class Mutator implements AutoCloseable {
     // ---- primitive fields: fieldOffset is from the object start, see ObjectType#field -------
 
     public int getInt(int obj, long fieldOffset) {
-        int v = heap.view.get(INT, dataAddress(obj, fieldOffset, 4, "getInt"));
+        int v = RawMemory.ALL.get(INT, raw(dataAddress(obj, fieldOffset, 4, "getInt"), 4, "getInt"));
         return v == PoisonPage.INT ? checkPoison(v) : v;
     }
 
     public void setInt(int obj, long fieldOffset, int value) {
-        heap.view.set(INT, dataAddress(obj, fieldOffset, 4, "setInt"), value);
+        RawMemory.ALL.set(INT, raw(dataAddress(obj, fieldOffset, 4, "setInt"), 4, "setInt"), value);
     }
 
     public long getLong(int obj, long fieldOffset) {
-        long v = heap.view.get(LONG, dataAddress(obj, fieldOffset, 8, "getLong"));
+        long v = RawMemory.ALL.get(LONG, raw(dataAddress(obj, fieldOffset, 8, "getLong"), 8, "getLong"));
         return v == PoisonPage.LONG ? checkPoison(v) : v;
     }
 
     public void setLong(int obj, long fieldOffset, long value) {
-        heap.view.set(LONG, dataAddress(obj, fieldOffset, 8, "setLong"), value);
+        RawMemory.ALL.set(LONG, raw(dataAddress(obj, fieldOffset, 8, "setLong"), 8, "setLong"), value);
     }
 
     public double getDouble(int obj, long fieldOffset) {
-        double v = heap.view.get(DOUBLE, dataAddress(obj, fieldOffset, 8, "getDouble"));
+        double v = RawMemory.ALL.get(DOUBLE, raw(dataAddress(obj, fieldOffset, 8, "getDouble"), 8, "getDouble"));
         return Double.doubleToRawLongBits(v) == PoisonPage.LONG ? Double.longBitsToDouble(checkPoison(PoisonPage.LONG)) : v;
     }
 
     public void setDouble(int obj, long fieldOffset, double value) {
-        heap.view.set(DOUBLE, dataAddress(obj, fieldOffset, 8, "setDouble"), value);
+        RawMemory.ALL.set(DOUBLE, raw(dataAddress(obj, fieldOffset, 8, "setDouble"), 8, "setDouble"), value);
     }
 
     public byte getByte(int obj, long fieldOffset) {
-        byte v = heap.view.get(BYTE, dataAddress(obj, fieldOffset, 1, "getByte"));
+        byte v = RawMemory.ALL.get(BYTE, raw(dataAddress(obj, fieldOffset, 1, "getByte"), 1, "getByte"));
         return v == PoisonPage.BYTE ? (byte) checkPoison(v) : v;
     }
 
     public void setByte(int obj, long fieldOffset, byte value) {
-        heap.view.set(BYTE, dataAddress(obj, fieldOffset, 1, "setByte"), value);
+        RawMemory.ALL.set(BYTE, raw(dataAddress(obj, fieldOffset, 1, "setByte"), 1, "setByte"), value);
     }
 
     /** Copies {@code len} bytes of {@code obj}, from {@code fieldOffset}, into {@code dst}. */
@@ -429,7 +432,7 @@ public final class Mutator implements AutoCloseable {
 
     /** Element count of an array (0 for a plain object). */
     public int length(int obj) {
-        long cw = heap.view.get(LONG, touch(objectAddress(obj, "length") + ObjectLayout.WORD_BYTES));
+        long cw = RawMemory.ALL.get(LONG, raw(touch(objectAddress(obj, "length") + ObjectLayout.WORD_BYTES), 8, "length"));
         return (int) ObjectLayout.length(cw == PoisonPage.LONG ? checkPoison(cw) : cw);
     }
 
@@ -467,7 +470,7 @@ public final class Mutator implements AutoCloseable {
 
     /** Type id of {@code obj} (see {@link ObjectLayout} for built-in ids). */
     public int typeId(int obj) {
-        long cw = heap.view.get(LONG, touch(objectAddress(obj, "typeId") + ObjectLayout.WORD_BYTES));
+        long cw = RawMemory.ALL.get(LONG, raw(touch(objectAddress(obj, "typeId") + ObjectLayout.WORD_BYTES), 8, "typeId"));
         return ObjectLayout.typeId(cw == PoisonPage.LONG ? checkPoison(cw) : cw);
     }
 
@@ -485,7 +488,13 @@ public final class Mutator implements AutoCloseable {
     long touch(long offset) {
         if (pageCheck) {
             long page = offset >>> pageShift;
-            if (pageStates.stateAcquire(page) != PageStates.MAPPED) {
+            int state;
+            try {
+                state = pageStates.stateAcquire(page);
+            } catch (IllegalStateException closedArena) {
+                throw new IllegalStateException("heap is closed");
+            }
+            if (state != PageStates.MAPPED) {
                 fault(page);
             }
         }
@@ -533,6 +542,31 @@ public final class Mutator implements AutoCloseable {
         return ObjectLayout.refToOffset(obj);
     }
 
+    /**
+     * The absolute address of the {@code size} bytes at view offset {@code a}, for an access
+     * through {@link RawMemory}: the offset is checked against the view's size, which is 0 once
+     * the heap is closed. Mutators access the heap this way, not through the view's segment,
+     * because the segment checks its class, bounds, writability and arena on every access (see
+     * docs/results.md); what those checks protected is kept by this one comparison and by
+     * {@link Heap#close()}, which leaves the view mapped while a mutator of another thread is
+     * still attached.
+     */
+    private long raw(long a, long size, String op) {
+        Heap h = heap;
+        if ((a | (h.viewBytes - size - a)) < 0) { // a < 0 or a + size > viewBytes
+            throw outsideView(a, size, op);
+        }
+        return h.viewAddress + a;
+    }
+
+    private RuntimeException outsideView(long a, long size, String op) {
+        if (heap.isClosed()) {
+            return new IllegalStateException("heap is closed");
+        }
+        return new IndexOutOfBoundsException(op + ": bytes [0x" + Long.toHexString(a) + ", 0x" + Long.toHexString(a + size)
+                + ") are outside the heap's view [0, 0x" + Long.toHexString(heap.viewBytes) + "): not a reference of this heap?");
+    }
+
     private long refAddress(int obj, int slot, String op) {
         long off = objectAddress(obj, op);
         if (checks != null) {
@@ -564,6 +598,7 @@ public final class Mutator implements AutoCloseable {
                 touch(p);
             }
         }
+        raw(a, len, op); // the bulk copies go through the view's segment; this throws if the heap is closed
         return a;
     }
 

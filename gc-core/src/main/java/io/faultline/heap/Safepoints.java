@@ -83,6 +83,9 @@ final class Safepoints {
             while (pauseRequested) {
                 changed.awaitUninterruptibly();
             }
+            if (shutdown) {
+                throw new IllegalStateException("heap is closed");
+            }
             m.safepointState = RUNNING;
             m.syncSatbBarrier(); // no pause in progress: the barrier state is the last pause's
             byThread.put(m.owner, m);
@@ -320,7 +323,26 @@ final class Safepoints {
         changed.signalAll();
     }
 
-    /** The heap is closing: a pause still waiting for mutators gives up and no new pause starts. */
+    /**
+     * The names of the threads other than the caller's whose mutators are attached and alive: after
+     * {@link #shutdown}, the ones that may still be inside an access to the view.
+     */
+    List<String> otherLiveThreads() {
+        lock.lock();
+        try {
+            List<String> names = new ArrayList<>();
+            for (Mutator m : byThread.values()) {
+                if (m.owner != Thread.currentThread() && m.owner.isAlive()) {
+                    names.add(m.owner.getName());
+                }
+            }
+            return names;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** The heap is closing: a pause still waiting for mutators gives up, no new pause starts, no mutator attaches. */
     void shutdown() {
         lock.lock();
         try {

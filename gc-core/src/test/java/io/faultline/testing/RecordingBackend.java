@@ -96,4 +96,9 @@ public final class RecordingBackend implements HeapBackend {
     public void close() {
         inner.close();
     }
+
+    @Override
+    public void releaseView() {
+        inner.releaseView();
+    }
 }

@@ -168,6 +168,8 @@ public final class UffdBackend implements HeapBackend {
 
     private int memfd = -1;
     private long viewAddress;
+    /** The view {@link #close} left mapped, until {@link #releaseView} (guarded by {@code lock}). */
+    private long keptView;
     private long aliasAddress;
     private long handle;
     private MemorySegment view;
@@ -260,6 +262,7 @@ public final class UffdBackend implements HeapBackend {
                 Fd.close(fd);
             }
             release();
+            releaseView();
             throw e;
         }
     }
@@ -845,7 +848,7 @@ public final class UffdBackend implements HeapBackend {
         } catch (RuntimeException e) {
             failure = failure == null ? e : failure;
         }
-        failure = unmap(failure, viewAddress, capacity);
+        keptView = viewAddress; // unmapped by releaseView: a mutator may still be inside an access
         viewAddress = 0;
         failure = unmap(failure, aliasAddress, 2 * capacity);
         aliasAddress = 0;
@@ -858,6 +861,20 @@ public final class UffdBackend implements HeapBackend {
             memfd = -1;
         }
         view = null;
+        if (failure != null) {
+            throw failure;
+        }
+    }
+
+    /** Unmaps the view {@link #close} left mapped (its pages unserved: the uffd is closed). */
+    @Override
+    public void releaseView() {
+        long address;
+        synchronized (lock) {
+            address = keptView;
+            keptView = 0;
+        }
+        RuntimeException failure = unmap(null, address, capacity);
         if (failure != null) {
             throw failure;
         }

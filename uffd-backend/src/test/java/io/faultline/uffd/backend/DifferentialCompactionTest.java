@@ -103,5 +103,10 @@ class DifferentialCompactionTest {
             d.close();
             arena.close();
         }
+
+        @Override
+        public void releaseView() {
+            d.releaseView();
+        }
     }
 }
