@@ -161,6 +161,7 @@ public final class Collector implements AutoCloseable {
         flip.flipRoots();
         long tSetup = System.nanoTime();
         flip.publish(cycle, used, newTop, toBase);
+        stats.fullPause(cycle);
         published(cycle, snapshot, 0, used);
         long end = System.nanoTime();
         stats.pause(PauseKind.FULL, end - t0);

@@ -38,6 +38,8 @@ public final class GcStats {
     private volatile long liveAfterLastGc;
     private volatile long blackAfterLastGc;
     private volatile long topAfterLastGc;
+    private volatile long topAfterLastFullPause;
+    private volatile long lastFullPauseCycle = -1;
 
     public GcStats() {
         for (int k = 0; k < KINDS; k++) {
@@ -149,6 +151,26 @@ public final class GcStats {
     /** Of the bytes the last collection kept, those allocated while it ran (0 after a full pause). */
     public long blackAfterLastGc() {
         return blackAfterLastGc;
+    }
+
+    /**
+     * In a full pause, after {@link #afterPlan}: cycle {@code cycle} reclaimed everything that was
+     * unreachable when it stopped the world, so its top is what an allocation that fails can
+     * count on (a concurrent cycle keeps what was allocated while it ran).
+     */
+    void fullPause(long cycle) {
+        topAfterLastFullPause = topAfterLastGc;
+        lastFullPauseCycle = cycle; // after the top: a reader that sees this cycle sees its top
+    }
+
+    /** The cycle number of the last full pause, or -1 if none ran. */
+    public long lastFullPauseCycle() {
+        return lastFullPauseCycle;
+    }
+
+    /** Top of the used region right after the last full pause (read after {@link #lastFullPauseCycle}). */
+    public long topAfterLastFullPause() {
+        return topAfterLastFullPause;
     }
 
     /** Top of the used region right after the last pause: its to-space, in whole pages. */

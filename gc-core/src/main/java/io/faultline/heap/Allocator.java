@@ -2,6 +2,7 @@ package io.faultline.heap;
 
 import io.faultline.gc.Collector;
 import io.faultline.gc.GcCause;
+import io.faultline.gc.GcStats;
 import io.faultline.model.ObjectLayout;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -167,13 +168,17 @@ final class Allocator {
             if (at >= 0) {
                 return at;
             }
-            // Out of space. A cycle that started after an earlier failure of ours compacted the
-            // heap: if even its to-space leaves no room for this request, the heap is exhausted.
-            // Otherwise other mutators took the space it freed; collect again, a bounded number
-            // of times so that mutators that keep the heap full cannot starve us forever.
+            // Out of space. A full pause that ran after an earlier failure of ours reclaimed
+            // everything unreachable: if even its to-space leaves no room for this request, the
+            // heap is exhausted. A concurrent cycle does not decide that: it keeps everything
+            // allocated while it ran (with fast mutators in a small heap, nearly all of it).
+            // Otherwise other mutators took the space; collect again, a bounded number of times
+            // so that mutators that keep the heap full cannot starve us forever.
             long cycles = collector.cycles();
-            if (failedCycles >= 0 && cycles > failedCycles
-                    && (limit - collector.stats().topAfterLastGc() < bytes || collections >= MAX_COLLECTIONS_PER_ALLOCATION)) {
+            GcStats stats = collector.stats();
+            long fullCycle = stats.lastFullPauseCycle();
+            if (failedCycles >= 0 && ((fullCycle > failedCycles && limit - stats.topAfterLastFullPause() < bytes)
+                    || (cycles > failedCycles && collections >= MAX_COLLECTIONS_PER_ALLOCATION))) {
                 throw new HeapExhaustedException(bytes, heap.stats());
             }
             failedCycles = cycles;
