@@ -175,15 +175,18 @@ public final class Heap implements AutoCloseable {
      * attached. Such a mutator may be between its check of {@link #viewBytes} and its access, so
      * the view stays mapped until the last of them detaches (its next access throws, so it
      * touches nothing). Runs at the end of {@link #close()} and after every detach once closed.
+     * Returns the threads it waits for (empty once the view is released, or before close).
      */
-    private synchronized void releaseViewIfNoOtherMutator() {
-        if (viewKept) {
-            List<String> others = safepoints.otherLiveThreads();
-            if (others.isEmpty()) {
-                viewKept = false;
-                backend.releaseView();
-            }
+    private synchronized List<String> releaseViewIfNoOtherMutator() {
+        if (!viewKept) {
+            return List.of();
         }
+        List<String> others = safepoints.otherLiveThreads();
+        if (others.isEmpty()) {
+            viewKept = false;
+            backend.releaseView();
+        }
+        return others;
     }
 
     /**
@@ -359,12 +362,11 @@ public final class Heap implements AutoCloseable {
                     try {
                         metadata.close();
                     } finally {
-                        List<String> others = safepoints.otherLiveThreads();
+                        List<String> others = releaseViewIfNoOtherMutator();
                         if (!others.isEmpty()) {
                             log.warning("heap closed while mutators of threads " + others + " are still attached: their"
                                     + " next access throws, and the view stays mapped until the last of them detaches");
                         }
-                        releaseViewIfNoOtherMutator();
                     }
                 }
             }

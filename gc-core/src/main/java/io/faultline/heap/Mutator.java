@@ -281,17 +281,16 @@ public final class Mutator implements AutoCloseable {
 
     /** Reads reference slot {@code slot} (field or ref[] element) of {@code obj}. */
     public int getRef(int obj, int slot) {
-        int v = RawMemory.ALL.get(INT, raw(refAddress(obj, slot, "getRef"), 4, "getRef"));
+        int v = RawMemory.ALL.get(INT, refAddress(obj, slot, "getRef"));
         return v == PoisonPage.INT ? checkPoison(v) : v;
     }
 
     /** Writes reference slot {@code slot} of {@code obj} (with the write barrier while marking). */
     public void setRef(int obj, int slot, int value) {
-        long a = refAddress(obj, slot, "setRef");
+        long p = refAddress(obj, slot, "setRef");
         if (checks != null && value != 0) {
             checks.object(value, "setRef", describeSlot(obj, slot) + " value");
         }
-        long p = raw(a, 4, "setRef");
         if (satbOn) {
             satbLog(RawMemory.ALL.get(INT, p));
         }
@@ -337,39 +336,39 @@ public final class Mutator implements AutoCloseable {
     // ---- primitive fields: fieldOffset is from the object start, see ObjectType#field -------
 
     public int getInt(int obj, long fieldOffset) {
-        int v = RawMemory.ALL.get(INT, raw(dataAddress(obj, fieldOffset, 4, "getInt"), 4, "getInt"));
+        int v = RawMemory.ALL.get(INT, dataAddress(obj, fieldOffset, 4, "getInt"));
         return v == PoisonPage.INT ? checkPoison(v) : v;
     }
 
     public void setInt(int obj, long fieldOffset, int value) {
-        RawMemory.ALL.set(INT, raw(dataAddress(obj, fieldOffset, 4, "setInt"), 4, "setInt"), value);
+        RawMemory.ALL.set(INT, dataAddress(obj, fieldOffset, 4, "setInt"), value);
     }
 
     public long getLong(int obj, long fieldOffset) {
-        long v = RawMemory.ALL.get(LONG, raw(dataAddress(obj, fieldOffset, 8, "getLong"), 8, "getLong"));
+        long v = RawMemory.ALL.get(LONG, dataAddress(obj, fieldOffset, 8, "getLong"));
         return v == PoisonPage.LONG ? checkPoison(v) : v;
     }
 
     public void setLong(int obj, long fieldOffset, long value) {
-        RawMemory.ALL.set(LONG, raw(dataAddress(obj, fieldOffset, 8, "setLong"), 8, "setLong"), value);
+        RawMemory.ALL.set(LONG, dataAddress(obj, fieldOffset, 8, "setLong"), value);
     }
 
     public double getDouble(int obj, long fieldOffset) {
-        double v = RawMemory.ALL.get(DOUBLE, raw(dataAddress(obj, fieldOffset, 8, "getDouble"), 8, "getDouble"));
+        double v = RawMemory.ALL.get(DOUBLE, dataAddress(obj, fieldOffset, 8, "getDouble"));
         return Double.doubleToRawLongBits(v) == PoisonPage.LONG ? Double.longBitsToDouble(checkPoison(PoisonPage.LONG)) : v;
     }
 
     public void setDouble(int obj, long fieldOffset, double value) {
-        RawMemory.ALL.set(DOUBLE, raw(dataAddress(obj, fieldOffset, 8, "setDouble"), 8, "setDouble"), value);
+        RawMemory.ALL.set(DOUBLE, dataAddress(obj, fieldOffset, 8, "setDouble"), value);
     }
 
     public byte getByte(int obj, long fieldOffset) {
-        byte v = RawMemory.ALL.get(BYTE, raw(dataAddress(obj, fieldOffset, 1, "getByte"), 1, "getByte"));
+        byte v = RawMemory.ALL.get(BYTE, dataAddress(obj, fieldOffset, 1, "getByte"));
         return v == PoisonPage.BYTE ? (byte) checkPoison(v) : v;
     }
 
     public void setByte(int obj, long fieldOffset, byte value) {
-        RawMemory.ALL.set(BYTE, raw(dataAddress(obj, fieldOffset, 1, "setByte"), 1, "setByte"), value);
+        RawMemory.ALL.set(BYTE, dataAddress(obj, fieldOffset, 1, "setByte"), value);
     }
 
     /** Copies {@code len} bytes of {@code obj}, from {@code fieldOffset}, into {@code dst}. */
@@ -432,7 +431,7 @@ public final class Mutator implements AutoCloseable {
 
     /** Element count of an array (0 for a plain object). */
     public int length(int obj) {
-        long cw = RawMemory.ALL.get(LONG, raw(touch(objectAddress(obj, "length") + ObjectLayout.WORD_BYTES), 8, "length"));
+        long cw = RawMemory.ALL.get(LONG, classWordAddress(obj, "length"));
         return (int) ObjectLayout.length(cw == PoisonPage.LONG ? checkPoison(cw) : cw);
     }
 
@@ -470,7 +469,7 @@ public final class Mutator implements AutoCloseable {
 
     /** Type id of {@code obj} (see {@link ObjectLayout} for built-in ids). */
     public int typeId(int obj) {
-        long cw = RawMemory.ALL.get(LONG, raw(touch(objectAddress(obj, "typeId") + ObjectLayout.WORD_BYTES), 8, "typeId"));
+        long cw = RawMemory.ALL.get(LONG, classWordAddress(obj, "typeId"));
         return ObjectLayout.typeId(cw == PoisonPage.LONG ? checkPoison(cw) : cw);
     }
 
@@ -567,20 +566,27 @@ public final class Mutator implements AutoCloseable {
                 + ") are outside the heap's view [0, 0x" + Long.toHexString(heap.viewBytes) + "): not a reference of this heap?");
     }
 
+    /** The absolute address ({@link #raw}) of reference slot {@code slot} of {@code obj}, its page touched. */
     private long refAddress(int obj, int slot, String op) {
         long off = objectAddress(obj, op);
         if (checks != null) {
             checks.refSlot(obj, off, slot, op);
         }
-        return touch(off + ObjectLayout.refSlotOffset(slot));
+        return raw(touch(off + ObjectLayout.refSlotOffset(slot)), ObjectLayout.REF_BYTES, op);
     }
 
+    /** The absolute address ({@link #raw}) of the {@code size}-byte field at {@code fieldOffset} of {@code obj}, its page touched. */
     private long dataAddress(int obj, long fieldOffset, int size, String op) {
         long off = objectAddress(obj, op);
         if (checks != null) {
             checks.data(obj, off, fieldOffset, size, op);
         }
-        return touch(off + fieldOffset);
+        return raw(touch(off + fieldOffset), size, op);
+    }
+
+    /** The absolute address ({@link #raw}) of the class word of {@code obj}, its page touched. */
+    private long classWordAddress(int obj, String op) {
+        return raw(touch(objectAddress(obj, op) + ObjectLayout.WORD_BYTES), ObjectLayout.WORD_BYTES, op);
     }
 
     private long dataRangeAddress(int obj, long fieldOffset, int len, String op) {
