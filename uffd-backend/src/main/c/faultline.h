@@ -11,7 +11,7 @@
 #define FAULTLINE_H
 
 /* Bumped whenever an exported signature or a shared memory layout changes. */
-#define FL_VERSION 8
+#define FL_VERSION 9
 
 #define FL_EXPORT __attribute__((visibility("default")))
 
@@ -79,7 +79,8 @@ FL_EXPORT unsigned long fl_uffd_request(unsigned int nr);
 #define FL_STAT_RECYCLED_PAGES 26  /* pages built in recycled (consumed) from-space pages */
 #define FL_STAT_FAULT_MAX_NS 27    /* the longest fault (as FL_STAT_FAULT_NS measures it) */
 #define FL_STAT_STALE_MESSAGES 28  /* fault messages for a retired view, read after the flip that moved the view */
-#define FL_STAT_COUNT 29
+#define FL_STAT_DENSE_BUILT 29     /* pages compact_page built by its dense path (one copy, one walk) */
+#define FL_STAT_COUNT 30
 
 struct fl_heap;
 

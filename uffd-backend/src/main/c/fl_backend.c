@@ -252,6 +252,10 @@ static int build_page(void *ctx, const struct fl_target *t, int64_t page, int64_
 		while (now_ns() - t0 < delay)
 			sched_yield();
 	}
+	if (rc > 0) {
+		STAT(h, FL_STAT_DENSE_BUILT);
+		rc = 0;
+	}
 	if (rc < 0)
 		record_error(h, page, -rc);
 	return rc;

@@ -91,6 +91,73 @@ static void write_filler(char *at, int64_t bytes)
 		write_header(at, (uint64_t)words, 0, FL_TYPE_FILLER, 0);
 }
 
+/* True if every word of [begin, end) (word-aligned offsets, begin < end) is marked live. */
+static int all_marked(const struct fl_compactor *c, int64_t begin, int64_t end)
+{
+	uint64_t w = (uint64_t)begin >> 3;
+	uint64_t end_w = (uint64_t)end >> 3;
+	uint64_t idx = w >> 6;
+	uint64_t last_idx = (end_w - 1) >> 6;
+	uint64_t head = ~0ULL << (w & 63);
+	uint64_t tail = ~0ULL >> (63 - ((end_w - 1) & 63));
+	if (idx == last_idx)
+		return (c->bitmap[idx] & head & tail) == (head & tail);
+	if ((c->bitmap[idx] & head) != head || (c->bitmap[last_idx] & tail) != tail)
+		return 0;
+	for (uint64_t i = idx + 1; i < last_idx; i++)
+		if (c->bitmap[i] != ~0ULL)
+			return 0;
+	return 1;
+}
+
+/*
+ * The dense path of compact_page: the page's bytes are one stretch of from-space (every word of
+ * it live), already copied to dst. Walks the objects in it from obj (new address new_addr,
+ * header first_header) checking each header as pass 1 does, and rewrites their references as
+ * relocate_refs does; then checks the header of the object after the page, as pass 1 does.
+ */
+static int walk_dense(const struct fl_compactor *c, char *dst, int64_t p_begin, int64_t p_end,
+		      int64_t obj, int64_t new_addr, uint64_t first_header, int64_t *bad_offset)
+{
+	const int64_t from_top = c->from_top;
+	uint64_t header = first_header;
+	for (;;) {
+		int64_t size = (int64_t)(fl_size_words(header) << FL_LOG_WORD_BYTES);
+		if (size == 0 || obj + size > from_top || !is_marked(c, obj + size - FL_WORD_BYTES)) {
+			*bad_offset = obj;
+			return -EUCLEAN;
+		}
+		int64_t refs_begin = max64(new_addr + FL_HEADER_BYTES, p_begin);
+		int64_t refs_end = min64(new_addr + FL_HEADER_BYTES + (int64_t)fl_ref_count(header) * FL_REF_BYTES, p_end);
+		for (int64_t a = refs_begin; a < refs_end; a += FL_REF_BYTES) {
+			uint32_t old = ld32(dst + (a - p_begin));
+			if (old != 0) {
+				int64_t moved = forward(c, (int64_t)((uint64_t)old << FL_LOG_WORD_BYTES));
+				st32(dst + (a - p_begin), (uint32_t)((uint64_t)moved >> FL_LOG_WORD_BYTES));
+			}
+		}
+		new_addr += size;
+		obj += size;
+		if (obj >= from_top)
+			return 0;
+		if (new_addr >= p_end)
+			break;
+		header = ld64(dst + (new_addr - p_begin));
+	}
+	/* the object after the page: pass 1 reads its header before it sees it is past the page */
+	if (!is_marked(c, obj))
+		obj = next_marked(c, obj, from_top);
+	if (obj >= from_top)
+		return 0;
+	header = ld64((obj < c->from_split ? c->from_low : c->from) + obj);
+	int64_t size = (int64_t)(fl_size_words(header) << FL_LOG_WORD_BYTES);
+	if (size == 0 || obj + size > from_top || !is_marked(c, obj + size - FL_WORD_BYTES)) {
+		*bad_offset = obj;
+		return -EUCLEAN;
+	}
+	return 0;
+}
+
 /* Rewrites the references of the objects packed in [p_begin, p_end) of dst, already copied: the
  * first starts at new_addr (perhaps before p_begin) with header first_header, each next one right
  * after the last; the headers after the first are read from dst. */
@@ -150,10 +217,25 @@ int compact_page(const struct fl_compactor *c, int64_t page, char *dst, int64_t 
 	if (obj == FL_NO_OBJECT)
 		return 0;
 	prefetch_next_source(c, page, p_end);
+	int64_t new_addr = forward(c, obj);
+	/* Dense path: if every word from the first object to the source of the page's last byte is
+	 * live, the page is one stretch of from-space (live words keep their distance), copied at once;
+	 * one walk then checks the headers and rewrites the references. Most pages of a heap whose live
+	 * data is packed (what the last compaction built, what was allocated black) take it. */
+	if (obj != 0 && new_addr <= p_begin && filled > 0) {
+		int64_t s_begin = obj + (p_begin - new_addr);
+		int64_t s_end = s_begin + filled;
+		int below = obj < c->from_split;
+		if (s_end <= from_top && (below ? s_end <= c->from_split : 1) && all_marked(c, obj, s_end)) {
+			const char *src = below ? c->from_low : from;
+			memcpy(dst, src + s_begin, (size_t)filled);
+			int rc = walk_dense(c, dst, p_begin, p_end, obj, new_addr, ld64(src + obj), bad_offset);
+			return rc < 0 ? rc : 1;
+		}
+	}
 	/* Pass 1: check every header and copy; live objects are packed in order, so each lands right
 	 * after the last (one forward() per page), and objects adjacent in from-space are copied with
 	 * one memcpy. */
-	int64_t new_addr = forward(c, obj);
 	int64_t first_new = new_addr;
 	uint64_t first_header = 0;
 	int any_refs = 0;

@@ -22,7 +22,8 @@ struct fl_compactor {
 };
 
 /*
- * Builds to-space page `page` into dst (one page). Returns 0, or -EUCLEAN with *bad_offset = the
+ * Builds to-space page `page` into dst (one page). Returns 0, 1 if it took the dense path (the
+ * page one stretch of live from-space: one copy, one walk), or -EUCLEAN with *bad_offset = the
  * from-space offset of an object whose header is damaged (size 0, past from_top, or whose last
  * word is not marked live).
  */

@@ -176,6 +176,28 @@ public final class MarkBitmap {
         }
     }
 
+    /** True if every word of {@code [begin, end)} (multiples of 8, {@code begin < end}) is marked live. */
+    public boolean allMarked(long begin, long end) {
+        long w = begin >>> 3;
+        long endW = end >>> 3;
+        long idx = w >>> 6;
+        long lastIdx = (endW - 1) >>> 6;
+        long head = -1L << (w & 63);
+        long tail = -1L >>> (63 - ((endW - 1) & 63));
+        if (idx == lastIdx) {
+            return (bits.getAtIndex(U64, idx) & head & tail) == (head & tail);
+        }
+        if ((bits.getAtIndex(U64, idx) & head) != head || (bits.getAtIndex(U64, lastIdx) & tail) != tail) {
+            return false;
+        }
+        for (long i = idx + 1; i < lastIdx; i++) {
+            if (bits.getAtIndex(U64, i) != -1L) {
+                return false;
+            }
+        }
+        return true;
+    }
+
     /** Number of marked words in the chunk {@code chunk}. */
     public int liveWordsInChunk(long chunk) {
         return Long.bitCount(bits.getAtIndex(U64, chunk));

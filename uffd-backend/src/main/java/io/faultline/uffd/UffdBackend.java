@@ -154,7 +154,13 @@ public final class UffdBackend implements HeapBackend {
          * Fault messages for a retired view: read after the flip that moved the view, from a
          * mutator an install had already woken. Ignored.
          */
-        STALE_MESSAGES
+        STALE_MESSAGES,
+        /**
+         * Pages built by the compactor's dense path: every word from the page's first object to
+         * its last byte's source was live, so the page was one copy and one walk
+         * ({@code compact_page}; {@code io.faultline.gc.compact.PageCompactor}).
+         */
+        DENSE_BUILT
     }
 
     private final Mode mode;

@@ -30,6 +30,14 @@ import java.lang.foreign.ValueLayout;
  * an object in the page has references, walks the packed objects in the page and rewrites each
  * reference slot in place.
  *
+ * <p>The dense path. Where every word from the page's first object to the source of its last
+ * byte is marked live ({@link MarkBitmap#allMarked}, a few bitmap words per page), live words keep
+ * their distances, so the page is one stretch of from-space: one copy, then one walk that checks
+ * each header as pass 1 does and rewrites the references as pass 2 does. The pages of a heap whose
+ * live data is already packed (what the last compaction built and still lives, everything
+ * allocated black) take it; it skips pass 1's per-object bitmap tests and copy bookkeeping, and
+ * builds the same bytes and the same errors.
+ *
  * <p>The null guard (the two-word object at offset 0) is never copied: when it is live (to-space
  * starts at 0) the builder of page 0 writes its header. A from-space object whose header is
  * damaged (size zero, past the used top, or a size whose last word is not marked live) stops the build with a
@@ -49,14 +57,33 @@ public final class PageCompactor implements PageBuilder {
     private final OffsetVector offsets;
     private final FirstObjectTable firstObjects;
     private final int pageSize;
+    private final boolean densePath;
     private volatile long fromTop;
     private volatile long newTop;
+    private long densePages;
 
     public PageCompactor(MarkBitmap bitmap, OffsetVector offsets, FirstObjectTable firstObjects, int pageSize) {
+        this(bitmap, offsets, firstObjects, pageSize, true);
+    }
+
+    /**
+     * @param densePath false: every page takes the two-pass path, for tests and measurements
+     *     that compare the two paths
+     */
+    public PageCompactor(MarkBitmap bitmap, OffsetVector offsets, FirstObjectTable firstObjects, int pageSize, boolean densePath) {
         this.bitmap = bitmap;
         this.offsets = offsets;
         this.firstObjects = firstObjects;
         this.pageSize = pageSize;
+        this.densePath = densePath;
+    }
+
+    /**
+     * Pages this instance built by the dense path. A plain counter: exact when one thread builds
+     * (a test's rebuild), a lower bound when several do.
+     */
+    public long densePages() {
+        return densePages;
     }
 
     /** In the pause: the cycle's bounds, the pre-compact used top and the post-compact top. */
@@ -83,10 +110,23 @@ public final class PageCompactor implements PageBuilder {
         if (obj == MetadataDescriptor.NO_OBJECT) {
             return;
         }
+        long newAddr = offsets.forward(obj);
+        // Dense path: if every word from the first object to the source of the page's last byte
+        // is live, the page is one stretch of from-space (live words keep their distance), copied
+        // at once; one walk then checks the headers and rewrites the references.
+        if (densePath && obj != 0 && newAddr <= pBegin && filled > 0) {
+            long sBegin = obj + (pBegin - newAddr);
+            long sEnd = sBegin + filled;
+            if (sEnd <= fromTop && bitmap.allMarked(obj, sEnd)) {
+                MemorySegment.copy(from, sBegin, dst, dstOffset, filled);
+                walkDense(from, page, dst, dstOffset, pBegin, pEnd, obj, newAddr, from.get(LONG, obj), fromTop);
+                densePages++;
+                return;
+            }
+        }
         // Pass 1: check every header and copy. Live objects are packed in order, so each lands
         // right after the last (one forward() per page), and objects adjacent in from-space are
         // copied with one copy.
-        long newAddr = offsets.forward(obj);
         long firstNew = newAddr;
         long firstHeader = 0;
         boolean anyRefs = false;
@@ -96,10 +136,7 @@ public final class PageCompactor implements PageBuilder {
         while (obj < fromTop) {
             long header = obj == 0 ? ObjectLayout.headerWord(ObjectLayout.MIN_OBJECT_WORDS, 0) : from.get(LONG, obj);
             long size = ObjectLayout.sizeWords(header) << ObjectLayout.LOG_WORD_BYTES;
-            if (size == 0 || obj + size > fromTop || !bitmap.isMarked(obj + size - ObjectLayout.WORD_BYTES)) {
-                throw new PageBuildException(page, obj, "from-space object at offset 0x" + Long.toHexString(obj)
-                        + " has a damaged header (" + (size >>> 3) + " words) while building to-space page " + page);
-            }
+            checkHeader(page, obj, size, fromTop);
             if (newAddr >= pEnd) {
                 break;
             }
@@ -138,6 +175,52 @@ public final class PageCompactor implements PageBuilder {
         // Pass 2: the references, in the copied bytes (the same old values from-space holds).
         if (anyRefs) {
             relocateRefs(dst, dstOffset, pBegin, pEnd, firstNew, firstHeader);
+        }
+    }
+
+    /**
+     * The dense path of {@link #build}: the page's bytes are one stretch of from-space (every word
+     * of it live), already copied. Walks the objects in it from {@code obj} (new address
+     * {@code newAddr}, header {@code header}), checking each header as pass 1 does and rewriting
+     * its references as {@link #relocateRefs} does; then checks the header of the object after
+     * the page, which pass 1 reads before it sees that the object lies past the page.
+     */
+    private void walkDense(MemorySegment from, long page, MemorySegment dst, long dstOffset, long pBegin, long pEnd,
+            long obj, long newAddr, long header, long fromTop) {
+        for (;;) {
+            long size = ObjectLayout.sizeWords(header) << ObjectLayout.LOG_WORD_BYTES;
+            checkHeader(page, obj, size, fromTop);
+            long refsBegin = Math.max(newAddr + ObjectLayout.HEADER_BYTES, pBegin);
+            long refsEnd = Math.min(newAddr + ObjectLayout.HEADER_BYTES + ObjectLayout.refCount(header) * ObjectLayout.REF_BYTES, pEnd);
+            for (long a = refsBegin; a < refsEnd; a += ObjectLayout.REF_BYTES) {
+                int old = dst.get(INT, dstOffset + (a - pBegin));
+                if (old != 0) {
+                    long moved = offsets.forward(ObjectLayout.refToOffset(old));
+                    dst.set(INT, dstOffset + (a - pBegin), ObjectLayout.offsetToRef(moved));
+                }
+            }
+            newAddr += size;
+            obj += size;
+            if (obj >= fromTop) {
+                return;
+            }
+            if (newAddr >= pEnd) {
+                break;
+            }
+            header = dst.get(LONG, dstOffset + (newAddr - pBegin));
+        }
+        if (!bitmap.isMarked(obj)) {
+            obj = bitmap.nextMarked(obj, fromTop);
+        }
+        if (obj < fromTop) {
+            checkHeader(page, obj, ObjectLayout.sizeWords(from.get(LONG, obj)) << ObjectLayout.LOG_WORD_BYTES, fromTop);
+        }
+    }
+
+    private void checkHeader(long page, long obj, long size, long fromTop) {
+        if (size == 0 || obj + size > fromTop || !bitmap.isMarked(obj + size - ObjectLayout.WORD_BYTES)) {
+            throw new PageBuildException(page, obj, "from-space object at offset 0x" + Long.toHexString(obj)
+                    + " has a damaged header (" + (size >>> 3) + " words) while building to-space page " + page);
         }
     }
 
