@@ -1,6 +1,7 @@
 package io.faultline.gc;
 
 import io.faultline.meta.ObjectStartBitmap;
+import io.faultline.meta.RawMemory;
 import io.faultline.model.ObjectLayout;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
@@ -48,6 +49,14 @@ final class BlackAllocation {
             return;
         }
         MemorySegment view = heap.view();
+        if (end > view.byteSize()) {
+            throw new IllegalStateException("black allocation: the retired TLAB [0x" + Long.toHexString(start) + ", 0x"
+                    + Long.toHexString(end) + ") ends outside the view (0x" + Long.toHexString(view.byteSize()) + " bytes)");
+        }
+        // Every header read lies in [start, end), inside the view, which stays mapped while the
+        // reporting thread is attached or pausing: read through RawMemory, without the segment's
+        // per-access checks (the walk reads every header of every black object).
+        long base = view.address();
         long first = ObjectStartBitmap.entryOf(start);
         long entry = first;
         long mask = 0;
@@ -59,7 +68,7 @@ final class BlackAllocation {
                 mask = 0;
             }
             mask |= ObjectStartBitmap.bitOf(a);
-            long words = ObjectLayout.sizeWords(view.get(LONG, a));
+            long words = ObjectLayout.sizeWords(RawMemory.ALL.get(LONG, base + a));
             if (words == 0) {
                 throw new IllegalStateException("black allocation: zero header at 0x" + Long.toHexString(a)
                         + " in the retired TLAB [0x" + Long.toHexString(start) + ", 0x" + Long.toHexString(end) + ")");
