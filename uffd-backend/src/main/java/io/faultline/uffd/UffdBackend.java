@@ -3,6 +3,7 @@ package io.faultline.uffd;
 import io.faultline.backend.FaultLatencies;
 import io.faultline.backend.HeapBackend;
 import io.faultline.backend.PageBuilder;
+import io.faultline.meta.ControlBlock;
 import io.faultline.meta.GcMetadata;
 import io.faultline.meta.LatencyBuckets;
 import io.faultline.uffd.UffdProbe.Mode;
@@ -209,6 +210,15 @@ public final class UffdBackend implements HeapBackend {
     private long spareBytes;
     /** Bytes {@link #recycleAllocationPages} moved into the view, over the heap's life. */
     private long recycledBytes;
+    /**
+     * While a compaction of a recycling heap runs: the retired view's allocation area below this
+     * offset has been moved into the view by {@link #takeConsumed} (0: nothing yet). Under lock.
+     */
+    private long retiredTakenTo;
+    /** Bytes {@link #takeConsumed} moved into the view, over the heap's life. Under lock. */
+    private long consumedRecycledBytes;
+    /** The cycle's control block ({@link #attach}): {@code CONSUMED} says what compaction no longer reads. */
+    private volatile ControlBlock control;
     /** Resident huge pages kept for the allocation area instead of unmapped (recycling heaps only). */
     private final ResidentPool pool;
     /** The end of what allocation readied in the current view (an offset): the populated part. */
@@ -448,6 +458,7 @@ public final class UffdBackend implements HeapBackend {
             NativeHeap.attach(handle, md.bitmap().segment().address(), md.offsets().segment().address(),
                 md.firstObjects().segment().address(), md.pageStates().segment().address(),
                 md.control().segment().address());
+            control = md.control();
         }
     }
 
@@ -476,6 +487,7 @@ public final class UffdBackend implements HeapBackend {
             fromBytes = usedPages;
             retiredView = oldView;
             retiredAllocationStart = oldAllocationStart;
+            retiredTakenTo = 0;
             retiredArena = viewArena;
             retiredPreparedTo = preparedTo.getAndSet(0);
             viewAddress = newView;
@@ -608,7 +620,7 @@ public final class UffdBackend implements HeapBackend {
                 // whole huge pages of the anonymous allocation area inside the range (addresses)
                 long first = Math.ceilDiv(viewAddress + Math.max(offset, allocationStart), ResidentPool.CHUNK) * ResidentPool.CHUNK;
                 for (long c = first; c + ResidentPool.CHUNK <= viewAddress + offset + bytes; c += ResidentPool.CHUNK) {
-                    if (!pool.take(c)) {
+                    if (!pool.take(c) && !takeConsumed(c)) {
                         break;
                     }
                     long chunk = c - viewAddress;
@@ -625,6 +637,46 @@ public final class UffdBackend implements HeapBackend {
         }
     }
 
+    /**
+     * Recycling heaps, while a compaction runs: moves the next whole 2 MiB chunk of the retired
+     * view's allocation area that the compaction has consumed to {@code destination} (2 MiB
+     * aligned, in the view's allocation area) and returns true; false if there is none yet. The
+     * page protocol raises {@code ControlBlock.CONSUMED} only past from-space that no build, by a
+     * compactor or a fault, reads again (every to-space page whose source lies below it is
+     * built), so the chunk's pages are free: they move with their huge page-table entries instead
+     * of the allocation populating fresh ones. That matters while nothing else is recycled yet: in
+     * a heap's first compaction the whole first view is from-space, and each fresh huge page costs
+     * the mutator 0.1 to 2.4 ms on this project's VMs (docs/uffd-modes.md). The chunk holds old
+     * bytes, like a pool chunk. A kernel that refuses the move leaves the chunk where it was and
+     * {@code destination} mapped afresh.
+     */
+    private boolean takeConsumed(long destination) {
+        synchronized (lock) {
+            ControlBlock c = control;
+            if (closed || retiredView == 0 || fromAddress == 0 || c == null) {
+                return false;
+            }
+            long consumed = Math.min(c.get(ControlBlock.CONSUMED), fromBytes);
+            long chunk = Math.ceilDiv(retiredView + Math.max(retiredAllocationStart, retiredTakenTo), ResidentPool.CHUNK)
+                * ResidentPool.CHUNK;
+            if (retiredAllocationStart >= capacity || chunk + ResidentPool.CHUNK > retiredView + consumed) {
+                return false;
+            }
+            try {
+                Mman.mremap(chunk, ResidentPool.CHUNK, ResidentPool.CHUNK, Mman.MREMAP_MAYMOVE | Mman.MREMAP_FIXED, destination);
+            } catch (SyscallException refused) {
+                // MREMAP_FIXED may have unmapped the destination before it failed: map it again
+                Mman.mmap(destination, ResidentPool.CHUNK, Mman.PROT_READ | Mman.PROT_WRITE,
+                    Mman.MAP_PRIVATE | Mman.MAP_ANONYMOUS | Mman.MAP_NORESERVE | Mman.MAP_FIXED, -1, 0);
+                Mman.madvise(destination, ResidentPool.CHUNK, Mman.MADV_HUGEPAGE);
+                return false;
+            }
+            retiredTakenTo = chunk + ResidentPool.CHUNK - retiredView;
+            consumedRecycledBytes += ResidentPool.CHUNK;
+            return true;
+        }
+    }
+
     private void populate(long offset, long bytes) {
         if (!populate || bytes <= 0) {
             return;
@@ -633,6 +685,7 @@ public final class UffdBackend implements HeapBackend {
         long end = Math.min(capacity, Math.ceilDiv(offset + bytes, pageSize) * pageSize);
         try {
             Mman.madvise(viewAddress + start, end - start, Mman.MADV_POPULATE_WRITE);
+            populatedBytes.add(end - start);
         } catch (SyscallException e) {
             populate = false; // EINVAL before Linux 5.14; anything else: the first touch will tell
         }
@@ -644,6 +697,8 @@ public final class UffdBackend implements HeapBackend {
     }
 
     private volatile boolean populate = true;
+    /** Bytes of the allocation area populated fresh ({@code MADV_POPULATE_WRITE}), over the heap's life. */
+    private final java.util.concurrent.atomic.LongAdder populatedBytes = new java.util.concurrent.atomic.LongAdder();
     /**
      * The allocation area is advised huge pages (see {@link UffdOptions.AllocationPages#HUGE}):
      * written by the constructor and under lock, read by {@link #counters()}.
@@ -687,7 +742,8 @@ public final class UffdBackend implements HeapBackend {
             Arena arena = retiredArena;
             retiredArena = null;
             closeArena(arena);
-            long keepFrom = retiredAllocationStart;
+            long keepFrom = Math.max(retiredAllocationStart, retiredTakenTo); // below: moved out by takeConsumed
+            retiredTakenTo = 0;
             long keepTo = Math.min(capacity, Math.ceilDiv(usedBytes, HugePages.SIZE) * HugePages.SIZE);
             if (recycles() && !closed && keepFrom < keepTo) {
                 // the used part of its allocation area stays, resident, for recycleAllocationPages
@@ -774,14 +830,18 @@ public final class UffdBackend implements HeapBackend {
         m.put("pool_bytes", pool.bytes());
         synchronized (lock) {
             m.put("recycled_allocation_bytes", recycledBytes);
+            m.put("consumed_recycled_bytes", consumedRecycledBytes);
+            m.put("populated_bytes", populatedBytes.sum());
         }
         return m;
     }
 
     /**
      * The current cycle's from-space, offsets as in the view (in every mode the old view), or
-     * {@link MemorySegment#NULL} outside a compaction. For tests and diagnostics: its
-     * pages are released as compaction passes them.
+     * {@link MemorySegment#NULL} outside a compaction. For tests and diagnostics, inside the
+     * pause that began the compaction: its pages are released as compaction passes them, and a
+     * recycling heap moves consumed parts of it into the view for allocation (then nothing is
+     * mapped there).
      */
     @Override
     public MemorySegment fromSpace() {

@@ -13,6 +13,7 @@ import io.faultline.uffd.UffdBackend;
 import io.faultline.uffd.UffdOptions;
 import io.faultline.uffd.UffdOptions.PageSupply;
 import io.faultline.uffd.UffdProbe.Mode;
+import java.time.Duration;
 import java.util.Arrays;
 import java.util.List;
 import java.util.SplittableRandom;
@@ -66,6 +67,58 @@ class AllocationRecyclingTest {
                 }
                 assertEquals(0L, heap.backendCounters().get("recycled_allocation_bytes"), supply.name());
             }
+        }
+    }
+
+    /**
+     * While a compaction runs, allocation moves in the chunks of the old view's allocation area
+     * that the compaction has consumed, instead of populating fresh ones ({@code
+     * consumed_recycled_bytes}), and hands them out zeroed. The first collection of this heap finds
+     * 40 MiB of garbage filled with 0x5A below its live data, and nothing is recycled yet (the
+     * pool is empty). The compactor threads are held back (and the backstop is off), so the
+     * compaction runs until the test lets them go. The mutator faults on to-space page 0 (SIGBUS
+     * delivery: the fault, its fault-around and the frontier it advances are done when the access
+     * returns), which puts the consumed frontier past the garbage; then 8 MiB of new arrays must
+     * read zero. The live list survives this and a second cycle (whose recycling skips the chunks
+     * already taken).
+     */
+    @Test
+    void allocationDuringACompactionTakesTheConsumedFromSpace() {
+        assumeHuge();
+        FailedPageBuildTest.Damaging[] holder = {null};
+        UffdOptions options = UffdOptions.defaults().withSupply(PageSupply.KEEP).withDelivery(UffdOptions.Delivery.SIGBUS)
+            .withBackstop(Duration.ZERO);
+        HeapConfig cfg = HeapConfig.builder().capacity(CAPACITY).pageSize(4096).concurrentCompaction(true)
+            .compactorThreads(1).verifyAfterGc(true)
+            .backend((c, ps) -> holder[0] = new FailedPageBuildTest.Damaging(UffdBackend.factory(Mode.CONTINUE, options).create(c, ps), true))
+            .build();
+        long v = CellList.CELL.field("v");
+        try (Heap heap = Heap.create(cfg); Mutator m = heap.attach()) {
+            dirtyGarbage(m, 40 << 20);
+            int first = m.push(m.allocate(CellList.CELL)); // the first live object: to-space page 0
+            m.setLong(m.handle(first), v, 42);
+            int head = CellList.build(m, 5_000);
+            holder[0].damaged = true; // damages nothing (damageAt -1): holds the compactors from the next compaction on
+            try {
+                m.collect();
+                assertEquals(42, m.getLong(m.handle(first), v), "the first object, after its fault");
+                assertEquals(0L, heap.backendCounters().get("consumed_recycled_bytes"));
+                assertFreshAllocationsReadZero(m, 8 << 20, "during the first compaction");
+                assertTrue(heap.backendCounters().get("consumed_recycled_bytes") >= 2 * HugePages.SIZE,
+                    "allocation took consumed from-space: " + heap.backendCounters());
+            } finally {
+                holder[0].release.countDown();
+            }
+            heap.awaitCompaction();
+            CellList.check(m, head, 5_000);
+            assertTrue(heap.verify().ok(), heap.verify().toString());
+            dirtyGarbage(m, 8 << 20);
+            m.collect();
+            heap.awaitCompaction();
+            assertFreshAllocationsReadZero(m, 8 << 20, "after the second compaction");
+            CellList.check(m, head, 5_000);
+            assertEquals(42, m.getLong(m.handle(first), v));
+            assertTrue(heap.verify().ok(), heap.verify().toString());
         }
     }
 
