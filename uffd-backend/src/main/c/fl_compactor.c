@@ -91,6 +91,21 @@ static void write_filler(char *at, int64_t bytes)
 		write_header(at, (uint64_t)words, 0, FL_TYPE_FILLER, 0);
 }
 
+/* Rewrites the reference slots, inside [p_begin, p_end), of the object copied to new_addr with header header. */
+static inline void relocate_object(const struct fl_compactor *c, char *dst, int64_t p_begin, int64_t p_end, int64_t new_addr,
+				   uint64_t header)
+{
+	int64_t refs_begin = max64(new_addr + FL_HEADER_BYTES, p_begin);
+	int64_t refs_end = min64(new_addr + FL_HEADER_BYTES + (int64_t)fl_ref_count(header) * FL_REF_BYTES, p_end);
+	for (int64_t a = refs_begin; a < refs_end; a += FL_REF_BYTES) {
+		uint32_t old = ld32(dst + (a - p_begin));
+		if (old != 0) {
+			int64_t moved = forward(c, (int64_t)((uint64_t)old << FL_LOG_WORD_BYTES));
+			st32(dst + (a - p_begin), (uint32_t)((uint64_t)moved >> FL_LOG_WORD_BYTES));
+		}
+	}
+}
+
 /* True if every word of [begin, end) (word-aligned offsets, begin < end) is marked live. */
 static int all_marked(const struct fl_compactor *c, int64_t begin, int64_t end)
 {
@@ -127,15 +142,7 @@ static int walk_dense(const struct fl_compactor *c, char *dst, int64_t p_begin, 
 			*bad_offset = obj;
 			return -EUCLEAN;
 		}
-		int64_t refs_begin = max64(new_addr + FL_HEADER_BYTES, p_begin);
-		int64_t refs_end = min64(new_addr + FL_HEADER_BYTES + (int64_t)fl_ref_count(header) * FL_REF_BYTES, p_end);
-		for (int64_t a = refs_begin; a < refs_end; a += FL_REF_BYTES) {
-			uint32_t old = ld32(dst + (a - p_begin));
-			if (old != 0) {
-				int64_t moved = forward(c, (int64_t)((uint64_t)old << FL_LOG_WORD_BYTES));
-				st32(dst + (a - p_begin), (uint32_t)((uint64_t)moved >> FL_LOG_WORD_BYTES));
-			}
-		}
+		relocate_object(c, dst, p_begin, p_end, new_addr, header);
 		new_addr += size;
 		obj += size;
 		if (obj >= from_top)
@@ -167,15 +174,7 @@ static void relocate_refs(const struct fl_compactor *c, char *dst, int64_t p_beg
 	uint64_t header = first_header;
 	for (;;) {
 		int64_t size = (int64_t)(fl_size_words(header) << FL_LOG_WORD_BYTES);
-		int64_t refs_begin = max64(new_addr + FL_HEADER_BYTES, p_begin);
-		int64_t refs_end = min64(new_addr + FL_HEADER_BYTES + (int64_t)fl_ref_count(header) * FL_REF_BYTES, p_end);
-		for (int64_t a = refs_begin; a < refs_end; a += FL_REF_BYTES) {
-			uint32_t old = ld32(dst + (a - p_begin));
-			if (old != 0) {
-				int64_t moved = forward(c, (int64_t)((uint64_t)old << FL_LOG_WORD_BYTES));
-				st32(dst + (a - p_begin), (uint32_t)((uint64_t)moved >> FL_LOG_WORD_BYTES));
-			}
-		}
+		relocate_object(c, dst, p_begin, p_end, new_addr, header);
 		new_addr += size;
 		if (new_addr >= p_end)
 			return;

@@ -190,15 +190,7 @@ public final class PageCompactor implements PageBuilder {
         for (;;) {
             long size = ObjectLayout.sizeWords(header) << ObjectLayout.LOG_WORD_BYTES;
             checkHeader(page, obj, size, fromTop);
-            long refsBegin = Math.max(newAddr + ObjectLayout.HEADER_BYTES, pBegin);
-            long refsEnd = Math.min(newAddr + ObjectLayout.HEADER_BYTES + ObjectLayout.refCount(header) * ObjectLayout.REF_BYTES, pEnd);
-            for (long a = refsBegin; a < refsEnd; a += ObjectLayout.REF_BYTES) {
-                int old = dst.get(INT, dstOffset + (a - pBegin));
-                if (old != 0) {
-                    long moved = offsets.forward(ObjectLayout.refToOffset(old));
-                    dst.set(INT, dstOffset + (a - pBegin), ObjectLayout.offsetToRef(moved));
-                }
-            }
+            relocateObject(dst, dstOffset, pBegin, pEnd, newAddr, header);
             newAddr += size;
             obj += size;
             if (obj >= fromTop) {
@@ -214,6 +206,19 @@ public final class PageCompactor implements PageBuilder {
         }
         if (obj < fromTop) {
             checkHeader(page, obj, ObjectLayout.sizeWords(from.get(LONG, obj)) << ObjectLayout.LOG_WORD_BYTES, fromTop);
+        }
+    }
+
+    /** Rewrites the reference slots, inside {@code [pBegin, pEnd)}, of the object copied to {@code newAddr}. */
+    private void relocateObject(MemorySegment dst, long dstOffset, long pBegin, long pEnd, long newAddr, long header) {
+        long refsBegin = Math.max(newAddr + ObjectLayout.HEADER_BYTES, pBegin);
+        long refsEnd = Math.min(newAddr + ObjectLayout.HEADER_BYTES + ObjectLayout.refCount(header) * ObjectLayout.REF_BYTES, pEnd);
+        for (long a = refsBegin; a < refsEnd; a += ObjectLayout.REF_BYTES) {
+            int old = dst.get(INT, dstOffset + (a - pBegin));
+            if (old != 0) {
+                long moved = offsets.forward(ObjectLayout.refToOffset(old));
+                dst.set(INT, dstOffset + (a - pBegin), ObjectLayout.offsetToRef(moved));
+            }
         }
     }
 
@@ -234,15 +239,7 @@ public final class PageCompactor implements PageBuilder {
         long header = firstHeader;
         for (;;) {
             long size = ObjectLayout.sizeWords(header) << ObjectLayout.LOG_WORD_BYTES;
-            long refsBegin = Math.max(newAddr + ObjectLayout.HEADER_BYTES, pBegin);
-            long refsEnd = Math.min(newAddr + ObjectLayout.HEADER_BYTES + ObjectLayout.refCount(header) * ObjectLayout.REF_BYTES, pEnd);
-            for (long a = refsBegin; a < refsEnd; a += ObjectLayout.REF_BYTES) {
-                int old = dst.get(INT, dstOffset + (a - pBegin));
-                if (old != 0) {
-                    long moved = offsets.forward(ObjectLayout.refToOffset(old));
-                    dst.set(INT, dstOffset + (a - pBegin), ObjectLayout.offsetToRef(moved));
-                }
-            }
+            relocateObject(dst, dstOffset, pBegin, pEnd, newAddr, header);
             newAddr += size;
             if (newAddr >= pEnd) {
                 return;
