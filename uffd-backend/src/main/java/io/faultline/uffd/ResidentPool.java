@@ -1,6 +1,7 @@
 package io.faultline.uffd;
 
 import io.faultline.uffd.sys.Mman;
+import io.faultline.uffd.sys.SyscallException;
 
 /**
  * Resident huge pages the allocation area no longer needs, kept instead of unmapped so that the
@@ -92,17 +93,31 @@ final class ResidentPool {
             lengths[i] = length - CHUNK;
         }
         bytes -= CHUNK;
-        try {
-            Mman.mremap(source, CHUNK, CHUNK, Mman.MREMAP_MAYMOVE | Mman.MREMAP_FIXED, destination);
-        } catch (RuntimeException refused) {
+        if (!move(source, CHUNK, destination)) {
             Mman.munmap(source, CHUNK);
-            Mman.mmap(destination, CHUNK, Mman.PROT_READ | Mman.PROT_WRITE,
-                Mman.MAP_PRIVATE | Mman.MAP_ANONYMOUS | Mman.MAP_NORESERVE | Mman.MAP_FIXED, -1, 0);
-            Mman.madvise(destination, CHUNK, Mman.MADV_HUGEPAGE);
             return false;
         }
         taken += CHUNK;
         return true;
+    }
+
+    /**
+     * Moves the resident range {@code [source, source + bytes)} to {@code destination} with one
+     * {@code mremap}, page-table entries and all, and returns true. If the kernel refuses (a
+     * kernel before 6.17 will not move a range that spans several mappings), maps the destination
+     * afresh, private anonymous with huge pages advised ({@code MREMAP_FIXED} may have unmapped it
+     * before it failed), leaves the source where it was and returns false.
+     */
+    static boolean move(long source, long bytes, long destination) {
+        try {
+            Mman.mremap(source, bytes, bytes, Mman.MREMAP_MAYMOVE | Mman.MREMAP_FIXED, destination);
+            return true;
+        } catch (SyscallException refused) {
+            Mman.mmap(destination, bytes, Mman.PROT_READ | Mman.PROT_WRITE,
+                Mman.MAP_PRIVATE | Mman.MAP_ANONYMOUS | Mman.MAP_NORESERVE | Mman.MAP_FIXED, -1, 0);
+            Mman.madvise(destination, bytes, Mman.MADV_HUGEPAGE);
+            return false;
+        }
     }
 
     /** Bytes held now. */

@@ -569,13 +569,7 @@ public final class UffdBackend implements HeapBackend {
                 return from;
             }
             long bytes = end - start;
-            try {
-                Mman.mremap(spareAddress, bytes, bytes, Mman.MREMAP_MAYMOVE | Mman.MREMAP_FIXED, start);
-            } catch (SyscallException refused) {
-                // MREMAP_FIXED may have unmapped the destination before it failed: map it again.
-                Mman.mmap(start, bytes, Mman.PROT_READ | Mman.PROT_WRITE,
-                    Mman.MAP_PRIVATE | Mman.MAP_ANONYMOUS | Mman.MAP_NORESERVE | Mman.MAP_FIXED, -1, 0);
-                Mman.madvise(start, bytes, Mman.MADV_HUGEPAGE);
+            if (!ResidentPool.move(spareAddress, bytes, start)) {
                 releaseSpare();
                 return from;
             }
@@ -662,13 +656,7 @@ public final class UffdBackend implements HeapBackend {
             if (retiredAllocationStart >= capacity || chunk + ResidentPool.CHUNK > retiredView + consumed) {
                 return false;
             }
-            try {
-                Mman.mremap(chunk, ResidentPool.CHUNK, ResidentPool.CHUNK, Mman.MREMAP_MAYMOVE | Mman.MREMAP_FIXED, destination);
-            } catch (SyscallException refused) {
-                // MREMAP_FIXED may have unmapped the destination before it failed: map it again
-                Mman.mmap(destination, ResidentPool.CHUNK, Mman.PROT_READ | Mman.PROT_WRITE,
-                    Mman.MAP_PRIVATE | Mman.MAP_ANONYMOUS | Mman.MAP_NORESERVE | Mman.MAP_FIXED, -1, 0);
-                Mman.madvise(destination, ResidentPool.CHUNK, Mman.MADV_HUGEPAGE);
+            if (!ResidentPool.move(chunk, ResidentPool.CHUNK, destination)) {
                 return false;
             }
             retiredTakenTo = chunk + ResidentPool.CHUNK - retiredView;
