@@ -91,6 +91,14 @@ static void write_filler(char *at, int64_t bytes)
 		write_header(at, (uint64_t)words, 0, FL_TYPE_FILLER, 0);
 }
 
+/* True if the from-space object at obj, of size bytes by its header, cannot be live: size 0,
+ * past the used top, or its last word not marked (damaged from-space; without the check a walk
+ * could spin forever or copy garbage). */
+static inline int damaged(const struct fl_compactor *c, int64_t obj, int64_t size)
+{
+	return size == 0 || obj + size > c->from_top || !is_marked(c, obj + size - FL_WORD_BYTES);
+}
+
 /* Rewrites the reference slots, inside [p_begin, p_end), of the object copied to new_addr with header header. */
 static inline void relocate_object(const struct fl_compactor *c, char *dst, int64_t p_begin, int64_t p_end, int64_t new_addr,
 				   uint64_t header)
@@ -138,7 +146,7 @@ static int walk_dense(const struct fl_compactor *c, char *dst, int64_t p_begin, 
 	uint64_t header = first_header;
 	for (;;) {
 		int64_t size = (int64_t)(fl_size_words(header) << FL_LOG_WORD_BYTES);
-		if (size == 0 || obj + size > from_top || !is_marked(c, obj + size - FL_WORD_BYTES)) {
+		if (damaged(c, obj, size)) {
 			*bad_offset = obj;
 			return -EUCLEAN;
 		}
@@ -158,7 +166,7 @@ static int walk_dense(const struct fl_compactor *c, char *dst, int64_t p_begin, 
 		return 0;
 	header = ld64((obj < c->from_split ? c->from_low : c->from) + obj);
 	int64_t size = (int64_t)(fl_size_words(header) << FL_LOG_WORD_BYTES);
-	if (size == 0 || obj + size > from_top || !is_marked(c, obj + size - FL_WORD_BYTES)) {
+	if (damaged(c, obj, size)) {
 		*bad_offset = obj;
 		return -EUCLEAN;
 	}
@@ -245,7 +253,7 @@ int compact_page(const struct fl_compactor *c, int64_t page, char *dst, int64_t 
 		const char *src = obj < c->from_split ? c->from_low : from; /* no object crosses the split */
 		uint64_t header = obj == 0 ? fl_header_word(FL_MIN_OBJECT_WORDS, 0) : ld64(src + obj);
 		int64_t size = (int64_t)(fl_size_words(header) << FL_LOG_WORD_BYTES);
-		if (size == 0 || obj + size > from_top || !is_marked(c, obj + size - FL_WORD_BYTES)) {
+		if (damaged(c, obj, size)) {
 			*bad_offset = obj;
 			return -EUCLEAN; /* damaged from-space: without this the walk could spin forever */
 		}
