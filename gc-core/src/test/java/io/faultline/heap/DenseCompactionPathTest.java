@@ -10,6 +10,7 @@ import io.faultline.meta.ControlBlock;
 import io.faultline.meta.GcMetadata;
 import io.faultline.meta.MetadataDescriptor;
 import io.faultline.model.ObjectType;
+import io.faultline.testing.ModelRunner;
 import io.faultline.testing.RecordingBackend;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -33,11 +34,12 @@ class DenseCompactionPathTest {
 
     @Test
     void theDensePathBuildsTheSameBytesAsTheTwoPassPath() {
-        long base = Long.getLong("faultline.seed", System.nanoTime() & Long.MAX_VALUE);
+        long replay = ModelRunner.replaySeed();
+        long base = replay >= 0 ? replay : System.nanoTime() & Long.MAX_VALUE;
         SplittableRandom seeds = new SplittableRandom(base);
         long dense = 0;
         long sparse = 0;
-        for (int program = 0; program < (Long.getLong("faultline.seed") != null ? 1 : 6); program++) {
+        for (int program = 0; program < (replay >= 0 ? 1 : 6); program++) {
             long seed = program == 0 ? base : seeds.nextLong() & Long.MAX_VALUE;
             try {
                 long[] counts = runProgram(seed);
