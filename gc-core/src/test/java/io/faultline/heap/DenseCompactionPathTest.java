@@ -25,7 +25,8 @@ import org.junit.jupiter.api.Test;
  * page rebuilt with it off (the two-pass path) and to the page the collector built; the programs
  * make both dense pages (survivors the last compaction packed, fresh allocation) and sparse ones
  * (survivors among new garbage), and the test checks that both kinds occurred. A header damaged
- * inside a dense page fails the dense build naming the same object as the two-pass build.
+ * inside a dense page fails the dense build naming the same object as the two-pass build. The heap
+ * verifies itself after every collection.
  * Failures print the seed; {@code -Dfaultline.seed=N} replays one.
  */
 class DenseCompactionPathTest {
@@ -57,7 +58,7 @@ class DenseCompactionPathTest {
     private static long[] runProgram(long seed) {
         SplittableRandom r = new SplittableRandom(seed);
         RecordingBackend[] backend = {null};
-        HeapConfig cfg = HeapConfig.builder().capacity(8L << 20).concurrentCompaction(false)
+        HeapConfig cfg = HeapConfig.builder().capacity(8L << 20).concurrentCompaction(false).verifyAfterGc(true)
                 .backend((cap, ps) -> {
                     backend[0] = new RecordingBackend(cap, ps);
                     backend[0].snapshotFromSpace = true;
