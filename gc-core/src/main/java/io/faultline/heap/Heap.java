@@ -59,6 +59,13 @@ public final class Heap implements AutoCloseable {
     /** {@link #view}'s address: mutators access the heap at {@code viewAddress + offset} (see {@code Mutator.raw}). */
     long viewAddress;
     /**
+     * Where mutators read the POLL word ({@code Mutator.poll}): the control block's, until
+     * {@link #close()} points it at {@link ControlBlock#CLOSED_POLL_ADDRESS} before it frees
+     * anything. A mutator of another thread may still read the old address; the control block
+     * stays allocated until the last of them detaches ({@link #releaseViewIfNoOtherMutator}).
+     */
+    long pollAddress;
+    /**
      * {@link #view}'s size, which every mutator access is checked against; 0 from the start of
      * {@link #close()}, so that every access from then on throws. Volatile so that a mutator that
      * never reaches a safepoint still sees the close at its next access.
@@ -84,6 +91,7 @@ public final class Heap implements AutoCloseable {
             md = new GcMetadata(config.capacity(), config.pageSize());
             this.metadata = md;
             this.control = md.control();
+            this.pollAddress = control.pollAddress();
             setView(backend.view());
             HeapConfig.Trace trace = config.trace();
             ev = new GcEvents(md, trace.firstCycle(), trace.lastCycle(), trace.ringRecords(), trace.sink());
@@ -108,6 +116,7 @@ public final class Heap implements AutoCloseable {
             }
             if (md != null) {
                 md.close();
+                md.closeControl();
             }
             throw e;
         }
@@ -184,7 +193,11 @@ public final class Heap implements AutoCloseable {
         List<String> others = safepoints.otherLiveThreads();
         if (others.isEmpty()) {
             viewKept = false;
-            backend.releaseView();
+            try {
+                backend.releaseView();
+            } finally {
+                metadata.closeControl();
+            }
         }
         return others;
     }
@@ -307,9 +320,12 @@ public final class Heap implements AutoCloseable {
         }
     }
 
-    /** A mutator's poll found a bit set in the POLL word. */
-    void pollSlow(Mutator m) {
-        long w = control.poll();
+    /**
+     * A mutator's poll found bits set in the POLL word {@code w}. Once the heap is closed the word
+     * may come from {@link ControlBlock#CLOSED_POLL_ADDRESS}: nothing here reads the control
+     * block before the CLOSED bit is looked at, except for a failure the word itself reports.
+     */
+    void pollSlow(Mutator m, long w) {
         if ((w & ControlBlock.POLL_FAILED) != 0) {
             collector.throwIfFailed();
         }
@@ -341,6 +357,7 @@ public final class Heap implements AutoCloseable {
             }
             closed = true;
             viewBytes = 0; // every mutator access from now on throws "heap is closed"
+            pollAddress = ControlBlock.CLOSED_POLL_ADDRESS; // and every poll on this thread sees CLOSED
         }
         control.setPollBits(ControlBlock.POLL_CLOSED);
         safepoints.shutdown(); // and no mutator attaches any more

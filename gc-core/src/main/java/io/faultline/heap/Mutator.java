@@ -63,11 +63,11 @@ public final class Mutator implements AutoCloseable {
     private static final ValueLayout.OfInt INT = ValueLayout.JAVA_INT_UNALIGNED;
     private static final ValueLayout.OfDouble DOUBLE = ValueLayout.JAVA_DOUBLE_UNALIGNED;
     private static final ValueLayout.OfByte BYTE = ValueLayout.JAVA_BYTE;
+    private static final VarHandle POLL_WORD = ValueLayout.JAVA_LONG.varHandle();
 
     final Heap heap;
     final Thread owner;
     final HandleStack handles;
-    private final ControlBlock control;
     private final PageStates pageStates;
     private final boolean pageCheck;
     private final AccessChecks checks;
@@ -98,6 +98,8 @@ public final class Mutator implements AutoCloseable {
     int safepointState;
     /** Nesting depth of safe regions; written only by {@link Safepoints}, under its lock. */
     int safeDepth;
+    /** The type this mutator allocated last: registered with the heap (types stay registered). */
+    private ObjectType lastType;
     private boolean closed;
     private volatile boolean detachedByPause;
     private long allocatedBytes;
@@ -106,7 +108,6 @@ public final class Mutator implements AutoCloseable {
         this.heap = heap;
         this.owner = Thread.currentThread();
         this.handles = new HandleStack(heap.config.checkedAccess());
-        this.control = heap.metadata.control();
         this.pageStates = heap.metadata.pageStates();
         this.pageCheck = heap.backend.accessNeedsPageCheck();
         this.pageShift = Integer.numberOfTrailingZeros(heap.config.pageSize());
@@ -131,17 +132,19 @@ public final class Mutator implements AutoCloseable {
      * failed or closed. Raw references die here.
      */
     public void poll() {
-        if (pollWord() != 0) {
-            heap.pollSlow(this);
+        long w = pollWord();
+        if (w != 0) {
+            heap.pollSlow(this, w);
         }
     }
 
+    /**
+     * The POLL word, read (acquire) at its raw address ({@code Heap.pollAddress}): the control
+     * block stays allocated while this mutator may read it, or the address is the closed heap's
+     * word, which never goes away.
+     */
     private long pollWord() {
-        try {
-            return control.poll();
-        } catch (IllegalStateException closedArena) {
-            throw new IllegalStateException("heap is closed");
-        }
+        return (long) POLL_WORD.getAcquire(RawMemory.ALL, heap.pollAddress);
     }
 
     /** Declares that this thread will not touch the heap until {@link #leaveSafeRegion()}. */
@@ -203,10 +206,18 @@ public final class Mutator implements AutoCloseable {
 
     /** Allocates a zeroed instance of {@code type}. A safepoint: raw references die here. */
     public int allocate(ObjectType type) {
+        if (type != lastType) {
+            registerType(type);
+        }
+        return allocateWords(type.headerWord(), type.classWord());
+    }
+
+    /** Registers {@code type} with the heap if it is new there, and remembers it as registered. */
+    private void registerType(ObjectType type) {
         if (!heap.types.contains(type)) {
             heap.types.register(type);
         }
-        return allocateWords(type.headerWord(), type.classWord());
+        lastType = type;
     }
 
     /** Allocates a reference array of {@code length} null elements. */

@@ -13,6 +13,8 @@ import java.lang.foreign.Arena;
  */
 public final class GcMetadata implements AutoCloseable {
     private final Arena arena = Arena.ofShared();
+    /** The control block's own memory: it outlives the tables while mutators may still poll it ({@link #closeControl}). */
+    private final Arena controlArena = Arena.ofShared();
     private final MarkBitmap bitmap;
     private final ObjectStartBitmap objectStarts;
     private final OffsetVector offsets;
@@ -33,7 +35,7 @@ public final class GcMetadata implements AutoCloseable {
         this.offsets = new OffsetVector(arena, bitmap);
         this.firstObjects = new FirstObjectTable(arena, pages);
         this.pageStates = new PageStates(arena, pages);
-        this.control = new ControlBlock(arena);
+        this.control = new ControlBlock(controlArena);
         this.traceRing = new TraceRing(arena, control);
     }
 
@@ -75,9 +77,21 @@ public final class GcMetadata implements AutoCloseable {
         return capacity;
     }
 
-    /** Frees the tables. Call only once nothing reads them any more; later access throws. */
+    /**
+     * Frees the tables, but not the control block ({@link #closeControl}). Call only once nothing
+     * reads them any more; later access throws.
+     */
     @Override
     public void close() {
         arena.close();
+    }
+
+    /**
+     * Frees the control block. Mutators poll it by its raw address ({@link ControlBlock#pollAddress}),
+     * so the heap calls this only once no mutator of another thread can still be about to read it,
+     * when it releases its view; later access through {@link #control()} throws.
+     */
+    public void closeControl() {
+        controlArena.close();
     }
 }

@@ -7,12 +7,15 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.faultline.backend.ForwardingBackend;
 import io.faultline.backend.HeapBackend;
 import io.faultline.backend.JavaBackend;
+import io.faultline.meta.ControlBlock;
 import io.faultline.model.ObjectType;
+import io.faultline.testing.ModelRunner;
 import java.time.Duration;
 import java.util.SplittableRandom;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.Test;
 
@@ -64,6 +67,8 @@ class CloseWithAttachedMutatorsTest {
         CountDownLatch attached = new CountDownLatch(1);
         CountDownLatch closed = new CountDownLatch(1);
         AtomicReference<Throwable> seen = new AtomicReference<>();
+        AtomicReference<Throwable> seenAllocating = new AtomicReference<>();
+        AtomicLong controlWhileAttached = new AtomicLong();
         Thread t = Thread.ofPlatform().name("straggler").start(() -> {
             Mutator m = heap.attach();
             int h = list(m, 100);
@@ -75,6 +80,13 @@ class CloseWithAttachedMutatorsTest {
                 seen.set(e);
             }
             assertEquals(0, released.get(), "the view was released while this mutator was attached");
+            try {
+                m.allocate(CELL);
+            } catch (Throwable e) {
+                seenAllocating.set(e);
+            }
+            // The poll reads the control block at its raw address: it must still be allocated.
+            controlWhileAttached.set(heap.metadata.control().poll());
             m.close();
         });
         assertTrue(attached.await(10, TimeUnit.SECONDS));
@@ -84,7 +96,13 @@ class CloseWithAttachedMutatorsTest {
         assertTrue(t.join(Duration.ofSeconds(10)), "straggler hung");
         assertTrue(seen.get() instanceof IllegalStateException && seen.get().getMessage().equals("heap is closed"),
                 "the access after close: " + seen.get());
+        assertTrue(seenAllocating.get() instanceof IllegalStateException && seenAllocating.get().getMessage().equals("heap is closed"),
+                "the allocation (a poll) after close: " + seenAllocating.get());
+        assertEquals(ControlBlock.POLL_CLOSED, controlWhileAttached.get() & ControlBlock.POLL_CLOSED,
+                "the control block, read while the straggler was attached, says closed");
         assertEquals(1, released.get(), "the last detach releases the view once");
+        assertThrows(IllegalStateException.class, () -> heap.metadata.control().poll(),
+                "the last detach frees the control block with the view");
     }
 
     @Test
@@ -98,19 +116,75 @@ class CloseWithAttachedMutatorsTest {
         assertEquals(1, released.get(), "nothing else was attached: close() releases the view");
         for (Runnable access : new Runnable[] {() -> m.getRef(cell, 0), () -> m.setRef(cell, 0, 0),
                 () -> m.getLong(cell, CELL.field("value")), () -> m.setLong(cell, CELL.field("value"), 1),
-                () -> m.length(cell), () -> m.allocate(CELL)}) {
+                () -> m.length(cell), () -> m.allocate(CELL), m::poll}) {
             IllegalStateException e = assertThrows(IllegalStateException.class, access::run);
             assertTrue(e.getMessage().contains("closed"), e.getMessage());
         }
+        assertThrows(IllegalStateException.class, () -> heap.metadata.control().poll(),
+                "nothing else was attached: close() frees the control block; this thread's polls read the closed word");
         m.close();
         assertEquals(1, released.get());
         assertThrows(IllegalStateException.class, heap::attach);
     }
 
+    /**
+     * Allocators (a poll each, at the control block's raw address) closed under at a random
+     * moment, while they collect: each ends with "heap is closed", never a crash or a read of
+     * freed memory, and the control block is freed once, with the view, after both detached.
+     */
+    @Test
+    void allocatorsRacingCloseFailWithAnException() throws Exception {
+        long seed = ModelRunner.replaySeed() >= 0 ? ModelRunner.replaySeed() : System.nanoTime();
+        SplittableRandom random = new SplittableRandom(seed);
+        try {
+            for (int round = 0; round < 20; round++) {
+                AtomicInteger released = new AtomicInteger();
+                Heap heap = heap(released);
+                CountDownLatch allocating = new CountDownLatch(2);
+                AtomicReference<Throwable> wrong = new AtomicReference<>();
+                Thread[] allocators = new Thread[2];
+                for (int r = 0; r < allocators.length; r++) {
+                    allocators[r] = Thread.ofPlatform().name("allocator-" + r).start(() -> {
+                        try (Mutator m = heap.attach()) {
+                            allocating.countDown();
+                            while (true) {
+                                int c = m.allocate(CELL);
+                                m.setLong(c, CELL.field("value"), 7);
+                            }
+                        } catch (IllegalStateException expected) {
+                            if (!expected.getMessage().contains("closed")) {
+                                wrong.compareAndSet(null, expected);
+                            }
+                        } catch (Throwable e) {
+                            wrong.compareAndSet(null, e);
+                        }
+                    });
+                }
+                assertTrue(allocating.await(10, TimeUnit.SECONDS));
+                long spin = random.nextLong(2_000_000);
+                for (long end = System.nanoTime() + spin; System.nanoTime() < end; ) {
+                    Thread.onSpinWait();
+                }
+                heap.close();
+                for (Thread allocator : allocators) {
+                    assertTrue(allocator.join(Duration.ofSeconds(10)), allocator.getName() + " hung after close");
+                }
+                if (wrong.get() != null) {
+                    throw new AssertionError("round " + round + ": an allocator failed the wrong way", wrong.get());
+                }
+                assertEquals(1, released.get(), "round " + round + ": the view is released once, after both allocators detached");
+                assertThrows(IllegalStateException.class, () -> heap.metadata.control().poll(),
+                        "round " + round + ": the control block is freed with the view");
+            }
+        } catch (AssertionError e) {
+            throw new AssertionError("seed " + seed + " (replay: -Dfaultline.seed=" + seed + "): " + e.getMessage(), e);
+        }
+    }
+
     /** A reader in a loop without safepoints, closed under at a random moment: it ends with "heap is closed", never a crash. */
     @Test
     void readersRacingCloseFailWithAnException() throws Exception {
-        long seed = System.nanoTime();
+        long seed = ModelRunner.replaySeed() >= 0 ? ModelRunner.replaySeed() : System.nanoTime();
         SplittableRandom random = new SplittableRandom(seed);
         try {
             for (int round = 0; round < 20; round++) {
@@ -157,7 +231,7 @@ class CloseWithAttachedMutatorsTest {
                 assertEquals(1, released.get(), "round " + round + ": the view is released once, after both readers detached");
             }
         } catch (AssertionError e) {
-            throw new AssertionError("seed " + seed + ": " + e.getMessage(), e);
+            throw new AssertionError("seed " + seed + " (replay: -Dfaultline.seed=" + seed + "): " + e.getMessage(), e);
         }
     }
 }
