@@ -164,7 +164,7 @@ final class Allocator {
         int collections = 0;
         while (true) {
             heap.checkUsable();
-            long at = bytes > tlabBytes / 2 ? allocateDirect(bytes) : refill(m, bytes);
+            long at = bytes > tlabBytes / 2 ? allocateDirect(m, bytes) : refill(m, bytes);
             if (at >= 0) {
                 return at;
             }
@@ -187,10 +187,11 @@ final class Allocator {
         }
     }
 
-    private long allocateDirect(long bytes) {
+    private long allocateDirect(Mutator m, long bytes) {
         long at = claim(bytes);
         if (at >= 0) {
             prepare(at, at + bytes);
+            m.countAllocated(bytes);
             heap.collector.events().allocatedOutsideTlab(at); // concurrent marking: a black object's start
         }
         return at;
@@ -309,6 +310,7 @@ final class Allocator {
             ObjectLayout.writeFiller(heap.view, m.tlabTop, m.tlabEnd - m.tlabTop);
         }
         heap.collector.events().tlabRetired(m.tlabStart, m.tlabEnd); // concurrent marking: black objects' starts
+        m.countAllocated(m.tlabTop - m.tlabStart);
         m.tlabStart = 0;
         m.tlabTop = 0;
         m.tlabEnd = 0;

@@ -102,6 +102,7 @@ public final class Mutator implements AutoCloseable {
     private ObjectType lastType;
     private boolean closed;
     private volatile boolean detachedByPause;
+    /** Bytes allocated in retired TLABs and outside TLABs ({@link #countAllocated}). */
     private long allocatedBytes;
 
     Mutator(Heap heap) {
@@ -120,9 +121,18 @@ public final class Mutator implements AutoCloseable {
         return heap;
     }
 
-    /** Bytes this mutator has allocated. */
+    /** Bytes this mutator has allocated: in retired TLABs, in its TLAB now, and outside TLABs. */
     public long allocatedBytes() {
-        return allocatedBytes;
+        return allocatedBytes + (tlabTop - tlabStart);
+    }
+
+    /**
+     * Counts bytes allocated in a TLAB being retired, or outside any TLAB: the fast path counts
+     * nothing, its TLAB's used part is counted when the TLAB is retired. Called by this thread, or
+     * by a pausing thread while this mutator is parked.
+     */
+    void countAllocated(long bytes) {
+        allocatedBytes += bytes;
     }
 
     // ---- safepoints ------------------------------------------------------------------------
@@ -281,8 +291,10 @@ public final class Mutator implements AutoCloseable {
                 events.triggerReached(); // the heap is filling up: start marking now
             }
         }
-        allocatedBytes += bytes;
-        long p = raw(at, ObjectLayout.HEADER_BYTES, "allocate");
+        // No check against the view's size: the allocator handed out [at, at + bytes) inside the
+        // view, and the poll above saw the heap open, so the view stays mapped while this mutator
+        // is attached (Heap.close()).
+        long p = heap.viewAddress + at;
         RawMemory.ALL.set(LONG, p, headerWord);
         RawMemory.ALL.set(LONG, p + ObjectLayout.WORD_BYTES, classWord);
         return ObjectLayout.offsetToRef(at);
