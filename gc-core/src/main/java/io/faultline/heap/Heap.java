@@ -60,7 +60,7 @@ public final class Heap implements AutoCloseable {
     long viewAddress;
     /**
      * Where mutators read the POLL word ({@code Mutator.poll}): the control block's, until
-     * {@link #close()} points it at {@link ControlBlock#CLOSED_POLL_ADDRESS} before it frees
+     * {@link #close()} points it at {@link ControlBlock#closedPollAddress} before it frees
      * anything. A mutator of another thread may still read the old address; the control block
      * stays allocated until the last of them detaches ({@link #releaseViewIfNoOtherMutator}).
      */
@@ -322,7 +322,7 @@ public final class Heap implements AutoCloseable {
 
     /**
      * A mutator's poll found bits set in the POLL word {@code w}. Once the heap is closed the word
-     * may come from {@link ControlBlock#CLOSED_POLL_ADDRESS}: nothing here reads the control
+     * may come from {@link ControlBlock#closedPollAddress}: nothing here reads the control
      * block before the CLOSED bit is looked at, except for a failure the word itself reports.
      */
     void pollSlow(Mutator m, long w) {
@@ -357,7 +357,7 @@ public final class Heap implements AutoCloseable {
             }
             closed = true;
             viewBytes = 0; // every mutator access from now on throws "heap is closed"
-            pollAddress = ControlBlock.CLOSED_POLL_ADDRESS; // and every poll on this thread sees CLOSED
+            pollAddress = ControlBlock.closedPollAddress(); // and every poll on this thread sees CLOSED
         }
         control.setPollBits(ControlBlock.POLL_CLOSED);
         safepoints.shutdown(); // and no mutator attaches any more

@@ -95,19 +95,12 @@ public final class ControlBlock {
     public static final int EUCLEAN = 117;
 
     private static final VarHandle WORD = ValueLayout.JAVA_LONG.varHandle();
-    /** A poll word with only {@link #POLL_CLOSED} set, mapped for the process's life (see {@link #CLOSED_POLL_ADDRESS}). */
+    /** A poll word with only {@link #POLL_CLOSED} set, allocated for the process's life (see {@link #closedPollAddress}). */
     private static final MemorySegment CLOSED_POLL = Arena.global().allocate(ValueLayout.JAVA_LONG);
 
     static {
         CLOSED_POLL.set(ValueLayout.JAVA_LONG, 0, POLL_CLOSED);
     }
-
-    /**
-     * The address of a poll word that says "closed" forever: a closed heap points its mutators'
-     * raw poll here ({@code Heap.close()}) before its control block is freed, so a poll on the
-     * closing thread never reads freed memory.
-     */
-    public static final long CLOSED_POLL_ADDRESS = CLOSED_POLL.address();
 
     private final MemorySegment block;
 
@@ -170,6 +163,16 @@ public final class ControlBlock {
      */
     public long pollAddress() {
         return block.address() + POLL;
+    }
+
+    /**
+     * The address of a poll word that says "closed" forever: a closed heap points its mutators'
+     * raw poll there ({@code Heap.close()}) before its control block is freed, so a poll on the
+     * closing thread never reads freed memory. (A method, not a constant: it is not part of the
+     * layout that {@code layout.h} mirrors.)
+     */
+    public static long closedPollAddress() {
+        return CLOSED_POLL.address();
     }
 
     /**
