@@ -173,6 +173,116 @@ class ConcurrentCycleTest {
         }
     }
 
+    /** Holds the collector after the initial mark, then again after planning, in one cycle. */
+    static final class TwoHolds implements MarkingHooks {
+        final CountDownLatch marking = new CountDownLatch(1);
+        final CountDownLatch releaseMarking = new CountDownLatch(1);
+        final CountDownLatch planned = new CountDownLatch(1);
+        final CountDownLatch releasePlanned = new CountDownLatch(1);
+
+        @Override
+        public void initialMarkDone(long cycle) {
+            if (marking.getCount() > 0) {
+                marking.countDown();
+                LostObjectRaceTest.await(releaseMarking);
+            }
+        }
+
+        @Override
+        public void beforeFlip(long cycle) {
+            if (planned.getCount() > 0) {
+                planned.countDown();
+                LostObjectRaceTest.await(releasePlanned);
+            }
+        }
+    }
+
+    /** Allocates n boxes, each hung from the one before (from {@code h}'s object), and returns their offsets. */
+    private static long[] chain(Mutator m, int h, int n) {
+        long[] offsets = new long[n];
+        int tail = m.push(m.handle(h));
+        for (int i = 0; i < n; i++) {
+            int b = box(m, i);
+            offsets[i] = ObjectLayout.refToOffset(b);
+            m.setRef(m.handle(tail), SLOT, b);
+            m.setHandle(tail, b);
+        }
+        return offsets;
+    }
+
+    /**
+     * Black allocation's starts: what mutators allocate while the collector marks is walked by the
+     * collector before it plans, not by the mutators (their retired TLABs and objects outside
+     * TLABs have no start recorded until then); what they allocate after the remark is walked by
+     * the mutator as it retires each TLAB. Every start is recorded before the flip, and the
+     * objects survive the compaction.
+     */
+    @Test
+    void blackStartsAreRecordedByTheCollectorWhileMarkingAndByTheMutatorAfterTheRemark() throws Exception {
+        TwoHolds holds = new TwoHolds();
+        try (Heap heap = heap(holds, 1, 16L << 20, null); Mutator m = heap.attach()) {
+            var starts = HeapInternals.metadata(heap).objectStarts();
+            int hHead = m.push(box(m, -1));
+            AtomicReference<Throwable> failed = new AtomicReference<>();
+            Thread t = startCollect(heap, failed);
+            while (holds.marking.getCount() > 0 && t.isAlive()) {
+                m.poll();
+            }
+            assertEquals(0, holds.marking.getCount(), "the collector never reached the initial mark: " + failed.get());
+            // While marking: 3,000 boxes over several TLABs, and an array outside any TLAB.
+            long[] whileMarking = chain(m, hHead, 3000);
+            int big = m.allocateLongArray(5000);
+            long bigOffset = ObjectLayout.refToOffset(big);
+            m.setLongAt(big, 4999, 77);
+            int hBig = m.push(big);
+            for (long off : whileMarking) {
+                assertFalse(starts.isStart(off), "a mutator recorded the start of 0x" + Long.toHexString(off) + " while the collector marked");
+            }
+            assertFalse(starts.isStart(bigOffset), "a mutator recorded the array outside TLABs while the collector marked");
+            m.enterSafeRegion();
+            holds.releaseMarking.countDown();
+            LostObjectRaceTest.await(holds.planned);
+            m.leaveSafeRegion();
+            for (long off : whileMarking) {
+                assertTrue(starts.isStart(off), "the collector's walk missed the start of 0x" + Long.toHexString(off));
+            }
+            assertTrue(starts.isStart(bigOffset), "the collector's walk missed the array outside TLABs");
+            // After the remark: 3,000 more; every TLAB retired by a refill is walked by this mutator.
+            int hTail = m.push(m.handle(hHead));
+            for (int b = m.handle(hTail); m.getRef(b, SLOT) != 0; b = m.getRef(b, SLOT)) {
+                m.setHandle(hTail, m.getRef(b, SLOT));
+            }
+            long[] afterRemark = chain(m, hTail, 3000);
+            // A box more than a TLAB below the last one lies in a TLAB already retired (the last may be open).
+            long retiredBelow = afterRemark[afterRemark.length - 1] - HeapConfig.DEFAULT_TLAB_BYTES;
+            int walked = 0;
+            for (long off : afterRemark) {
+                if (off < retiredBelow) {
+                    assertTrue(starts.isStart(off), "the mutator's TLAB walk missed the start of 0x" + Long.toHexString(off));
+                    walked++;
+                }
+            }
+            assertTrue(walked > 1000, "too few boxes in retired TLABs to show the mutator's walk: " + walked);
+            m.enterSafeRegion();
+            holds.releasePlanned.countDown();
+            assertTrue(t.join(Duration.ofSeconds(60)), "the collection hung");
+            m.leaveSafeRegion();
+            if (failed.get() != null) {
+                throw new AssertionError(failed.get());
+            }
+            heap.awaitCompaction();
+            int i = -1;
+            for (int b = m.handle(hHead); b != 0; b = m.getRef(b, SLOT)) {
+                long expected = i < 0 ? -1 : i < 3000 ? i : i - 3000;
+                assertEquals(expected, m.getLong(b, VALUE), "box " + i + " of the chain after the compaction");
+                i++;
+            }
+            assertEquals(6000, i, "boxes in the chain after the compaction");
+            assertEquals(77, m.getLongAt(m.handle(hBig), 4999));
+            assertTrue(heap.verify().ok());
+        }
+    }
+
     /**
      * A mutator that runs on without polling (a long read-only walk) does not hold the world
      * stopped: the initial mark is offered, not forced, and the mutator runs it at its next poll,
