@@ -249,7 +249,7 @@ final class ConcurrentCycle implements CycleScheduler.Cycle, AutoCloseable {
         if (toBase == 0) {
             Collector.keepNullGuard(metadata);
         }
-        black.begin();
+        black.begin(markStartTop);
         work.reset();
         marking.begin(heap.view(), heap.collectorReadView(), base, markStartTop);
         phase = Phase.MARKING;
@@ -263,20 +263,15 @@ final class ConcurrentCycle implements CycleScheduler.Cycle, AutoCloseable {
         marking.remark();
         heap.retireTlabs();
         topAtRemark = heap.top();
-        black.remarked(topAtRemark);
         phase = Phase.REMARKED;
         long nanos = System.nanoTime() - t0;
         stats.pause(PauseKind.REMARK, nanos);
         log.remark(cycle, marking.remarkEntries(), nanos, safepointNanos);
     }
 
-    /**
-     * Black allocation up to the remark top (its starts recorded, its words marked), then the plan
-     * of {@code [0, remark top)}; false if abandoned.
-     */
+    /** Black allocation up to the remark top, then the plan of {@code [0, remark top)}; false if abandoned. */
     private boolean planConcurrently() {
         if (topAtRemark > markStartTop) {
-            black.walkMarked(markStartTop, topAtRemark);
             bitmap.markRange(markStartTop, (topAtRemark - markStartTop) >>> ObjectLayout.LOG_WORD_BYTES);
         }
         bitmap.clearToChunkEnd(topAtRemark);

@@ -21,9 +21,8 @@ import java.lang.foreign.MemorySegment;
  * unmapped only once no mutator of another thread is attached ({@code Heap.close()}); its poll
  * reads the control block's POLL word, which is freed at the same moment, or after close a word
  * that is never freed. The black
- * allocation walks ({@code BlackAllocation}): a range checked to end inside the view, walked by
- * the attached mutator that retired it, inside a pause, or by the collector inside its abortable
- * work.
+ * TLAB walk ({@code BlackAllocation.tlabRetired}): a retired TLAB checked to end inside the view,
+ * walked by its attached mutator or inside a pause.
  */
 public final class RawMemory {
     /** Every address, from 0: {@code ALL.get(layout, address)}. */
