@@ -128,9 +128,7 @@ final class Marker {
             return;
         }
         if (off < lowest || off >= limit) {
-            throw new IllegalStateException("marking: reference 0x" + Integer.toHexString(ref)
-                    + (holder < 0 ? " in a root" : " in slot " + slot + " of the object at 0x" + Long.toHexString(holder))
-                    + " is outside the used heap [0x" + Long.toHexString(lowest) + ", 0x" + Long.toHexString(limit) + ")");
+            throw outsideUsedHeap(ref, holder, slot);
         }
         if (bitmap.isMarkedUnchecked(off)) {
             return;
@@ -142,9 +140,7 @@ final class Marker {
         // and the object inside the segment it is read through.
         if (words < ObjectLayout.MIN_OBJECT_WORDS || end > limit || (off < split && end > split)
                 || ObjectLayout.refSlotOffset(ObjectLayout.refCount(header)) > words << 3) {
-            throw new IllegalStateException("marking: object at 0x" + Long.toHexString(off) + " has a bad header ("
-                    + words + " words)" + (holder < 0 ? ", held by a root" : ", held by slot " + slot
-                    + " of the object at 0x" + Long.toHexString(holder)));
+            throw badHeader(off, words, holder, slot);
         }
         if (atomic) {
             if (!bitmap.markObject(off, words)) {
@@ -164,6 +160,21 @@ final class Marker {
         objects++;
         ensure(1);
         stack[sp++] = ref;
+    }
+
+    // The messages are built out of line: with them inside, mark() was too large for the JIT to
+    // inline into drain(), and every reference traced paid a call.
+
+    private IllegalStateException outsideUsedHeap(int ref, long holder, long slot) {
+        return new IllegalStateException("marking: reference 0x" + Integer.toHexString(ref)
+                + (holder < 0 ? " in a root" : " in slot " + slot + " of the object at 0x" + Long.toHexString(holder))
+                + " is outside the used heap [0x" + Long.toHexString(lowest) + ", 0x" + Long.toHexString(limit) + ")");
+    }
+
+    private static IllegalStateException badHeader(long off, long words, long holder, long slot) {
+        return new IllegalStateException("marking: object at 0x" + Long.toHexString(off) + " has a bad header ("
+                + words + " words)" + (holder < 0 ? ", held by a root" : ", held by slot " + slot
+                + " of the object at 0x" + Long.toHexString(holder)));
     }
 
     /**

@@ -92,6 +92,13 @@ public final class MarkBitmap {
     /** {@link #markRange} without the segment's checks, under {@link #isMarkedUnchecked}'s conditions. */
     public void markRangeUnchecked(long offset, long words) {
         long w = offset >>> 3;
+        int first = (int) (w & 63);
+        if (words <= 64 - first) { // the object lies within one entry: most objects, one OR and no loop
+            long at = bitsAddress + ((w >>> 6) << 3);
+            long mask = words == 64 ? -1L : ((1L << words) - 1) << first;
+            RawMemory.ALL.set(U64, at, RawMemory.ALL.get(U64, at) | mask);
+            return;
+        }
         long end = w + words;
         while (w < end) {
             long at = bitsAddress + ((w >>> 6) << 3);
