@@ -127,86 +127,66 @@ class CloseWithAttachedMutatorsTest {
         assertThrows(IllegalStateException.class, heap::attach);
     }
 
+    /** What a racing thread does with its own mutator until the heap closes under it. */
+    @FunctionalInterface
+    interface Racer {
+        /** Runs until an access throws; counts {@code ready} down once it is under way. */
+        void run(Mutator m, CountDownLatch ready);
+    }
+
     /**
      * Allocators (a poll each, at the control block's raw address) closed under at a random
      * moment, while they collect: each ends with "heap is closed", never a crash or a read of
-     * freed memory, and the control block is freed once, with the view, after both detached.
+     * freed memory.
      */
     @Test
     void allocatorsRacingCloseFailWithAnException() throws Exception {
-        long seed = ModelRunner.replaySeed() >= 0 ? ModelRunner.replaySeed() : System.nanoTime();
-        SplittableRandom random = new SplittableRandom(seed);
-        try {
-            for (int round = 0; round < 20; round++) {
-                AtomicInteger released = new AtomicInteger();
-                Heap heap = heap(released);
-                CountDownLatch allocating = new CountDownLatch(2);
-                AtomicReference<Throwable> wrong = new AtomicReference<>();
-                Thread[] allocators = new Thread[2];
-                for (int r = 0; r < allocators.length; r++) {
-                    allocators[r] = Thread.ofPlatform().name("allocator-" + r).start(() -> {
-                        try (Mutator m = heap.attach()) {
-                            allocating.countDown();
-                            while (true) {
-                                int c = m.allocate(CELL);
-                                m.setLong(c, CELL.field("value"), 7);
-                            }
-                        } catch (IllegalStateException expected) {
-                            if (!expected.getMessage().contains("closed")) {
-                                wrong.compareAndSet(null, expected);
-                            }
-                        } catch (Throwable e) {
-                            wrong.compareAndSet(null, e);
-                        }
-                    });
-                }
-                assertTrue(allocating.await(10, TimeUnit.SECONDS));
-                long spin = random.nextLong(2_000_000);
-                for (long end = System.nanoTime() + spin; System.nanoTime() < end; ) {
-                    Thread.onSpinWait();
-                }
-                heap.close();
-                for (Thread allocator : allocators) {
-                    assertTrue(allocator.join(Duration.ofSeconds(10)), allocator.getName() + " hung after close");
-                }
-                if (wrong.get() != null) {
-                    throw new AssertionError("round " + round + ": an allocator failed the wrong way", wrong.get());
-                }
-                assertEquals(1, released.get(), "round " + round + ": the view is released once, after both allocators detached");
-                assertThrows(IllegalStateException.class, () -> heap.metadata.control().poll(),
-                        "round " + round + ": the control block is freed with the view");
+        raceClose("allocator", 2_000_000, (m, ready) -> {
+            ready.countDown();
+            while (true) {
+                int c = m.allocate(CELL);
+                m.setLong(c, CELL.field("value"), 7);
             }
-        } catch (AssertionError e) {
-            throw new AssertionError("seed " + seed + " (replay: -Dfaultline.seed=" + seed + "): " + e.getMessage(), e);
-        }
+        });
     }
 
     /** A reader in a loop without safepoints, closed under at a random moment: it ends with "heap is closed", never a crash. */
     @Test
     void readersRacingCloseFailWithAnException() throws Exception {
+        raceClose("reader", 200_000, (m, ready) -> {
+            int h = list(m, 2000);
+            ready.countDown();
+            long sum = 0;
+            while (true) {
+                for (int c = m.handle(h); c != 0; c = m.getRef(c, 0)) {
+                    sum += m.getLong(c, CELL.field("value"));
+                }
+                if (sum == 42) {
+                    Thread.onSpinWait(); // keeps sum alive
+                }
+            }
+        });
+    }
+
+    /**
+     * 20 seeded rounds: two threads run {@code racer}, each with its own mutator, and the heap
+     * closes under them after a random spin of up to {@code maxSpinNanos}. Each must end with
+     * "heap is closed"; the view and the control block are released once, after both detached.
+     */
+    private static void raceClose(String name, long maxSpinNanos, Racer racer) throws Exception {
         long seed = ModelRunner.replaySeed() >= 0 ? ModelRunner.replaySeed() : System.nanoTime();
         SplittableRandom random = new SplittableRandom(seed);
         try {
             for (int round = 0; round < 20; round++) {
                 AtomicInteger released = new AtomicInteger();
                 Heap heap = heap(released);
-                CountDownLatch reading = new CountDownLatch(2);
+                CountDownLatch ready = new CountDownLatch(2);
                 AtomicReference<Throwable> wrong = new AtomicReference<>();
-                Thread[] readers = new Thread[2];
-                for (int r = 0; r < readers.length; r++) {
-                    readers[r] = Thread.ofPlatform().name("reader-" + r).start(() -> {
+                Thread[] racers = new Thread[2];
+                for (int r = 0; r < racers.length; r++) {
+                    racers[r] = Thread.ofPlatform().name(name + "-" + r).start(() -> {
                         try (Mutator m = heap.attach()) {
-                            int h = list(m, 2000);
-                            reading.countDown();
-                            long sum = 0;
-                            while (true) {
-                                for (int c = m.handle(h); c != 0; c = m.getRef(c, 0)) {
-                                    sum += m.getLong(c, CELL.field("value"));
-                                }
-                                if (sum == 42) {
-                                    Thread.onSpinWait(); // keeps sum alive
-                                }
-                            }
+                            racer.run(m, ready);
                         } catch (IllegalStateException expected) {
                             if (!expected.getMessage().contains("closed")) {
                                 wrong.compareAndSet(null, expected);
@@ -216,19 +196,21 @@ class CloseWithAttachedMutatorsTest {
                         }
                     });
                 }
-                assertTrue(reading.await(10, TimeUnit.SECONDS));
-                long spin = random.nextLong(200_000);
+                assertTrue(ready.await(10, TimeUnit.SECONDS));
+                long spin = random.nextLong(maxSpinNanos);
                 for (long end = System.nanoTime() + spin; System.nanoTime() < end; ) {
                     Thread.onSpinWait();
                 }
                 heap.close();
-                for (Thread reader : readers) {
-                    assertTrue(reader.join(Duration.ofSeconds(10)), reader.getName() + " hung after close");
+                for (Thread t : racers) {
+                    assertTrue(t.join(Duration.ofSeconds(10)), t.getName() + " hung after close");
                 }
                 if (wrong.get() != null) {
-                    throw new AssertionError("round " + round + ": a reader failed the wrong way", wrong.get());
+                    throw new AssertionError("round " + round + ": a " + name + " failed the wrong way", wrong.get());
                 }
-                assertEquals(1, released.get(), "round " + round + ": the view is released once, after both readers detached");
+                assertEquals(1, released.get(), "round " + round + ": the view is released once, after both " + name + "s detached");
+                assertThrows(IllegalStateException.class, () -> heap.metadata.control().poll(),
+                        "round " + round + ": the control block is freed with the view");
             }
         } catch (AssertionError e) {
             throw new AssertionError("seed " + seed + " (replay: -Dfaultline.seed=" + seed + "): " + e.getMessage(), e);
