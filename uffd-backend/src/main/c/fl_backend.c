@@ -69,6 +69,8 @@ struct fl_heap {
 	struct fl_compactor compactor;
 	struct fl_protocol protocol;
 	int64_t sources_populated; /* from-space below this offset was populated for reading this cycle */
+	uint64_t *kept_populated; /* CONTINUE KEEP: per half, a bit per page whose alias entry the builders made */
+	size_t kept_words;        /* words of kept_populated per half */
 	int64_t *src;       /* COPY/MOVE: per page, address of its built bytes */
 	size_t src_bytes;
 	char *slots;        /* COPY/MOVE: FL_SLOTS build buffers of slot_pages pages */
@@ -147,6 +149,9 @@ static inline int take_injected_errno(int64_t *hook)
 #ifndef MADV_POPULATE_READ
 #define MADV_POPULATE_READ 22
 #endif
+#ifndef MADV_POPULATE_WRITE
+#define MADV_POPULATE_WRITE 23
+#endif
 
 /*
  * Populates the page tables of the from-space a run of [first, first + n) will read, with one
@@ -184,11 +189,46 @@ static void populate_sources(struct fl_heap *h, int64_t first, int64_t n)
 	madvise(h->from + lo, (size_t)(hi - lo), MADV_POPULATE_READ); /* best effort: a failure only costs time */
 }
 
+/* Runs body for each word w of a page bitmap that covers pages [from, to), mask the bits of those pages in it. */
+#define FOR_BITMAP_WORDS(from, to, w, mask, body)                                                      \
+	for (int64_t p_ = (from); p_ < (to);) {                                                          \
+		int64_t w = p_ >> 6;                                                                      \
+		int b_ = (int)(p_ & 63);                                                                  \
+		int64_t take_ = 64 - b_ < (to) - p_ ? 64 - b_ : (to) - p_;                                \
+		uint64_t mask = (take_ == 64 ? ~0ULL : ((1ULL << take_) - 1)) << b_;                      \
+		body;                                                                                     \
+		p_ += take_;                                                                              \
+	}
+
+/*
+ * CONTINUE with KEEP: the halves keep their page cache and the alias its entries across cycles, so
+ * a to-space page needs a new entry (and, the first time, a page) only where this half's to-space
+ * never reached before. A run with such a page has its alias range populated for writing with one
+ * MADV_POPULATE_WRITE, instead of by a fault per page inside the copy; a bit per page and half
+ * remembers what was populated (KEEP never punches the halves, so a bit never has to be cleared).
+ * The bits are a hint: two builders may populate the same run, which costs time only.
+ */
+static void populate_kept_targets(struct fl_heap *h, int64_t first, int64_t n)
+{
+	uint64_t *bits = h->kept_populated + (h->to_half_offset != 0 ? h->kept_words : 0);
+	int missing = 0;
+	FOR_BITMAP_WORDS(first, first + n, w, mask, missing |= (__atomic_load_n(&bits[w], __ATOMIC_RELAXED) & mask) != mask);
+	if (!missing)
+		return;
+	int64_t bytes = n * h->page_size;
+	if (madvise(h->alias + h->to_half_offset + first * h->page_size, (size_t)bytes, MADV_POPULATE_WRITE) != 0)
+		return; /* best effort: the copy's faults make the entries, as without this */
+	STAT_ADD(h, FL_STAT_KEPT_POPULATED_BYTES, bytes);
+	FOR_BITMAP_WORDS(first, first + n, w, mask, __atomic_fetch_or(&bits[w], mask, __ATOMIC_RELAXED));
+}
+
 static void supply_pages(void *ctx, struct fl_target *t, int64_t first, int64_t n)
 {
 	struct fl_heap *h = ctx;
 	int64_t t0 = now_ns();
 	populate_sources(h, first, n);
+	if (h->kept_populated != NULL)
+		populate_kept_targets(h, first, n);
 	STAT_ADD(h, FL_STAT_SUPPLY_NS, now_ns() - t0);
 	t->supply_errno = 0;
 	if (h->mode == FL_MODE_CONTINUE) {
@@ -756,6 +796,12 @@ int fl_heap_attach(struct fl_heap *h, const void *bitmap, const void *offsets, c
 			return errno;
 		memset(h->poison_page, FL_POISON_BYTE, (size_t)h->page_size);
 	}
+	if (h->mode == FL_MODE_CONTINUE && h->supply == FL_SUPPLY_KEEP && h->kept_populated == NULL) {
+		h->kept_words = (size_t)((h->capacity / (uint64_t)h->page_size + 63) / 64);
+		h->kept_populated = map_anonymous(2 * h->kept_words * sizeof(uint64_t));
+		if (h->kept_populated == NULL)
+			return errno;
+	}
 	h->compactor.bitmap = bitmap;
 	h->compactor.offsets = offsets;
 	h->compactor.first = first;
@@ -849,6 +895,8 @@ void fl_heap_free(struct fl_heap *h)
 		munmap(h->slots, (size_t)(FL_SLOTS * h->slot_pages * h->page_size));
 	if (h->poison_page != NULL)
 		munmap(h->poison_page, (size_t)h->page_size);
+	if (h->kept_populated != NULL)
+		munmap(h->kept_populated, 2 * h->kept_words * sizeof(uint64_t));
 	close(h->wake_fd);
 	free(h);
 }

@@ -161,7 +161,14 @@ public final class UffdBackend implements HeapBackend {
          * its last byte's source was live, so the page was one copy and one walk
          * ({@code compact_page}; {@code io.faultline.gc.compact.PageCompactor}).
          */
-        DENSE_BUILT
+        DENSE_BUILT,
+        /**
+         * CONTINUE with {@code KEEP}: bytes of to-space whose alias entries (and, the first time,
+         * page cache) the builders made with one {@code MADV_POPULATE_WRITE} per run, where the
+         * half's to-space never reached before; below that the kept entries serve. Grows while
+         * the heap's live data grows, then stays.
+         */
+        KEPT_POPULATED_BYTES
     }
 
     private final Mode mode;
