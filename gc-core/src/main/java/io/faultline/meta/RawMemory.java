@@ -20,9 +20,8 @@ import java.lang.foreign.MemorySegment;
  * checked against the heap's view size, which {@code close()} sets to 0 first, and the view is
  * unmapped only once no mutator of another thread is attached ({@code Heap.close()}); its poll
  * reads the control block's POLL word, which is freed at the same moment, or after close a word
- * that is never freed. The black
- * TLAB walk ({@code BlackAllocation.tlabRetired}): a retired TLAB checked to end inside the view,
- * walked by its attached mutator or inside a pause.
+ * that is never freed. The black TLAB walk ({@code BlackAllocation.tlabRetired}): a retired TLAB
+ * checked to end inside the view, walked by its attached mutator or inside a pause.
  */
 public final class RawMemory {
     /** Every address, from 0: {@code ALL.get(layout, address)}. */

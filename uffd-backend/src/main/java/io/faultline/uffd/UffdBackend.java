@@ -16,6 +16,7 @@ import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.concurrent.atomic.LongAdder;
 import java.util.concurrent.locks.ReentrantReadWriteLock;
 
 /**
@@ -693,7 +694,7 @@ public final class UffdBackend implements HeapBackend {
 
     private volatile boolean populate = true;
     /** Bytes of the allocation area populated fresh ({@code MADV_POPULATE_WRITE}), over the heap's life. */
-    private final java.util.concurrent.atomic.LongAdder populatedBytes = new java.util.concurrent.atomic.LongAdder();
+    private final LongAdder populatedBytes = new LongAdder();
     /**
      * The allocation area is advised huge pages (see {@link UffdOptions.AllocationPages#HUGE}):
      * written by the constructor and under lock, read by {@link #counters()}.
@@ -826,8 +827,8 @@ public final class UffdBackend implements HeapBackend {
         synchronized (lock) {
             m.put("recycled_allocation_bytes", recycledBytes);
             m.put("consumed_recycled_bytes", consumedRecycledBytes);
-            m.put("populated_bytes", populatedBytes.sum());
         }
+        m.put("populated_bytes", populatedBytes.sum());
         return m;
     }
 
