@@ -119,6 +119,11 @@ class JmhSmokeTest {
     }
 
     @Test
+    void blackAllocation() throws RunnerException {
+        runs(once(io.faultline.gc.BlackAllocationBench.class), 2);
+    }
+
+    @Test
     void pause() throws RunnerException {
         runs(once(PauseBench.class).param("backend", backends()).param("heapMb", "16").param("roots", "64"), backends().length);
     }

@@ -1,5 +1,6 @@
 package io.faultline.gc;
 
+import io.faultline.meta.MetadataDescriptor;
 import io.faultline.meta.ObjectStartBitmap;
 import io.faultline.meta.RawMemory;
 import io.faultline.model.ObjectLayout;
@@ -56,26 +57,40 @@ final class BlackAllocation {
         // Every header read lies in [start, end), inside the view, which stays mapped while the
         // reporting thread is attached or pausing: read through RawMemory, without the segment's
         // per-access checks (the walk reads every header of every black object).
+        //
+        // The next header's address is predicted to be this object's size further on (a TLAB
+        // mostly holds objects of a few sizes, often of one), and a branch that is rarely taken
+        // corrects it: with a += size(header(a)) every header load waits for the last one, a
+        // chain of cache latencies. The inner loop covers one bitmap entry, so that it keeps its
+        // few variables in registers; the entry is written once, after it.
         long base = view.address();
         long first = ObjectStartBitmap.entryOf(start);
-        long entry = first;
-        long mask = 0;
+        long predicted = -1;
         for (long a = start; a < end; ) {
-            long e = ObjectStartBitmap.entryOf(a);
-            if (e != entry) {
-                write(entry, mask, entry == first);
-                entry = e;
-                mask = 0;
-            }
-            mask |= ObjectStartBitmap.bitOf(a);
-            long words = ObjectLayout.sizeWords(RawMemory.ALL.get(LONG, base + a));
-            if (words == 0) {
-                throw new IllegalStateException("black allocation: zero header at 0x" + Long.toHexString(a)
-                        + " in the retired TLAB [0x" + Long.toHexString(start) + ", 0x" + Long.toHexString(end) + ")");
-            }
-            a += words << ObjectLayout.LOG_WORD_BYTES;
+            long entry = ObjectStartBitmap.entryOf(a);
+            long entryEnd = Math.min((entry + 1) << MetadataDescriptor.LOG_CHUNK_BYTES, end);
+            long mask = 0;
+            do {
+                mask |= ObjectStartBitmap.bitOf(a);
+                long bytes = ObjectLayout.sizeWords(RawMemory.ALL.get(LONG, base + a)) << ObjectLayout.LOG_WORD_BYTES;
+                long next = a + predicted;
+                if (bytes != predicted) {
+                    predicted = checkedSize(bytes, a, start, end);
+                    next = a + bytes;
+                }
+                a = next;
+            } while (a < entryEnd);
+            write(entry, mask, entry == first || a >= end);
         }
-        write(entry, mask, true);
+    }
+
+    /** {@code bytes}, the size of the object at {@code a} in the TLAB {@code [start, end)}, unless it is 0 (damage). */
+    private static long checkedSize(long bytes, long a, long start, long end) {
+        if (bytes == 0) {
+            throw new IllegalStateException("black allocation: zero header at 0x" + Long.toHexString(a)
+                    + " in the retired TLAB [0x" + Long.toHexString(start) + ", 0x" + Long.toHexString(end) + ")");
+        }
+        return bytes;
     }
 
     /** An object was allocated outside a TLAB at {@code at}. */
