@@ -70,6 +70,7 @@ public final class RunCommand {
                     .backend(o.injectDamage() ? DamageInjectingBackend.wrap(backend.factory()) : backend.factory())
                     .concurrentCompaction(!o.stw())
                     .concurrentMarking(!o.stwMarking())
+                    .youngCycles(!o.noYoungCycles())
                     .compactorThreads(o.gcThreads())
                     .verifyAfterGc(o.verify())
                     .checkedAccess(o.checked())

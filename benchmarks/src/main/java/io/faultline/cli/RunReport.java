@@ -75,6 +75,7 @@ public record RunReport(
         pauses(b, "Full", stats.fullPauses());
         field(b, "concurrentCycles", stats.concurrentCycles());
         field(b, "abandonedCycles", stats.abandonedCycles());
+        field(b, "youngCycles", stats.youngCycles());
         field(b, "concurrentMarkMs", ms(stats.concurrentMarkNanos()));
         field(b, "concurrentPlanMs", ms(stats.concurrentPlanNanos()));
         field(b, "blackBytes", stats.blackBytes());

@@ -42,6 +42,12 @@ public final class Collector implements AutoCloseable {
     private final CollectorSettings settings;
     private final Marker marker;
     private final Planner planner;
+    private final OldGeneration old;
+
+    /** Young cycles' state, shared with {@link ConcurrentCycle}. */
+    OldGeneration oldGeneration() {
+        return old;
+    }
     private final Compaction compaction;
     private final CompactorPool pool;
     private final Verification verification;
@@ -67,6 +73,7 @@ public final class Collector implements AutoCloseable {
         this.marker = new Marker(metadata.bitmap(), metadata.objectStarts(), false, null);
         this.planner = new Planner(metadata.bitmap(), metadata.objectStarts(), metadata.offsets(), metadata.firstObjects(),
                 metadata.pageSize());
+        this.old = new OldGeneration(settings.youngCycles() && heap.cards() != null, heap, metadata);
         PageCompactor compactor = new PageCompactor(metadata.bitmap(), metadata.offsets(), metadata.firstObjects(), metadata.pageSize());
         this.failure = new HeapFailure(control, metadata.pageSize());
         this.verification = new Verification(settings.verifyAfterGc());
@@ -156,7 +163,9 @@ public final class Collector implements AutoCloseable {
         long tMark = System.nanoTime();
         mark(fromBase, used, toBase);
         long tPlan = System.nanoTime();
+        planner.setOld(0, old);
         long newTop = planner.plan(heap.view(), heap.collectorReadView(), used, toBase);
+        old.promote(newTop);
         long tRoots = System.nanoTime();
         flip.flipRoots();
         long tSetup = System.nanoTime();

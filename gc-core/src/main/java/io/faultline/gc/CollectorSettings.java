@@ -15,10 +15,11 @@ package io.faultline.gc;
  * @param concurrentMarking     mark and plan outside the pauses (false: inside one pause)
  * @param markingThreads        threads that mark concurrently
  * @param markingHeadroomPercent free space, in percent of what the last collection freed, below which a cycle starts
+ * @param youngCycles           cycles that start by themselves may leave the objects earlier cycles kept alone
  * @param markingHooks          callbacks at the points of a concurrent cycle
  */
 public record CollectorSettings(boolean concurrentCompaction, int compactorThreads, long compactionStepPages,
                                 long runPages, long faultAroundPages, long releaseBatchBytes, boolean verifyAfterGc,
                                 boolean relocateEveryObject, boolean concurrentMarking, int markingThreads,
-                                int markingHeadroomPercent, MarkingHooks markingHooks) {
+                                int markingHeadroomPercent, boolean youngCycles, MarkingHooks markingHooks) {
 }

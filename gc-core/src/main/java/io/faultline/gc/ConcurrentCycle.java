@@ -77,6 +77,7 @@ final class ConcurrentCycle implements CycleScheduler.Cycle, AutoCloseable {
     private final ControlBlock control;
     private final AbortableWork work = new AbortableWork();
     private final ConcurrentMarking marking;
+    private final OldGeneration old;
     private final ReentrantLock driving = new ReentrantLock();
     private final PauseOffer offer;
     private final CycleScheduler scheduler;
@@ -111,6 +112,8 @@ final class ConcurrentCycle implements CycleScheduler.Cycle, AutoCloseable {
         this.offer = new PauseOffer(collector, heap, control, failure);
         this.marking = new ConcurrentMarking(heap, bitmap, starts, work, hooks, failure, settings.markingThreads());
         this.scheduler = new CycleScheduler(this, collector, heap, stats, log, failure, settings.markingHeadroomPercent());
+        this.old = collector.oldGeneration();
+        this.marking.setOldGeneration(old);
         rearm(ObjectLayout.HEADER_BYTES, flip.allocationLimit(0), 0, 0);
     }
 
@@ -180,7 +183,8 @@ final class ConcurrentCycle implements CycleScheduler.Cycle, AutoCloseable {
             long m0 = System.nanoTime();
             boolean marked = concurrently("concurrent mark", marking::markConcurrently, Phase.MARKED);
             markNanos = System.nanoTime() - m0;
-            log.concurrentMark(cycle, marking.rounds(), marking.objectsMarked(), marking.satbEntries(), markNanos);
+            log.concurrentMark(cycle, marking.rounds(), marking.objectsMarked(), marking.satbEntries(),
+                    old.youngEnd() > 0 ? old.dirtyCards() : -1, markNanos);
             if (!marked) {
                 return;
             }
@@ -249,13 +253,15 @@ final class ConcurrentCycle implements CycleScheduler.Cycle, AutoCloseable {
         if (toBase == 0) {
             Collector.keepNullGuard(metadata);
         }
+        long youngEnd = old.beginCycle(requested, toBase);
+        planner.setOld(youngEnd, old);
         black.begin(markStartTop);
         work.reset();
         marking.begin(heap.view(), heap.collectorReadView(), base, markStartTop);
         phase = Phase.MARKING;
         long nanos = System.nanoTime() - t0;
         stats.pause(PauseKind.INITIAL_MARK, nanos);
-        log.initialMark(cycle, cause, marking.rootCount(), nanos, safepointNanos);
+        log.initialMark(cycle, cause, youngEnd, marking.rootCount(), nanos, safepointNanos);
         return true;
     }
 
@@ -290,6 +296,7 @@ final class ConcurrentCycle implements CycleScheduler.Cycle, AutoCloseable {
         }
         bitmap.clearToChunkEnd(used);
         long newTop = planner.extend(heap.view(), used);
+        old.promote(newTop);
         long r0 = System.nanoTime();
         flip.flipRoots();
         long p0 = System.nanoTime();
@@ -300,7 +307,8 @@ final class ConcurrentCycle implements CycleScheduler.Cycle, AutoCloseable {
         phase = Phase.IDLE;
         long end = System.nanoTime();
         stats.pause(PauseKind.FLIP, end - t0);
-        stats.concurrentCycle(markNanos, planNanos, used - markStartTop, marking.satbEntries() + marking.remarkEntries());
+        stats.concurrentCycle(markNanos, planNanos, used - markStartTop, marking.satbEntries() + marking.remarkEntries(),
+                old.youngEnd() > 0);
         log.pause(cycle, "Flip", cause, used, newTop, metadata.capacity(), end - t0);
         log.flipPhases(cycle, safepointNanos, r0 - e0, p0 - r0, backendNanos, end - p0 - backendNanos);
         collector.verifyStopTheWorldCompaction(cycle);

@@ -119,6 +119,13 @@ final class ConcurrentMarking implements AutoCloseable {
         heap.setSatbBarrier(true, markStartTop);
     }
 
+    private OldGeneration old;
+
+    /** Once, before the first cycle: where a young cycle's dirty cards are. */
+    void setOldGeneration(OldGeneration old) {
+        this.old = old;
+    }
+
     /** Roots in the last snapshot. */
     int rootCount() {
         return rootCount;
@@ -135,10 +142,19 @@ final class ConcurrentMarking implements AutoCloseable {
         }
         try {
             Marker m0 = markers[0];
+            if (old != null) {
+                old.prepareMarking(); // a young cycle: before anything is traced
+            }
             startRound();
             boolean finished = true;
             for (int i = 0; i < rootCount && finished; i++) {
                 m0.mark(roots[i]);
+                finished = m0.drain(work);
+            }
+            for (int i = 0; old != null && i < old.dirtyCards() && finished; i++) { // a young cycle's other roots
+                long cardStart = old.dirtyCardStart(i);
+                long cardEnd = Math.min(cardStart + OldGeneration.CARD_BYTES, old.youngEnd());
+                m0.scanOldObjects(old.covering(cardStart, m0.viewAddress(), m0.lowAddress(), m0.split()), cardStart, cardEnd);
                 finished = m0.drain(work);
             }
             finished = finished && workUntilRoundEnds(m0);

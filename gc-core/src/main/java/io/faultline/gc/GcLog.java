@@ -67,23 +67,27 @@ public final class GcLog {
         }
     }
 
-    void initialMark(long cycle, GcCause cause, long roots, long nanos, long safepoint) {
+    /** {@code youngEnd}: a young cycle's old end (0: a full cycle). */
+    void initialMark(long cycle, GcCause cause, long youngEnd, long roots, long nanos, long safepoint) {
         if (events != null) {
             events.initialMark(cycle, cause, roots, nanos, safepoint);
         }
         if (sink != null) {
-            sink.accept(String.format(Locale.ROOT, "%s GC(%d) Pause Init Mark (%s) %d roots %.3fms (safepoint %.3fms)",
-                    prefix(), cycle, cause.label(), roots, nanos / 1e6, safepoint / 1e6));
+            String young = youngEnd > 0 ? String.format(Locale.ROOT, " young (old %dM)", youngEnd >> 20) : "";
+            sink.accept(String.format(Locale.ROOT, "%s GC(%d) Pause Init Mark (%s)%s %d roots %.3fms (safepoint %.3fms)",
+                    prefix(), cycle, cause.label(), young, roots, nanos / 1e6, safepoint / 1e6));
         }
     }
 
-    void concurrentMark(long cycle, int rounds, long objects, long satbEntries, long nanos) {
+    /** {@code dirtyCards}: the old objects' cards a young cycle scanned, -1 for a full cycle. */
+    void concurrentMark(long cycle, int rounds, long objects, long satbEntries, int dirtyCards, long nanos) {
         if (events != null) {
             events.concurrentMark(cycle, objects, nanos);
         }
         if (sink != null) {
-            sink.accept(String.format(Locale.ROOT, "%s GC(%d) Concurrent Mark %d rounds, %d objects, %d SATB entries %.3fms",
-                    prefix(), cycle, rounds, objects, satbEntries, nanos / 1e6));
+            sink.accept(String.format(Locale.ROOT, "%s GC(%d) Concurrent Mark %d rounds, %d objects, %d SATB entries%s %.3fms",
+                    prefix(), cycle, rounds, objects, satbEntries, dirtyCards < 0 ? "" : ", " + dirtyCards + " dirty cards",
+                    nanos / 1e6));
         }
     }
 

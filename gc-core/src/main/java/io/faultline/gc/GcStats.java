@@ -27,6 +27,7 @@ public final class GcStats {
     private long compactionNanos;
     private long compactionMaxNanos;
     private long concurrentCycles;
+    private long youngCycles;
     private long abandonedCycles;
     private long concurrentMarkNanos;
     private long concurrentPlanNanos;
@@ -69,8 +70,11 @@ public final class GcStats {
      * A concurrent cycle flipped: its marking and planning times, the bytes allocated black
      * during it and the logged values its marking processed.
      */
-    synchronized void concurrentCycle(long markNanos, long planNanos, long black, long satb) {
+    synchronized void concurrentCycle(long markNanos, long planNanos, long black, long satb, boolean young) {
         concurrentCycles++;
+        if (young) {
+            youngCycles++;
+        }
         concurrentMarkNanos += markNanos;
         concurrentPlanNanos += planNanos;
         blackBytes += black;
@@ -213,6 +217,11 @@ public final class GcStats {
     /** Concurrent cycles that reached their flip. */
     public synchronized long concurrentCycles() {
         return concurrentCycles;
+    }
+
+    /** Concurrent cycles that were young (left the old objects alone) and flipped. */
+    public synchronized long youngCycles() {
+        return youngCycles;
     }
 
     /** Concurrent cycles abandoned because an allocation failed first (a full pause replaced them). */

@@ -58,6 +58,18 @@ public interface HeapBinding {
     /** The segment mutators access (in the pause: stable). */
     MemorySegment view();
 
+    /**
+     * In a pause: objects below {@code oldEnd} are old from now on, and a reference store into
+     * one of them sets its card. Only with young cycles on ({@link #cards()} not null).
+     */
+    void setOldEnd(long oldEnd);
+
+    /** The card table (one byte per 512 bytes of the heap, set by reference stores into old objects), or null with young cycles off. */
+    byte[] cards();
+
+    /** In a pause: reference stores set cards in {@code clean} (all zero, as long as {@link #cards()}) from now on; returns the table they used. */
+    byte[] swapCards(byte[] clean);
+
     /** In a pause or while marking: the backend's {@link io.faultline.backend.HeapBackend#collectorReadView()}. */
     MemorySegment collectorReadView();
 

@@ -110,6 +110,47 @@ final class Marker {
         }
     }
 
+    /**
+     * A young cycle's dirty card: marks what the old objects that start in {@code [cardStart,
+     * cardEnd)} refer to, walking from the old object {@code h} (at or before {@code cardStart}).
+     */
+    void scanOldObjects(long h, long cardStart, long cardEnd) {
+        while (h < cardEnd) {
+            long address = base(h) + h;
+            long header = h == 0 ? ObjectLayout.headerWord(ObjectLayout.MIN_OBJECT_WORDS, 0) : RawMemory.ALL.get(LONG, address);
+            long words = ObjectLayout.sizeWords(header);
+            if (words == 0) {
+                throw new IllegalStateException("marking: old object at 0x" + Long.toHexString(h) + " has a zero header"
+                        + " (scanning the dirty card at 0x" + Long.toHexString(cardStart) + ")");
+            }
+            if (h >= cardStart) {
+                long refs = ObjectLayout.refCount(header);
+                for (long i = 0; i < refs; i++) {
+                    int child = RawMemory.ALL.get(INT, address + ObjectLayout.refSlotOffset(i));
+                    if (child != 0) {
+                        mark(child, h, i);
+                    }
+                }
+            }
+            h += words << 3;
+        }
+    }
+
+    /** The view's address, as {@link #begin} took it. */
+    long viewAddress() {
+        return viewAddress;
+    }
+
+    /** The collector read view's address, as {@link #begin} took it. */
+    long lowAddress() {
+        return lowAddress;
+    }
+
+    /** Objects below this offset are read at {@link #lowAddress()}. */
+    long split() {
+        return split;
+    }
+
     /** Pushes references another marker shared (already marked, not yet scanned). */
     void push(int[] refs, int count) {
         ensure(count);

@@ -57,6 +57,19 @@ final class Planner {
     private long plannedTop;
     private long nextPage;
     private long chunk;
+    /** A young cycle's old end (0: a full cycle): to-space pages that start below it are old pages. */
+    private long oldEnd;
+    private OldGeneration old;
+
+    /**
+     * Before {@link #begin}: the cycle leaves the objects below {@code oldEnd} where they are (a
+     * young cycle; 0: a full cycle), so the first object of a to-space page below it is the one
+     * {@code old} recorded.
+     */
+    void setOld(long oldEnd, OldGeneration old) {
+        this.oldEnd = oldEnd;
+        this.old = old;
+    }
 
     Planner(MarkBitmap bitmap, ObjectStartBitmap starts, OffsetVector offsets, FirstObjectTable firstObjects, int pageSize) {
         this.bitmap = bitmap;
@@ -103,6 +116,10 @@ final class Planner {
         long endPage = endPage(newTop);
         for (; nextPage < endPage; nextPage++) {
             long pageStart = nextPage << pageShift;
+            if (pageStart < oldEnd) {
+                firstObjects.set(nextPage, old.firstObject(nextPage));
+                continue;
+            }
             long entry = bitmap.entry(chunk);
             long landsAt = offsets.chunkOffset(chunk);
             while (landsAt + ((long) Long.bitCount(entry) << 3) <= pageStart) {

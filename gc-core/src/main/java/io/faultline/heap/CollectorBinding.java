@@ -73,6 +73,26 @@ final class CollectorBinding implements HeapBinding {
     }
 
     @Override
+    public void setOldEnd(long oldEnd) {
+        heap.oldEnd = oldEnd;
+        for (Mutator m : heap.safepoints.mutators()) {
+            m.syncSatbBarrier();
+        }
+    }
+
+    @Override
+    public byte[] cards() {
+        return heap.cards;
+    }
+
+    @Override
+    public byte[] swapCards(byte[] clean) {
+        byte[] used = heap.cards;
+        heap.cards = clean;
+        return used;
+    }
+
+    @Override
     public void drainSatbBuffers(IntConsumer consumer) {
         for (Mutator m : heap.safepoints.mutators()) {
             m.drainSatbBuffer(consumer);

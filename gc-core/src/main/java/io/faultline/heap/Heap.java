@@ -80,10 +80,19 @@ public final class Heap implements AutoCloseable {
      */
     boolean satbBarrierOn;
     long satbNewObjectsFrom;
+    /** Objects below this offset are old (young cycles): a reference store into one sets its card. */
+    long oldEnd;
+    /**
+     * With young cycles: one byte per 512 bytes of the heap, set by reference stores into old
+     * objects; else null. Replaced (by a clean table) only in pauses.
+     */
+    byte[] cards;
     private volatile boolean closed;
 
     private Heap(HeapConfig config) {
         this.config = config;
+        this.cards = config.youngCycles() && config.concurrentMarking() && !config.relocateEveryObject()
+                ? new byte[(int) ((config.capacity() + 511) >>> 9)] : null;
         this.backend = config.backend().create(config.capacity(), config.pageSize());
         GcMetadata md = null;
         GcEvents ev = null;
@@ -103,7 +112,7 @@ public final class Heap implements AutoCloseable {
             CollectorSettings settings = new CollectorSettings(config.concurrentCompaction(), config.compactorThreads(),
                     config.compactionStepPages(), config.runPages(), config.faultAroundPages(), config.releaseBatchBytes(),
                     config.verifyAfterGc(), config.relocateEveryObject(), config.concurrentMarking(),
-                    config.markingThreads(), config.markingHeadroomPercent(), config.markingHooks());
+                    config.markingThreads(), config.markingHeadroomPercent(), config.youngCycles(), config.markingHooks());
             this.collector = new Collector(new CollectorBinding(this), backend, md, settings, log);
             // The null guard: a permanent two-word object at offset 0 so no object has reference 0.
             ObjectLayout.writeHeader(view, 0, ObjectLayout.MIN_OBJECT_WORDS, 0, ObjectLayout.TYPE_NULL_GUARD, 0);
@@ -253,7 +262,7 @@ public final class Heap implements AutoCloseable {
                 gc.pagesCompacted(), control.get(ControlBlock.FAULTS), gc.pauseMaxNanos(), gc.pauseTotalNanos(),
                 gc.compactionNanos(), gc.compactionMaxNanos(), collector.verifiedCycles(), pauses(gc, PauseKind.INITIAL_MARK),
                 pauses(gc, PauseKind.REMARK), pauses(gc, PauseKind.FLIP), pauses(gc, PauseKind.FULL), gc.concurrentCycles(),
-                gc.abandonedCycles(), gc.concurrentMarkNanos(), gc.concurrentPlanNanos(), gc.blackBytes(), gc.satbEntries(),
+                gc.abandonedCycles(), gc.youngCycles(), gc.concurrentMarkNanos(), gc.concurrentPlanNanos(), gc.blackBytes(), gc.satbEntries(),
                 new HeapStats.Pauses(gc.stalls(), gc.stallMaxNanos(), gc.stallTotalNanos(), gc.stallPercentiles()),
                 faultLatency(backend.faultLatencies()));
     }

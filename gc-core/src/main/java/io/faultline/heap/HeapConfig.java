@@ -36,6 +36,7 @@ public record HeapConfig(
         boolean concurrentMarking,
         int markingThreads,
         int markingHeadroomPercent,
+        boolean youngCycles,
         MarkingHooks markingHooks,
         Trace trace) {
 
@@ -116,6 +117,7 @@ public record HeapConfig(
         private boolean failOnSafepointTimeout;
         private boolean concurrentMarking = true;
         private int markingThreads = 1;
+        private boolean youngCycles = true;
         private int markingHeadroomPercent = DEFAULT_MARKING_HEADROOM_PERCENT;
         private MarkingHooks markingHooks = MarkingHooks.NONE;
         private Trace trace = Trace.NONE;
@@ -306,6 +308,21 @@ public record HeapConfig(
             return this;
         }
 
+        /**
+         * True (default): with concurrent marking, a cycle that starts by itself (heap occupancy)
+         * is young while the objects earlier cycles kept (old: below the last post-compact top)
+         * fill at most half the capacity. A young cycle leaves the old objects marked and traces
+         * from the roots and from the old objects a mutator stored a reference into since the
+         * last flip (a card table: one byte per 512 bytes, set by {@link Mutator#setRef}); what it
+         * keeps is old after its flip. Explicit collections, full pauses and cycles with more
+         * old objects trace everything. False: every cycle traces everything, and reference
+         * stores set no card. See {@code docs/gc-cycle.md}.
+         */
+        public Builder youngCycles(boolean on) {
+            this.youngCycles = on;
+            return this;
+        }
+
         /** Threads that mark concurrently, 1..64 (default 1): the thread running the cycle plus helpers. */
         public Builder markingThreads(int n) {
             if (n < 1 || n > 64) {
@@ -378,7 +395,7 @@ public record HeapConfig(
             return new HeapConfig(cap, pageSize, tlabBytes, checkedAccess, verifyAfterGc, gcLog, backend,
                     concurrentCompaction, compactorThreads, compactionStepPages, runPages, faultAroundPages,
                     releaseBatchBytes, populateAheadBytes, relocateEveryObject, safepointTimeout, failOnSafepointTimeout,
-                    concurrentMarking, markingThreads, markingHeadroomPercent, markingHooks, trace);
+                    concurrentMarking, markingThreads, markingHeadroomPercent, youngCycles, markingHooks, trace);
         }
     }
 }

@@ -9,10 +9,13 @@ import java.util.Locale;
  * @param used            bytes below the allocation top (live, garbage and TLAB slack)
  * @param liveAfterLastGc bytes the last collection kept (0 before the first): the live objects,
  *                        plus, after a concurrent cycle, what was allocated during it and what
- *                        died during its marking (floating garbage, reclaimed by the next one)
+ *                        died during its marking (floating garbage, reclaimed by the next one);
+ *                        after a young cycle also every old object, dead or not
+ *                        ({@link HeapConfig.Builder#youngCycles})
  * @param blackAfterLastGc of {@code liveAfterLastGc}, the bytes allocated while that collection ran
  *                        (kept without marking: allocated black, TLAB slack included); 0 after a
- *                        full pause. {@code liveAfterLastGc - blackAfterLastGc} is what marking found
+ *                        full pause. After a full cycle {@code liveAfterLastGc - blackAfterLastGc}
+ *                        is what marking found
  * @param gcCycles        completed collections (flipped cycles)
  * @param pagesCompacted  to-space pages built, over all collections whose compaction has completed (a
  *                        concurrent compaction still in flight is counted when it completes; after
@@ -31,6 +34,7 @@ import java.util.Locale;
  * @param fullPauses      full pauses: stop-the-world marking, or an allocation that did not fit
  * @param concurrentCycles cycles that marked concurrently and flipped
  * @param abandonedCycles concurrent cycles abandoned for a full pause (an allocation did not fit first)
+ * @param youngCycles     concurrent cycles that left the objects earlier cycles kept alone ({@link HeapConfig.Builder#youngCycles})
  * @param concurrentMarkNanos sum of the concurrent marking phases
  * @param concurrentPlanNanos sum of the concurrent planning phases
  * @param blackBytes      bytes allocated during concurrent cycles (kept live by them: allocated black)
@@ -44,7 +48,7 @@ import java.util.Locale;
 public record HeapStats(long capacity, long used, long liveAfterLastGc, long blackAfterLastGc, long gcCycles, long pagesCompacted,
                         long faults, long pauseMaxNanos, long pauseTotalNanos, long compactionNanos,
                         long compactionMaxNanos, long verifiedCycles, Pauses initialMarkPauses, Pauses remarkPauses,
-                        Pauses flipPauses, Pauses fullPauses, long concurrentCycles, long abandonedCycles,
+                        Pauses flipPauses, Pauses fullPauses, long concurrentCycles, long abandonedCycles, long youngCycles,
                         long concurrentMarkNanos, long concurrentPlanNanos, long blackBytes, long satbEntries,
                         Pauses allocationStalls, Latency faultLatency) {
 
@@ -87,7 +91,7 @@ public record HeapStats(long capacity, long used, long liveAfterLastGc, long bla
     public String toString() {
         return String.format(Locale.ROOT, "heapBytes=%d usedBytes=%d liveBytesAfterLastGc=%d blackBytesAfterLastGc=%d gcCycles=%d pagesCompacted=%d "
                         + "faults=%d pauseMaxMs=%.3f pauseTotalMs=%.3f compactionMs=%.3f compactionMaxMs=%.3f verifiedCycles=%d"
-                        + "%s%s%s%s concurrentCycles=%d abandonedCycles=%d concurrentMarkMs=%.3f concurrentPlanMs=%.3f blackBytes=%d satbEntries=%d"
+                        + "%s%s%s%s concurrentCycles=%d abandonedCycles=%d youngCycles=%d concurrentMarkMs=%.3f concurrentPlanMs=%.3f blackBytes=%d satbEntries=%d"
                         + " allocationStallCount=%d allocationStallMaxMs=%.3f allocationStallTotalMs=%.3f"
                         + " allocationStallP50Ms=%.3f allocationStallP90Ms=%.3f allocationStallP99Ms=%.3f allocationStallP999Ms=%.3f"
                         + " faultLatencyCount=%d faultLatencyP50Us=%.3f faultLatencyP90Us=%.3f faultLatencyP99Us=%.3f"
@@ -95,7 +99,7 @@ public record HeapStats(long capacity, long used, long liveAfterLastGc, long bla
                 capacity, used, liveAfterLastGc, blackAfterLastGc, gcCycles, pagesCompacted, faults, pauseMaxNanos / 1e6,
                 pauseTotalNanos / 1e6, compactionNanos / 1e6, compactionMaxNanos / 1e6, verifiedCycles,
                 kind("InitialMark", initialMarkPauses), kind("Remark", remarkPauses), kind("Flip", flipPauses),
-                kind("Full", fullPauses), concurrentCycles, abandonedCycles, concurrentMarkNanos / 1e6,
+                kind("Full", fullPauses), concurrentCycles, abandonedCycles, youngCycles, concurrentMarkNanos / 1e6,
                 concurrentPlanNanos / 1e6, blackBytes, satbEntries, allocationStalls.count(),
                 allocationStalls.maxNanos() / 1e6, allocationStalls.totalNanos() / 1e6, allocationStalls.p50Nanos() / 1e6,
                 allocationStalls.p90Nanos() / 1e6, allocationStalls.p99Nanos() / 1e6, allocationStalls.p999Nanos() / 1e6,

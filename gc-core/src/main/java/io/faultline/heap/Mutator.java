@@ -82,6 +82,8 @@ public final class Mutator implements AutoCloseable {
      * under its lock; read by this thread.
      */
     boolean satbOn;
+    /** The heap's old end (young cycles; 0 otherwise), taken with the barrier state. */
+    long oldEnd;
     long satbNewObjectsFrom;
     /** The barrier's log: {@code satbBuffer[0, satbCount)}; a pause may drain it. */
     private int[] satbBuffer;
@@ -317,6 +319,10 @@ public final class Mutator implements AutoCloseable {
         if (satbOn) {
             satbLog(RawMemory.ALL.get(INT, p));
         }
+        long holder = ObjectLayout.refToOffset(obj);
+        if (holder < oldEnd) { // young cycles: a store into an old object sets its card
+            heap.cards[(int) (holder >>> 9)] = 1;
+        }
         RawMemory.ALL.set(INT, p, value);
     }
 
@@ -337,6 +343,7 @@ public final class Mutator implements AutoCloseable {
     void syncSatbBarrier() {
         satbOn = heap.satbBarrierOn;
         satbNewObjectsFrom = heap.satbNewObjectsFrom;
+        oldEnd = heap.oldEnd;
     }
 
     /** In a pause: passes the logged values to {@code consumer} and empties the log. */

@@ -39,5 +39,6 @@ class ConcurrentModelTest {
         assertTrue(t.faults > 0, "mutators must fault on unmapped pages");
         assertTrue(t.concurrentCycles > PROGRAMS / 2, "cycles must mark concurrently: " + t);
         assertTrue(t.satbEntries > 0, "the barrier must log overwritten references: " + t);
+        assertTrue(t.youngCycles > 0, "half the programs have young cycles: " + t);
     }
 }

@@ -34,6 +34,7 @@ public final class ModelRunner {
         public long faults;
         public long exhausted;
         public long concurrentCycles;
+        public long youngCycles;
         public long abandonedCycles;
         public long fullPauses;
         public long blackBytes;
@@ -45,6 +46,7 @@ public final class ModelRunner {
             faults += s.faults();
             exhausted += o.exhausted();
             concurrentCycles += s.concurrentCycles();
+            youngCycles += s.youngCycles();
             abandonedCycles += s.abandonedCycles();
             fullPauses += s.fullPauses().count();
             blackBytes += s.blackBytes();
@@ -53,7 +55,7 @@ public final class ModelRunner {
 
         @Override
         public String toString() {
-            return cycles + " GC cycles (" + concurrentCycles + " concurrent, " + fullPauses + " full pauses, "
+            return cycles + " GC cycles (" + concurrentCycles + " concurrent, " + youngCycles + " young, " + fullPauses + " full pauses, "
                     + abandonedCycles + " concurrent cycles abandoned), " + faults + " faults, " + exhausted
                     + " heap-exhausted recoveries, " + satbEntries + " SATB entries, " + blackBytes
                     + " bytes allocated black (floating garbage at most that)";
@@ -128,6 +130,7 @@ public final class ModelRunner {
                 .concurrentMarking(concurrentMarking)
                 .markingThreads(markers)
                 .markingHeadroomPercent(headroom)
+                .youngCycles((jitterSeed & 1) == 0) // half the programs: cycles that start by themselves may be young
                 .markingHooks(concurrentMarking ? new JitteryMarking(jitterSeed) : io.faultline.gc.MarkingHooks.NONE)
                 .runPages(runPages)
                 .faultAroundPages(faultAround)

@@ -1,0 +1,117 @@
+package io.faultline.gc;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.faultline.heap.Heap;
+import io.faultline.heap.HeapConfig;
+import io.faultline.heap.Mutator;
+import io.faultline.model.ObjectType;
+import io.faultline.testing.ModelRunner;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.SplittableRandom;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Young cycles ({@code HeapConfig.Builder.youngCycles}, {@link OldGeneration}): an object that
+ * only an old object holds survives them (the card of the old object is dirty), and they do not
+ * trace the old objects. The verifier runs after every cycle. Seeded; replay with
+ * {@code -Dfaultline.seed}.
+ */
+class YoungCycleTest {
+    static final ObjectType LEAF = ObjectType.builder("young.Leaf").i64("v").build();
+    static final ObjectType NODE = ObjectType.builder("young.Node").refs("next").build();
+    static final long V = LEAF.field("v");
+    static final int SLOTS = 512;
+
+    @Test
+    void objectsOnlyAnOldObjectHoldsSurviveYoungCycles() {
+        long replay = ModelRunner.replaySeed();
+        long seed = replay >= 0 ? replay : System.nanoTime();
+        try {
+            SplittableRandom random = new SplittableRandom(seed);
+            HeapConfig cfg = HeapConfig.builder().capacity(8L << 20).tlabBytes(4096).verifyAfterGc(true).build();
+            try (Heap heap = Heap.create(cfg); Mutator m = heap.attach()) {
+                int holder = m.push(m.allocateRefArray(SLOTS));
+                m.collect(); // an explicit collection traces everything; the holder is old after it
+                long[] expected = new long[SLOTS];
+                for (int round = 0; round < 12; round++) {
+                    for (int k = 0; k < 64; k++) { // old-to-young references, held by nothing else
+                        int slot = random.nextInt(SLOTS);
+                        long v = random.nextLong() | 1;
+                        int leaf = m.allocate(LEAF);
+                        m.setLong(leaf, V, v);
+                        m.setRef(m.handle(holder), slot, leaf);
+                        expected[slot] = v;
+                    }
+                    long young = heap.stats().youngCycles();
+                    for (long n = 0; heap.stats().youngCycles() == young; n += 1000) {
+                        assertTrue(n < 4_000_000, "round " + round + ": no young cycle after " + n + " allocations: " + heap.stats());
+                        for (int i = 0; i < 1000; i++) {
+                            m.allocate(LEAF); // garbage: the heap fills and cycles start by themselves
+                        }
+                    }
+                    for (int slot = 0; slot < SLOTS; slot++) {
+                        int leaf = m.getRef(m.handle(holder), slot);
+                        assertEquals(expected[slot], leaf == 0 ? 0 : m.getLong(leaf, V), "round " + round + ", slot " + slot);
+                    }
+                }
+                assertTrue(heap.stats().youngCycles() >= 12, heap.stats().toString());
+                assertTrue(heap.stats().verifiedCycles() >= heap.stats().gcCycles() - 1, heap.stats().toString());
+            }
+        } catch (AssertionError e) {
+            throw new AssertionError("seed " + seed + " (replay: -Dfaultline.seed=" + seed + "): " + e.getMessage(), e);
+        }
+    }
+
+    @Test
+    void aYoungCycleDoesNotTraceTheOldObjects() {
+        List<String> log = new ArrayList<>();
+        HeapConfig cfg = HeapConfig.builder().capacity(16L << 20).tlabBytes(4096).verifyAfterGc(true)
+                .gcLog(line -> { synchronized (log) { log.add(line); } }).build();
+        int oldNodes = 50_000;
+        try (Heap heap = Heap.create(cfg); Mutator m = heap.attach()) {
+            int list = m.push(0);
+            for (int i = 0; i < oldNodes; i++) {
+                int node = m.allocate(NODE);
+                m.setRef(node, 0, m.handle(list));
+                m.setHandle(list, node);
+            }
+            m.collect(); // the list is old from now on
+            long young = heap.stats().youngCycles();
+            for (long n = 0; heap.stats().youngCycles() < young + 2; n += 1000) {
+                assertTrue(n < 8_000_000, "no young cycles after " + n + " allocations: " + heap.stats());
+                for (int i = 0; i < 1000; i++) {
+                    m.allocate(LEAF);
+                }
+            }
+            int length = 0;
+            for (int node = m.handle(list); node != 0; node = m.getRef(node, 0)) {
+                length++;
+            }
+            assertEquals(oldNodes, length, "the old list after young cycles");
+        }
+        Pattern init = Pattern.compile("GC\\((\\d+)\\) Pause Init Mark \\(Heap Occupancy\\) young ");
+        Pattern mark = Pattern.compile("GC\\((\\d+)\\) Concurrent Mark \\d+ rounds, (\\d+) objects");
+        List<String> youngCycles = new ArrayList<>();
+        synchronized (log) {
+            for (String line : log) {
+                Matcher i = init.matcher(line);
+                if (i.find()) {
+                    youngCycles.add(i.group(1));
+                }
+            }
+            assertTrue(youngCycles.size() >= 2, "young cycles in the log: " + log);
+            for (String line : log) {
+                Matcher k = mark.matcher(line);
+                if (k.find() && youngCycles.contains(k.group(1))) {
+                    long objects = Long.parseLong(k.group(2));
+                    assertTrue(objects < oldNodes / 10, "young GC(" + k.group(1) + ") marked " + objects + " objects: " + line);
+                }
+            }
+        }
+    }
+}
