@@ -132,6 +132,8 @@ public final class BinaryTreesReference {
             run.addAll(List.of("--fault-around", Long.toString(faultAround)));
             label += " fault-around " + faultAround;
         }
+        run.add("--young-cycles"); // binary-trees' long-lived tree is what young cycles are for
+        label += " young cycles";
         run.addAll(List.of("--workload", "binarytrees", "--depth", Integer.toString(depth), "--heap", Long.toString(heapBytes),
                 "--json"));
         progress.printf(Locale.ROOT, "compare: binary-trees %d: Faultline %s ...%n", depth, label);

@@ -70,7 +70,7 @@ public final class RunCommand {
                     .backend(o.injectDamage() ? DamageInjectingBackend.wrap(backend.factory()) : backend.factory())
                     .concurrentCompaction(!o.stw())
                     .concurrentMarking(!o.stwMarking())
-                    .youngCycles(!o.noYoungCycles())
+                    .youngCycles(o.youngCycles())
                     .compactorThreads(o.gcThreads())
                     .verifyAfterGc(o.verify())
                     .checkedAccess(o.checked())

@@ -66,7 +66,7 @@ public record RunOptions(
         int gcThreads,
         boolean stw,
         boolean stwMarking,
-        boolean noYoungCycles,
+        boolean youngCycles,
         int depth,
         long seed,
         long ops,
@@ -110,7 +110,7 @@ public record RunOptions(
     private static final Set<String> VALUED = Set.of("--backend", "--mode", "--delivery", "--page-supply", "--alloc-pages", "--run-pages",
             "--fault-around", "--workload", "--heap", "--threads", "--gc-threads", "--depth", "--seed", "--ops", "--duration-ms",
             "--live-mb", "--steps", "--trace", "--trace-cycles", "--watch-interval-ms");
-    private static final Set<String> FLAGS = Set.of("--stw", "--stw-marking", "--no-young-cycles", "--verify", "--checked", "--gc-log", "--json", "--inject-damage",
+    private static final Set<String> FLAGS = Set.of("--stw", "--stw-marking", "--young-cycles", "--verify", "--checked", "--gc-log", "--json", "--inject-damage",
             "--watch", "--help", "-h");
 
     /** Workload-specific options and the workloads they apply to. */
@@ -248,7 +248,7 @@ public record RunOptions(
                 (int) number(given, "--gc-threads", 1, 1, 64),
                 stw,
                 given.containsKey("--stw-marking"),
-                given.containsKey("--no-young-cycles"),
+                given.containsKey("--young-cycles"),
                 depth,
                 number(given, "--seed", DEFAULT_SEED, Long.MIN_VALUE, Long.MAX_VALUE),
                 ops,
@@ -395,9 +395,9 @@ public record RunOptions(
                                             concurrently (no faults then)
                   --stw-marking             mark and plan inside one pause instead of
                                             concurrently (no write barrier then)
-                  --no-young-cycles         every cycle traces everything (default: a cycle that
-                                            starts by itself leaves what earlier ones kept alone
-                                            while that fills at most half the heap)
+                  --young-cycles            a cycle that starts by itself leaves what earlier
+                                            cycles kept alone while that fills at most half the
+                                            heap (default: every cycle traces everything)
                   --verify                  verify the heap after every collection and at the end
                   --checked                 checked field access (validates every reference)
                   --gc-log                  print one -Xlog:gc style line per collection to stderr

@@ -117,7 +117,7 @@ public record HeapConfig(
         private boolean failOnSafepointTimeout;
         private boolean concurrentMarking = true;
         private int markingThreads = 1;
-        private boolean youngCycles = true;
+        private boolean youngCycles = false;
         private int markingHeadroomPercent = DEFAULT_MARKING_HEADROOM_PERCENT;
         private MarkingHooks markingHooks = MarkingHooks.NONE;
         private Trace trace = Trace.NONE;
@@ -309,14 +309,16 @@ public record HeapConfig(
         }
 
         /**
-         * True (default): with concurrent marking, a cycle that starts by itself (heap occupancy)
-         * is young while the objects earlier cycles kept (old: below the last post-compact top)
-         * fill at most half the capacity. A young cycle leaves the old objects marked and traces
-         * from the roots and from the old objects a mutator stored a reference into since the
-         * last flip (a card table: one byte per 512 bytes, set by {@link Mutator#setRef}); what it
-         * keeps is old after its flip. Explicit collections, full pauses and cycles with more
-         * old objects trace everything. False: every cycle traces everything, and reference
-         * stores set no card. See {@code docs/gc-cycle.md}.
+         * True: with concurrent marking, a cycle that starts by itself (heap occupancy) is
+         * young while the objects earlier cycles kept (old: below the last post-compact top) fill
+         * at most half the capacity. A young cycle leaves the old objects marked and traces from
+         * the roots and from the old objects a mutator stored a reference into since the last
+         * flip (a card table: one byte per 512 bytes, set by {@link Mutator#setRef}); what it
+         * keeps is old after its flip. Explicit collections, full pauses and cycles with more old
+         * objects trace everything. It pays where most of what a cycle keeps lives on (binary-trees'
+         * long-lived tree) and costs where old objects die soon (dead old objects are kept and
+         * compacted again until a full cycle). False (default): every cycle traces everything,
+         * and reference stores set no card. See {@code docs/gc-cycle.md}.
          */
         public Builder youngCycles(boolean on) {
             this.youngCycles = on;

@@ -33,7 +33,7 @@ class YoungCycleTest {
         long seed = replay >= 0 ? replay : System.nanoTime();
         try {
             SplittableRandom random = new SplittableRandom(seed);
-            HeapConfig cfg = HeapConfig.builder().capacity(8L << 20).tlabBytes(4096).verifyAfterGc(true).build();
+            HeapConfig cfg = HeapConfig.builder().capacity(8L << 20).tlabBytes(4096).verifyAfterGc(true).youngCycles(true).build();
             try (Heap heap = Heap.create(cfg); Mutator m = heap.attach()) {
                 int holder = m.push(m.allocateRefArray(SLOTS));
                 m.collect(); // an explicit collection traces everything; the holder is old after it
@@ -70,7 +70,7 @@ class YoungCycleTest {
     @Test
     void aYoungCycleDoesNotTraceTheOldObjects() {
         List<String> log = new ArrayList<>();
-        HeapConfig cfg = HeapConfig.builder().capacity(16L << 20).tlabBytes(4096).verifyAfterGc(true)
+        HeapConfig cfg = HeapConfig.builder().capacity(16L << 20).tlabBytes(4096).verifyAfterGc(true).youngCycles(true)
                 .gcLog(line -> { synchronized (log) { log.add(line); } }).build();
         int oldNodes = 50_000;
         try (Heap heap = Heap.create(cfg); Mutator m = heap.attach()) {
