@@ -43,11 +43,6 @@ public final class Collector implements AutoCloseable {
     private final Marker marker;
     private final Planner planner;
     private final OldGeneration old;
-
-    /** Young cycles' state, shared with {@link ConcurrentCycle}. */
-    OldGeneration oldGeneration() {
-        return old;
-    }
     private final Compaction compaction;
     private final CompactorPool pool;
     private final Verification verification;
@@ -141,6 +136,11 @@ public final class Collector implements AutoCloseable {
             return;
         }
         collect(GcCause.ALLOCATION_FAILURE);
+    }
+
+    /** Young cycles' state, shared with {@link ConcurrentCycle}. */
+    OldGeneration oldGeneration() {
+        return old;
     }
 
     /** The pause machinery, shared with {@link ConcurrentCycle}. */

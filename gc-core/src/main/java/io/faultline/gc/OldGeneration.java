@@ -2,7 +2,8 @@ package io.faultline.gc;
 
 import io.faultline.meta.FirstObjectTable;
 import io.faultline.meta.GcMetadata;
-import io.faultline.meta.MarkBitmap;
+import io.faultline.meta.MetadataDescriptor;
+import io.faultline.meta.ObjectStartBitmap;
 import io.faultline.meta.OffsetVector;
 import io.faultline.meta.RawMemory;
 import io.faultline.model.ObjectLayout;
@@ -48,7 +49,7 @@ import java.util.Arrays;
  */
 final class OldGeneration {
     /** Bytes per card: one mark-bitmap chunk. */
-    static final int CARD_BYTES = 512;
+    static final int CARD_BYTES = MetadataDescriptor.CHUNK_BYTES;
     /** A cycle is young only while old objects fill at most this share of the capacity. */
     static final int OLD_LIMIT_PERCENT = 50;
     private static final ValueLayout.OfLong LONG = ValueLayout.JAVA_LONG_UNALIGNED;
@@ -133,7 +134,8 @@ final class OldGeneration {
         if (boundaryChunk < youngEnd) {
             long s = covering(boundaryChunk, heap.view().address(), heap.collectorReadView().address(),
                     heap.collectorReadView().byteSize());
-            metadata.objectStarts().orAtomic(s >>> 9, 1L << ((s >>> 3) & 63)); // a black TLAB's walk may share the entry
+            // a black TLAB's walk may share the entry
+            metadata.objectStarts().orAtomic(ObjectStartBitmap.entryOf(s), ObjectStartBitmap.bitOf(s));
         }
     }
 
@@ -196,7 +198,6 @@ final class OldGeneration {
         if (!enabled) {
             return;
         }
-        MarkBitmap bitmap = metadata.bitmap();
         OffsetVector offsets = metadata.offsets();
         FirstObjectTable first = metadata.firstObjects();
         int pages = (int) ((newTop + (1L << pageShift) - 1) >>> pageShift);
@@ -204,15 +205,7 @@ final class OldGeneration {
             firstObjects = new long[(int) (metadata.capacity() >>> pageShift) + 1];
         }
         for (int p = 0; p < pages; p++) {
-            long from = first.get(p);
-            if (from == 0) {
-                firstObjects[p] = 0;
-                continue;
-            }
-            long chunk = from >>> 9;
-            int bit = (int) ((from >>> 3) & 63);
-            long below = bitmap.entry(chunk) & ((1L << bit) - 1);
-            firstObjects[p] = offsets.chunkOffset(chunk) + ((long) Long.bitCount(below) << 3);
+            firstObjects[p] = offsets.forward(first.get(p));
         }
         oldEnd = newTop;
         recycleSnapshot();

@@ -12,6 +12,7 @@ import io.faultline.gc.MutatorEvents;
 import io.faultline.gc.PauseKind;
 import io.faultline.meta.ControlBlock;
 import io.faultline.meta.GcMetadata;
+import io.faultline.meta.MetadataDescriptor;
 import io.faultline.model.ObjectLayout;
 import io.faultline.model.ObjectType;
 import io.faultline.model.TypeRegistry;
@@ -92,7 +93,7 @@ public final class Heap implements AutoCloseable {
     private Heap(HeapConfig config) {
         this.config = config;
         this.cards = config.youngCycles() && config.concurrentMarking() && !config.relocateEveryObject()
-                ? new byte[(int) ((config.capacity() + 511) >>> 9)] : null;
+                ? new byte[(int) Math.ceilDiv(config.capacity(), MetadataDescriptor.CHUNK_BYTES)] : null;
         this.backend = config.backend().create(config.capacity(), config.pageSize());
         GcMetadata md = null;
         GcEvents ev = null;

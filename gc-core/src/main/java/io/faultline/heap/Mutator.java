@@ -5,6 +5,7 @@ import io.faultline.gc.MutatorEvents;
 import io.faultline.gc.SatbQueue;
 import io.faultline.meta.ControlBlock;
 import io.faultline.meta.MarkBitmap;
+import io.faultline.meta.MetadataDescriptor;
 import io.faultline.meta.PageStates;
 import io.faultline.meta.PoisonPage;
 import io.faultline.meta.RawMemory;
@@ -321,7 +322,7 @@ public final class Mutator implements AutoCloseable {
         }
         long holder = ObjectLayout.refToOffset(obj);
         if (holder < oldEnd) { // young cycles: a store into an old object sets its card
-            heap.cards[(int) (holder >>> 9)] = 1;
+            heap.cards[(int) (holder >>> MetadataDescriptor.LOG_CHUNK_BYTES)] = 1;
         }
         RawMemory.ALL.set(INT, p, value);
     }
