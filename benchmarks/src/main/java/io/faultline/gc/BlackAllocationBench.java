@@ -107,7 +107,7 @@ public class BlackAllocationBench {
         @Override public void resetAllocation(long base, long top, long limit) { throw new UnsupportedOperationException(); }
         @Override public void recycleAllocationPages() { throw new UnsupportedOperationException(); }
         @Override public TypeRegistry types() { throw new UnsupportedOperationException(); }
-        @Override public void setOldEnd(long oldEnd) { throw new UnsupportedOperationException(); }
+        @Override public void setCardLimit(long limit) { throw new UnsupportedOperationException(); }
         @Override public byte[] cards() { throw new UnsupportedOperationException(); }
         @Override public byte[] swapCards(byte[] clean) { throw new UnsupportedOperationException(); }
     }

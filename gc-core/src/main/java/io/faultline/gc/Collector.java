@@ -71,7 +71,7 @@ public final class Collector implements AutoCloseable {
         this.old = new OldGeneration(settings.youngCycles() && heap.cards() != null, heap, metadata);
         PageCompactor compactor = new PageCompactor(metadata.bitmap(), metadata.offsets(), metadata.firstObjects(), metadata.pageSize());
         this.failure = new HeapFailure(control, metadata.pageSize());
-        this.verification = new Verification(settings.verifyAfterGc());
+        this.verification = new Verification(settings.verifyAfterGc(), old);
         this.compaction = new Compaction(heap, backend, control, stats, log, failure, settings.compactionStepPages());
         this.flip = new Flip(heap, backend, metadata, compactor, compaction, verification, stats, settings, log.events());
         this.pauses = new Pauses(heap, compaction, verification, failure, log, () -> cycles, () -> closed);
@@ -165,7 +165,7 @@ public final class Collector implements AutoCloseable {
         long tPlan = System.nanoTime();
         planner.setOld(0, old);
         long newTop = planner.plan(heap.view(), heap.collectorReadView(), used, toBase);
-        old.promote(newTop);
+        old.promote(newTop, used, newTop);
         long tRoots = System.nanoTime();
         flip.flipRoots();
         long tSetup = System.nanoTime();

@@ -253,7 +253,7 @@ final class ConcurrentCycle implements CycleScheduler.Cycle, AutoCloseable {
         if (toBase == 0) {
             Collector.keepNullGuard(metadata);
         }
-        long youngEnd = old.beginCycle(requested, toBase);
+        long youngEnd = old.beginCycle(requested, toBase, markStartTop);
         planner.setOld(youngEnd, old);
         black.begin(markStartTop);
         work.reset();
@@ -296,7 +296,8 @@ final class ConcurrentCycle implements CycleScheduler.Cycle, AutoCloseable {
         }
         bitmap.clearToChunkEnd(used);
         long newTop = planner.extend(heap.view(), used);
-        old.promote(newTop);
+        // what was allocated while the cycle ran stays young: it lands from where the initial mark's top does
+        old.promote(used > markStartTop ? metadata.offsets().forward(markStartTop) : newTop, used, newTop);
         long r0 = System.nanoTime();
         flip.flipRoots();
         long p0 = System.nanoTime();

@@ -143,7 +143,7 @@ final class ConcurrentMarking implements AutoCloseable {
         try {
             Marker m0 = markers[0];
             if (old != null) {
-                old.prepareMarking(); // a young cycle: before anything is traced
+                old.prepareMarking(); // before anything is traced: the cards the initial mark took
             }
             startRound();
             boolean finished = true;

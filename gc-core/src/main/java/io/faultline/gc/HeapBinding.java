@@ -59,12 +59,12 @@ public interface HeapBinding {
     MemorySegment view();
 
     /**
-     * In a pause: objects below {@code oldEnd} are old from now on, and a reference store into
-     * one of them sets its card. Only with young cycles on ({@link #cards()} not null).
+     * In a pause: from now on a reference store into an object below {@code limit} sets its
+     * card. Only with young cycles on ({@link #cards()} not null).
      */
-    void setOldEnd(long oldEnd);
+    void setCardLimit(long limit);
 
-    /** The card table (one byte per 512 bytes of the heap, set by reference stores into old objects), or null with young cycles off. */
+    /** The card table (one byte per 512 bytes of the heap, set by reference stores below the card limit), or null with young cycles off. */
     byte[] cards();
 
     /** In a pause: reference stores set cards in {@code clean} (all zero, as long as {@link #cards()}) from now on; returns the table they used. */

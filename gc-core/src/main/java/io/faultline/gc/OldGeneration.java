@@ -7,6 +7,7 @@ import io.faultline.meta.ObjectStartBitmap;
 import io.faultline.meta.OffsetVector;
 import io.faultline.meta.RawMemory;
 import io.faultline.model.ObjectLayout;
+import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
@@ -14,28 +15,36 @@ import java.nio.ByteOrder;
 import java.util.Arrays;
 
 /**
- * Young cycles ("sticky mark bits"): every object a cycle keeps is old after its flip, the
- * objects below the post-compact top. A young cycle leaves the old objects alone: their mark bits
- * are set wholesale at its initial mark, so the marker never traces into them, and it traces from
- * the roots and from the old objects that a mutator stored a reference into since the last flip,
- * found by a card table (one byte per {@value #CARD_BYTES} bytes, set by {@code Mutator.setRef}
- * on the card of the object stored into). Old objects that died stay until a full cycle, one
- * that traces everything: when old objects fill more than {@value #OLD_LIMIT_PERCENT}% of the
- * heap, for explicit collections and for full pauses.
+ * Young cycles ("sticky mark bits"): the objects a cycle marks are old after its flip; what the
+ * mutators allocated while it ran (black allocation, above the initial mark's top) stays young.
+ * A young cycle leaves the old objects alone: their mark bits are set wholesale at its initial
+ * mark, so the marker never traces into them, and it traces from the roots and from the old
+ * objects that a mutator stored a reference into, found by a card table (one byte per
+ * {@value #CARD_BYTES} bytes, set by {@code Mutator.setRef} on the card of the object stored
+ * into). Old objects that died stay until a full cycle, one that traces everything: when old
+ * objects fill more than {@value #OLD_LIMIT_PERCENT}% of the heap, for explicit collections and
+ * for full pauses.
  *
  * <pre>
- *  0                       old end                                top
- *  [ old: marked wholesale  | young: traced from the roots and the dirty cards ]
- *  after the flip:
- *  [ everything kept, packed                | allocation ...
- *                     new old end = post-compact top; every card clear
+ *  0                       old end             initial mark's top            top
+ *  [ old: marked wholesale  | young: traced     | black: allocated while   ]
+ *                             from the roots and  the cycle ran, all kept
+ *                             the dirty cards
+ *  after the flip (old end = where the initial mark's top lands):
+ *  [ everything marked, packed         | black, packed | allocation ...
+ *                                     ^ new old end: cards of stores made while the cycle ran,
+ *                                       moved with their objects; every other card clear
  * </pre>
  *
- * <p>Why the dirty cards at the initial mark are enough: an old-to-young reference that exists
- * then was stored after the last flip (every object was old at that flip), so its card is dirty;
- * one stored later points to an object that is black or reachable in the snapshot, and the
- * snapshot barrier logs what it overwrites. After the flip no young object is left, so every
- * card is cleared.
+ * <p>Which stores set a card: from each initial mark to its flip, a store into any object that
+ * existed at the initial mark (below its top); from a flip to the next initial mark, a store into
+ * an old object. Why the cards are enough: an old-to-young reference at an initial mark points
+ * either to an object allocated since the last flip, so it was stored since then into an object
+ * already old (its card is set), or to a black object of the last cycle, so it was stored after
+ * that cycle's initial mark: into an object that existed then (its card was set and moved with it
+ * at the flip) or after the flip (as before). A reference stored after the initial mark points to
+ * an object that is black or reachable in the snapshot, and the snapshot barrier logs what it
+ * overwrites.
  *
  * <p>Old objects keep their offsets in a young cycle (every word below them is marked), so the
  * first object of each old to-space page is the one the last cycle planned, kept here in
@@ -45,7 +54,9 @@ import java.util.Arrays;
  * {@link #prepareMarking} on the marking thread before it traces; the state each sets is read
  * after the next of these steps, which the pauses order. Mutators set cards without
  * synchronization, in the table the last pause gave them; the collector reads a table only
- * after a pause took it from them, and clears it before it is given back.
+ * after a pause took it from them, and clears it before it is given back. Between a flip and the
+ * next initial mark, the table the mutators use holds a dirty card for every old object that
+ * references a young one ({@link #rememberedSetComplete}, checked by the verifier).
  */
 final class OldGeneration {
     /** Bytes per card: one mark-bitmap chunk. */
@@ -70,8 +81,10 @@ final class OldGeneration {
     private long youngEnd;
     /** The card table the mutators do not use: clean, or null while a young cycle holds it as {@link #snapshot}. */
     private byte[] spare;
-    /** The table a young cycle took at its initial mark, until its marking has read it. */
+    /** The table a cycle took at its initial mark, until its marking has read (or cleared) it. */
     private byte[] snapshot;
+    /** The top at this cycle's initial mark: stores into objects below it set cards until the flip; -1 between cycles. */
+    private long markTop = -1;
 
     OldGeneration(boolean enabled, HeapBinding heap, GcMetadata metadata) {
         this.enabled = enabled;
@@ -82,33 +95,44 @@ final class OldGeneration {
     }
 
     /**
-     * In an initial-mark pause: decides whether the cycle is young, and if so takes the card
-     * table the mutators used since the last flip, giving them a clean one (the pause stays
-     * O(1); the dirty cards are read by {@link #prepareMarking}). Returns the old end the cycle
-     * leaves alone, 0 for a full cycle.
+     * In an initial-mark pause at used top {@code markTop}: decides whether the cycle is young,
+     * and takes the card table the mutators used since the last flip, giving them a clean one
+     * whose cards they set for every object below {@code markTop} until the flip (the pause stays
+     * O(1); {@link #prepareMarking} reads the taken table). Returns the old end the cycle leaves
+     * alone, 0 for a full cycle.
      */
-    long beginCycle(GcCause cause, long toBase) {
+    long beginCycle(GcCause cause, long toBase, long markTop) {
         youngEnd = 0;
         dirtyCount = 0;
         recycleSnapshot();
-        if (!enabled || oldEnd <= 0 || toBase != 0 || cause != GcCause.HEAP_OCCUPANCY
-                || oldEnd > metadata.capacity() / 100 * OLD_LIMIT_PERCENT) {
+        if (!enabled || toBase != 0) {
             return 0;
         }
         snapshot = heap.swapCards(spare);
         spare = null;
+        this.markTop = markTop;
+        heap.setCardLimit(markTop);
+        if (oldEnd <= 0 || cause != GcCause.HEAP_OCCUPANCY || oldEnd > metadata.capacity() / 100 * OLD_LIMIT_PERCENT) {
+            return 0;
+        }
         youngEnd = oldEnd;
         return youngEnd;
     }
 
     /**
-     * A young cycle's marking thread, before it traces anything: marks the old objects
+     * The marking thread, before it traces anything. A young cycle: marks the old objects
      * wholesale, collects (and clears) the dirty cards of the taken table, and records the start
      * of the old object that crosses into the first chunk holding young objects, which the
-     * planner looks for. Nothing for a full cycle.
+     * planner looks for. A full cycle: clears the taken table.
      */
     void prepareMarking() {
+        if (snapshot == null) {
+            return;
+        }
         if (youngEnd == 0) {
+            Arrays.fill(snapshot, (byte) 0);
+            spare = snapshot;
+            snapshot = null;
             return;
         }
         int n = (int) ((youngEnd + CARD_BYTES - 1) / CARD_BYTES);
@@ -190,26 +214,102 @@ final class OldGeneration {
     }
 
     /**
-     * In a flip or full pause, once the plan is final: everything below {@code newTop} is old
-     * from now on. Records each to-space page's first object in to-space terms, clears the cards
-     * and tells the mutators' barrier. No effect with young cycles off.
+     * In a flip or full pause, once the plan is final: the objects below {@code youngStart}
+     * (to-space; the post-compact top in a full pause) are old from now on. Records each old
+     * to-space page's first object in to-space terms, gives the mutators a table that holds the
+     * cards they set while the cycle ran, moved to where their objects land ({@code used}: the
+     * cycle's from-space top; {@code newTop}: the post-compact top), and tells their barrier.
+     * No effect with young cycles off.
      */
-    void promote(long newTop) {
+    void promote(long youngStart, long used, long newTop) {
         if (!enabled) {
             return;
         }
         OffsetVector offsets = metadata.offsets();
         FirstObjectTable first = metadata.firstObjects();
-        int pages = (int) ((newTop + (1L << pageShift) - 1) >>> pageShift);
+        int pages = (int) ((youngStart + (1L << pageShift) - 1) >>> pageShift);
         if (firstObjects.length < pages) {
             firstObjects = new long[(int) (metadata.capacity() >>> pageShift) + 1];
         }
         for (int p = 0; p < pages; p++) {
             firstObjects[p] = offsets.forward(first.get(p));
         }
-        oldEnd = newTop;
         recycleSnapshot();
-        Arrays.fill(heap.cards(), (byte) 0);
-        heap.setOldEnd(newTop);
+        byte[] during = heap.cards();
+        if (markTop >= 0 && youngStart < newTop) {
+            heap.swapCards(spare);
+            moveCards(during, offsets, used, newTop);
+            spare = during;
+        } else {
+            Arrays.fill(during, (byte) 0); // nothing young is left: no card is needed
+        }
+        markTop = -1;
+        oldEnd = youngStart;
+        heap.setCardLimit(youngStart);
+    }
+
+    /**
+     * The flip's part of {@link #promote}: for each card set while the cycle ran (below its
+     * initial mark's top), sets the cards that the chunk's live words land on in the mutators' new
+     * table (at most two: a chunk packs into at most its own length), and clears it in
+     * {@code during}.
+     */
+    private void moveCards(byte[] during, OffsetVector offsets, long used, long newTop) {
+        byte[] cards = heap.cards();
+        int n = (int) ((markTop + CARD_BYTES - 1) / CARD_BYTES);
+        long usedChunks = (used + CARD_BYTES - 1) / CARD_BYTES;
+        for (int c8 = 0; c8 < n; c8 += 8) { // eight cards per read: most are clean
+            if (c8 + 8 <= during.length && (long) CARDS8.get(during, c8) == 0) {
+                continue;
+            }
+            for (int c = c8; c < Math.min(c8 + 8, n); c++) {
+                if (during[c] != 0) {
+                    during[c] = 0;
+                    long lands = offsets.chunkOffset(c);
+                    long end = c + 1 < usedChunks ? offsets.chunkOffset(c + 1) : newTop;
+                    for (long to = lands; to < end; to = (to & -(long) CARD_BYTES) + CARD_BYTES) {
+                        cards[(int) (to / CARD_BYTES)] = 1;
+                    }
+                }
+            }
+        }
+    }
+
+    /**
+     * In a pause between a flip and the next initial mark (no cycle running), for the verifier:
+     * whether every object below the old end that holds a reference to an object at or above it
+     * has its card set. Returns null if so (or with young cycles off, or while a cycle runs),
+     * else what is wrong.
+     */
+    String rememberedSetComplete(MemorySegment view, long top) {
+        if (!enabled || markTop >= 0 || oldEnd <= 0) {
+            return null;
+        }
+        byte[] cards = heap.cards();
+        long off = 0;
+        while (off < oldEnd && off < top) {
+            long header = off == 0 ? ObjectLayout.headerWord(ObjectLayout.MIN_OBJECT_WORDS, 0) : view.get(LONG, off);
+            if (header == ObjectLayout.ONE_WORD_FILLER) {
+                off += ObjectLayout.WORD_BYTES;
+                continue;
+            }
+            long refs = ObjectLayout.refCount(header);
+            if (cards[(int) (off / CARD_BYTES)] == 0) {
+                for (long i = 0; i < refs; i++) {
+                    int r = view.get(ValueLayout.JAVA_INT_UNALIGNED, off + ObjectLayout.refSlotOffset(i));
+                    if (r != 0 && ObjectLayout.refToOffset(r) >= oldEnd) {
+                        return "old object at 0x" + Long.toHexString(off) + " (old end 0x" + Long.toHexString(oldEnd)
+                                + ") slot " + i + " holds the young object at 0x" + Long.toHexString(ObjectLayout.refToOffset(r))
+                                + ", but its card (" + (off / CARD_BYTES) + ") is clean";
+                    }
+                }
+            }
+            long words = ObjectLayout.sizeWords(header);
+            if (words == 0) {
+                return "zero header at 0x" + Long.toHexString(off) + " below the old end";
+            }
+            off += words << ObjectLayout.LOG_WORD_BYTES;
+        }
+        return null;
     }
 }

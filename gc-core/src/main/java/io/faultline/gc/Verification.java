@@ -15,12 +15,15 @@ import java.util.Arrays;
  */
 final class Verification {
     private final boolean afterEveryCycle;
+    private final OldGeneration old;
     private volatile boolean lastCycleVerified = true;
     private volatile long lastVerifiedCycle;
     private volatile long verifiedCycles;
 
-    Verification(boolean afterEveryCycle) {
+    /** @param old young cycles' state: the verifier also checks that their cards are complete */
+    Verification(boolean afterEveryCycle, OldGeneration old) {
         this.afterEveryCycle = afterEveryCycle;
+        this.old = old;
     }
 
     /** True if cycles are verified automatically and the last one has not been. */
@@ -50,6 +53,10 @@ final class Verification {
             return r;
         });
         VerifyReport report = HeapVerifier.verify(heap.view(), heap.base(), heap.top(), heap.types(), roots[0], n[0]);
+        String cards = report.ok() ? old.rememberedSetComplete(heap.view(), heap.top()) : null;
+        if (cards != null) {
+            report = new VerifyReport(report.objects(), report.bytes(), "young cycles' cards: " + cards, -1);
+        }
         if (report.ok()) {
             lastCycleVerified = true;
             if (cycle > lastVerifiedCycle) {

@@ -73,8 +73,8 @@ final class CollectorBinding implements HeapBinding {
     }
 
     @Override
-    public void setOldEnd(long oldEnd) {
-        heap.oldEnd = oldEnd;
+    public void setCardLimit(long limit) {
+        heap.cardLimit = limit;
         for (Mutator m : heap.safepoints.mutators()) {
             m.syncSatbBarrier();
         }

@@ -81,11 +81,14 @@ public final class Heap implements AutoCloseable {
      */
     boolean satbBarrierOn;
     long satbNewObjectsFrom;
-    /** Objects below this offset are old (young cycles): a reference store into one sets its card. */
-    long oldEnd;
     /**
-     * With young cycles: one byte per 512 bytes of the heap, set by reference stores into old
-     * objects; else null. Replaced (by a clean table) only in pauses.
+     * Young cycles: a reference store into an object below this offset sets its card (the old
+     * objects between cycles, every object that existed at the initial mark while one runs).
+     */
+    long cardLimit;
+    /**
+     * With young cycles: one byte per 512 bytes of the heap, set by reference stores into
+     * objects below {@link #cardLimit}; else null. Replaced (by a clean table) only in pauses.
      */
     byte[] cards;
     private volatile boolean closed;

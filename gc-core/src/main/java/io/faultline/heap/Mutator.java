@@ -83,8 +83,8 @@ public final class Mutator implements AutoCloseable {
      * under its lock; read by this thread.
      */
     boolean satbOn;
-    /** The heap's old end (young cycles; 0 otherwise), taken with the barrier state. */
-    long oldEnd;
+    /** The heap's card limit (young cycles; 0 otherwise), taken with the barrier state. */
+    long cardLimit;
     long satbNewObjectsFrom;
     /** The barrier's log: {@code satbBuffer[0, satbCount)}; a pause may drain it. */
     private int[] satbBuffer;
@@ -321,7 +321,7 @@ public final class Mutator implements AutoCloseable {
             satbLog(RawMemory.ALL.get(INT, p));
         }
         long holder = ObjectLayout.refToOffset(obj);
-        if (holder < oldEnd) { // young cycles: a store into an old object sets its card
+        if (holder < cardLimit) { // young cycles: a store into an old object sets its card
             heap.cards[(int) (holder >>> MetadataDescriptor.LOG_CHUNK_BYTES)] = 1;
         }
         RawMemory.ALL.set(INT, p, value);
@@ -344,7 +344,7 @@ public final class Mutator implements AutoCloseable {
     void syncSatbBarrier() {
         satbOn = heap.satbBarrierOn;
         satbNewObjectsFrom = heap.satbNewObjectsFrom;
-        oldEnd = heap.oldEnd;
+        cardLimit = heap.cardLimit;
     }
 
     /** In a pause: passes the logged values to {@code consumer} and empties the log. */

@@ -11,6 +11,7 @@ import io.faultline.testing.ModelRunner;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.SplittableRandom;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.junit.jupiter.api.Test;
@@ -63,6 +64,81 @@ class YoungCycleTest {
                 assertTrue(heap.stats().verifiedCycles() >= heap.stats().gcCycles() - 1, heap.stats().toString());
             }
         } catch (AssertionError e) {
+            throw new AssertionError("seed " + seed + " (replay: -Dfaultline.seed=" + seed + "): " + e.getMessage(), e);
+        }
+    }
+
+    /**
+     * Stores made while a cycle runs (the GC log says when: from its initial mark to its flip),
+     * into an old holder and into one allocated just before the cycle began (young at its initial
+     * mark, old after its flip): the objects stored are allocated then, so they are young after
+     * the flip, and only the holder's card, set while the cycle ran and moved at the flip to where
+     * the holder lands, keeps them alive through the next young cycles, in which nothing is
+     * stored. The verifier checks after every cycle that every old object holding a young one
+     * has its card set.
+     */
+    @Test
+    void objectsStoredWhileACycleRunsAndHeldOnlyByOldObjectsSurvive() {
+        long replay = ModelRunner.replaySeed();
+        long seed = replay >= 0 ? replay : System.nanoTime();
+        AtomicBoolean cycleRunning = new AtomicBoolean();
+        try {
+            SplittableRandom random = new SplittableRandom(seed);
+            HeapConfig cfg = HeapConfig.builder().capacity(8L << 20).tlabBytes(4096).verifyAfterGc(true).youngCycles(true)
+                    .gcLog(line -> {
+                        if (line.contains("Pause Init Mark")) {
+                            cycleRunning.set(true);
+                        } else if (line.contains("Pause Flip") || line.contains("Pause Compact")) {
+                            cycleRunning.set(false);
+                        }
+                    }).build();
+            try (Heap heap = Heap.create(cfg); Mutator m = heap.attach()) {
+                int rounds = 8;
+                int[] holders = new int[rounds + 1];
+                long[][] expected = new long[rounds + 1][SLOTS];
+                holders[0] = m.push(m.allocateRefArray(SLOTS));
+                m.collect(); // holder 0 is old from now on
+                int stored = 0;
+                for (int round = 1; round <= rounds; round++) {
+                    holders[round] = m.push(m.allocateRefArray(SLOTS)); // young until the next flip
+                    for (long n = 0; !cycleRunning.get(); n++) {
+                        if (n == 4_000_000) {
+                            throw new AssertionError("round " + round + ": no cycle began: " + heap.stats());
+                        }
+                        m.allocate(LEAF);
+                    }
+                    while (cycleRunning.get()) {
+                        int h = random.nextBoolean() ? 0 : round;
+                        int slot = random.nextInt(SLOTS);
+                        long v = random.nextLong() | 1;
+                        int leaf = m.allocate(LEAF);
+                        if (!cycleRunning.get()) {
+                            break; // the flip ran at this allocation's poll: a store now would set the card again
+                        }
+                        m.setLong(leaf, V, v);
+                        m.setRef(m.handle(holders[h]), slot, leaf);
+                        expected[h][slot] = v;
+                        stored++;
+                    }
+                    long young = heap.stats().youngCycles();
+                    for (long n = 1; (n & 1023) != 0 || heap.stats().youngCycles() < young + 2; n++) {
+                        if (n == 8_000_000) {
+                            throw new AssertionError("round " + round + ": no young cycles: " + heap.stats());
+                        }
+                        m.allocate(LEAF); // garbage only: nothing sets a holder's card again
+                    }
+                    for (int h = 0; h <= round; h++) {
+                        for (int slot = 0; slot < SLOTS; slot++) {
+                            int leaf = m.getRef(m.handle(holders[h]), slot);
+                            assertEquals(expected[h][slot], leaf == 0 ? 0 : m.getLong(leaf, V),
+                                    "round " + round + ", holder " + h + ", slot " + slot);
+                        }
+                    }
+                }
+                assertTrue(stored > 0, "no store while a cycle ran");
+                assertTrue(heap.stats().verifiedCycles() >= heap.stats().gcCycles() - 1, heap.stats().toString());
+            }
+        } catch (AssertionError | RuntimeException e) {
             throw new AssertionError("seed " + seed + " (replay: -Dfaultline.seed=" + seed + "): " + e.getMessage(), e);
         }
     }
