@@ -92,6 +92,7 @@ static const struct {
 	{ "ControlBlock.RELEASED", offsetof(struct fl_control, released) },
 	{ "ControlBlock.RELEASE_BATCH", offsetof(struct fl_control, release_batch) },
 	{ "ControlBlock.TRACE", offsetof(struct fl_control, trace) },
+	{ "ControlBlock.VERBATIM_END", offsetof(struct fl_control, verbatim_end) },
 	{ "ControlBlock.POLL_PAUSE", FL_POLL_PAUSE },
 	{ "ControlBlock.POLL_FAILED", FL_POLL_FAILED },
 	{ "ControlBlock.POLL_CLOSED", FL_POLL_CLOSED },

@@ -11,7 +11,7 @@
 #define FAULTLINE_H
 
 /* Bumped whenever an exported signature or a shared memory layout changes. */
-#define FL_VERSION 10
+#define FL_VERSION 11
 
 #define FL_EXPORT __attribute__((visibility("default")))
 
@@ -81,7 +81,8 @@ FL_EXPORT unsigned long fl_uffd_request(unsigned int nr);
 #define FL_STAT_STALE_MESSAGES 28  /* fault messages for a retired view, read after the flip that moved the view */
 #define FL_STAT_DENSE_BUILT 29     /* pages compact_page built by its dense path (one copy, one walk) */
 #define FL_STAT_KEPT_POPULATED_BYTES 30 /* CONTINUE KEEP: to-space bytes whose alias entries were made in bulk, where the half's to-space never reached before */
-#define FL_STAT_COUNT 31
+#define FL_STAT_VERBATIM_BUILT 31 /* pages compact_page copied as they were (young cycles' old pages no dirty card touches) */
+#define FL_STAT_COUNT 32
 
 struct fl_heap;
 

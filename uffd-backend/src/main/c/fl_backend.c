@@ -293,7 +293,7 @@ static int build_page(void *ctx, const struct fl_target *t, int64_t page, int64_
 			sched_yield();
 	}
 	if (rc > 0) {
-		STAT(h, FL_STAT_DENSE_BUILT);
+		STAT(h, rc == 2 ? FL_STAT_VERBATIM_BUILT : FL_STAT_DENSE_BUILT);
 		rc = 0;
 	}
 	if (rc < 0)
@@ -837,6 +837,7 @@ void fl_heap_begin(struct fl_heap *h, const void *from, int64_t from_bytes, int6
 	STORE(&h->sources_populated, 0);
 	h->compactor.from_top = LOAD(&c->from_top);
 	h->compactor.new_top = LOAD(&c->new_top);
+	h->compactor.verbatim_end = LOAD(&c->verbatim_end);
 }
 
 void fl_heap_move_view(struct fl_heap *h, void *view)

@@ -220,6 +220,15 @@ int compact_page(const struct fl_compactor *c, int64_t page, char *dst, int64_t 
 		memset(dst + filled, 0, (size_t)(page_size - filled));
 		write_filler(dst + filled, page_size - filled);
 	}
+	/* Verbatim: an old page of a young cycle that no dirty card touches holds the same bytes in
+	 * to-space as in from-space (old objects keep their offsets, and none of them references an
+	 * object that moves). */
+	if (p_begin + page_size <= c->verbatim_end && (c->from_split == 0 || p_begin + page_size <= c->from_split)) {
+		memcpy(dst, (c->from_split > 0 ? c->from_low : from) + p_begin, (size_t)page_size);
+		if (page == 0)
+			write_header(dst, FL_MIN_OBJECT_WORDS, 0, FL_TYPE_NULL_GUARD, 0);
+		return 2;
+	}
 	int64_t obj = c->first[page];
 	if (obj == FL_NO_OBJECT)
 		return 0;

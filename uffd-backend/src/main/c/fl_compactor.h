@@ -19,11 +19,15 @@ struct fl_compactor {
 	int64_t from_split;
 	int64_t from_top;
 	int64_t new_top;
+	/* To-space pages that end at or below it are their from-space pages unchanged (young cycles'
+	 * old pages that no dirty card touches): one copy, nothing to rewrite. */
+	int64_t verbatim_end;
 };
 
 /*
  * Builds to-space page `page` into dst (one page). Returns 0, 1 if it took the dense path (the
- * page one stretch of live from-space: one copy, one walk), or -EUCLEAN with *bad_offset = the
+ * page one stretch of live from-space: one copy, one walk), 2 if the page was copied as it was
+ * (below verbatim_end), or -EUCLEAN with *bad_offset = the
  * from-space offset of an object whose header is damaged (size 0, past from_top, or whose last
  * word is not marked live).
  */

@@ -69,13 +69,15 @@ struct fl_control {
 	int64_t released;          /* 168 */
 	int64_t release_batch;     /* 176 */
 	int64_t trace;             /* 184: address of the heap's struct fl_trace, 0: no trace ring */
-	int64_t reserved[8];       /* 192..255 */
+	int64_t verbatim_end;      /* 192: to-space pages ending at or below it are copies of their from-space pages */
+	int64_t reserved[7];       /* 200..255 */
 };
 
 _Static_assert(sizeof(struct fl_control) == 256, "ControlBlock.BYTES");
 _Static_assert(__builtin_offsetof(struct fl_control, poll) == 96, "ControlBlock.POLL");
 _Static_assert(__builtin_offsetof(struct fl_control, recycle_next) == 160, "ControlBlock.RECYCLE_NEXT");
 _Static_assert(__builtin_offsetof(struct fl_control, trace) == 184, "ControlBlock.TRACE");
+_Static_assert(__builtin_offsetof(struct fl_control, verbatim_end) == 192, "ControlBlock.VERBATIM_END");
 
 /* ControlBlock.POLL bits */
 #define FL_POLL_PAUSE 1

@@ -165,11 +165,11 @@ public final class Collector implements AutoCloseable {
         long tPlan = System.nanoTime();
         planner.setOld(0, old);
         long newTop = planner.plan(heap.view(), heap.collectorReadView(), used, toBase);
-        old.promote(newTop, used, newTop);
+        old.promoteAll(used, newTop);
         long tRoots = System.nanoTime();
         flip.flipRoots();
         long tSetup = System.nanoTime();
-        flip.publish(cycle, used, newTop, toBase);
+        flip.publish(cycle, used, newTop, toBase, 0);
         stats.fullPause(cycle);
         published(cycle, snapshot, 0, used);
         long end = System.nanoTime();

@@ -301,7 +301,7 @@ final class ConcurrentCycle implements CycleScheduler.Cycle, AutoCloseable {
         long r0 = System.nanoTime();
         flip.flipRoots();
         long p0 = System.nanoTime();
-        long backendNanos = flip.publish(cycle, used, newTop, toBase);
+        long backendNanos = flip.publish(cycle, used, newTop, toBase, old.verbatimEnd());
         black.end();
         long since = scheduler.flipped(); // wakes stalled allocations
         collector.published(cycle, snapshot, used - Math.min(markStartTop, since), used);

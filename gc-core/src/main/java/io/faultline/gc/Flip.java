@@ -59,11 +59,13 @@ final class Flip {
 
     /**
      * Publishes cycle {@code cycle}: objects of {@code [base, used)} move to {@code [toBase,
-     * newTop)}. Returns the nanoseconds the backend's {@code beginCompaction} took (on uffd the
+     * newTop)}; the to-space pages below {@code verbatimEnd} are copies of their from-space
+     * pages. Returns the nanoseconds the backend's {@code beginCompaction} took (on uffd the
      * kernel work that moves or remaps the used pages).
      */
-    long publish(long cycle, long used, long newTop, long toBase) {
-        compactor.setCycle(used, newTop);
+    long publish(long cycle, long used, long newTop, long toBase, long verbatimEnd) {
+        compactor.setCycle(used, newTop, verbatimEnd);
+        control.set(ControlBlock.VERBATIM_END, verbatimEnd);
         long firstPage = toBase >>> pageShift;
         long endPage = endPage(newTop);
         control.set(ControlBlock.FROM_TOP, used);

@@ -48,7 +48,10 @@ import java.util.Arrays;
  *
  * <p>Old objects keep their offsets in a young cycle (every word below them is marked), so the
  * first object of each old to-space page is the one the last cycle planned, kept here in
- * to-space terms ({@link #promote}).
+ * to-space terms ({@link #promote}). And an old page changes only where an old object references
+ * a young one that moves, which only objects on a dirty card do: the pages below the first dirty
+ * card (of the initial mark's table, or set while the cycle ran) and below the old end are copied
+ * as they are ({@link #verbatimEnd}).
  *
  * <p><b>Assumptions and Guarantees:</b> {@link #beginCycle} and {@link #promote} run in pauses,
  * {@link #prepareMarking} on the marking thread before it traces; the state each sets is read
@@ -85,6 +88,8 @@ final class OldGeneration {
     private byte[] snapshot;
     /** The top at this cycle's initial mark: stores into objects below it set cards until the flip; -1 between cycles. */
     private long markTop = -1;
+    /** This cycle's verbatim end: to-space pages that end at or below it are their from-space pages unchanged. */
+    private long verbatimEnd;
 
     OldGeneration(boolean enabled, HeapBinding heap, GcMetadata metadata) {
         this.enabled = enabled;
@@ -222,6 +227,7 @@ final class OldGeneration {
      * No effect with young cycles off.
      */
     void promote(long youngStart, long used, long newTop) {
+        verbatimEnd = 0;
         if (!enabled) {
             return;
         }
@@ -231,11 +237,20 @@ final class OldGeneration {
         if (firstObjects.length < pages) {
             firstObjects = new long[(int) (metadata.capacity() >>> pageShift) + 1];
         }
-        for (int p = 0; p < pages; p++) {
+        // the old pages of a young cycle took their first objects from here, unchanged
+        int unchanged = (int) ((youngEnd + (1L << pageShift) - 1) >>> pageShift);
+        for (int p = Math.min(unchanged, pages); p < pages; p++) {
             firstObjects[p] = offsets.forward(first.get(p));
         }
         recycleSnapshot();
         byte[] during = heap.cards();
+        if (youngEnd > 0) {
+            long clean = Math.min(youngEnd, firstDirty(during, youngEnd));
+            if (dirtyCount > 0) {
+                clean = Math.min(clean, dirtyCardStart(0)); // collected in ascending order
+            }
+            verbatimEnd = clean >>> pageShift << pageShift;
+        }
         if (markTop >= 0 && youngStart < newTop) {
             heap.swapCards(spare);
             moveCards(during, offsets, used, newTop);
@@ -246,6 +261,38 @@ final class OldGeneration {
         markTop = -1;
         oldEnd = youngStart;
         heap.setCardLimit(youngStart);
+    }
+
+    /**
+     * In a full pause, once its plan is final: everything below {@code newTop} is old, every
+     * card is clear, and no page is copied as it was (the pause traced everything and may move
+     * old objects). Replaces any cycle the pause abandoned.
+     */
+    void promoteAll(long used, long newTop) {
+        youngEnd = 0;
+        dirtyCount = 0;
+        promote(newTop, used, newTop);
+    }
+
+    /** This cycle's verbatim end, once {@link #promote} ran: to-space pages that end at or below it are their from-space pages unchanged. */
+    long verbatimEnd() {
+        return verbatimEnd;
+    }
+
+    /** The first byte of the first card set in {@code cards} below {@code end}, or {@code end}. */
+    private static long firstDirty(byte[] cards, long end) {
+        int n = (int) ((end + CARD_BYTES - 1) / CARD_BYTES);
+        for (int c8 = 0; c8 < n; c8 += 8) {
+            if (c8 + 8 <= cards.length && (long) CARDS8.get(cards, c8) == 0) {
+                continue;
+            }
+            for (int c = c8; c < Math.min(c8 + 8, n); c++) {
+                if (cards[c] != 0) {
+                    return (long) c * CARD_BYTES;
+                }
+            }
+        }
+        return end;
     }
 
     /**

@@ -37,7 +37,9 @@ import java.lang.invoke.VarHandle;
  *  168     RELEASED           mappers, CAS                      from-space below this offset has been released
  *  176     RELEASE_BATCH      heap setting                      release consumed from-space in steps of at least this
  *  184     TRACE              tracing, once                     address of the heap's TraceRing, 0: none (see TraceRing)
- *  192..255 reserved
+ *  192     VERBATIM_END       pause                             to-space pages that end at or below it are their from-space
+ *                                                                pages unchanged (young cycles' old pages), copied as they are
+ *  200..255 reserved
  * </pre>
  *
  * <p><b>Assumptions and Guarantees:</b> every field is a naturally aligned 64-bit word accessed
@@ -72,6 +74,7 @@ public final class ControlBlock {
     public static final long RELEASED = 168;
     public static final long RELEASE_BATCH = 176;
     public static final long TRACE = 184;
+    public static final long VERBATIM_END = 192;
     public static final long BYTES = 256;
 
     /** POLL bit: a pause is requested; mutators park at their next poll. */

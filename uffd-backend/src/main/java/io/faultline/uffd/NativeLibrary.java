@@ -32,7 +32,7 @@ import java.util.Optional;
 @SuppressWarnings("restricted") // loading and binding a native library; callers need --enable-native-access
 public final class NativeLibrary {
     /** The {@code FL_VERSION} this Java code was written against (see faultline.h). */
-    public static final int EXPECTED_VERSION = 10;
+    public static final int EXPECTED_VERSION = 11;
     /** System property: path of a libfaultline.so to load instead of the packaged one. */
     public static final String PATH_PROPERTY = "faultline.native.path";
     public static final String LIBRARY_NAME = "libfaultline.so";

@@ -169,7 +169,12 @@ public final class UffdBackend implements HeapBackend {
          * half's to-space never reached before; below that the kept entries serve. Grows while
          * the heap's live data grows, then stays.
          */
-        KEPT_POPULATED_BYTES
+        KEPT_POPULATED_BYTES,
+        /**
+         * Pages built as copies of their from-space pages: a young cycle's old pages that no
+         * dirty card touches, whose bytes do not change ({@code compact_page}'s verbatim path).
+         */
+        VERBATIM_BUILT
     }
 
     private final Mode mode;

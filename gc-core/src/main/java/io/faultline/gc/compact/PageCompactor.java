@@ -38,6 +38,11 @@ import java.lang.foreign.ValueLayout;
  * allocated black) take it; it skips pass 1's per-object bitmap tests and copy bookkeeping, and
  * builds the same bytes and the same errors.
  *
+ * <p>The verbatim path. A page that ends at or below the cycle's verbatim end (a young cycle's
+ * old page that no dirty card touches, {@code gc.OldGeneration}) holds the same bytes in to-space
+ * as in from-space: old objects keep their offsets and none of them references an object that
+ * moves. It is one copy, with no header read and nothing to rewrite.
+ *
  * <p>The null guard (the two-word object at offset 0) is never copied: when it is live (to-space
  * starts at 0) the builder of page 0 writes its header. A from-space object whose header is
  * damaged (size zero, past the used top, or a size whose last word is not marked live) stops the build with a
@@ -60,7 +65,9 @@ public final class PageCompactor implements PageBuilder {
     private final boolean densePath;
     private volatile long fromTop;
     private volatile long newTop;
+    private volatile long verbatimEnd;
     private long densePages;
+    private long verbatimPages;
 
     public PageCompactor(MarkBitmap bitmap, OffsetVector offsets, FirstObjectTable firstObjects, int pageSize) {
         this(bitmap, offsets, firstObjects, pageSize, true);
@@ -86,16 +93,41 @@ public final class PageCompactor implements PageBuilder {
         return densePages;
     }
 
-    /** In the pause: the cycle's bounds, the pre-compact used top and the post-compact top. */
+    /**
+     * Pages this instance copied as they were (the verbatim path). A plain counter, as
+     * {@link #densePages}.
+     */
+    public long verbatimPages() {
+        return verbatimPages;
+    }
+
+    /** In the pause: the cycle's bounds, the pre-compact used top and the post-compact top; no verbatim pages. */
     public void setCycle(long fromTop, long newTop) {
+        setCycle(fromTop, newTop, 0);
+    }
+
+    /**
+     * In the pause: the cycle's bounds, and the end of the pages that are copies of their
+     * from-space pages (a page boundary, 0: none).
+     */
+    public void setCycle(long fromTop, long newTop, long verbatimEnd) {
         this.fromTop = fromTop;
         this.newTop = newTop;
+        this.verbatimEnd = verbatimEnd;
     }
 
     @Override
     public void build(MemorySegment from, long page, MemorySegment dst, long dstOffset) {
         long fromTop = this.fromTop;
         long pBegin = page * pageSize;
+        if (pBegin + pageSize <= verbatimEnd) {
+            MemorySegment.copy(from, pBegin, dst, dstOffset, pageSize);
+            if (page == 0) {
+                ObjectLayout.writeHeader(dst, dstOffset, ObjectLayout.MIN_OBJECT_WORDS, 0, ObjectLayout.TYPE_NULL_GUARD, 0);
+            }
+            verbatimPages++;
+            return;
+        }
         long pEnd = Math.min(pBegin + pageSize, newTop);
         long filled = Math.max(0, pEnd - pBegin);
         if (filled < pageSize) {

@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.faultline.backend.HeapBackend;
 import io.faultline.backend.PageBuilder;
+import io.faultline.meta.ControlBlock;
 import io.faultline.meta.GcMetadata;
 import io.faultline.testing.ModelRunner;
 import io.faultline.uffd.UffdBackend;
@@ -22,7 +23,8 @@ import org.junit.jupiter.params.provider.EnumSource;
  * build byte-identical pages. Runs stop-the-world: right after the pause's {@code beginCompaction}
  * (bounds planned, nothing built yet) both compactors build every to-space page into buffers
  * pre-filled with different patterns (so a byte one of them leaves unwritten shows up as a
- * difference); then the pause compacts as usual.
+ * difference); then the pause compacts as usual. Half the programs have young cycles, whose old
+ * pages below the verbatim end both copy as they were; the test counts those too.
  */
 class DifferentialCompactionTest {
     static final int PROGRAMS = Integer.getInteger("faultline.diffPrograms", 30);
@@ -32,8 +34,9 @@ class DifferentialCompactionTest {
     void javaAndNativeCompactorsBuildIdenticalPages(Mode mode) {
         UffdTestSupport.assumeAvailable(mode);
         AtomicLong compared = new AtomicLong();
+        AtomicLong verbatim = new AtomicLong();
         HeapBackend.Factory factory = (capacity, pageSize) ->
-            new Comparing(new UffdBackend(mode, capacity, pageSize), compared);
+            new Comparing(new UffdBackend(mode, capacity, pageSize), compared, verbatim);
         ModelRunner runner = new ModelRunner("mvn -pl uffd-backend test -Dtest=DifferentialCompactionTest", factory, false);
         long base = Long.getLong("faultline.baseSeed", System.nanoTime());
         long replay = ModelRunner.replaySeed();
@@ -42,22 +45,26 @@ class DifferentialCompactionTest {
             runner.run(replay >= 0 ? replay : seeds.nextLong() & Long.MAX_VALUE, 1);
         }
         System.out.println("DifferentialCompactionTest " + mode + " baseSeed=" + base + ": " + compared.get()
-            + " pages identical");
+            + " pages identical, " + verbatim.get() + " of them below the verbatim end");
         assertTrue(compared.get() > 100, "too few pages compared: " + compared.get());
+        assertTrue(verbatim.get() > 0, "no page below a young cycle's verbatim end was compared (of " + compared.get() + ")");
     }
 
     /** Delegates everything; compares every page of a cycle as the cycle begins. */
     static final class Comparing implements HeapBackend {
         private final UffdBackend d;
         private final AtomicLong compared;
+        private final AtomicLong verbatim;
         private final Arena arena = Arena.ofShared();
+        private GcMetadata metadata;
         private final MemorySegment javaPage;
         private final MemorySegment nativePage;
         private PageBuilder builder;
 
-        Comparing(UffdBackend d, AtomicLong compared) {
+        Comparing(UffdBackend d, AtomicLong compared, AtomicLong verbatim) {
             this.d = d;
             this.compared = compared;
+            this.verbatim = verbatim;
             this.javaPage = arena.allocate(d.pageSize(), 4096);
             this.nativePage = arena.allocate(d.pageSize(), 4096);
         }
@@ -65,6 +72,7 @@ class DifferentialCompactionTest {
         @Override
         public void attach(GcMetadata metadata, PageBuilder pageBuilder) {
             this.builder = pageBuilder;
+            this.metadata = metadata;
             d.attach(metadata, pageBuilder);
         }
 
@@ -72,6 +80,7 @@ class DifferentialCompactionTest {
         public void beginCompaction(long usedBytes, long firstPage, long endPage) {
             d.beginCompaction(usedBytes, firstPage, endPage);
             MemorySegment from = d.fromSpace();
+            long verbatimEnd = metadata.control().get(ControlBlock.VERBATIM_END);
             for (long page = firstPage; page < endPage; page++) {
                 javaPage.fill((byte) 0x5A);
                 nativePage.fill((byte) 0xA5);
@@ -84,6 +93,9 @@ class DifferentialCompactionTest {
                         + " native 0x" + Long.toHexString(nativePage.get(ValueLayout.JAVA_LONG_UNALIGNED, mismatch & -8)));
                 }
                 compared.incrementAndGet();
+                if ((page + 1) * d.pageSize() <= verbatimEnd) {
+                    verbatim.incrementAndGet();
+                }
             }
         }
 
