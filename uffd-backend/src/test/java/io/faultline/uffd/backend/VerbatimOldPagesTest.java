@@ -30,7 +30,7 @@ class VerbatimOldPagesTest {
         assertEquals(0, verbatimPages(mode, false), mode + ": pages copied as they were without young cycles");
     }
 
-    /** Pages built by the verbatim path in two cycles that start by themselves after a 2.5 MiB list became old. */
+    /** Pages built by the verbatim path in two young cycles (or two cycles, without them) after a 2.5 MiB list became old. */
     private static long verbatimPages(Mode mode, boolean youngCycles) {
         UffdBackend[] b = {null};
         HeapConfig cfg = HeapConfig.builder().capacity(16L << 20).verifyAfterGc(true).youngCycles(youngCycles)
@@ -42,17 +42,15 @@ class VerbatimOldPagesTest {
             heap.awaitCompaction();
             long before = b[0].stat(UffdBackend.Stat.VERBATIM_BUILT);
             long cycles = heap.stats().gcCycles();
-            for (long i = 1; (i & 1023) != 0 || heap.stats().gcCycles() < cycles + 2; i++) {
-                if (i == 20_000_000) {
-                    throw new AssertionError(mode + ": no cycle started by itself: " + heap.stats());
+            // two young cycles (some may be full pauses instead, when the heap fills first), or two cycles without
+            for (long i = 1; (i & 1023) != 0 || (youngCycles ? heap.stats().youngCycles() : heap.stats().gcCycles() - cycles) < 2; i++) {
+                if (i == 40_000_000) {
+                    throw new AssertionError(mode + ": too few cycles started by themselves: " + heap.stats());
                 }
                 m.allocate(LEAF); // garbage: the heap fills and cycles start by themselves
             }
             heap.awaitCompaction();
             CellList.check(m, list, n);
-            if (youngCycles) {
-                assertTrue(heap.stats().youngCycles() >= 2, heap.stats().toString());
-            }
             return b[0].stat(UffdBackend.Stat.VERBATIM_BUILT) - before;
         }
     }
