@@ -261,7 +261,7 @@ final class ConcurrentCycle implements CycleScheduler.Cycle, AutoCloseable {
         phase = Phase.MARKING;
         long nanos = System.nanoTime() - t0;
         stats.pause(PauseKind.INITIAL_MARK, nanos);
-        log.initialMark(cycle, cause, youngEnd, marking.rootCount(), nanos, safepointNanos);
+        log.initialMark(cycle, cause, old.describeCycle(), marking.rootCount(), nanos, safepointNanos);
         return true;
     }
 

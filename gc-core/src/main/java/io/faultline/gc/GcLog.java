@@ -68,14 +68,14 @@ public final class GcLog {
     }
 
     /** {@code youngEnd}: a young cycle's old end (0: a full cycle). */
-    void initialMark(long cycle, GcCause cause, long youngEnd, long roots, long nanos, long safepoint) {
+    /** {@code kind}: what young cycles make of it, e.g. {@code " young (old 96M)"}, or empty. */
+    void initialMark(long cycle, GcCause cause, String kind, long roots, long nanos, long safepoint) {
         if (events != null) {
             events.initialMark(cycle, cause, roots, nanos, safepoint);
         }
         if (sink != null) {
-            String young = youngEnd > 0 ? String.format(Locale.ROOT, " young (old %dM)", youngEnd >> 20) : "";
             sink.accept(String.format(Locale.ROOT, "%s GC(%d) Pause Init Mark (%s)%s %d roots %.3fms (safepoint %.3fms)",
-                    prefix(), cycle, cause.label(), young, roots, nanos / 1e6, safepoint / 1e6));
+                    prefix(), cycle, cause.label(), kind, roots, nanos / 1e6, safepoint / 1e6));
         }
     }
 

@@ -66,6 +66,15 @@ final class OldGeneration {
     static final int CARD_BYTES = MetadataDescriptor.CHUNK_BYTES;
     /** A cycle is young only while old objects fill at most this share of the capacity. */
     static final int OLD_LIMIT_PERCENT = 50;
+    /**
+     * When the young cycles since the last full one have marked more than this share of the
+     * young objects they traced (what they mark becomes old), young cycles are suspended for
+     * {@value #SUSPENDED_CYCLES} cycles: where what survives one cycle dies soon after, old objects
+     * fill with garbage that only a full cycle frees. Judged from the second young cycle on.
+     */
+    static final int PROMOTION_LIMIT_PERCENT = 15;
+    /** How many cycles are full once young cycles promoted too much. */
+    static final int SUSPENDED_CYCLES = 8;
     private static final ValueLayout.OfLong LONG = ValueLayout.JAVA_LONG_UNALIGNED;
     private static final VarHandle CARDS8 = MethodHandles.byteArrayViewVarHandle(long[].class, ByteOrder.nativeOrder());
 
@@ -90,6 +99,14 @@ final class OldGeneration {
     private long markTop = -1;
     /** This cycle's verbatim end: to-space pages that end at or below it are their from-space pages unchanged. */
     private long verbatimEnd;
+    /** Cycles still to be full because young cycles promoted too much (see {@link #PROMOTION_LIMIT_PERCENT}). */
+    private int suspended;
+    /** Since the last full cycle: young cycles, the young bytes they traced and the bytes they made old. */
+    private int youngSinceFull;
+    private long tracedSinceFull;
+    private long promotedSinceFull;
+    /** This cycle would have been young but young cycles are suspended. */
+    private boolean fullBySuspension;
 
     OldGeneration(boolean enabled, HeapBinding heap, GcMetadata metadata) {
         this.enabled = enabled;
@@ -109,6 +126,7 @@ final class OldGeneration {
     long beginCycle(GcCause cause, long toBase, long markTop) {
         youngEnd = 0;
         dirtyCount = 0;
+        fullBySuspension = false;
         recycleSnapshot();
         if (!enabled || toBase != 0) {
             return 0;
@@ -118,6 +136,11 @@ final class OldGeneration {
         this.markTop = markTop;
         heap.setCardLimit(markTop);
         if (oldEnd <= 0 || cause != GcCause.HEAP_OCCUPANCY || oldEnd > metadata.capacity() / 100 * OLD_LIMIT_PERCENT) {
+            return 0;
+        }
+        if (suspended > 0) {
+            suspended--;
+            fullBySuspension = true;
             return 0;
         }
         youngEnd = oldEnd;
@@ -182,6 +205,14 @@ final class OldGeneration {
         return youngEnd;
     }
 
+    /** For the GC log's initial-mark line: " young (old NM)", " full (young cycles suspended, N more)" or "". */
+    String describeCycle() {
+        if (youngEnd > 0) {
+            return " young (old " + (youngEnd >> 20) + "M)";
+        }
+        return fullBySuspension ? " full (young cycles suspended, " + suspended + " more)" : "";
+    }
+
     /** Cards dirty at this cycle's initial mark. */
     int dirtyCards() {
         return dirtyCount;
@@ -244,7 +275,17 @@ final class OldGeneration {
         }
         recycleSnapshot();
         byte[] during = heap.cards();
-        if (youngEnd > 0) {
+        if (youngEnd == 0) {
+            youngSinceFull = 0;
+            tracedSinceFull = 0;
+            promotedSinceFull = 0;
+        } else {
+            youngSinceFull++;
+            tracedSinceFull += markTop - youngEnd; // the young objects at the initial mark
+            promotedSinceFull += youngStart - youngEnd; // what it marked of them, old now
+            if (youngSinceFull >= 2 && promotedSinceFull * 100 > tracedSinceFull * PROMOTION_LIMIT_PERCENT) {
+                suspended = SUSPENDED_CYCLES;
+            }
             long clean = Math.min(youngEnd, firstDirty(during, youngEnd));
             if (dirtyCount > 0) {
                 clean = Math.min(clean, dirtyCardStart(0)); // collected in ascending order

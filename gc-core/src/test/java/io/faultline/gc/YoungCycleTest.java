@@ -143,6 +143,46 @@ class YoungCycleTest {
         }
     }
 
+    /**
+     * A program whose objects live just long enough to survive one cycle (a ring of leaves,
+     * overwritten in turn): each young cycle marks a large share of the young objects it traces,
+     * and they fill the old range with garbage only a full cycle frees. The second such young
+     * cycle after a full one suspends young cycles for {@value OldGeneration#SUSPENDED_CYCLES}
+     * cycles, and the GC log says so; the ring's values stay right.
+     */
+    @Test
+    void youngCyclesThatPromoteMuchAreSuspended() {
+        List<String> log = new ArrayList<>();
+        HeapConfig cfg = HeapConfig.builder().capacity(16L << 20).tlabBytes(4096).verifyAfterGc(true).youngCycles(true)
+                .gcLog(line -> { synchronized (log) { log.add(line); } }).build();
+        int ring = 100_000; // 2.4 MB of leaves: a tenth to a quarter of what a cycle traces
+        long[] expected = new long[ring];
+        try (Heap heap = Heap.create(cfg); Mutator m = heap.attach()) {
+            int slots = m.push(m.allocateRefArray(ring));
+            m.collect();
+            for (long i = 1; (i & 1023) != 0 || heap.stats().gcCycles() < 24; i++) {
+                if (i == 50_000_000) {
+                    throw new AssertionError("too few cycles: " + heap.stats());
+                }
+                int slot = (int) (i % ring);
+                int leaf = m.allocate(LEAF);
+                m.setLong(leaf, V, i + 1);
+                m.setRef(m.handle(slots), slot, leaf);
+                expected[slot] = i + 1;
+            }
+            for (int slot = 0; slot < ring; slot++) {
+                assertEquals(expected[slot], m.getLong(m.getRef(m.handle(slots), slot), V), "slot " + slot);
+            }
+            long young = heap.stats().youngCycles();
+            long cycles = heap.stats().gcCycles();
+            assertTrue(young > 0 && young * 3 < cycles, "young cycles should be tried and mostly suspended: " + young + " of " + cycles);
+        }
+        synchronized (log) {
+            assertTrue(log.stream().anyMatch(l -> l.contains("young cycles suspended, " + (OldGeneration.SUSPENDED_CYCLES - 1) + " more")),
+                    "no suspension in the GC log: " + log);
+        }
+    }
+
     @Test
     void aYoungCycleDoesNotTraceTheOldObjects() {
         List<String> log = new ArrayList<>();
