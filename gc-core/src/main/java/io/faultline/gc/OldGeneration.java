@@ -165,19 +165,12 @@ final class OldGeneration {
         }
         int n = (int) ((youngEnd + CARD_BYTES - 1) / CARD_BYTES);
         byte[] cards = snapshot;
-        for (int c8 = 0; c8 < n; c8 += 8) { // eight cards per read: most are clean
-            if (c8 + 8 <= cards.length && (long) CARDS8.get(cards, c8) == 0) {
-                continue;
+        for (int c = nextDirty(cards, 0, n); c < n; c = nextDirty(cards, c + 1, n)) {
+            cards[c] = 0;
+            if (dirtyCount == dirty.length) {
+                dirty = Arrays.copyOf(dirty, dirtyCount * 2);
             }
-            for (int c = c8; c < Math.min(c8 + 8, n); c++) {
-                if (cards[c] != 0) {
-                    cards[c] = 0;
-                    if (dirtyCount == dirty.length) {
-                        dirty = Arrays.copyOf(dirty, dirtyCount * 2);
-                    }
-                    dirty[dirtyCount++] = c;
-                }
-            }
+            dirty[dirtyCount++] = c;
         }
         spare = snapshot; // clean again below the old end, and nothing is stored above it
         snapshot = null;
@@ -286,7 +279,8 @@ final class OldGeneration {
             if (youngSinceFull >= 2 && promotedSinceFull * 100 > tracedSinceFull * PROMOTION_LIMIT_PERCENT) {
                 suspended = SUSPENDED_CYCLES;
             }
-            long clean = Math.min(youngEnd, firstDirty(during, youngEnd));
+            int n = (int) ((youngEnd + CARD_BYTES - 1) / CARD_BYTES);
+            long clean = Math.min(youngEnd, (long) nextDirty(during, 0, n) * CARD_BYTES);
             if (dirtyCount > 0) {
                 clean = Math.min(clean, dirtyCardStart(0)); // collected in ascending order
             }
@@ -320,20 +314,18 @@ final class OldGeneration {
         return verbatimEnd;
     }
 
-    /** The first byte of the first card set in {@code cards} below {@code end}, or {@code end}. */
-    private static long firstDirty(byte[] cards, long end) {
-        int n = (int) ((end + CARD_BYTES - 1) / CARD_BYTES);
-        for (int c8 = 0; c8 < n; c8 += 8) {
-            if (c8 + 8 <= cards.length && (long) CARDS8.get(cards, c8) == 0) {
-                continue;
-            }
-            for (int c = c8; c < Math.min(c8 + 8, n); c++) {
-                if (cards[c] != 0) {
-                    return (long) c * CARD_BYTES;
-                }
+    /** The first card set in {@code cards[c, n)}, or {@code n}; eight cards per read where they are aligned (most are clean). */
+    private static int nextDirty(byte[] cards, int c, int n) {
+        while (c < n) {
+            if ((c & 7) == 0 && c + 8 <= cards.length && (long) CARDS8.get(cards, c) == 0) {
+                c += 8;
+            } else if (cards[c] != 0) {
+                return c;
+            } else {
+                c++;
             }
         }
-        return end;
+        return n;
     }
 
     /**
@@ -346,19 +338,12 @@ final class OldGeneration {
         byte[] cards = heap.cards();
         int n = (int) ((markTop + CARD_BYTES - 1) / CARD_BYTES);
         long usedChunks = (used + CARD_BYTES - 1) / CARD_BYTES;
-        for (int c8 = 0; c8 < n; c8 += 8) { // eight cards per read: most are clean
-            if (c8 + 8 <= during.length && (long) CARDS8.get(during, c8) == 0) {
-                continue;
-            }
-            for (int c = c8; c < Math.min(c8 + 8, n); c++) {
-                if (during[c] != 0) {
-                    during[c] = 0;
-                    long lands = offsets.chunkOffset(c);
-                    long end = c + 1 < usedChunks ? offsets.chunkOffset(c + 1) : newTop;
-                    for (long to = lands; to < end; to = (to & -(long) CARD_BYTES) + CARD_BYTES) {
-                        cards[(int) (to / CARD_BYTES)] = 1;
-                    }
-                }
+        for (int c = nextDirty(during, 0, n); c < n; c = nextDirty(during, c + 1, n)) {
+            during[c] = 0;
+            long lands = offsets.chunkOffset(c);
+            long end = c + 1 < usedChunks ? offsets.chunkOffset(c + 1) : newTop;
+            for (long to = lands; to < end; to = (to & -(long) CARD_BYTES) + CARD_BYTES) {
+                cards[(int) (to / CARD_BYTES)] = 1;
             }
         }
     }
