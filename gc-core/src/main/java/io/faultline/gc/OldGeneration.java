@@ -91,7 +91,7 @@ final class OldGeneration {
     private int dirtyCount;
     /** The old end this cycle leaves alone, 0 for a full cycle. */
     private long youngEnd;
-    /** The card table the mutators do not use: clean, or null while a young cycle holds it as {@link #snapshot}. */
+    /** The card table the mutators do not use: clean, or null while a cycle holds it as {@link #snapshot}. */
     private byte[] spare;
     /** The table a cycle took at its initial mark, until its marking has read (or cleared) it. */
     private byte[] snapshot;
