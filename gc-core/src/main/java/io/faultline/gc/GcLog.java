@@ -67,7 +67,6 @@ public final class GcLog {
         }
     }
 
-    /** {@code youngEnd}: a young cycle's old end (0: a full cycle). */
     /** {@code kind}: what young cycles make of it, e.g. {@code " young (old 96M)"}, or empty. */
     void initialMark(long cycle, GcCause cause, String kind, long roots, long nanos, long safepoint) {
         if (events != null) {

@@ -7,7 +7,6 @@ import io.faultline.meta.ObjectStartBitmap;
 import io.faultline.meta.OffsetVector;
 import io.faultline.meta.RawMemory;
 import io.faultline.model.ObjectLayout;
-import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
@@ -59,7 +58,7 @@ import java.util.Arrays;
  * synchronization, in the table the last pause gave them; the collector reads a table only
  * after a pause took it from them, and clears it before it is given back. Between a flip and the
  * next initial mark, the table the mutators use holds a dirty card for every old object that
- * references a young one ({@link #rememberedSetComplete}, checked by the verifier).
+ * references a young one (checked by the verifier, {@link #checkedOldEnd}).
  */
 final class OldGeneration {
     /** Bytes per card: one mark-bitmap chunk. */
@@ -85,7 +84,7 @@ final class OldGeneration {
     /** Objects below this offset are old; 0 before the first flip or with young cycles off. */
     private long oldEnd;
     /** For each old to-space page, the offset of the object that covers its first byte. */
-    private long[] firstObjects = new long[0];
+    private final long[] firstObjects;
     /** The cards dirty at this cycle's initial mark (indices), and how many. */
     private int[] dirty = new int[64];
     private int dirtyCount;
@@ -114,6 +113,7 @@ final class OldGeneration {
         this.metadata = metadata;
         this.pageShift = Integer.numberOfTrailingZeros(metadata.pageSize());
         this.spare = enabled ? new byte[heap.cards().length] : null;
+        this.firstObjects = new long[enabled ? (int) (metadata.capacity() >>> pageShift) + 1 : 0];
     }
 
     /**
@@ -158,9 +158,7 @@ final class OldGeneration {
             return;
         }
         if (youngEnd == 0) {
-            Arrays.fill(snapshot, (byte) 0);
-            spare = snapshot;
-            snapshot = null;
+            recycleSnapshot();
             return;
         }
         int n = (int) ((youngEnd + CARD_BYTES - 1) / CARD_BYTES);
@@ -184,7 +182,7 @@ final class OldGeneration {
         }
     }
 
-    /** A table taken by a cycle that was abandoned before its marking read it: cleared, it is the spare again. */
+    /** A taken table that no marking reads (a full cycle's, or one abandoned first): cleared, it is the spare again. */
     private void recycleSnapshot() {
         if (snapshot != null) {
             Arrays.fill(snapshot, (byte) 0);
@@ -258,9 +256,6 @@ final class OldGeneration {
         OffsetVector offsets = metadata.offsets();
         FirstObjectTable first = metadata.firstObjects();
         int pages = (int) ((youngStart + (1L << pageShift) - 1) >>> pageShift);
-        if (firstObjects.length < pages) {
-            firstObjects = new long[(int) (metadata.capacity() >>> pageShift) + 1];
-        }
         // the old pages of a young cycle took their first objects from here, unchanged
         int unchanged = (int) ((youngEnd + (1L << pageShift) - 1) >>> pageShift);
         for (int p = Math.min(unchanged, pages); p < pages; p++) {
@@ -349,40 +344,12 @@ final class OldGeneration {
     }
 
     /**
-     * In a pause between a flip and the next initial mark (no cycle running), for the verifier:
-     * whether every object below the old end that holds a reference to an object at or above it
-     * has its card set. Returns null if so (or with young cycles off, or while a cycle runs),
-     * else what is wrong.
+     * For the verifier, in a pause: the old end if no cycle is running (between a flip and the
+     * next initial mark the mutators' table has a card set for every old object that references
+     * a young one), else 0 (nothing to check: young cycles off, before the first flip, or while a
+     * cycle runs and its cards are in two tables).
      */
-    String rememberedSetComplete(MemorySegment view, long top) {
-        if (!enabled || markTop >= 0 || oldEnd <= 0) {
-            return null;
-        }
-        byte[] cards = heap.cards();
-        long off = 0;
-        while (off < oldEnd && off < top) {
-            long header = off == 0 ? ObjectLayout.headerWord(ObjectLayout.MIN_OBJECT_WORDS, 0) : view.get(LONG, off);
-            if (header == ObjectLayout.ONE_WORD_FILLER) {
-                off += ObjectLayout.WORD_BYTES;
-                continue;
-            }
-            long refs = ObjectLayout.refCount(header);
-            if (cards[(int) (off / CARD_BYTES)] == 0) {
-                for (long i = 0; i < refs; i++) {
-                    int r = view.get(ValueLayout.JAVA_INT_UNALIGNED, off + ObjectLayout.refSlotOffset(i));
-                    if (r != 0 && ObjectLayout.refToOffset(r) >= oldEnd) {
-                        return "old object at 0x" + Long.toHexString(off) + " (old end 0x" + Long.toHexString(oldEnd)
-                                + ") slot " + i + " holds the young object at 0x" + Long.toHexString(ObjectLayout.refToOffset(r))
-                                + ", but its card (" + (off / CARD_BYTES) + ") is clean";
-                    }
-                }
-            }
-            long words = ObjectLayout.sizeWords(header);
-            if (words == 0) {
-                return "zero header at 0x" + Long.toHexString(off) + " below the old end";
-            }
-            off += words << ObjectLayout.LOG_WORD_BYTES;
-        }
-        return null;
+    long checkedOldEnd() {
+        return enabled && markTop < 0 ? oldEnd : 0;
     }
 }

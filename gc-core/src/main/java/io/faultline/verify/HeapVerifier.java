@@ -1,5 +1,6 @@
 package io.faultline.verify;
 
+import io.faultline.meta.MetadataDescriptor;
 import io.faultline.model.ObjectLayout;
 import io.faultline.model.ObjectType;
 import io.faultline.model.TypeRegistry;
@@ -11,7 +12,9 @@ import java.util.BitSet;
  * Walks the used region {@code [base, top)} object by object and checks that every header is
  * well formed (magic, known type, size consistent with the type or array length, inside the used
  * region) and that every reference, in objects and in roots, is null or points at the start of a
- * real object (not a filler, not the null guard, not the middle of an object).
+ * real object (not a filler, not the null guard, not the middle of an object). With young
+ * cycles, also that every object below the old end that references one at or above it has its
+ * card set.
  *
  * <p><b>Assumptions and Guarantees:</b> the caller has stopped the world and every page of the
  * view is mapped. Reads only.
@@ -27,6 +30,18 @@ public final class HeapVerifier {
      * roots; returns the first problem found, or an OK report.
      */
     public static VerifyReport verify(MemorySegment view, long base, long top, TypeRegistry types, int[] roots, int rootCount) {
+        return verify(view, base, top, types, roots, rootCount, 0, null);
+    }
+
+    /**
+     * As above, and with young cycles' cards ({@code cards}: one byte per
+     * {@link MetadataDescriptor#CHUNK_BYTES} of the heap; null, or {@code oldEnd} 0: not
+     * checked): every object below {@code oldEnd} that references an object at or above it has
+     * its card set.
+     */
+    public static VerifyReport verify(MemorySegment view, long base, long top, TypeRegistry types, int[] roots, int rootCount,
+            long oldEnd, byte[] cards) {
+        boolean checkCards = cards != null && oldEnd > 0;
         BitSet starts = new BitSet((int) Math.min(Integer.MAX_VALUE, top >>> 3));
         long objects = 0;
         long off = base;
@@ -68,6 +83,13 @@ public final class HeapVerifier {
                     return new VerifyReport(objects, top, describe(view, off, types) + " slot " + slotName(view, off, types, i)
                             + " holds 0x" + Integer.toHexString(r) + " (heap offset 0x" + Long.toHexString(ObjectLayout.refToOffset(r))
                             + "), which is not the start of an object", off);
+                }
+                if (checkCards && off < oldEnd && r != 0 && ObjectLayout.refToOffset(r) >= oldEnd
+                        && cards[(int) (off >>> MetadataDescriptor.LOG_CHUNK_BYTES)] == 0) {
+                    return new VerifyReport(objects, top, "young cycles' cards: old " + describe(view, off, types) + " (old end 0x"
+                            + Long.toHexString(oldEnd) + ") slot " + slotName(view, off, types, i) + " holds the young object at 0x"
+                            + Long.toHexString(ObjectLayout.refToOffset(r)) + ", but its card ("
+                            + (off >>> MetadataDescriptor.LOG_CHUNK_BYTES) + ") is clean", off);
                 }
             }
             off += ObjectLayout.sizeWords(hw) << 3;

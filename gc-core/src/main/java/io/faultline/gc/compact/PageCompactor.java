@@ -67,7 +67,6 @@ public final class PageCompactor implements PageBuilder {
     private volatile long newTop;
     private volatile long verbatimEnd;
     private long densePages;
-    private long verbatimPages;
 
     public PageCompactor(MarkBitmap bitmap, OffsetVector offsets, FirstObjectTable firstObjects, int pageSize) {
         this(bitmap, offsets, firstObjects, pageSize, true);
@@ -91,14 +90,6 @@ public final class PageCompactor implements PageBuilder {
      */
     public long densePages() {
         return densePages;
-    }
-
-    /**
-     * Pages this instance copied as they were (the verbatim path). A plain counter, as
-     * {@link #densePages}.
-     */
-    public long verbatimPages() {
-        return verbatimPages;
     }
 
     /** In the pause: the cycle's bounds, the pre-compact used top and the post-compact top; no verbatim pages. */
@@ -125,7 +116,6 @@ public final class PageCompactor implements PageBuilder {
             if (page == 0) {
                 ObjectLayout.writeHeader(dst, dstOffset, ObjectLayout.MIN_OBJECT_WORDS, 0, ObjectLayout.TYPE_NULL_GUARD, 0);
             }
-            verbatimPages++;
             return;
         }
         long pEnd = Math.min(pBegin + pageSize, newTop);
