@@ -395,9 +395,10 @@ public record RunOptions(
                                             concurrently (no faults then)
                   --stw-marking             mark and plan inside one pause instead of
                                             concurrently (no write barrier then)
-                  --young-cycles            a cycle that starts by itself leaves what earlier
-                                            cycles kept alone while that fills at most half the
-                                            heap (default: every cycle traces everything)
+                  --young-cycles            a cycle that starts by itself leaves old objects
+                                            (kept by two cycles in a row) alone while they fill
+                                            at most half the heap (default: every cycle traces
+                                            everything)
                   --verify                  verify the heap after every collection and at the end
                   --checked                 checked field access (validates every reference)
                   --gc-log                  print one -Xlog:gc style line per collection to stderr

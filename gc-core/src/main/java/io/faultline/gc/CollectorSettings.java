@@ -15,7 +15,7 @@ package io.faultline.gc;
  * @param concurrentMarking     mark and plan outside the pauses (false: inside one pause)
  * @param markingThreads        threads that mark concurrently
  * @param markingHeadroomPercent free space, in percent of what the last collection freed, below which a cycle starts
- * @param youngCycles           cycles that start by themselves may leave the objects earlier cycles kept alone
+ * @param youngCycles           cycles that start by themselves may leave the old objects alone (kept by two young cycles in a row, or by a full one)
  * @param markingHooks          callbacks at the points of a concurrent cycle
  */
 public record CollectorSettings(boolean concurrentCompaction, int compactorThreads, long compactionStepPages,

@@ -154,7 +154,10 @@ final class ConcurrentMarking implements AutoCloseable {
             for (int i = 0; old != null && i < old.dirtyCards() && finished; i++) { // a young cycle's other roots
                 long cardStart = old.dirtyCardStart(i);
                 long cardEnd = Math.min(cardStart + OldGeneration.CARD_BYTES, old.youngEnd());
-                m0.scanOldObjects(old.covering(cardStart, m0.viewAddress(), m0.lowAddress(), m0.split()), cardStart, cardEnd);
+                if (m0.scanOldObjects(old.covering(cardStart, m0.viewAddress(), m0.lowAddress(), m0.split()), cardStart, cardEnd,
+                        old.survivorEnd())) {
+                    old.keepCard(i);
+                }
                 finished = m0.drain(work);
             }
             finished = finished && workUntilRoundEnds(m0);

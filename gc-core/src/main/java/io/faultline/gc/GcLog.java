@@ -67,7 +67,7 @@ public final class GcLog {
         }
     }
 
-    /** {@code kind}: what young cycles make of it, e.g. {@code " young (old 96M)"}, or empty. */
+    /** {@code kind}: what young cycles make of it, e.g. {@code " young (old 96M, survivors 3M)"}, or empty. */
     void initialMark(long cycle, GcCause cause, String kind, long roots, long nanos, long safepoint) {
         if (events != null) {
             events.initialMark(cycle, cause, roots, nanos, safepoint);

@@ -113,8 +113,11 @@ final class Marker {
     /**
      * A young cycle's dirty card: marks what the old objects that start in {@code [cardStart,
      * cardEnd)} refer to, walking from the old object {@code h} (at or before {@code cardStart}).
+     * Returns true if one of them refers to an object at or above {@code youngAfterFlip} (one that
+     * stays young after this cycle's flip: its card is still needed then).
      */
-    void scanOldObjects(long h, long cardStart, long cardEnd) {
+    boolean scanOldObjects(long h, long cardStart, long cardEnd, long youngAfterFlip) {
+        boolean refersToYoung = false;
         while (h < cardEnd) {
             long address = base(h) + h;
             long header = h == 0 ? ObjectLayout.headerWord(ObjectLayout.MIN_OBJECT_WORDS, 0) : RawMemory.ALL.get(LONG, address);
@@ -129,11 +132,13 @@ final class Marker {
                     int child = RawMemory.ALL.get(INT, address + ObjectLayout.refSlotOffset(i));
                     if (child != 0) {
                         mark(child, h, i);
+                        refersToYoung |= ObjectLayout.refToOffset(child) >= youngAfterFlip;
                     }
                 }
             }
             h += words << 3;
         }
+        return refersToYoung;
     }
 
     /** The view's address, as {@link #begin} took it. */

@@ -14,36 +14,45 @@ import java.nio.ByteOrder;
 import java.util.Arrays;
 
 /**
- * Young cycles ("sticky mark bits"): the objects a cycle marks are old after its flip; what the
- * mutators allocated while it ran (black allocation, above the initial mark's top) stays young.
- * A young cycle leaves the old objects alone: their mark bits are set wholesale at its initial
- * mark, so the marker never traces into them, and it traces from the roots and from the old
- * objects that a mutator stored a reference into, found by a card table (one byte per
- * {@value #CARD_BYTES} bytes, set by {@code Mutator.setRef} on the card of the object stored
- * into). Old objects that died stay until a full cycle, one that traces everything: when old
- * objects fill more than {@value #OLD_LIMIT_PERCENT}% of the heap, for explicit collections and
- * for full pauses.
+ * Young cycles ("sticky mark bits") with one cycle of aging: an object a young cycle marks for
+ * the first time survives it (a survivor, still young); one it marks again becomes old at its
+ * flip. A full cycle makes old everything it marks. What the mutators allocated while a cycle ran
+ * (black allocation, above the initial mark's top) stays young. A young cycle leaves the old
+ * objects alone: their mark bits are set wholesale at its initial mark, so the marker never
+ * traces into them, and it traces from the roots and from the old objects that a mutator stored
+ * a reference into, found by a card table (one byte per {@value #CARD_BYTES} bytes, set by
+ * {@code Mutator.setRef} on the card of the object stored into). Old objects that died stay until
+ * a full cycle, one that traces everything: when old objects fill more than
+ * {@value #OLD_LIMIT_PERCENT}% of the heap, for explicit collections and for full pauses.
  *
  * <pre>
- *  0                       old end             initial mark's top            top
- *  [ old: marked wholesale  | young: traced     | black: allocated while   ]
- *                             from the roots and  the cycle ran, all kept
- *                             the dirty cards
- *  after the flip (old end = where the initial mark's top lands):
- *  [ everything marked, packed         | black, packed | allocation ...
- *                                     ^ new old end: cards of stores made while the cycle ran,
- *                                       moved with their objects; every other card clear
+ *  0                  old end        survivors' end   initial mark's top          top
+ *  [ old: marked       | survivors:    | young: traced   | black: allocated while ]
+ *    wholesale           traced          from the roots    the cycle ran, all kept
+ *                                        and dirty cards
+ *  after the flip:
+ *  [ old (dead ones stay) + marked survivors | marked young     | black  | allocation ...
+ *                                            ^ new old end      ^ new survivors' end
  * </pre>
+ *
+ * <p>Why one cycle of aging: an object that survives one cycle often dies soon after (a tree
+ * under construction when the cycle started, binary-trees' deepest trees); made old at once, it
+ * would stay as garbage until a full cycle, and every young cycle would copy it
+ * (docs/gc-cycle.md, section 20).
  *
  * <p>Which stores set a card: from each initial mark to its flip, a store into any object that
  * existed at the initial mark (below its top); from a flip to the next initial mark, a store into
- * an old object. Why the cards are enough: an old-to-young reference at an initial mark points
- * either to an object allocated since the last flip, so it was stored since then into an object
- * already old (its card is set), or to a black object of the last cycle, so it was stored after
- * that cycle's initial mark: into an object that existed then (its card was set and moved with it
- * at the flip) or after the flip (as before). A reference stored after the initial mark points to
- * an object that is black or reachable in the snapshot, and the snapshot barrier logs what it
- * overwrites.
+ * an old object or a survivor (the card limit is the survivors' end). Why the cards are enough:
+ * at a flip the mutators get a table with a card set for every old object that references a
+ * young one and every survivor that references a younger object, built from three sources: the
+ * cards set while the cycle ran and the survivors' cards from before it, moved to where their
+ * objects land, and the old objects' dirty cards whose objects the marking found still
+ * referencing an object above the survivors' end (which stays young; {@link #keepCard}). A
+ * reference from an object to a younger one was stored after the younger one existed, so at a
+ * time its holder's card was set by the rules above and carried since; a reference stored after
+ * the initial mark points to an object that is black or reachable in the snapshot, and the
+ * snapshot barrier logs what it overwrites. The verifier checks the table after every cycle
+ * ({@link #checkedOldEnd}, {@link #checkedSurvivorEnd}).
  *
  * <p>Old objects keep their offsets in a young cycle (every word below them is marked), so the
  * first object of each old to-space page is the one the last cycle planned, kept here in
@@ -53,12 +62,13 @@ import java.util.Arrays;
  * as they are ({@link #verbatimEnd}).
  *
  * <p><b>Assumptions and Guarantees:</b> {@link #beginCycle} and {@link #promote} run in pauses,
- * {@link #prepareMarking} on the marking thread before it traces; the state each sets is read
- * after the next of these steps, which the pauses order. Mutators set cards without
+ * {@link #prepareMarking} and {@link #keepCard} on the marking thread; the state each sets is
+ * read after the next of these steps, which the pauses order. Mutators set cards without
  * synchronization, in the table the last pause gave them; the collector reads a table only
  * after a pause took it from them, and clears it before it is given back. Between a flip and the
  * next initial mark, the table the mutators use holds a dirty card for every old object that
- * references a young one (checked by the verifier, {@link #checkedOldEnd}).
+ * references a young one, and for every survivor that references an object above the survivors'
+ * end.
  */
 final class OldGeneration {
     /** Bytes per card: one mark-bitmap chunk. */
@@ -83,11 +93,18 @@ final class OldGeneration {
     private final int pageShift;
     /** Objects below this offset are old; 0 before the first flip or with young cycles off. */
     private long oldEnd;
+    /**
+     * Objects in {@code [oldEnd, survivorEnd)} survived one young cycle: still young, old after the
+     * next one if they survive it too. Equal to {@link #oldEnd} after a full cycle.
+     */
+    private long survivorEnd;
     /** For each old to-space page, the offset of the object that covers its first byte. */
     private final long[] firstObjects;
     /** The cards dirty at this cycle's initial mark (indices), and how many. */
     private int[] dirty = new int[64];
     private int dirtyCount;
+    /** Which of {@link #dirty} the marking found referencing a young object that stays young after the flip. */
+    private boolean[] keepDirty = new boolean[64];
     /** The old end this cycle leaves alone, 0 for a full cycle. */
     private long youngEnd;
     /** The card table the mutators do not use: clean, or null while a cycle holds it as {@link #snapshot}. */
@@ -162,16 +179,20 @@ final class OldGeneration {
             return;
         }
         int n = (int) ((youngEnd + CARD_BYTES - 1) / CARD_BYTES);
+        int boundary = (int) (youngEnd / CARD_BYTES); // n if the old end is card-aligned
         byte[] cards = snapshot;
         for (int c = nextDirty(cards, 0, n); c < n; c = nextDirty(cards, c + 1, n)) {
-            cards[c] = 0;
+            if (c != boundary) {
+                cards[c] = 0; // the boundary card may also be a survivor's: promote moves it
+            }
             if (dirtyCount == dirty.length) {
                 dirty = Arrays.copyOf(dirty, dirtyCount * 2);
+                keepDirty = Arrays.copyOf(keepDirty, dirtyCount * 2);
             }
+            keepDirty[dirtyCount] = false;
             dirty[dirtyCount++] = c;
         }
-        spare = snapshot; // clean again below the old end, and nothing is stored above it
-        snapshot = null;
+        // the snapshot keeps the survivors' cards (stores into them since the last flip) for promote
         metadata.bitmap().markRange(0, youngEnd >>> ObjectLayout.LOG_WORD_BYTES);
         long boundaryChunk = youngEnd & -(long) CARD_BYTES;
         if (boundaryChunk < youngEnd) {
@@ -196,10 +217,13 @@ final class OldGeneration {
         return youngEnd;
     }
 
-    /** For the GC log's initial-mark line: " young (old NM)", " full (young cycles suspended, N more)" or "". */
+    /**
+     * For the GC log's initial-mark line: " young (old NM, survivors NM)", " full (young cycles
+     * suspended, N more)" or "".
+     */
     String describeCycle() {
         if (youngEnd > 0) {
-            return " young (old " + (youngEnd >> 20) + "M)";
+            return " young (old " + (youngEnd >> 20) + "M, survivors " + ((survivorEnd - youngEnd) >> 20) + "M)";
         }
         return fullBySuspension ? " full (young cycles suspended, " + suspended + " more)" : "";
     }
@@ -212,6 +236,19 @@ final class OldGeneration {
     /** The first byte of the {@code i}-th dirty card. */
     long dirtyCardStart(int i) {
         return (long) dirty[i] * CARD_BYTES;
+    }
+
+    /**
+     * The marking thread: an old object on the {@code i}-th dirty card references an object at
+     * or above {@link #survivorEnd()}, which stays young after the flip, so the card stays set.
+     */
+    void keepCard(int i) {
+        keepDirty[i] = true;
+    }
+
+    /** Objects below this offset and at or above the old end survived one cycle: old after this one if it marks them. */
+    long survivorEnd() {
+        return survivorEnd;
     }
 
     /** The first object of old to-space page {@code page} (for the planner of a young cycle). */
@@ -241,12 +278,15 @@ final class OldGeneration {
     }
 
     /**
-     * In a flip or full pause, once the plan is final: the objects below {@code youngStart}
-     * (to-space; the post-compact top in a full pause) are old from now on. Records each old
-     * to-space page's first object in to-space terms, gives the mutators a table that holds the
-     * cards they set while the cycle ran, moved to where their objects land ({@code used}: the
-     * cycle's from-space top; {@code newTop}: the post-compact top), and tells their barrier.
-     * No effect with young cycles off.
+     * In a flip or full pause, once the plan is final: what the cycle marked lies below {@code
+     * youngStart} (to-space; the post-compact top in a full pause). After a young cycle the last
+     * cycle's survivors that it marked are old from now on and the rest of what it marked are the
+     * survivors; after a full one everything it marked is old. Records each old to-space page's
+     * first object in to-space terms, gives the mutators a table that holds the cards they set
+     * while the cycle ran and the survivors' cards from before it, moved to where their objects
+     * land ({@code used}: the cycle's from-space top; {@code newTop}: the post-compact top), and
+     * the old objects' cards the marking kept, and tells their barrier. No effect with young
+     * cycles off.
      */
     void promote(long youngStart, long used, long newTop) {
         verbatimEnd = 0;
@@ -254,14 +294,16 @@ final class OldGeneration {
             return;
         }
         OffsetVector offsets = metadata.offsets();
+        // a young cycle makes old what it marked of the last cycle's survivors; what it marked
+        // first survives once. A full cycle makes old everything it marked.
+        long newOldEnd = youngEnd == 0 ? youngStart : survivorEnd >= used ? newTop : offsets.forward(survivorEnd);
         FirstObjectTable first = metadata.firstObjects();
-        int pages = (int) ((youngStart + (1L << pageShift) - 1) >>> pageShift);
+        int pages = (int) ((newOldEnd + (1L << pageShift) - 1) >>> pageShift);
         // the old pages of a young cycle took their first objects from here, unchanged
         int unchanged = (int) ((youngEnd + (1L << pageShift) - 1) >>> pageShift);
         for (int p = Math.min(unchanged, pages); p < pages; p++) {
             firstObjects[p] = offsets.forward(first.get(p));
         }
-        recycleSnapshot();
         byte[] during = heap.cards();
         if (youngEnd == 0) {
             youngSinceFull = 0;
@@ -270,7 +312,7 @@ final class OldGeneration {
         } else {
             youngSinceFull++;
             tracedSinceFull += markTop - youngEnd; // the young objects at the initial mark
-            promotedSinceFull += youngStart - youngEnd; // what it marked of them, old now
+            promotedSinceFull += newOldEnd - youngEnd; // what it marked of them and made old
             if (youngSinceFull >= 2 && promotedSinceFull * 100 > tracedSinceFull * PROMOTION_LIMIT_PERCENT) {
                 suspended = SUSPENDED_CYCLES;
             }
@@ -280,16 +322,32 @@ final class OldGeneration {
                 clean = Math.min(clean, dirtyCardStart(0)); // collected in ascending order
             }
             verbatimEnd = clean >>> pageShift << pageShift;
+            if (snapshot != null) {
+                // stores into the survivors before this cycle: their cards move with them, as the cycle's own do
+                int to = (int) ((survivorEnd + CARD_BYTES - 1) / CARD_BYTES);
+                for (int c = nextDirty(snapshot, (int) (youngEnd / CARD_BYTES), to); c < to; c = nextDirty(snapshot, c + 1, to)) {
+                    snapshot[c] = 0;
+                    during[c] = 1;
+                }
+            }
         }
-        if (markTop >= 0 && youngStart < newTop) {
+        recycleSnapshot();
+        if (markTop >= 0 && newOldEnd < newTop) {
             heap.swapCards(spare);
             moveCards(during, offsets, used, newTop);
+            byte[] cards = heap.cards();
+            for (int i = 0; i < dirtyCount; i++) {
+                if (keepDirty[i]) {
+                    cards[dirty[i]] = 1; // an old object, where it was, still references a young one
+                }
+            }
             spare = during;
         } else {
             Arrays.fill(during, (byte) 0); // nothing young is left: no card is needed
         }
         markTop = -1;
-        oldEnd = youngStart;
+        oldEnd = newOldEnd;
+        survivorEnd = youngStart;
         heap.setCardLimit(youngStart);
     }
 
@@ -351,5 +409,13 @@ final class OldGeneration {
      */
     long checkedOldEnd() {
         return enabled && markTop < 0 ? oldEnd : 0;
+    }
+
+    /**
+     * For the verifier, with {@link #checkedOldEnd}: the survivors' end (between a flip and the
+     * next initial mark a survivor that references an object at or above it has its card set).
+     */
+    long checkedSurvivorEnd() {
+        return enabled && markTop < 0 ? survivorEnd : 0;
     }
 }

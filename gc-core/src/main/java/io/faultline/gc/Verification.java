@@ -53,7 +53,7 @@ final class Verification {
             return r;
         });
         VerifyReport report = HeapVerifier.verify(heap.view(), heap.base(), heap.top(), heap.types(), roots[0], n[0],
-                old.checkedOldEnd(), heap.cards());
+                old.checkedOldEnd(), old.checkedSurvivorEnd(), heap.cards());
         if (report.ok()) {
             lastCycleVerified = true;
             if (cycle > lastVerifiedCycle) {

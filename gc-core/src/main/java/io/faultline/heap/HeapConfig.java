@@ -310,15 +310,16 @@ public record HeapConfig(
 
         /**
          * True: with concurrent marking, a cycle that starts by itself (heap occupancy) is
-         * young while the objects earlier cycles kept (old: below the last post-compact top) fill
-         * at most half the capacity. A young cycle leaves the old objects marked and traces from
-         * the roots and from the old objects a mutator stored a reference into since the last
-         * flip (a card table: one byte per 512 bytes, set by {@link Mutator#setRef}); what it
-         * keeps is old after its flip. Explicit collections, full pauses and cycles with more old
-         * objects trace everything. It pays where most of what a cycle keeps lives on (binary-trees'
-         * long-lived tree) and costs where old objects die soon (dead old objects are kept and
-         * compacted again until a full cycle). False (default): every cycle traces everything,
-         * and reference stores set no card. See {@code docs/gc-cycle.md}.
+         * young while the old objects (those two young cycles in a row kept, or a full cycle
+         * kept) fill at most half the capacity. A young cycle leaves the old objects marked and
+         * traces from the roots and from the old objects a mutator stored a reference into (a
+         * card table: one byte per 512 bytes, set by {@link Mutator#setRef}); what it keeps of
+         * the last cycle's survivors is old after its flip, the rest of what it keeps survives
+         * once. Explicit collections, full pauses and cycles with more old objects trace
+         * everything. It pays where most of what a cycle keeps lives on (binary-trees'
+         * long-lived tree) and costs where objects die after two cycles (dead old objects are
+         * kept and compacted again until a full cycle). False (default): every cycle traces
+         * everything, and reference stores set no card. See {@code docs/gc-cycle.md}.
          */
         public Builder youngCycles(boolean on) {
             this.youngCycles = on;

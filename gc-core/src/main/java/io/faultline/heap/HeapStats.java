@@ -34,7 +34,7 @@ import java.util.Locale;
  * @param fullPauses      full pauses: stop-the-world marking, or an allocation that did not fit
  * @param concurrentCycles cycles that marked concurrently and flipped
  * @param abandonedCycles concurrent cycles abandoned for a full pause (an allocation did not fit first)
- * @param youngCycles     concurrent cycles that left the objects earlier cycles kept alone ({@link HeapConfig.Builder#youngCycles})
+ * @param youngCycles     concurrent cycles that left the old objects alone ({@link HeapConfig.Builder#youngCycles})
  * @param concurrentMarkNanos sum of the concurrent marking phases
  * @param concurrentPlanNanos sum of the concurrent planning phases
  * @param blackBytes      bytes allocated during concurrent cycles (kept live by them: allocated black)

@@ -321,7 +321,7 @@ public final class Mutator implements AutoCloseable {
             satbLog(RawMemory.ALL.get(INT, p));
         }
         long holder = ObjectLayout.refToOffset(obj);
-        if (holder < cardLimit) { // young cycles: a store into an old object sets its card
+        if (holder < cardLimit) { // young cycles: a store into an old object or a survivor sets its card
             heap.cards[(int) (holder >>> MetadataDescriptor.LOG_CHUNK_BYTES)] = 1;
         }
         RawMemory.ALL.set(INT, p, value);

@@ -30,18 +30,20 @@ public final class HeapVerifier {
      * roots; returns the first problem found, or an OK report.
      */
     public static VerifyReport verify(MemorySegment view, long base, long top, TypeRegistry types, int[] roots, int rootCount) {
-        return verify(view, base, top, types, roots, rootCount, 0, null);
+        return verify(view, base, top, types, roots, rootCount, 0, 0, null);
     }
 
     /**
      * As above, and with young cycles' cards ({@code cards}: one byte per
      * {@link MetadataDescriptor#CHUNK_BYTES} of the heap; null, or {@code oldEnd} 0: not
      * checked): every object below {@code oldEnd} that references an object at or above it has
-     * its card set.
+     * its card set, and so has every survivor (an object in {@code [oldEnd, survivorEnd)}) that
+     * references an object at or above {@code survivorEnd}.
      */
     public static VerifyReport verify(MemorySegment view, long base, long top, TypeRegistry types, int[] roots, int rootCount,
-            long oldEnd, byte[] cards) {
+            long oldEnd, long survivorEnd, byte[] cards) {
         boolean checkCards = cards != null && oldEnd > 0;
+        long cardedEnd = Math.max(oldEnd, survivorEnd);
         BitSet starts = new BitSet((int) Math.min(Integer.MAX_VALUE, top >>> 3));
         long objects = 0;
         long off = base;
@@ -84,12 +86,13 @@ public final class HeapVerifier {
                             + " holds 0x" + Integer.toHexString(r) + " (heap offset 0x" + Long.toHexString(ObjectLayout.refToOffset(r))
                             + "), which is not the start of an object", off);
                 }
-                if (checkCards && off < oldEnd && r != 0 && ObjectLayout.refToOffset(r) >= oldEnd
+                if (checkCards && off < cardedEnd && r != 0 && ObjectLayout.refToOffset(r) >= (off < oldEnd ? oldEnd : cardedEnd)
                         && cards[(int) (off >>> MetadataDescriptor.LOG_CHUNK_BYTES)] == 0) {
-                    return new VerifyReport(objects, top, "young cycles' cards: old " + describe(view, off, types) + " (old end 0x"
-                            + Long.toHexString(oldEnd) + ") slot " + slotName(view, off, types, i) + " holds the young object at 0x"
-                            + Long.toHexString(ObjectLayout.refToOffset(r)) + ", but its card ("
-                            + (off >>> MetadataDescriptor.LOG_CHUNK_BYTES) + ") is clean", off);
+                    return new VerifyReport(objects, top, "young cycles' cards: " + (off < oldEnd ? "old " : "survivor ")
+                            + describe(view, off, types) + " (old end 0x" + Long.toHexString(oldEnd) + ", survivors' end 0x"
+                            + Long.toHexString(cardedEnd) + ") slot " + slotName(view, off, types, i) + " holds the "
+                            + (off < oldEnd ? "young" : "new") + " object at 0x" + Long.toHexString(ObjectLayout.refToOffset(r))
+                            + ", but its card (" + (off >>> MetadataDescriptor.LOG_CHUNK_BYTES) + ") is clean", off);
                 }
             }
             off += ObjectLayout.sizeWords(hw) << 3;

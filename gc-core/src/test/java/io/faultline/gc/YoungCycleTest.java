@@ -144,34 +144,54 @@ class YoungCycleTest {
     }
 
     /**
-     * A program whose objects live just long enough to survive one cycle (a ring of leaves,
-     * overwritten in turn): each young cycle marks a large share of the young objects it traces,
-     * and they fill the old range with garbage only a full cycle frees. The second such young
-     * cycle after a full one suspends young cycles for {@value OldGeneration#SUSPENDED_CYCLES}
-     * cycles, and the GC log says so; the ring's values stay right.
+     * A program whose objects live just long enough to survive two cycles (a list per cycle,
+     * dropped two cycles later, with as much garbage allocated beside it): the second young cycle
+     * that marks a list makes it old, and it dies there, filling the old range with garbage only
+     * a full cycle frees. Once the young cycles since a full one have made old more than
+     * {@value OldGeneration#PROMOTION_LIMIT_PERCENT}% of what they traced, young cycles are
+     * suspended for {@value OldGeneration#SUSPENDED_CYCLES} cycles, and the GC log says so; the
+     * lists stay whole.
      */
+    private static long length(Mutator m, int list) {
+        long n = 0;
+        for (int node = list; node != 0; node = m.getRef(node, 0)) {
+            n++;
+        }
+        return n;
+    }
+
     @Test
     void youngCyclesThatPromoteMuchAreSuspended() {
         List<String> log = new ArrayList<>();
-        HeapConfig cfg = HeapConfig.builder().capacity(16L << 20).tlabBytes(4096).verifyAfterGc(true).youngCycles(true)
+        HeapConfig cfg = HeapConfig.builder().capacity(32L << 20).tlabBytes(4096).verifyAfterGc(true).youngCycles(true)
                 .gcLog(line -> { synchronized (log) { log.add(line); } }).build();
-        int ring = 100_000; // 2.4 MB of leaves: a tenth to a quarter of what a cycle traces
-        long[] expected = new long[ring];
         try (Heap heap = Heap.create(cfg); Mutator m = heap.attach()) {
-            int slots = m.push(m.allocateRefArray(ring));
+            int[] lists = {m.push(0), m.push(0), m.push(0)}; // the lists of the last three cycles, by cycle % 3
+            long[] lengths = new long[3];
             m.collect();
-            for (long i = 1; (i & 1023) != 0 || heap.stats().gcCycles() < 24; i++) {
+            long epoch = heap.stats().gcCycles();
+            for (long i = 1; heap.stats().gcCycles() < 24; i++) {
                 if (i == 50_000_000) {
                     throw new AssertionError("too few cycles: " + heap.stats());
                 }
-                int slot = (int) (i % ring);
-                int leaf = m.allocate(LEAF);
-                m.setLong(leaf, V, i + 1);
-                m.setRef(m.handle(slots), slot, leaf);
-                expected[slot] = i + 1;
-            }
-            for (int slot = 0; slot < ring; slot++) {
-                assertEquals(expected[slot], m.getLong(m.getRef(m.handle(slots), slot), V), "slot " + slot);
+                for (int k = 0; k < 1024; k++) {
+                    if ((k & 1) == 0) {
+                        int list = (int) (epoch % 3);
+                        int node = m.allocate(NODE);
+                        m.setRef(node, 0, m.handle(lists[list]));
+                        m.setHandle(lists[list], node);
+                        lengths[list]++;
+                    }
+                    m.allocate(LEAF); // garbage
+                }
+                long cycles = heap.stats().gcCycles();
+                while (epoch < cycles) { // a list lives through the next two cycles' marks, then dies
+                    epoch++;
+                    int list = (int) (epoch % 3);
+                    assertEquals(lengths[list], length(m, m.handle(lists[list])), "the list of cycle " + (epoch - 3));
+                    m.setHandle(lists[list], 0);
+                    lengths[list] = 0;
+                }
             }
             long young = heap.stats().youngCycles();
             long cycles = heap.stats().gcCycles();
@@ -179,7 +199,7 @@ class YoungCycleTest {
         }
         synchronized (log) {
             assertTrue(log.stream().anyMatch(l -> l.contains("young cycles suspended, " + (OldGeneration.SUSPENDED_CYCLES - 1) + " more")),
-                    "no suspension in the GC log: " + log);
+                    "no suspension in the GC log: " + log.stream().filter(l -> l.contains("Init Mark")).toList());
         }
     }
 
