@@ -166,9 +166,10 @@ final class OldGeneration {
 
     /**
      * The marking thread, before it traces anything. A young cycle: marks the old objects
-     * wholesale, collects (and clears) the dirty cards of the taken table, and records the start
-     * of the old object that crosses into the first chunk holding young objects, which the
-     * planner looks for. A full cycle: clears the taken table.
+     * wholesale, collects (and clears) the taken table's dirty cards below the old end, leaving
+     * the survivors' cards for {@link #promote}, and records the start of the old object that
+     * crosses into the first chunk holding young objects, which the planner looks for. A full
+     * cycle: clears the taken table.
      */
     void prepareMarking() {
         if (snapshot == null) {
