@@ -330,9 +330,13 @@ final class OldGeneration {
                     snapshot[c] = 0;
                     during[c] = 1;
                 }
+                // clean again: prepareMarking cleared it below the old end, this loop up to the
+                // survivors' end, and nothing above was stored into (the card limit)
+                spare = snapshot;
+                snapshot = null;
             }
         }
-        recycleSnapshot();
+        recycleSnapshot(); // a full pause's: an abandoned cycle's table, not read
         if (markTop >= 0 && newOldEnd < newTop) {
             heap.swapCards(spare);
             moveCards(during, offsets, used, newTop);

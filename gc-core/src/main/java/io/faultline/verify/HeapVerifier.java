@@ -13,8 +13,8 @@ import java.util.BitSet;
  * well formed (magic, known type, size consistent with the type or array length, inside the used
  * region) and that every reference, in objects and in roots, is null or points at the start of a
  * real object (not a filler, not the null guard, not the middle of an object). With young
- * cycles, also that every object below the old end that references one at or above it has its
- * card set.
+ * cycles, also that every object below the old end that references one at or above it, and
+ * every survivor that references one at or above the survivors' end, has its card set.
  *
  * <p><b>Assumptions and Guarantees:</b> the caller has stopped the world and every page of the
  * view is mapped. Reads only.
@@ -86,13 +86,16 @@ public final class HeapVerifier {
                             + " holds 0x" + Integer.toHexString(r) + " (heap offset 0x" + Long.toHexString(ObjectLayout.refToOffset(r))
                             + "), which is not the start of an object", off);
                 }
-                if (checkCards && off < cardedEnd && r != 0 && ObjectLayout.refToOffset(r) >= (off < oldEnd ? oldEnd : cardedEnd)
-                        && cards[(int) (off >>> MetadataDescriptor.LOG_CHUNK_BYTES)] == 0) {
-                    return new VerifyReport(objects, top, "young cycles' cards: " + (off < oldEnd ? "old " : "survivor ")
-                            + describe(view, off, types) + " (old end 0x" + Long.toHexString(oldEnd) + ", survivors' end 0x"
-                            + Long.toHexString(cardedEnd) + ") slot " + slotName(view, off, types, i) + " holds the "
-                            + (off < oldEnd ? "young" : "new") + " object at 0x" + Long.toHexString(ObjectLayout.refToOffset(r))
-                            + ", but its card (" + (off >>> MetadataDescriptor.LOG_CHUNK_BYTES) + ") is clean", off);
+                if (checkCards && off < cardedEnd && r != 0) {
+                    boolean old = off < oldEnd;
+                    long target = ObjectLayout.refToOffset(r);
+                    if (target >= (old ? oldEnd : cardedEnd) && cards[(int) (off >>> MetadataDescriptor.LOG_CHUNK_BYTES)] == 0) {
+                        return new VerifyReport(objects, top, "young cycles' cards: " + (old ? "old " : "survivor ")
+                                + describe(view, off, types) + " (old end 0x" + Long.toHexString(oldEnd) + ", survivors' end 0x"
+                                + Long.toHexString(cardedEnd) + ") slot " + slotName(view, off, types, i) + " holds the "
+                                + (old ? "young" : "new") + " object at 0x" + Long.toHexString(target)
+                                + ", but its card (" + (off >>> MetadataDescriptor.LOG_CHUNK_BYTES) + ") is clean", off);
+                    }
                 }
             }
             off += ObjectLayout.sizeWords(hw) << 3;
