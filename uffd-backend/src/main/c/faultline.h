@@ -73,7 +73,7 @@ FL_EXPORT unsigned long fl_uffd_request(unsigned int nr);
 #define FL_STAT_RELEASED_BYTES 20  /* bytes those calls released */
 #define FL_STAT_BUILD_NS 21        /* ns spent building pages, all threads: each build_run timed once, its claims of the next batch excluded, its state publishes included */
 #define FL_STAT_INSTALL_NS 22      /* ns spent in install ioctls, all threads */
-#define FL_STAT_SUPPLY_NS 23       /* ns spent supplying pages to build into (fallocate, recycling, refaulted buffers) */
+#define FL_STAT_SUPPLY_NS 23       /* ns spent supplying pages to build into (CONTINUE: FALLOCATE's fallocate, KEEP's alias population) */
 #define FL_STAT_FAULT_NS 24        /* ns from taking a fault to serving it (service thread: message read to done) */
 #define FL_STAT_SIGBUS_FAULTS 25   /* faults served by the SIGBUS handler of the faulting thread */
 #define FL_STAT_RECYCLED_PAGES 26  /* pages built in recycled (consumed) from-space pages */

@@ -68,7 +68,6 @@ struct fl_heap {
 
 	struct fl_compactor compactor;
 	struct fl_protocol protocol;
-	int64_t sources_populated; /* from-space below this offset was populated for reading this cycle */
 	uint64_t *kept_populated; /* CONTINUE KEEP: per half, a bit per page whose alias entry the builders made */
 	size_t kept_words;        /* words of kept_populated per half */
 	int64_t *src;       /* COPY/MOVE: per page, address of its built bytes */
@@ -146,48 +145,9 @@ static inline int take_injected_errno(int64_t *hook)
  * from-space pages are taken from the recycling pool [RECYCLE_NEXT, CONSUMED) by CAS, and the run
  * is later moved into the heap from there (no copy, no page allocated).
  */
-#ifndef MADV_POPULATE_READ
-#define MADV_POPULATE_READ 22
-#endif
 #ifndef MADV_POPULATE_WRITE
 #define MADV_POPULATE_WRITE 23
 #endif
-
-/*
- * Populates the page tables of the from-space a run of [first, first + n) will read, with one
- * MADV_POPULATE_READ. Every mode reads from-space through the old view, whose entries are mostly
- * still there (the mutators and the marker used them): the call finds them present and costs
- * little; a page nobody touched gets its entry here in bulk instead of by a fault. A run reads from the
- * first object of its first page up to the head of the first object of the page after it.
- */
-static void populate_sources(struct fl_heap *h, int64_t first, int64_t n)
-{
-	struct fl_control *c = h->protocol.control;
-	int64_t end = LOAD(&c->end_page);
-	int64_t from_top = LOAD(&c->from_top);
-	int64_t lo = h->protocol.first_objects[first];
-	if (lo < 0 || h->from == NULL)
-		return;
-	int64_t hi = first + n < end ? h->protocol.first_objects[first + n] : from_top;
-	if (hi < 0 || hi > from_top)
-		hi = from_top;
-	int64_t ps = h->page_size;
-	lo &= ~(ps - 1);
-	hi = (hi + 2 * ps - 1) & ~(ps - 1); /* and the page holding the next object's head */
-	if (hi > h->from_bytes)
-		hi = h->from_bytes;
-	if (lo < h->compactor.from_split)
-		lo = h->compactor.from_split; /* read through the alias, whose entries are there */
-	int64_t done = LOAD(&h->sources_populated);
-	if (lo < done)
-		lo = done;
-	if (hi <= lo)
-		return;
-	while (done < hi && !__atomic_compare_exchange_n(&h->sources_populated, &done, hi, 0, __ATOMIC_SEQ_CST,
-							 __ATOMIC_SEQ_CST))
-		;
-	madvise(h->from + lo, (size_t)(hi - lo), MADV_POPULATE_READ); /* best effort: a failure only costs time */
-}
 
 /* Runs body for each word w of a page bitmap that covers pages [from, to), mask the bits of those pages in it. */
 #define FOR_BITMAP_WORDS(from, to, w, mask, body)                                                      \
@@ -225,11 +185,11 @@ static void populate_kept_targets(struct fl_heap *h, int64_t first, int64_t n)
 static void supply_pages(void *ctx, struct fl_target *t, int64_t first, int64_t n)
 {
 	struct fl_heap *h = ctx;
-	int64_t t0 = now_ns();
-	populate_sources(h, first, n);
-	if (h->kept_populated != NULL)
+	if (h->kept_populated != NULL) {
+		int64_t t0 = now_ns();
 		populate_kept_targets(h, first, n);
-	STAT_ADD(h, FL_STAT_SUPPLY_NS, now_ns() - t0);
+		STAT_ADD(h, FL_STAT_SUPPLY_NS, now_ns() - t0);
+	}
 	t->supply_errno = 0;
 	if (h->mode == FL_MODE_CONTINUE) {
 		if (h->supply == FL_SUPPLY_FALLOCATE) {
@@ -834,7 +794,6 @@ void fl_heap_begin(struct fl_heap *h, const void *from, int64_t from_bytes, int6
 	int split = from != NULL && from_split > 0;
 	h->compactor.from_low = split ? h->alias + from_half_offset : NULL;
 	h->compactor.from_split = split ? from_split : 0;
-	STORE(&h->sources_populated, 0);
 	h->compactor.from_top = LOAD(&c->from_top);
 	h->compactor.new_top = LOAD(&c->new_top);
 	h->compactor.verbatim_end = LOAD(&c->verbatim_end);

@@ -142,7 +142,7 @@ public final class UffdBackend implements HeapBackend {
         BUILD_NS,
         /** Nanoseconds spent in install ioctls, over all threads. */
         INSTALL_NS,
-        /** Nanoseconds spent supplying pages to build into (fallocate, recycling, refaulted buffers). */
+        /** Nanoseconds spent supplying pages to build into (CONTINUE: FALLOCATE's fallocate, KEEP's population of new alias ranges). */
         SUPPLY_NS,
         /** Nanoseconds from taking a fault to serving it (thread delivery: from reading the message). */
         FAULT_NS,
