@@ -14,6 +14,7 @@ import io.faultline.uffd.sys.SyscallException;
 import io.faultline.uffd.sys.Userfaultfd;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.concurrent.atomic.LongAdder;
@@ -337,12 +338,33 @@ public final class UffdBackend implements HeapBackend {
             if (mode != Mode.CONTINUE) {
                 Mman.madvise(address, capacity, Mman.MADV_NOHUGEPAGE);
             }
+            if (mode == Mode.MOVE && options.supply() == UffdOptions.PageSupply.RECYCLE) {
+                giveAnonVma(address);
+            }
             mapHugeAllocation(address, allocationFrom);
         } catch (RuntimeException e) {
             Mman.munmap(address, capacity);
             throw e;
         }
         return address;
+    }
+
+    /**
+     * MOVE with RECYCLE: gives the new private view at {@code address} its anon_vma (the kernel's
+     * reverse map of anonymous pages, made on a mapping's first anonymous fault) while it is still
+     * one mapping, by writing its first page and dropping that page again. Registering the
+     * to-space range splits the view in two kernel mappings (VMAs); if each part made its own
+     * anon_vma (the to-space at its first install, the allocation area at the first allocation
+     * during the compaction), they stay two after the range is unregistered, and this view, as the
+     * next cycle's from-space, then has a boundary in the middle: {@code UFFDIO_MOVE} refuses a
+     * recycled run that crosses it with EINVAL, and the heap fails. With one anon_vma the parts
+     * merge again when the range is unregistered ({@code FromSpaceMappingTest}). Costs one page fault
+     * and one {@code madvise} in the pause that maps the view.
+     */
+    @SuppressWarnings("restricted")
+    private void giveAnonVma(long address) {
+        MemorySegment.ofAddress(address).reinterpret(pageSize).set(ValueLayout.JAVA_BYTE, 0, (byte) 0);
+        Mman.madvise(address, pageSize, Mman.MADV_DONTNEED);
     }
 
     /**
