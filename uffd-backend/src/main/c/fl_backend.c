@@ -138,13 +138,6 @@ static inline int take_injected_errno(int64_t *hook)
 	return __atomic_load_n(hook, __ATOMIC_RELAXED) ? (int)__atomic_exchange_n(hook, 0, __ATOMIC_SEQ_CST) : 0;
 }
 
-/*
- * The pages a claimed run is built in. CONTINUE builds through the alias (FALLOCATE: the run's
- * page cache is allocated with one fallocate first). COPY/MOVE build in the thread's buffer, except
- * MOVE with RECYCLE and a run of at least FL_MOVE_MIN_RUN pages: then n contiguous consumed
- * from-space pages are taken from the recycling pool [RECYCLE_NEXT, CONSUMED) by CAS, and the run
- * is later moved into the heap from there (no copy, no page allocated).
- */
 #ifndef MADV_POPULATE_WRITE
 #define MADV_POPULATE_WRITE 23
 #endif
@@ -182,6 +175,14 @@ static void populate_kept_targets(struct fl_heap *h, int64_t first, int64_t n)
 	FOR_BITMAP_WORDS(first, first + n, w, mask, __atomic_fetch_or(&bits[w], mask, __ATOMIC_RELAXED));
 }
 
+/*
+ * The pages a claimed run is built in. CONTINUE builds through the alias (FALLOCATE: the run's
+ * page cache is allocated with one fallocate first; KEEP: new alias ranges are populated first,
+ * populate_kept_targets). COPY/MOVE build in the thread's buffer, except MOVE with RECYCLE and a
+ * run of at least FL_MOVE_MIN_RUN pages: then n contiguous consumed from-space pages are taken
+ * from the recycling pool [RECYCLE_NEXT, CONSUMED) by CAS, and the run is later moved into the
+ * heap from there (no copy, no page allocated).
+ */
 static void supply_pages(void *ctx, struct fl_target *t, int64_t first, int64_t n)
 {
 	struct fl_heap *h = ctx;

@@ -153,19 +153,11 @@ class YoungCycleTest {
      * lists stay whole. Runs until one suspension has run its course (at most 200 cycles): how
      * many cycles are young before and after it depends on timing.
      */
-    private static long length(Mutator m, int list) {
-        long n = 0;
-        for (int node = list; node != 0; node = m.getRef(node, 0)) {
-            n++;
-        }
-        return n;
-    }
-
     @Test
     void youngCyclesThatPromoteMuchAreSuspended() {
         List<String> log = new ArrayList<>();
         String lastSuspended = "young cycles suspended, 0 more";
-        java.util.concurrent.atomic.AtomicBoolean suspensionRanOut = new java.util.concurrent.atomic.AtomicBoolean();
+        AtomicBoolean suspensionRanOut = new AtomicBoolean();
         HeapConfig cfg = HeapConfig.builder().capacity(32L << 20).tlabBytes(4096).verifyAfterGc(true).youngCycles(true)
                 .gcLog(line -> {
                     synchronized (log) {
@@ -208,6 +200,15 @@ class YoungCycleTest {
             assertTrue(suspensionRanOut.get() && suspendedCycles >= OldGeneration.SUSPENDED_CYCLES,
                     "no suspension that ran its course in 200 cycles: " + initialMarks);
         }
+    }
+
+    /** The number of nodes of the list that starts at {@code list}. */
+    private static long length(Mutator m, int list) {
+        long n = 0;
+        for (int node = list; node != 0; node = m.getRef(node, 0)) {
+            n++;
+        }
+        return n;
     }
 
     @Test
