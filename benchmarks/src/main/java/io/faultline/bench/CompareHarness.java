@@ -207,7 +207,8 @@ public final class CompareHarness {
      * @param floor            those passes' percentiles (null for the java backend's memcpy floor)
      * @param faultsServed     faults the backend served during the measured touches
      * @param touches          pages touched in measured rounds
-     * @param hotLoopAllocated Java heap bytes the touch loops allocated (expected 0)
+     * @param hotLoopAllocated Java heap bytes the touch loops allocated: 0, or the JIT's one-time work
+     *                         ({@code CompareReport.HOT_LOOP_ALLOWANCE_BYTES})
      * @param peakRssMB        the process's resident high-water mark over the fault and compaction
      *                         rounds minus its resident set before the heap was created (MB); NaN if unknown
      * @param breakdown        null for the java backend (no native counters)
