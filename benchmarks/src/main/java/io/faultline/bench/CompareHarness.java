@@ -95,10 +95,19 @@ public final class CompareHarness {
             runPages = List.copyOf(runPages);
         }
 
-        /** Every mode, both deliveries, fresh pages, the heap's run length and fault-around, no extras. */
+        /**
+         * The page supplies of the default rows: every mode with fresh pages, and CONTINUE and MOVE
+         * again with the resident pages each can reuse ({@code keep}, {@code recycle}), so that the
+         * modes are also compared with the page supply equal, not only with the kernel allocating
+         * a page per page built ({@code fallocate} only with {@code --supply all}).
+         */
+        public static final List<UffdOptions.PageSupply> DEFAULT_SUPPLIES = List.of(UffdOptions.PageSupply.FRESH,
+                UffdOptions.PageSupply.KEEP, UffdOptions.PageSupply.RECYCLE);
+
+        /** Every mode, both deliveries, {@link #DEFAULT_SUPPLIES}, the heap's run length and fault-around, no extras. */
         public static Settings defaults() {
-            return new Settings(BenchSupport.BACKENDS, List.of(UffdOptions.Delivery.values()),
-                    List.of(UffdOptions.PageSupply.FRESH), null, List.of(), 0, DEFAULT_BINARYTREES_HEAP);
+            return new Settings(BenchSupport.BACKENDS, List.of(UffdOptions.Delivery.values()), DEFAULT_SUPPLIES, null, List.of(), 0,
+                    DEFAULT_BINARYTREES_HEAP);
         }
 
         public Settings withModes(List<String> m) {

@@ -40,7 +40,8 @@ public final class CompareCommand {
                                          [--binarytrees N [--binarytrees-heap SIZE]]
 
                 Compares the java backend and the uffd modes (copy, continue, move), each with
-                thread and SIGBUS delivery: fault service cost per page right after a pause and
+                thread and SIGBUS delivery, CONTINUE and MOVE also with resident pages (keep,
+                recycle) beside fresh ones: fault service cost per page right after a pause and
                 its ratio to the floor of the same mode and delivery, measured in the same
                 rounds (the cheapest known way to do that round trip: a raw userfaultfd round
                 trip whose resolver waits as the heap's service thread does, or whose SIGBUS
@@ -57,8 +58,9 @@ public final class CompareCommand {
                   --modes LIST     comma-separated subset of java,copy,continue,move (default all)
                   --deliveries LIST  thread,sigbus or one of them (default both)
                   --supply LIST    page supplies of the uffd rows: fresh, recycle, keep, fallocate
-                                   or all (default fresh); each mode gets a row per supply that
-                                   applies to it (%s)
+                                   or all (default fresh,keep,recycle: each mode with fresh
+                                   pages, CONTINUE and MOVE also with resident ones); each mode
+                                   gets a row per supply that applies to it (%s)
                   --fault-around N pages a fault builds after the faulting one, 0..4095 (default:
                                    the heap's default)
                   --run-pages LIST pages per compaction run (one ioctl each), 1..4096: one value

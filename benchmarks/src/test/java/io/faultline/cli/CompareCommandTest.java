@@ -21,9 +21,13 @@ import org.junit.jupiter.api.io.TempDir;
 class CompareCommandTest {
     private static final Pattern JSON_LABEL = Pattern.compile("\"label\": \"([^\"]+)\"");
 
-    /** java, then copy, continue, move, each by thread and by SIGBUS: seven rows. */
+    /**
+     * java, then copy, continue, move, each by thread and by SIGBUS with fresh pages, CONTINUE and
+     * MOVE also with resident pages (keep, recycle): eleven rows.
+     */
     private static final List<String> DEFAULT_ROWS = List.of("java", "copy/thread", "copy/sigbus", "continue/thread",
-            "continue/sigbus", "move/thread", "move/sigbus");
+            "continue/thread/keep", "continue/sigbus", "continue/sigbus/keep", "move/thread", "move/thread/recycle", "move/sigbus",
+            "move/sigbus/recycle");
 
     private static String row(CommandLine r, String label) {
         List<String> rows = r.outLines().stream().filter(l -> l.startsWith(label + " ")).toList();
@@ -37,14 +41,15 @@ class CompareCommandTest {
         CommandLine r = CommandLine.run("compare", "--smoke", "--out", dir.toString());
         assertEquals(Main.EXIT_OK, r.status(), r::toString);
         assertEquals("results: " + dir.toAbsolutePath().normalize(), r.lastLine(), r::toString);
-        assertTrue(r.err().contains("compare: [7/7]"), () -> "progress on stderr\n" + r);
+        assertTrue(r.err().contains("compare: [11/11]"), () -> "progress on stderr\n" + r);
 
         // One row per variant; an unavailable one says why (SIGBUS rows: until the backend delivers by SIGBUS).
         for (String label : DEFAULT_ROWS) {
             String line = row(r, label);
             String[] parts = label.split("/");
             UffdOptions options = parts.length == 1 ? null
-                    : UffdOptions.defaults().withDelivery(BenchSupport.delivery(parts[1]));
+                    : UffdOptions.defaults().withDelivery(BenchSupport.delivery(parts[1]))
+                            .withSupply(parts.length == 3 ? BenchSupport.supply(parts[2]) : UffdOptions.PageSupply.FRESH);
             String why = BenchSupport.unavailableReason(parts[0], options);
             if (why != null) {
                 assertEquals(label + " unavailable: " + why, line.replaceAll("\\s+unavailable", " unavailable"), r::toString);
