@@ -189,6 +189,9 @@ FL_EXPORT void fl_test_raise_sigbus(void);
 /* Makes every page build in this process take at least ns longer (0: off), so a test can make
  * several threads fault on one page while it is being built. */
 FL_EXPORT void fl_test_set_build_delay(int64_t ns);
+/* Sets the shortest run MOVE mode moves, and with RECYCLE builds in recycled from-space, to pages
+ * (0: FL_MOVE_MIN_RUN, 34), in every heap of this process: a test's small heaps then move too. */
+FL_EXPORT void fl_test_set_move_min_run(int64_t pages);
 /* Arms (non-zero) or disarms a replay: the next fault message any service thread reads is served
  * as usual and once more after a flip has moved its heap's view, as a message read that late would
  * be. The messages kept for a replay so far, and the address of the last one. */

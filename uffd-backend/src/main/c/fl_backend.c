@@ -38,9 +38,11 @@
 /* Build buffers for COPY/MOVE: FL_SLOTS runs of slot_pages pages, claimed through a bitmap. */
 #define FL_SLOTS 64
 /*
- * The shortest run MOVE installs from recycled pages: on x86 a TLB flush of up to 33 pages goes
- * page by page, which made MOVE dearer than COPY below 34 pages on this project's VMs
- * (docs/uffd-modes.md); shorter runs are built in a buffer and copied.
+ * The shortest run MOVE mode moves; shorter runs (a fault's, with the default fault-around) are
+ * copied. A move unmaps its source pages, so every other CPU running the process (a compactor)
+ * takes a TLB-flush interrupt while the mover waits, and on x86 a flush of up to 33 pages goes
+ * page by page: below 34 pages MOVE was dearer than COPY on this project's VMs, and a fault that
+ * moved its one page waited 24 us instead of 8 on a KVM host (docs/uffd-modes.md).
  */
 #define FL_MOVE_MIN_RUN 34
 /* The service thread's poll timeout; the backstop counts idle polls in these. */
@@ -131,6 +133,14 @@ static inline uint64_t page_address(const struct fl_heap *h, int64_t page)
 extern int64_t fl_test_build_delay_ns; /* fl_test_hooks.c */
 extern int64_t fl_test_supply_errno;
 extern int64_t fl_test_service_errno;
+extern int64_t fl_test_move_min_run;
+
+/* FL_MOVE_MIN_RUN, or what a test set (fl_test_set_move_min_run). */
+static inline int64_t move_min_run(void)
+{
+	int64_t n = __atomic_load_n(&fl_test_move_min_run, __ATOMIC_RELAXED);
+	return n > 0 ? n : FL_MOVE_MIN_RUN;
+}
 
 /* Tests only: takes (and clears) an errno a test hook asked a call to fail with; 0 if none. */
 static inline int take_injected_errno(int64_t *hook)
@@ -217,7 +227,7 @@ static void supply_pages(void *ctx, struct fl_target *t, int64_t first, int64_t 
 		return;
 	}
 	t->base = t->slot;
-	if (h->supply != FL_SUPPLY_RECYCLE || n < FL_MOVE_MIN_RUN)
+	if (h->supply != FL_SUPPLY_RECYCLE || n < move_min_run())
 		return;
 	struct fl_control *c = h->protocol.control;
 	int64_t bytes = n * h->page_size;
@@ -280,8 +290,11 @@ static int install_run(void *ctx, int64_t first, int64_t n)
 	struct fl_heap *h = ctx;
 	int64_t len = n * h->page_size;
 	int64_t done = 0;
-	/* MOVE from recycled from-space; with recycling, a run built in a buffer is copied instead. */
-	int move = h->mode == FL_MODE_MOVE && (h->supply != FL_SUPPLY_RECYCLE || is_from_space(h, h->src[first]));
+	/* MOVE moves a run built in recycled from-space (RECYCLE) or a buffer run of at least
+	 * FL_MOVE_MIN_RUN pages (FRESH), and copies the rest: short runs, and RECYCLE's runs built
+	 * in the buffer before enough from-space was consumed. */
+	int move = h->mode == FL_MODE_MOVE
+		   && (h->supply == FL_SUPPLY_RECYCLE ? is_from_space(h, h->src[first]) : n >= move_min_run());
 	int64_t t0 = now_ns();
 	STAT(h, FL_STAT_INSTALL_RUNS);
 	while (done < len) {

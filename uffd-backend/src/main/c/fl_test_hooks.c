@@ -1,7 +1,8 @@
 /*
  * Test hooks: a "previous handler" for SIGBUS chaining (SigbusDeliveryTest), which a test installs
  * before Faultline's so that it can see a SIGBUS that is not a heap fault reach it; a delay in every
- * page build; one fault message that the service thread serves again after the next flip
+ * page build; the shortest run MOVE mode moves (UffdModelTest's small heaps); one fault message
+ * that the service thread serves again after the next flip
  * (StaleMessageTest); a failing poll in the service thread (ServiceThreadFailureTest); and a failing
  * fallocate page supply (FailedPageBuildTest).
  */
@@ -54,6 +55,13 @@ int64_t fl_test_build_delay_ns;
 void fl_test_set_build_delay(int64_t ns)
 {
 	__atomic_store_n(&fl_test_build_delay_ns, ns, __ATOMIC_SEQ_CST);
+}
+
+int64_t fl_test_move_min_run;
+
+void fl_test_set_move_min_run(int64_t pages)
+{
+	__atomic_store_n(&fl_test_move_min_run, pages, __ATOMIC_SEQ_CST);
 }
 
 int64_t fl_test_replay_armed;

@@ -45,7 +45,9 @@ public record UffdOptions(Delivery delivery, PageSupply supply, AllocationPages 
     public enum PageSupply {
         /**
          * COPY/MOVE: build in per-thread buffers (COPY: the kernel allocates and copies every page;
-         * MOVE: the buffer pages move into the heap and are faulted in fresh for the next build).
+         * MOVE: runs of at least 34 pages move into the heap and their buffer pages are faulted in
+         * fresh for the next build; shorter runs, such as a fault's, are copied, since a move makes
+         * every other CPU running the process flush its TLB while the mover waits).
          * CONTINUE: build through the alias into the other half, whose page cache was punched at
          * the end of its cycle, so every page built allocates a page-cache page.
          */
