@@ -248,8 +248,10 @@ FL_EXPORT void fl_bench_region_free(struct fl_bench_region *g);
 /*
  * Batched installs, no faults: total_pages pages installed with mode's ioctl (FL_BENCH_CONTINUE,
  * COPY or MOVE) in runs of run_pages contiguous pages, one ioctl per run, sources resident
- * (COPY: a filled buffer; CONTINUE: the page cache, fallocated; MOVE: private pages repopulated
- * before each round), 2 MiB aligned; rounds times. round_ns[r] = ns of round r. 0 or -errno.
+ * (COPY: a filled buffer; CONTINUE: the page cache, fallocated, mapped through an alias; MOVE:
+ * private pages repopulated before each round), 2 MiB aligned, each run's sources written just
+ * before its ioctl as a builder writes them; rounds times. round_ns[r] = ns of round r's ioctls
+ * (the writes untimed). 0 or -errno.
  */
 FL_EXPORT int fl_bench_install(int mode, int64_t run_pages, int64_t total_pages, int64_t rounds, int64_t *round_ns);
 /* memcpy of [0, total) in chunk-byte pieces, reps times, between two pre-touched buffers: ns, or -errno. */

@@ -100,8 +100,9 @@ public final class NativeFloors {
 
     /**
      * Batched installs: {@code totalPages} pages installed with {@code mode}'s ioctl in runs of
-     * {@code runPages} contiguous pages, one ioctl per run, no fault, sources resident; returns
-     * the ns of each of {@code rounds} rounds.
+     * {@code runPages} contiguous pages, one ioctl per run, no fault, sources resident and each
+     * run's written just before its ioctl, as a builder writes them; returns the ns of each of
+     * {@code rounds} rounds' ioctls (the writes untimed).
      */
     public static long[] installNanos(UffdProbe.Mode mode, long runPages, long totalPages, int rounds) {
         if (runPages < 1 || totalPages < 1 || rounds < 1) {
