@@ -7,7 +7,6 @@ import io.faultline.heap.Mutator;
 import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.locks.LockSupport;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
 import org.openjdk.jmh.annotations.Fork;
@@ -26,7 +25,8 @@ import org.openjdk.jmh.runner.IterationType;
 
 /**
  * (2) Compaction throughput: one collection of a {@code 3/8 x heap} live set, then the mutator
- * parks (it touches nothing, so no faults) until the compactor threads have built every page.
+ * sleeps ({@code Heap.awaitCompactors}: it touches nothing, so no faults, and builds nothing)
+ * until the compactor threads have built every page.
  * The score is the whole cycle (pause + concurrent compaction) in ms; the trial prints the
  * collector's compaction phase alone as MB of live data per second, and (uffd) ioctls per page and
  * install time per page from the backend's counters. Floor: {@link MemcpyBench}'s bandwidth over a
@@ -107,9 +107,7 @@ public class CompactionBench {
     @Benchmark
     public void collectAndCompact() {
         m.collect();
-        while (heap.isCompacting()) {
-            LockSupport.parkNanos(20_000);
-        }
+        heap.awaitCompactors(); // sleeps: a waiter that wakes often makes every MOVE interrupt it
     }
 
     @TearDown(Level.Iteration)

@@ -15,7 +15,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-import java.util.concurrent.locks.LockSupport;
 import org.HdrHistogram.Histogram;
 
 /**
@@ -554,7 +553,7 @@ public final class CompareHarness {
             }
             Map<String, Long> c1 = heap.backendCounters();
 
-            // Compaction throughput: pause, then park until the compactor has built every page.
+            // Compaction throughput: pause, then sleep until the compactor has built every page.
             Compaction compaction = compactionRounds(heap, m, pauses, v, floors);
             progress.printf(Locale.ROOT, "compare:   %s compaction rounds %d done%n", v.label(), compaction.cycles());
             double peakRssMB = peakTracked ? (ResidentMemory.peakBytes() - rssBefore) / 1e6 : Double.NaN;
@@ -644,9 +643,10 @@ public final class CompareHarness {
             HeapStats s0 = heap.stats();
             m.collect();
             HeapStats s1 = heap.stats();
-            while (heap.isCompacting()) {
-                LockSupport.parkNanos(20_000);
-            }
+            // Sleep, not help (awaitCompaction builds pages). A loop of 20 us naps woke this thread
+            // on the other CPU so often that each of MOVE's installs had to interrupt it to flush
+            // its TLB, which doubled to tripled their cost (docs/results.md, "Later the same day").
+            heap.awaitCompactors();
             heap.awaitCompaction();
             HeapStats s2 = heap.stats();
             if (r > 0) { // the first is a warm-up

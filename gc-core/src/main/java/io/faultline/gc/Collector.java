@@ -293,6 +293,11 @@ public final class Collector implements AutoCloseable {
         awaitCompactionAndVerification();
     }
 
+    /** Waits for the compaction in flight without building pages: {@code Heap.awaitCompactors}. */
+    public void awaitCompactors() {
+        compaction.awaitWithoutHelping(heap);
+    }
+
     /** {@link #awaitCompaction} without waiting for a concurrent cycle (the thread driving one calls it). */
     void awaitCompactionAndVerification() {
         compaction.await(heap);

@@ -131,6 +131,18 @@ final class Compaction {
         failure.throwIfFailed();
     }
 
+    /**
+     * Waits until the compaction in flight, if any, has completed, building nothing: for a thread
+     * that measures the compactor threads alone. Throws the heap's failure, if any.
+     */
+    void awaitWithoutHelping(HeapBinding heap) {
+        failure.throwIfFailed();
+        if (active) {
+            heap.inSafeRegion(this::waitForCompletion);
+        }
+        failure.throwIfFailed();
+    }
+
     /** In a pause: finishes a compaction still in flight (pages another thread holds included). */
     void finishInPause() {
         if (active) {

@@ -250,6 +250,20 @@ public final class Heap implements AutoCloseable {
     }
 
     /**
+     * Returns once the compaction in flight, if any, has completed, without building a page: the
+     * compactor threads do all of it while the caller sleeps (an attached mutator in a safe
+     * region), woken when the last page is mapped or at the latest every millisecond. For
+     * measuring the compactors alone; {@link #awaitCompaction} helps instead. Unlike a loop over
+     * {@link #isCompacting} with short naps, it leaves the other CPUs idle, so a MOVE install need
+     * not interrupt the waiter to flush its TLB. Throws
+     * {@link io.faultline.gc.HeapCorruptedException} if the heap has failed. Any thread.
+     */
+    public void awaitCompactors() {
+        checkUsable();
+        collector.awaitCompactors();
+    }
+
+    /**
      * Stops the world, verifies the heap and returns the report. For a heap that has failed, the
      * report names the failure instead (it is not walked).
      */
