@@ -125,10 +125,7 @@ final class Compaction {
         }
         help();
         tryComplete();
-        if (active) {
-            heap.inSafeRegion(this::waitForCompletion);
-        }
-        failure.throwIfFailed();
+        awaitWithoutHelping(heap);
     }
 
     /**
