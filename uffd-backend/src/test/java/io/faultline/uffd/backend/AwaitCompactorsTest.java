@@ -1,6 +1,5 @@
 package io.faultline.uffd.backend;
 
-import static java.lang.foreign.ValueLayout.JAVA_LONG;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -8,12 +7,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.faultline.heap.Heap;
 import io.faultline.heap.HeapConfig;
 import io.faultline.heap.Mutator;
-import io.faultline.uffd.NativeLibrary;
 import io.faultline.uffd.UffdBackend;
 import io.faultline.uffd.UffdOptions;
 import io.faultline.uffd.UffdProbe.Mode;
-import java.lang.foreign.FunctionDescriptor;
-import java.lang.invoke.MethodHandle;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -25,22 +21,21 @@ class AwaitCompactorsTest {
     static final int CELLS = 150_000; // ~10 MiB live: ~2,600 to-space pages
 
     @Test
-    void returnsOnceTheCompactorsHaveMappedEveryPage() throws Throwable {
+    void returnsOnceTheCompactorsHaveMappedEveryPage() {
         UffdTestSupport.assumeAvailable(Mode.CONTINUE);
         HeapConfig cfg = HeapConfig.builder().capacity(64L << 20).concurrentMarking(false).verifyAfterGc(true)
                 .backend((cap, ps) -> new UffdBackend(Mode.CONTINUE, UffdOptions.defaults(), cap, ps)).build();
-        MethodHandle delay = NativeLibrary.downcall("fl_test_set_build_delay", FunctionDescriptor.ofVoid(JAVA_LONG));
         try (Heap heap = Heap.create(cfg); Mutator m = heap.attach()) {
             int list = CellList.build(m, CELLS);
             long faults = heap.stats().faults();
             try {
-                delay.invokeExact(20_000L); // 20 us a page: the compaction lasts about 50 ms
+                UffdTestSupport.setBuildDelay(20_000L); // 20 us a page: the compaction lasts about 50 ms
                 m.collect(); // returns after the flip
                 assertTrue(heap.isCompacting(), "the compaction is in flight after the flip");
                 heap.awaitCompactors();
                 assertFalse(heap.isCompacting(), "awaitCompactors returned before the compaction completed");
             } finally {
-                delay.invokeExact(0L);
+                UffdTestSupport.setBuildDelay(0L);
             }
             assertEquals(faults, heap.stats().faults(), "the waiter touched no page");
             heap.awaitCompactors(); // nothing in flight: returns at once

@@ -1,19 +1,15 @@
 package io.faultline.uffd.backend;
 
-import static java.lang.foreign.ValueLayout.JAVA_LONG;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.faultline.heap.Heap;
 import io.faultline.heap.HeapConfig;
 import io.faultline.heap.Mutator;
-import io.faultline.uffd.NativeLibrary;
 import io.faultline.uffd.UffdBackend;
 import io.faultline.uffd.UffdOptions;
 import io.faultline.uffd.UffdOptions.PageSupply;
 import io.faultline.uffd.UffdProbe.Mode;
-import java.lang.foreign.FunctionDescriptor;
-import java.lang.invoke.MethodHandle;
 import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.api.Test;
@@ -36,24 +32,23 @@ class FromSpaceMappingTest {
     static final long CAPACITY = 64L << 20;
 
     @Test
-    void theViewIsOneMappingAfterACompactionDuringWhichTheMutatorAllocated() throws Throwable {
+    void theViewIsOneMappingAfterACompactionDuringWhichTheMutatorAllocated() {
         UffdTestSupport.assumeAvailable(Mode.MOVE);
         UffdBackend[] b = {null};
         UffdOptions options = UffdOptions.defaults().withSupply(PageSupply.RECYCLE);
         HeapConfig cfg = HeapConfig.builder().capacity(CAPACITY).concurrentMarking(false).verifyAfterGc(true)
                 .backend((cap, ps) -> b[0] = new UffdBackend(Mode.MOVE, options, cap, ps)).build();
-        MethodHandle delay = NativeLibrary.downcall("fl_test_set_build_delay", FunctionDescriptor.ofVoid(JAVA_LONG));
         try (Heap heap = Heap.create(cfg); Mutator m = heap.attach()) {
             int first = CellList.build(m, CELLS);
             long view;
             int second;
             try {
-                delay.invokeExact(20_000L); // 20 us a page: the compaction lasts about 50 ms
+                UffdTestSupport.setBuildDelay(20_000L); // 20 us a page: the compaction lasts about 50 ms
                 m.collect(); // returns after the flip, the compaction still running
                 view = b[0].viewAddress();
                 second = CellList.build(m, MORE_CELLS); // allocates above the to-space while it is registered
             } finally {
-                delay.invokeExact(0L);
+                UffdTestSupport.setBuildDelay(0L);
             }
             heap.awaitCompaction();
             List<String> vmas = mappings(view, CAPACITY);

@@ -1,19 +1,15 @@
 package io.faultline.uffd.backend;
 
-import static java.lang.foreign.ValueLayout.JAVA_LONG;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.faultline.heap.Heap;
 import io.faultline.heap.HeapConfig;
 import io.faultline.heap.Mutator;
-import io.faultline.uffd.NativeLibrary;
 import io.faultline.uffd.UffdBackend;
 import io.faultline.uffd.UffdBackend.Stat;
 import io.faultline.uffd.UffdOptions;
 import io.faultline.uffd.UffdProbe.Mode;
-import java.lang.foreign.FunctionDescriptor;
-import java.lang.invoke.MethodHandle;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -27,24 +23,23 @@ class MoveInstallTest {
     static final int CELLS = 150_000; // ~10 MiB live: ~2,600 to-space pages
 
     @Test
-    void aFaultsOnePageIsCopiedWhileTheCompactorsRunsAreMoved() throws Throwable {
+    void aFaultsOnePageIsCopiedWhileTheCompactorsRunsAreMoved() {
         UffdTestSupport.assumeAvailable(Mode.MOVE);
         UffdBackend[] b = {null};
         HeapConfig cfg = HeapConfig.builder().capacity(64L << 20).concurrentMarking(false).verifyAfterGc(true).runPages(64)
                 .faultAroundPages(0).backend((cap, ps) -> b[0] = new UffdBackend(Mode.MOVE, UffdOptions.defaults(), cap, ps))
                 .build();
-        MethodHandle delay = NativeLibrary.downcall("fl_test_set_build_delay", FunctionDescriptor.ofVoid(JAVA_LONG));
         try (Heap heap = Heap.create(cfg); Mutator m = heap.attach()) {
             int list = CellList.build(m, CELLS);
             long copies = b[0].stat(Stat.IOCTL_COPY);
             long moves = b[0].stat(Stat.IOCTL_MOVE);
             long faultBuilt = heap.faultBuiltPages();
             try {
-                delay.invokeExact(20_000L); // 20 us a page: the walk below faults on the pages the compactor has not reached
+                UffdTestSupport.setBuildDelay(20_000L); // 20 us a page: the walk below faults on the pages the compactor has not reached
                 m.collect(); // returns after the flip, the compaction running
                 CellList.check(m, list, CELLS); // from the head, the last cell: the compactor starts at the other end
             } finally {
-                delay.invokeExact(0L);
+                UffdTestSupport.setBuildDelay(0L);
             }
             heap.awaitCompaction();
             CellList.check(m, list, CELLS);

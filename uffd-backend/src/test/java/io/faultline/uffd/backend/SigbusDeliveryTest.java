@@ -144,8 +144,7 @@ class SigbusDeliveryTest {
                 holder[0].damaged = true; // hold compactors from the next compaction on, damage nothing
                 m.collect();
             }
-            MethodHandle delay = NativeLibrary.downcall("fl_test_set_build_delay", FunctionDescriptor.ofVoid(JAVA_LONG));
-            delay.invokeExact(200_000_000L);
+            UffdTestSupport.setBuildDelay(200_000_000L);
             CyclicBarrier start = new CyclicBarrier(threads);
             AtomicReference<Throwable> failure = new AtomicReference<>();
             List<Thread> ts = new ArrayList<>();
@@ -165,7 +164,7 @@ class SigbusDeliveryTest {
                     assertTrue(t.join(Duration.ofSeconds(60)), t.getName() + " hung");
                 }
             } finally {
-                delay.invokeExact(0L);
+                UffdTestSupport.setBuildDelay(0L);
             }
             if (failure.get() != null) {
                 throw new AssertionError(failure.get());

@@ -1,18 +1,14 @@
 package io.faultline.uffd.backend;
 
-import static java.lang.foreign.ValueLayout.JAVA_LONG;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.faultline.testing.ModelRunner;
-import io.faultline.uffd.NativeLibrary;
 import io.faultline.uffd.UffdBackend.Stat;
 import io.faultline.uffd.UffdOptions;
 import io.faultline.uffd.UffdOptions.Delivery;
 import io.faultline.uffd.UffdOptions.PageSupply;
 import io.faultline.uffd.UffdProbe.Mode;
-import java.lang.foreign.FunctionDescriptor;
-import java.lang.invoke.MethodHandle;
 import java.util.SplittableRandom;
 import java.util.stream.Stream;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -46,15 +42,13 @@ class UffdModelTest {
 
     @ParameterizedTest(name = "{0} {1} {2} concurrent={3} threads={4} moveMinRun={5}")
     @MethodSource("cases")
-    void programsMatchTheModel(Mode mode, Delivery delivery, PageSupply supply, boolean concurrent, int threads, int moveMinRun)
-            throws Throwable {
+    void programsMatchTheModel(Mode mode, Delivery delivery, PageSupply supply, boolean concurrent, int threads, int moveMinRun) {
         UffdTestSupport.assumeAvailable(mode);
-        MethodHandle moveMinRunHook = NativeLibrary.downcall("fl_test_set_move_min_run", FunctionDescriptor.ofVoid(JAVA_LONG));
-        moveMinRunHook.invokeExact((long) moveMinRun);
+        UffdTestSupport.setMoveMinRun(moveMinRun);
         try {
             run(mode, delivery, supply, concurrent, threads, moveMinRun);
         } finally {
-            moveMinRunHook.invokeExact(0L);
+            UffdTestSupport.setMoveMinRun(0);
         }
     }
 

@@ -1,5 +1,6 @@
 package io.faultline.uffd.backend;
 
+import static java.lang.foreign.ValueLayout.JAVA_LONG;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.faultline.backend.HeapBackend;
@@ -7,11 +8,13 @@ import io.faultline.heap.Heap;
 import io.faultline.heap.HeapConfig;
 import io.faultline.heap.Mutator;
 import io.faultline.testing.ModelRunner;
+import io.faultline.uffd.NativeLibrary;
 import io.faultline.uffd.UffdBackend;
 import io.faultline.uffd.UffdOptions;
 import io.faultline.uffd.UffdOptions.Delivery;
 import io.faultline.uffd.UffdProbe;
 import io.faultline.uffd.UffdProbe.Mode;
+import java.lang.foreign.FunctionDescriptor;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -21,7 +24,8 @@ import org.junit.jupiter.api.Assumptions;
 
 /**
  * Probe-driven assumptions, a factory that remembers its backends (for their native counters), a
- * heap whose compaction is held back in thread delivery, and a bounded wait for a native counter.
+ * heap whose compaction is held back in thread delivery, a bounded wait for a native counter, and
+ * the native test hooks that several tests set.
  */
 final class UffdTestSupport {
     private static final UffdProbe.Report REPORT = UffdProbe.probe();
@@ -82,6 +86,31 @@ final class UffdTestSupport {
                 heap.close();
                 throw e;
             }
+        }
+    }
+
+    /**
+     * Makes every page build in this process take at least {@code ns} longer, 0: off
+     * ({@code fl_test_set_build_delay}). Only after {@link #assumeAvailable}: it loads the native
+     * library.
+     */
+    static void setBuildDelay(long ns) {
+        setHook("fl_test_set_build_delay", ns);
+    }
+
+    /**
+     * Sets the shortest run MOVE mode moves, in every heap of this process, 0: the default
+     * ({@code fl_test_set_move_min_run}). Only after {@link #assumeAvailable}.
+     */
+    static void setMoveMinRun(long pages) {
+        setHook("fl_test_set_move_min_run", pages);
+    }
+
+    private static void setHook(String symbol, long value) {
+        try {
+            NativeLibrary.downcall(symbol, FunctionDescriptor.ofVoid(JAVA_LONG)).invokeExact(value);
+        } catch (Throwable t) {
+            throw new IllegalStateException(symbol + "(" + value + ") failed", t);
         }
     }
 
