@@ -38,6 +38,7 @@ unsigned long fl_uffd_request(unsigned int nr)
 	}
 }
 
+#include "fl_protocol.h"
 #include "layout.h"
 
 #include <errno.h>
@@ -67,6 +68,8 @@ static const struct {
 	{ "PageStates.MAPPING", FL_PAGE_MAPPING },
 	{ "PageStates.FAILED", FL_PAGE_FAILED },
 	{ "PoisonPage.BYTE", FL_POISON_BYTE },
+	{ "PageProtocol.CLAIM_AHEAD_PAGES", FL_CLAIM_AHEAD },
+	{ "PageProtocol.HINT_FOLLOW_RUNS", FL_HINT_FOLLOW_RUNS },
 	{ "ControlBlock.BYTES", sizeof(struct fl_control) },
 	{ "ControlBlock.EPOCH", offsetof(struct fl_control, epoch) },
 	{ "ControlBlock.ACTIVE_EPOCH", offsetof(struct fl_control, active_epoch) },
@@ -93,6 +96,7 @@ static const struct {
 	{ "ControlBlock.RELEASE_BATCH", offsetof(struct fl_control, release_batch) },
 	{ "ControlBlock.TRACE", offsetof(struct fl_control, trace) },
 	{ "ControlBlock.VERBATIM_END", offsetof(struct fl_control, verbatim_end) },
+	{ "ControlBlock.FAULT_HINT", offsetof(struct fl_control, fault_hint) },
 	{ "ControlBlock.POLL_PAUSE", FL_POLL_PAUSE },
 	{ "ControlBlock.POLL_FAILED", FL_POLL_FAILED },
 	{ "ControlBlock.POLL_CLOSED", FL_POLL_CLOSED },

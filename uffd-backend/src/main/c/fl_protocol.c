@@ -187,16 +187,24 @@ static void wait_for_target(struct fl_protocol *p, int64_t first, int64_t n)
 	}
 }
 
+/* PageProtocol.hintPending: a compactor has a fault's hint to turn to. */
+static inline int hint_pending(const struct fl_protocol *p, int path)
+{
+	return path == FL_PATH_COMPACTOR && LOAD(&p->control->fault_hint) != 0;
+}
+
 /*
  * PageProtocol.claimBuildMap: claims a run up to FL_CLAIM_AHEAD pages ahead of its build, builds
- * and maps it; returns pages built, or -1 on a stale claim.
+ * and maps it; returns pages built, or -1 on a stale claim. A compactor ends its run at the next
+ * batch once a fault's hint is pending.
  */
+
 static int64_t claim_build_map(struct fl_protocol *p, struct fl_target *t, int64_t from, int64_t to, int64_t epoch,
 			       int path)
 {
 	int64_t built = 0;
 	int64_t q = from;
-	while (q < to && !failed(p)) {
+	while (q < to && !failed(p) && !hint_pending(p, path)) {
 		if (state_acquire(p, q) != FL_PAGE_UNPROCESSED) {
 			q++;
 			continue;
@@ -226,12 +234,41 @@ static int64_t claim_build_map(struct fl_protocol *p, struct fl_target *t, int64
 			int ok = q + b == claimed; /* else build_run failed the rest of the batch */
 			q = claimed;
 			/* the run ends where a page fails or another thread claimed one */
-			if (!ok || q >= end || !cas_state(p, q, FL_PAGE_UNPROCESSED, FL_PAGE_PROCESSING))
+			if (!ok || q >= end || hint_pending(p, path) || !cas_state(p, q, FL_PAGE_UNPROCESSED, FL_PAGE_PROCESSING))
 				break;
 		}
 		map_run(p, first, good, path);
 		wait_for_target(p, first, q - first);
 		built += q - first;
+	}
+	return built;
+}
+
+/*
+ * PageProtocol.serveHint: takes the fault hint, if any, and builds the fault-around run there,
+ * then the runs after it (FL_HINT_FOLLOW_RUNS in all), turning to a newer hint as soon as one is
+ * pending. Returns pages built, 0 if there was no hint to take, -1 on a stale claim.
+ */
+static int64_t serve_hint(struct fl_protocol *p, struct fl_target *t, int64_t epoch)
+{
+	struct fl_control *c = p->control;
+	int64_t h = LOAD(&c->fault_hint);
+	if (h == 0 || !__atomic_compare_exchange_n(&c->fault_hint, &h, 0, 0, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST))
+		return 0;
+	int64_t first = LOAD(&c->first_page);
+	int64_t end = LOAD(&c->end_page);
+	int64_t n = 1 + LOAD(&c->fault_around);
+	int64_t built = 0;
+	for (int i = 0; i < FL_HINT_FOLLOW_RUNS && h >= first && h < end; i++) {
+		int64_t b = claim_build_map(p, t, h, h + n < end ? h + n : end, epoch, FL_PATH_COMPACTOR);
+		if (b < 0)
+			return -1;
+		built += b;
+		int64_t newer = LOAD(&c->fault_hint);
+		if (newer != 0 && __atomic_compare_exchange_n(&c->fault_hint, &newer, 0, 0, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST))
+			h = newer;
+		else
+			h += n;
 	}
 	return built;
 }
@@ -251,10 +288,19 @@ int64_t compact_step(struct fl_protocol *p, struct fl_target *t, int64_t max_pag
 		int64_t slot = ADD(&c->next_page, run);
 		if (slot >= end || LOAD(&c->epoch) != epoch)
 			break;
-		int64_t b = claim_build_map(p, t, slot, slot + run < end ? slot + run : end, epoch, FL_PATH_COMPACTOR);
-		if (b < 0)
-			return built;
-		built += b;
+		for (;;) {
+			/* the slot's run, stopping early to build a fault's next run; then the rest of the slot */
+			int64_t b = claim_build_map(p, t, slot, slot + run < end ? slot + run : end, epoch, FL_PATH_COMPACTOR);
+			if (b < 0)
+				return built;
+			built += b;
+			int64_t h = serve_hint(p, t, epoch);
+			if (h < 0)
+				return built;
+			if (h == 0 && !hint_pending(p, FL_PATH_COMPACTOR))
+				break;
+			built += h;
+		}
 	}
 	if (built < max_pages) {
 		int64_t b = sweep(p, t, max_pages - built, epoch, FL_PATH_COMPACTOR);
@@ -283,9 +329,48 @@ int64_t sweep(struct fl_protocol *p, struct fl_target *t, int64_t max_pages, int
 		if (b < 0)
 			return built == 0 ? -1 : built;
 		built += b;
-		q = to;
+		int64_t h = path == FL_PATH_COMPACTOR ? serve_hint(p, t, epoch) : 0;
+		if (h < 0)
+			return built == 0 ? -1 : built;
+		built += h;
+		if (h == 0 && !hint_pending(p, path))
+			q = to;
 	}
 	return built;
+}
+
+/*
+ * PageProtocol.helpAhead: a fault waiting for `page`, which another thread is building, builds
+ * the first unclaimed run within two fault-around runs after it instead of idling, and hints the
+ * compactors past that run. Returns pages built (0 also when a claim found the cycle over).
+ */
+int64_t help_ahead(struct fl_protocol *p, struct fl_target *t, int64_t page, int path)
+{
+	struct fl_control *c = p->control;
+	int64_t epoch = active_epoch(p);
+	if (epoch < 0)
+		return 0;
+	int64_t end = LOAD(&c->end_page);
+	int64_t max = 1 + LOAD(&c->fault_around);
+	if (t->base != NULL && max > t->pages)
+		max = t->pages;
+	int64_t limit = page + 2 * max < end ? page + 2 * max : end;
+	int64_t q = page + 1;
+	while (q < limit && state_acquire(p, q) != FL_PAGE_UNPROCESSED)
+		q++;
+	if (q >= limit)
+		return 0;
+	int64_t n = claim_run(p, q, max, end, epoch);
+	if (n <= 0)
+		return 0;
+	if (q + n < end)
+		STORE(&c->fault_hint, q + n);
+	t->first = q;
+	p->pages.supply(p->pages.ctx, t, q, n);
+	map_run(p, q, build_run(p, t, q, n, path), path);
+	wait_for_target(p, q, n);
+	ADD(&c->fault_built_pages, n);
+	return n;
 }
 
 int serve_fault(struct fl_protocol *p, struct fl_target *t, int64_t page, int wait, int path)
@@ -293,6 +378,7 @@ int serve_fault(struct fl_protocol *p, struct fl_target *t, int64_t page, int wa
 	struct fl_control *c = p->control;
 	ADD(&c->faults, 1);
 	unsigned spins = 0;
+	int helped = 0;
 	int result = FAULT_MAPPED;
 	for (;;) {
 		int32_t st = state_acquire(p, page);
@@ -314,6 +400,8 @@ int serve_fault(struct fl_protocol *p, struct fl_target *t, int64_t page, int wa
 			if (n < 0)
 				return FAULT_STALE;
 			if (n > 0) {
+				if (around > 0 && page + n < end)
+					STORE(&c->fault_hint, page + n); /* a compactor builds the next run meanwhile */
 				t->first = page;
 				p->pages.supply(p->pages.ctx, t, page, n);
 				map_run(p, page, build_run(p, t, page, n, path), path);
@@ -339,6 +427,12 @@ int serve_fault(struct fl_protocol *p, struct fl_target *t, int64_t page, int wa
 				return FAULT_FAILED;
 			if (abandoned(p))
 				return FAULT_ABANDONED;
+			if (st == FL_PAGE_PROCESSING && !helped && LOAD(&c->fault_around) > 0) {
+				/* once per fault: build what comes next while the page's builder finishes it */
+				helped = 1;
+				help_ahead(p, t, page, path);
+				continue;
+			}
 			backoff(&spins);
 		}
 	}

@@ -74,6 +74,12 @@ struct fl_pages {
  */
 #define FL_CLAIM_AHEAD 16
 
+/*
+ * A compactor that takes a fault's hint builds this many fault-around runs from it, turning to a
+ * newer hint as soon as one is pending (PageProtocol.HINT_FOLLOW_RUNS).
+ */
+#define FL_HINT_FOLLOW_RUNS 4
+
 struct fl_protocol {
 	int32_t *states;
 	struct fl_control *control;
@@ -94,6 +100,7 @@ int64_t map_run(struct fl_protocol *p, int64_t first, int64_t n, int path);
 int64_t compact_step(struct fl_protocol *p, struct fl_target *t, int64_t max_pages);
 int64_t sweep(struct fl_protocol *p, struct fl_target *t, int64_t max_pages, int64_t epoch, int path);
 int serve_fault(struct fl_protocol *p, struct fl_target *t, int64_t page, int wait, int path);
+int64_t help_ahead(struct fl_protocol *p, struct fl_target *t, int64_t page, int path);
 void advance_frontier(struct fl_protocol *p);
 void fail_run(struct fl_protocol *p, int64_t first, int64_t n, int path, int err, int64_t from_offset);
 /* ControlBlock.recordFailure: first caller wins; returns 1 if this call recorded it. */

@@ -154,6 +154,12 @@ int fl_ptest_serve_fault(struct fl_protocol_test *t, int64_t page, int path)
 	return serve_fault(&t->p, &target, page, 0, path);
 }
 
+int64_t fl_ptest_help_ahead(struct fl_protocol_test *t, int64_t page, int path)
+{
+	struct fl_target target = in_place();
+	return help_ahead(&t->p, &target, page, path);
+}
+
 void fl_ptest_advance_frontier(struct fl_protocol_test *t)
 {
 	advance_frontier(&t->p);

@@ -70,7 +70,8 @@ struct fl_control {
 	int64_t release_batch;     /* 176 */
 	int64_t trace;             /* 184: address of the heap's struct fl_trace, 0: no trace ring */
 	int64_t verbatim_end;      /* 192: to-space pages ending at or below it are copies of their from-space pages */
-	int64_t reserved[7];       /* 200..255 */
+	int64_t fault_hint;        /* 200: the page after the last fault's run, for a compactor to build next; 0: none */
+	int64_t reserved[6];       /* 208..255 */
 };
 
 _Static_assert(sizeof(struct fl_control) == 256, "ControlBlock.BYTES");
@@ -78,6 +79,7 @@ _Static_assert(__builtin_offsetof(struct fl_control, poll) == 96, "ControlBlock.
 _Static_assert(__builtin_offsetof(struct fl_control, recycle_next) == 160, "ControlBlock.RECYCLE_NEXT");
 _Static_assert(__builtin_offsetof(struct fl_control, trace) == 184, "ControlBlock.TRACE");
 _Static_assert(__builtin_offsetof(struct fl_control, verbatim_end) == 192, "ControlBlock.VERBATIM_END");
+_Static_assert(__builtin_offsetof(struct fl_control, fault_hint) == 200, "ControlBlock.FAULT_HINT");
 
 /* ControlBlock.POLL bits */
 #define FL_POLL_PAUSE 1

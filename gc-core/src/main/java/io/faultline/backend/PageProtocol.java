@@ -58,6 +58,14 @@ public final class PageProtocol {
      */
     public static final int CLAIM_AHEAD_PAGES = 16;
 
+    /**
+     * A compactor that takes a fault's hint ({@link ControlBlock#FAULT_HINT}) builds this many
+     * fault-around runs from it, turning to a newer hint as soon as one is pending
+     * (FL_HINT_FOLLOW_RUNS in C). A mutator that reads on through to-space after a fault finds the
+     * runs ahead of it built by a compactor while it built its own.
+     */
+    public static final int HINT_FOLLOW_RUNS = 4;
+
     /** Spins before a waiting thread starts yielding (the same constant as FL_SPINS_BEFORE_YIELD in C). */
     public static final int SPINS_BEFORE_YIELD = 64;
 
@@ -216,15 +224,61 @@ public final class PageProtocol {
             if (slot >= end || control.get(ControlBlock.EPOCH) != epoch) {
                 break;
             }
-            long b = claimBuildMap(slot, Math.min(slot + run, end), epoch, ControlBlock.PATH_COMPACTOR);
-            if (b < 0) {
-                return built; // stale: a new cycle began
+            while (true) {
+                // the slot's run, ended early to build a fault's next runs; then the rest of the slot
+                long b = claimBuildMap(slot, Math.min(slot + run, end), epoch, ControlBlock.PATH_COMPACTOR);
+                if (b < 0) {
+                    return built; // stale: a new cycle began
+                }
+                built += b;
+                long h = serveHint(epoch);
+                if (h < 0) {
+                    return built;
+                }
+                if (h == 0 && !hintPending(ControlBlock.PATH_COMPACTOR)) {
+                    break;
+                }
+                built += h;
             }
-            built += b;
         }
         if (built < maxPages) {
             long b = sweep(maxPages - built, epoch, ControlBlock.PATH_COMPACTOR);
             built += Math.max(0, b);
+        }
+        return built;
+    }
+
+    /** True if {@code path} is a compactor's and a fault's hint is waiting for one. */
+    private boolean hintPending(int path) {
+        return path == ControlBlock.PATH_COMPACTOR && control.get(ControlBlock.FAULT_HINT) != 0;
+    }
+
+    /**
+     * Takes the fault hint, if any, and builds the fault-around run there, then the runs after it
+     * ({@link #HINT_FOLLOW_RUNS} in all), turning to a newer hint as soon as one is pending.
+     * Returns pages built, 0 if there was no hint to take, -1 on a stale claim.
+     */
+    long serveHint(long epoch) {
+        long h = control.get(ControlBlock.FAULT_HINT);
+        if (h == 0 || !control.compareAndSet(ControlBlock.FAULT_HINT, h, 0)) {
+            return 0;
+        }
+        long first = control.get(ControlBlock.FIRST_PAGE);
+        long end = control.get(ControlBlock.END_PAGE);
+        long n = 1 + control.get(ControlBlock.FAULT_AROUND);
+        long built = 0;
+        for (int i = 0; i < HINT_FOLLOW_RUNS && h >= first && h < end; i++) {
+            long b = claimBuildMap(h, Math.min(h + n, end), epoch, ControlBlock.PATH_COMPACTOR);
+            if (b < 0) {
+                return -1;
+            }
+            built += b;
+            long newer = control.get(ControlBlock.FAULT_HINT);
+            if (newer != 0 && control.compareAndSet(ControlBlock.FAULT_HINT, newer, 0)) {
+                h = newer;
+            } else {
+                h += n;
+            }
         }
         return built;
     }
@@ -234,13 +288,13 @@ public final class PageProtocol {
      * as it is built, in batches of up to {@link #CLAIM_AHEAD_PAGES} (claim the first page,
      * validated, and the next ones; build them; claim the next batch; ...), so a mutator that faults
      * on a page this thread has not claimed yet builds it itself instead of waiting for the whole
-     * run; the run then ends there and is mapped with one install. Returns pages built, or -1 on a
-     * stale claim.
+     * run; the run then ends there and is mapped with one install. A compactor also ends its run
+     * at the next batch once a fault's hint is pending. Returns pages built, or -1 on a stale claim.
      */
     long claimBuildMap(long from, long to, long epoch, int path) {
         long built = 0;
         long p = from;
-        while (p < to && !failed()) {
+        while (p < to && !failed() && !hintPending(path)) {
             if (states.stateAcquire(p) != PageStates.UNPROCESSED) {
                 p++;
                 continue;
@@ -267,7 +321,7 @@ public final class PageProtocol {
                 boolean ok = p + b == claimed; // else buildRun failed the rest of the batch
                 p = claimed;
                 // the run ends where a page fails or another thread claimed one
-                if (!ok || p >= to || !cas(p, PageStates.UNPROCESSED, PageStates.PROCESSING)) {
+                if (!ok || p >= to || hintPending(path) || !cas(p, PageStates.UNPROCESSED, PageStates.PROCESSING)) {
                     break;
                 }
             }
@@ -297,7 +351,14 @@ public final class PageProtocol {
                 return built == 0 ? -1 : built;
             }
             built += b;
-            p = to;
+            long h = path == ControlBlock.PATH_COMPACTOR ? serveHint(epoch) : 0;
+            if (h < 0) {
+                return built == 0 ? -1 : built;
+            }
+            built += h;
+            if (h == 0 && !hintPending(path)) {
+                p = to; // else the run was ended early for a hint: its rest is scanned again
+            }
         }
         return built;
     }
@@ -306,11 +367,15 @@ public final class PageProtocol {
      * Serves a fault on {@code page}: returns once the page is MAPPED (or at once with
      * {@link #FAULT_OWNED} when {@code wait} is false and another thread owns it: its install
      * wakes the faulting threads). Builds the page and up to FAULT_AROUND following unclaimed
-     * pages if it is UNPROCESSED; maps the built run from the page if it is PROCESSED.
+     * pages if it is UNPROCESSED, and with fault-around on hints the compactors to the run after
+     * them ({@link ControlBlock#FAULT_HINT}); maps the built run from the page if it is PROCESSED;
+     * with {@code wait} and fault-around on, once per fault, builds the next unclaimed run
+     * ({@link #helpAhead}) while another thread builds the page.
      */
     public int serveFault(long page, boolean wait, int path) {
         control.getAndAdd(ControlBlock.FAULTS, 1);
         int spins = 0;
+        boolean helped = false;
         int result = FAULT_MAPPED;
         while (true) {
             int st = states.stateAcquire(page);
@@ -333,6 +398,9 @@ public final class PageProtocol {
                         return FAULT_STALE;
                     }
                     if (n > 0) {
+                        if (around > 0 && page + n < end) {
+                            control.set(ControlBlock.FAULT_HINT, page + n); // a compactor builds the next run meanwhile
+                        }
                         pages.supply(page, n);
                         mapRun(page, buildRun(page, n, path), path);
                         control.getAndAdd(ControlBlock.FAULT_BUILT_PAGES, n);
@@ -359,6 +427,11 @@ public final class PageProtocol {
                     if (abandoned()) {
                         return FAULT_ABANDONED;
                     }
+                    if (st == PageStates.PROCESSING && !helped && control.get(ControlBlock.FAULT_AROUND) > 0) {
+                        helped = true; // once per fault: build what comes next while the page's builder finishes it
+                        helpAhead(page, path);
+                        continue;
+                    }
                     if (++spins < SPINS_BEFORE_YIELD) {
                         Thread.onSpinWait();
                     } else {
@@ -367,6 +440,40 @@ public final class PageProtocol {
                 }
             }
         }
+    }
+
+    /**
+     * A fault waiting for {@code page}, which another thread is building: builds the first
+     * unclaimed run within two fault-around runs after it instead of idling, and hints the
+     * compactors past that run. Returns pages built (0 also when a claim found the cycle over).
+     * Called by {@link #serveFault}; public for the differential test.
+     */
+    public long helpAhead(long page, int path) {
+        long epoch = activeEpoch();
+        if (epoch < 0) {
+            return 0;
+        }
+        long end = control.get(ControlBlock.END_PAGE);
+        long max = 1 + control.get(ControlBlock.FAULT_AROUND);
+        long limit = Math.min(page + 2 * max, end);
+        long q = page + 1;
+        while (q < limit && states.stateAcquire(q) != PageStates.UNPROCESSED) {
+            q++;
+        }
+        if (q >= limit) {
+            return 0;
+        }
+        long n = claimRun(q, max, end, epoch);
+        if (n <= 0) {
+            return 0;
+        }
+        if (q + n < end) {
+            control.set(ControlBlock.FAULT_HINT, q + n);
+        }
+        pages.supply(q, n);
+        mapRun(q, buildRun(q, n, path), path);
+        control.getAndAdd(ControlBlock.FAULT_BUILT_PAGES, n);
+        return n;
     }
 
     /**

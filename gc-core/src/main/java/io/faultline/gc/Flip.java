@@ -77,6 +77,7 @@ final class Flip {
         control.set(ControlBlock.CONSUMED, 0);
         control.set(ControlBlock.RELEASED, 0);
         control.set(ControlBlock.RECYCLE_NEXT, 0);
+        control.set(ControlBlock.FAULT_HINT, 0);
         long b0 = System.nanoTime();
         backend.beginCompaction(used, firstPage, endPage);
         long backendNanos = System.nanoTime() - b0;

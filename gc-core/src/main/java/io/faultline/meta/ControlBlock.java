@@ -39,7 +39,9 @@ import java.lang.invoke.VarHandle;
  *  184     TRACE              tracing, once                     address of the heap's TraceRing, 0: none (see TraceRing)
  *  192     VERBATIM_END       pause                             to-space pages that end at or below it are their from-space
  *                                                                pages unchanged (young cycles' old pages), copied as they are
- *  200..255 reserved
+ *  200     FAULT_HINT         faults, store; compactors, CAS    the page after the last fault's run, for a compactor to build
+ *                                                                next (0: none; the pause clears it)
+ *  208..255 reserved
  * </pre>
  *
  * <p><b>Assumptions and Guarantees:</b> every field is a naturally aligned 64-bit word accessed
@@ -75,6 +77,7 @@ public final class ControlBlock {
     public static final long RELEASE_BATCH = 176;
     public static final long TRACE = 184;
     public static final long VERBATIM_END = 192;
+    public static final long FAULT_HINT = 200;
     public static final long BYTES = 256;
 
     /** POLL bit: a pause is requested; mutators park at their next poll. */

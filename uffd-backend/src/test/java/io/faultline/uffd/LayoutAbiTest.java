@@ -6,6 +6,7 @@ import static java.lang.foreign.ValueLayout.JAVA_LONG;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.faultline.backend.PageProtocol;
 import io.faultline.meta.ControlBlock;
 import io.faultline.meta.LatencyBuckets;
 import io.faultline.meta.MetadataDescriptor;
@@ -26,8 +27,8 @@ import org.junit.jupiter.api.Test;
 /**
  * The layouts shared by Java and C agree constant by constant: every public static numeric
  * constant of {@link ControlBlock}, {@link PageStates}, {@link TraceRing} and {@link LatencyBuckets},
- * and the object-layout and metadata
- * constants the native compactor uses, is compared with the value {@code layout.h} gives it
+ * and the object-layout, metadata and page-protocol
+ * constants the native code uses, is compared with the value {@code layout.h} gives it
  * ({@code fl_layout_constant}). A constant the C side does not know is an error too, so a new
  * control-block word cannot be added on one side only.
  */
@@ -59,6 +60,8 @@ class LayoutAbiTest {
             compare(lookup, arena, "MetadataDescriptor.LOG_CHUNK_BYTES", MetadataDescriptor.LOG_CHUNK_BYTES, checked, wrong);
             compare(lookup, arena, "MetadataDescriptor.NO_OBJECT", MetadataDescriptor.NO_OBJECT, checked, wrong);
             compare(lookup, arena, "PoisonPage.BYTE", Byte.toUnsignedLong(PoisonPage.BYTE), checked, wrong);
+            compare(lookup, arena, "PageProtocol.CLAIM_AHEAD_PAGES", PageProtocol.CLAIM_AHEAD_PAGES, checked, wrong);
+            compare(lookup, arena, "PageProtocol.HINT_FOLLOW_RUNS", PageProtocol.HINT_FOLLOW_RUNS, checked, wrong);
         }
         assertTrue(wrong.isEmpty(), "Java and C disagree: " + wrong);
         assertTrue(checked.size() > 80, "too few constants compared: " + checked);

@@ -32,7 +32,8 @@ import org.junit.jupiter.api.Test;
  * released, pages poisoned) must be equal. Schedules interleave virtual threads that claim runs
  * and build and map them later, faults on pages others own or have built, compactor steps,
  * sweeps, frontier advances, pauses (new cycles), stale claimers that still hold an old epoch,
- * and injected build (EUCLEAN) and install (errno) failures.
+ * faults that hint the compactors to the run after theirs and compactor steps that take the hint,
+ * a waiting fault's help ahead, and injected build (EUCLEAN) and install (errno) failures.
  */
 class ProtocolDifferentialTest {
     static final int SCHEDULES = Integer.getInteger("faultline.protocolSchedules", 300);
@@ -62,7 +63,7 @@ class ProtocolDifferentialTest {
         if (replay < 0) {
             // The schedules must reach the interesting outcomes, or the comparison proves little.
             for (String k : List.of("claim.STALE", "claim.TAKEN", "fault.OWNED", "fault.MAPPED_RUN", "fault.BUILT",
-                    "build.FAILED", "install.FAILED", "mapRun.partial")) {
+                    "build.FAILED", "install.FAILED", "mapRun.partial", "fault.HINT", "hint.TAKEN", "help.BUILT")) {
                 assertTrue(seen.getOrDefault(k, 0L) > 0, "no schedule reached " + k + ": " + seen);
             }
         }
@@ -152,15 +153,31 @@ class ProtocolDifferentialTest {
                     }
                     owned.remove(i);
                 }
-            } else if (op < 65) { // a fault (thread delivery: never waits)
+            } else if (op < 60) { // a fault (thread delivery: never waits)
                 long p = first + r.nextLong(Math.max(1, end - first));
+                long hint = jmd.control().get(ControlBlock.FAULT_HINT);
                 int jf = java.serveFault(p, false, ControlBlock.PATH_FAULT_THREAD);
                 int cf = Native.serveFault(c, p, ControlBlock.PATH_FAULT_THREAD);
                 same("serveFault(" + p + ")", jf, cf);
                 count(seen, "fault." + faultName(jf));
+                if (jmd.control().get(ControlBlock.FAULT_HINT) != hint) {
+                    count(seen, "fault.HINT");
+                }
+            } else if (op < 65) { // a fault that waits for a page another thread builds helps ahead
+                long p = first + r.nextLong(Math.max(1, end - first));
+                long jh = java.helpAhead(p, ControlBlock.PATH_FAULT_SIGBUS);
+                long ch = Native.helpAhead(c, p, ControlBlock.PATH_FAULT_SIGBUS);
+                same("helpAhead(" + p + ")", jh, ch);
+                if (jh > 0) {
+                    count(seen, "help.BUILT");
+                }
             } else if (op < 78) {
                 long max = 1 + r.nextInt(8);
+                boolean hinted = jmd.control().get(ControlBlock.FAULT_HINT) != 0;
                 same("compactStep(" + max + ")", java.compactStep(max), Native.compactStep(c, max));
+                if (hinted && jmd.control().get(ControlBlock.FAULT_HINT) == 0) {
+                    count(seen, "hint.TAKEN");
+                }
             } else if (op < 86) {
                 long max = 1 + r.nextInt(8);
                 boolean stale = !oldEpochs.isEmpty() && r.nextInt(3) == 0;
@@ -198,6 +215,7 @@ class ProtocolDifferentialTest {
                 cb.set(ControlBlock.FRONTIER_PAGE, first);
                 cb.set(ControlBlock.CONSUMED, 0);
                 cb.set(ControlBlock.RELEASED, 0);
+                cb.set(ControlBlock.FAULT_HINT, 0);
                 cb.set(ControlBlock.RELEASE_BATCH, releaseBatch);
                 cb.set(ControlBlock.RUN_PAGES, runPages);
                 cb.set(ControlBlock.FAULT_AROUND, faultAround);
@@ -336,6 +354,8 @@ class ProtocolDifferentialTest {
             FunctionDescriptor.of(JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_INT));
         static final MethodHandle SERVE_FAULT = NativeLibrary.downcall("fl_ptest_serve_fault",
             FunctionDescriptor.of(JAVA_INT, JAVA_LONG, JAVA_LONG, JAVA_INT));
+        static final MethodHandle HELP_AHEAD = NativeLibrary.downcall("fl_ptest_help_ahead",
+            FunctionDescriptor.of(JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_INT));
         static final MethodHandle ADVANCE = NativeLibrary.downcall("fl_ptest_advance_frontier",
             FunctionDescriptor.ofVoid(JAVA_LONG));
         static final MethodHandle ACTIVE_EPOCH = NativeLibrary.downcall("fl_ptest_active_epoch",
@@ -411,6 +431,14 @@ class ProtocolDifferentialTest {
         static int serveFault(long t, long page, int path) {
             try {
                 return (int) SERVE_FAULT.invokeExact(t, page, path);
+            } catch (Throwable e) {
+                throw NativeLibrary.rethrow(e);
+            }
+        }
+
+        static long helpAhead(long t, long page, int path) {
+            try {
+                return (long) HELP_AHEAD.invokeExact(t, page, path);
             } catch (Throwable e) {
                 throw NativeLibrary.rethrow(e);
             }

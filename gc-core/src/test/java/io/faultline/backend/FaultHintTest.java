@@ -1,0 +1,143 @@
+package io.faultline.backend;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.faultline.meta.ControlBlock;
+import io.faultline.meta.GcMetadata;
+import io.faultline.meta.PageStates;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Fault-directed compaction, on the protocol alone: a fault with fault-around on hints the
+ * compactors to the run after its own ({@link ControlBlock#FAULT_HINT}), and the next compactor
+ * step builds the runs from there before its own slot; a fault that waits for a page another
+ * thread is building builds the next unclaimed run meanwhile. With fault-around off neither
+ * happens. (ProtocolDifferentialTest checks that the C protocol does the same, step by step.)
+ */
+class FaultHintTest {
+    static final int PAGE = 4096;
+    static final int PAGES = 64;
+
+    /** Records the order in which pages are built; installs always succeed. */
+    static final class RecordingPages implements PageProtocol.Pages {
+        final List<Long> built = new CopyOnWriteArrayList<>();
+
+        @Override
+        public void build(long page) {
+            built.add(page);
+        }
+
+        @Override
+        public int install(long first, long n) {
+            return 0;
+        }
+
+        @Override
+        public void release(long offset, long bytes) {
+        }
+
+        @Override
+        public void poison(long page) {
+        }
+    }
+
+    /** A cycle over to-space pages [0, PAGES): every page UNPROCESSED, epoch 1 active. */
+    static void begin(GcMetadata md, long runPages, long faultAround) {
+        ControlBlock c = md.control();
+        c.set(ControlBlock.EPOCH, 1);
+        c.set(ControlBlock.FROM_TOP, (long) PAGES * PAGE);
+        c.set(ControlBlock.NEW_TOP, (long) PAGES * PAGE);
+        c.set(ControlBlock.FIRST_PAGE, 0);
+        c.set(ControlBlock.END_PAGE, PAGES);
+        c.set(ControlBlock.NEXT_PAGE, 0);
+        c.set(ControlBlock.FRONTIER_PAGE, 0);
+        c.set(ControlBlock.RELEASE_BATCH, PAGE);
+        c.set(ControlBlock.RUN_PAGES, runPages);
+        c.set(ControlBlock.FAULT_AROUND, faultAround);
+        c.set(ControlBlock.FAULT_HINT, 0);
+        for (long p = 0; p < PAGES; p++) {
+            md.firstObjects().set(p, p * PAGE);
+            md.pageStates().publish(p, PageStates.UNPROCESSED);
+        }
+        c.set(ControlBlock.PAGES_LEFT, PAGES);
+        c.set(ControlBlock.ACTIVE_EPOCH, 1);
+    }
+
+    @Test
+    void aCompactorBuildsTheRunsAfterAFaultBeforeItsOwnSlot() {
+        try (GcMetadata md = new GcMetadata((long) PAGES * PAGE, PAGE)) {
+            RecordingPages pages = new RecordingPages();
+            PageProtocol protocol = new PageProtocol(md, pages);
+            begin(md, 8, 3);
+            assertEquals(PageProtocol.FAULT_BUILT, protocol.serveFault(40, false, ControlBlock.PATH_FAULT_THREAD));
+            assertEquals(List.of(40L, 41L, 42L, 43L), pages.built, "the fault builds its page and 3 after it");
+            assertEquals(44, md.control().get(ControlBlock.FAULT_HINT), "hint: the page after the fault's run");
+
+            pages.built.clear();
+            long built = protocol.compactStep(1);
+            int follow = PageProtocol.HINT_FOLLOW_RUNS * 4;
+            assertEquals(follow + 8, built, "the hinted runs, then the compactor's own slot");
+            for (int i = 0; i < follow; i++) {
+                assertEquals(44L + i, pages.built.get(i), "build " + i + " follows the fault: " + pages.built);
+            }
+            assertEquals(List.of(0L, 1L, 2L, 3L, 4L, 5L, 6L, 7L), pages.built.subList(follow, follow + 8), "then the slot");
+            assertEquals(0, md.control().get(ControlBlock.FAULT_HINT), "the hint was taken");
+            for (long p = 44; p < 44 + follow; p++) {
+                assertEquals(PageStates.MAPPED, md.pageStates().stateAcquire(p), "page " + p);
+            }
+        }
+    }
+
+    @Test
+    void withoutFaultAroundAFaultLeavesNoHint() {
+        try (GcMetadata md = new GcMetadata((long) PAGES * PAGE, PAGE)) {
+            RecordingPages pages = new RecordingPages();
+            PageProtocol protocol = new PageProtocol(md, pages);
+            begin(md, 8, 0);
+            assertEquals(PageProtocol.FAULT_BUILT, protocol.serveFault(40, false, ControlBlock.PATH_FAULT_THREAD));
+            assertEquals(0, md.control().get(ControlBlock.FAULT_HINT));
+            pages.built.clear();
+            protocol.compactStep(1);
+            assertEquals(List.of(0L, 1L, 2L, 3L, 4L, 5L, 6L, 7L), pages.built, "the compactor's slot, from the bottom");
+        }
+    }
+
+    @Test
+    void aFaultWaitingForAPageUnderConstructionBuildsTheNextRun() throws Exception {
+        ExecutorService mutator = Executors.newSingleThreadExecutor();
+        try (GcMetadata md = new GcMetadata((long) PAGES * PAGE, PAGE)) {
+            RecordingPages pages = new RecordingPages();
+            PageProtocol protocol = new PageProtocol(md, pages);
+            begin(md, 8, 3);
+            assertEquals(1, protocol.claimRun(10, 1, PAGES, 1), "a compactor owns page 10, not built yet");
+
+            Future<Integer> fault = mutator.submit(() -> protocol.serveFault(10, true, ControlBlock.PATH_FAULT_JAVA));
+            // The faulting thread builds [11, 15) and maps it, then waits for page 10.
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+            while (md.pageStates().stateAcquire(14) != PageStates.MAPPED) {
+                assertTrue(System.nanoTime() < deadline, "the waiting fault did not build pages 11-14: states "
+                    + md.pageStates().stateAcquire(11) + ".." + md.pageStates().stateAcquire(14) + ", built " + pages.built);
+                Thread.onSpinWait();
+            }
+            assertEquals(List.of(11L, 12L, 13L, 14L), pages.built);
+            assertEquals(15, md.control().get(ControlBlock.FAULT_HINT), "hint: past the helped run");
+            assertEquals(4, md.control().get(ControlBlock.FAULT_BUILT_PAGES));
+            assertEquals(PageStates.PROCESSING, md.pageStates().stateAcquire(10), "page 10 is still its owner's");
+
+            // The owner finishes page 10; the fault returns.
+            assertEquals(1, protocol.buildRun(10, 1, ControlBlock.PATH_COMPACTOR));
+            assertEquals(1, protocol.mapRun(10, 1, ControlBlock.PATH_COMPACTOR));
+            assertEquals(PageProtocol.FAULT_MAPPED, fault.get(30, TimeUnit.SECONDS));
+            assertEquals(List.of(11L, 12L, 13L, 14L, 10L), pages.built, "each page built once");
+        } finally {
+            mutator.shutdownNow();
+        }
+    }
+}
