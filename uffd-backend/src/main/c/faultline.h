@@ -167,7 +167,7 @@ FL_EXPORT int64_t fl_ptest_build_run(struct fl_protocol_test *t, int64_t first, 
 FL_EXPORT int64_t fl_ptest_map_run(struct fl_protocol_test *t, int64_t first, int64_t n, int path);
 FL_EXPORT int64_t fl_ptest_compact_step(struct fl_protocol_test *t, int64_t max_pages);
 FL_EXPORT int64_t fl_ptest_sweep(struct fl_protocol_test *t, int64_t max_pages, int64_t epoch, int path);
-FL_EXPORT int fl_ptest_serve_fault(struct fl_protocol_test *t, int64_t page, int path);
+FL_EXPORT int fl_ptest_serve_fault(struct fl_protocol_test *t, int64_t page, int wait, int path);
 FL_EXPORT int64_t fl_ptest_help_ahead(struct fl_protocol_test *t, int64_t page, int path);
 FL_EXPORT void fl_ptest_advance_frontier(struct fl_protocol_test *t);
 FL_EXPORT int64_t fl_ptest_active_epoch(struct fl_protocol_test *t);

@@ -400,7 +400,7 @@ int serve_fault(struct fl_protocol *p, struct fl_target *t, int64_t page, int wa
 			if (n < 0)
 				return FAULT_STALE;
 			if (n > 0) {
-				if (around > 0 && page + n < end)
+				if (wait && around > 0 && page + n < end)
 					STORE(&c->fault_hint, page + n); /* a compactor builds the next run meanwhile */
 				t->first = page;
 				p->pages.supply(p->pages.ctx, t, page, n);

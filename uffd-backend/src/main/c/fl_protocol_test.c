@@ -148,10 +148,10 @@ int64_t fl_ptest_sweep(struct fl_protocol_test *t, int64_t max_pages, int64_t ep
 	return sweep(&t->p, &target, max_pages, epoch, path);
 }
 
-int fl_ptest_serve_fault(struct fl_protocol_test *t, int64_t page, int path)
+int fl_ptest_serve_fault(struct fl_protocol_test *t, int64_t page, int wait, int path)
 {
 	struct fl_target target = in_place();
-	return serve_fault(&t->p, &target, page, 0, path);
+	return serve_fault(&t->p, &target, page, wait, path);
 }
 
 int64_t fl_ptest_help_ahead(struct fl_protocol_test *t, int64_t page, int path)

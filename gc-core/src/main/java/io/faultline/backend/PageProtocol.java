@@ -367,10 +367,13 @@ public final class PageProtocol {
      * Serves a fault on {@code page}: returns once the page is MAPPED (or at once with
      * {@link #FAULT_OWNED} when {@code wait} is false and another thread owns it: its install
      * wakes the faulting threads). Builds the page and up to FAULT_AROUND following unclaimed
-     * pages if it is UNPROCESSED, and with fault-around on hints the compactors to the run after
-     * them ({@link ControlBlock#FAULT_HINT}); maps the built run from the page if it is PROCESSED;
-     * with {@code wait} and fault-around on, once per fault, builds the next unclaimed run
-     * ({@link #helpAhead}) while another thread builds the page.
+     * pages if it is UNPROCESSED; maps the built run from the page if it is PROCESSED. With
+     * {@code wait} and fault-around on (a faulting thread that waits for its page: SIGBUS, java),
+     * it also hints the compactors to the run after the pages it claimed
+     * ({@link ControlBlock#FAULT_HINT}) and, once per fault, builds the next unclaimed run
+     * ({@link #helpAhead}) while another thread builds the page. A service thread ({@code wait}
+     * false) does neither: it cannot help, and a hint alone made its mutator wait for the
+     * compactor's runs (docs/page-protocol.md).
      */
     public int serveFault(long page, boolean wait, int path) {
         control.getAndAdd(ControlBlock.FAULTS, 1);
@@ -398,7 +401,7 @@ public final class PageProtocol {
                         return FAULT_STALE;
                     }
                     if (n > 0) {
-                        if (around > 0 && page + n < end) {
+                        if (wait && around > 0 && page + n < end) {
                             control.set(ControlBlock.FAULT_HINT, page + n); // a compactor builds the next run meanwhile
                         }
                         pages.supply(page, n);

@@ -15,11 +15,12 @@ import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 
 /**
- * Fault-directed compaction, on the protocol alone: a fault with fault-around on hints the
- * compactors to the run after its own ({@link ControlBlock#FAULT_HINT}), and the next compactor
- * step builds the runs from there before its own slot; a fault that waits for a page another
- * thread is building builds the next unclaimed run meanwhile. With fault-around off neither
- * happens. (ProtocolDifferentialTest checks that the C protocol does the same, step by step.)
+ * Fault-directed compaction, on the protocol alone: a faulting thread that waits for its page
+ * (SIGBUS, java) with fault-around on hints the compactors to the run after its own
+ * ({@link ControlBlock#FAULT_HINT}), and the next compactor step builds the runs from there
+ * before its own slot; such a fault that finds its page under construction builds the next
+ * unclaimed run meanwhile. With fault-around off, or for a service thread (which does not
+ * wait), neither happens. (ProtocolDifferentialTest checks that the C protocol does the same, step by step.)
  */
 class FaultHintTest {
     static final int PAGE = 4096;
@@ -76,7 +77,7 @@ class FaultHintTest {
             RecordingPages pages = new RecordingPages();
             PageProtocol protocol = new PageProtocol(md, pages);
             begin(md, 8, 3);
-            assertEquals(PageProtocol.FAULT_BUILT, protocol.serveFault(40, false, ControlBlock.PATH_FAULT_THREAD));
+            assertEquals(PageProtocol.FAULT_BUILT, protocol.serveFault(40, true, ControlBlock.PATH_FAULT_JAVA));
             assertEquals(List.of(40L, 41L, 42L, 43L), pages.built, "the fault builds its page and 3 after it");
             assertEquals(44, md.control().get(ControlBlock.FAULT_HINT), "hint: the page after the fault's run");
 
@@ -101,11 +102,27 @@ class FaultHintTest {
             RecordingPages pages = new RecordingPages();
             PageProtocol protocol = new PageProtocol(md, pages);
             begin(md, 8, 0);
-            assertEquals(PageProtocol.FAULT_BUILT, protocol.serveFault(40, false, ControlBlock.PATH_FAULT_THREAD));
+            assertEquals(PageProtocol.FAULT_BUILT, protocol.serveFault(40, true, ControlBlock.PATH_FAULT_JAVA));
             assertEquals(0, md.control().get(ControlBlock.FAULT_HINT));
             pages.built.clear();
             protocol.compactStep(1);
             assertEquals(List.of(0L, 1L, 2L, 3L, 4L, 5L, 6L, 7L), pages.built, "the compactor's slot, from the bottom");
+        }
+    }
+
+    @Test
+    void aServiceThreadNeitherHintsNorHelps() {
+        try (GcMetadata md = new GcMetadata((long) PAGES * PAGE, PAGE)) {
+            RecordingPages pages = new RecordingPages();
+            PageProtocol protocol = new PageProtocol(md, pages);
+            begin(md, 8, 3);
+            assertEquals(PageProtocol.FAULT_BUILT, protocol.serveFault(40, false, ControlBlock.PATH_FAULT_THREAD));
+            assertEquals(List.of(40L, 41L, 42L, 43L), pages.built);
+            assertEquals(0, md.control().get(ControlBlock.FAULT_HINT), "no hint from a service thread");
+            assertEquals(1, protocol.claimRun(10, 1, PAGES, 1), "a compactor owns page 10");
+            pages.built.clear();
+            assertEquals(PageProtocol.FAULT_OWNED, protocol.serveFault(10, false, ControlBlock.PATH_FAULT_THREAD));
+            assertEquals(List.of(), pages.built, "the service thread leaves the fault to the owner and builds nothing");
         }
     }
 

@@ -32,7 +32,7 @@ import org.junit.jupiter.api.Test;
  * released, pages poisoned) must be equal. Schedules interleave virtual threads that claim runs
  * and build and map them later, faults on pages others own or have built, compactor steps,
  * sweeps, frontier advances, pauses (new cycles), stale claimers that still hold an old epoch,
- * faults that hint the compactors to the run after theirs and compactor steps that take the hint,
+ * waiting faults that hint the compactors to the run after theirs and compactor steps that take the hint,
  * a waiting fault's help ahead, and injected build (EUCLEAN) and install (errno) failures.
  */
 class ProtocolDifferentialTest {
@@ -153,12 +153,15 @@ class ProtocolDifferentialTest {
                     }
                     owned.remove(i);
                 }
-            } else if (op < 60) { // a fault (thread delivery: never waits)
+            } else if (op < 60) { // a fault: thread delivery (never waits), or SIGBUS on a page nobody owns
                 long p = first + r.nextLong(Math.max(1, end - first));
+                int st = jmd.pageStates().stateAcquire(p);
+                boolean wait = r.nextBoolean() && st != PageStates.PROCESSING && st != PageStates.MAPPING;
+                int path = wait ? ControlBlock.PATH_FAULT_SIGBUS : ControlBlock.PATH_FAULT_THREAD;
                 long hint = jmd.control().get(ControlBlock.FAULT_HINT);
-                int jf = java.serveFault(p, false, ControlBlock.PATH_FAULT_THREAD);
-                int cf = Native.serveFault(c, p, ControlBlock.PATH_FAULT_THREAD);
-                same("serveFault(" + p + ")", jf, cf);
+                int jf = java.serveFault(p, wait, path);
+                int cf = Native.serveFault(c, p, wait, path);
+                same("serveFault(" + p + (wait ? ", waiting)" : ")"), jf, cf);
                 count(seen, "fault." + faultName(jf));
                 if (jmd.control().get(ControlBlock.FAULT_HINT) != hint) {
                     count(seen, "fault.HINT");
@@ -353,7 +356,7 @@ class ProtocolDifferentialTest {
         static final MethodHandle SWEEP = NativeLibrary.downcall("fl_ptest_sweep",
             FunctionDescriptor.of(JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_INT));
         static final MethodHandle SERVE_FAULT = NativeLibrary.downcall("fl_ptest_serve_fault",
-            FunctionDescriptor.of(JAVA_INT, JAVA_LONG, JAVA_LONG, JAVA_INT));
+            FunctionDescriptor.of(JAVA_INT, JAVA_LONG, JAVA_LONG, JAVA_INT, JAVA_INT));
         static final MethodHandle HELP_AHEAD = NativeLibrary.downcall("fl_ptest_help_ahead",
             FunctionDescriptor.of(JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_INT));
         static final MethodHandle ADVANCE = NativeLibrary.downcall("fl_ptest_advance_frontier",
@@ -428,9 +431,9 @@ class ProtocolDifferentialTest {
             }
         }
 
-        static int serveFault(long t, long page, int path) {
+        static int serveFault(long t, long page, boolean wait, int path) {
             try {
-                return (int) SERVE_FAULT.invokeExact(t, page, path);
+                return (int) SERVE_FAULT.invokeExact(t, page, wait ? 1 : 0, path);
             } catch (Throwable e) {
                 throw NativeLibrary.rethrow(e);
             }
