@@ -49,110 +49,120 @@ class FaultHintTest {
         }
     }
 
+    /** A protocol over fresh metadata, in a cycle begun with {@link #begin}. */
+    record Cycle(GcMetadata md, RecordingPages pages, PageProtocol protocol) implements AutoCloseable {
+        static Cycle of(long runPages, long faultAround) {
+            GcMetadata md = new GcMetadata((long) PAGES * PAGE, PAGE);
+            RecordingPages pages = new RecordingPages();
+            begin(md, runPages, faultAround);
+            return new Cycle(md, pages, new PageProtocol(md, pages));
+        }
+
+        long hint() {
+            return md.control().get(ControlBlock.FAULT_HINT);
+        }
+
+        @Override
+        public void close() {
+            md.close();
+        }
+    }
+
     /** A cycle over to-space pages [0, PAGES): every page UNPROCESSED, epoch 1 active. */
     static void begin(GcMetadata md, long runPages, long faultAround) {
-        ControlBlock c = md.control();
-        c.set(ControlBlock.EPOCH, 1);
-        c.set(ControlBlock.FROM_TOP, (long) PAGES * PAGE);
-        c.set(ControlBlock.NEW_TOP, (long) PAGES * PAGE);
-        c.set(ControlBlock.FIRST_PAGE, 0);
-        c.set(ControlBlock.END_PAGE, PAGES);
-        c.set(ControlBlock.NEXT_PAGE, 0);
-        c.set(ControlBlock.FRONTIER_PAGE, 0);
-        c.set(ControlBlock.RELEASE_BATCH, PAGE);
-        c.set(ControlBlock.RUN_PAGES, runPages);
-        c.set(ControlBlock.FAULT_AROUND, faultAround);
-        c.set(ControlBlock.FAULT_HINT, 0);
+        ControlBlock cb = md.control();
+        cb.set(ControlBlock.EPOCH, 1);
+        cb.set(ControlBlock.FROM_TOP, (long) PAGES * PAGE);
+        cb.set(ControlBlock.NEW_TOP, (long) PAGES * PAGE);
+        cb.set(ControlBlock.FIRST_PAGE, 0);
+        cb.set(ControlBlock.END_PAGE, PAGES);
+        cb.set(ControlBlock.NEXT_PAGE, 0);
+        cb.set(ControlBlock.FRONTIER_PAGE, 0);
+        cb.set(ControlBlock.RELEASE_BATCH, PAGE);
+        cb.set(ControlBlock.RUN_PAGES, runPages);
+        cb.set(ControlBlock.FAULT_AROUND, faultAround);
+        cb.set(ControlBlock.FAULT_HINT, 0);
         for (long p = 0; p < PAGES; p++) {
             md.firstObjects().set(p, p * PAGE);
             md.pageStates().publish(p, PageStates.UNPROCESSED);
         }
-        c.set(ControlBlock.PAGES_LEFT, PAGES);
-        c.set(ControlBlock.ACTIVE_EPOCH, 1);
+        cb.set(ControlBlock.PAGES_LEFT, PAGES);
+        cb.set(ControlBlock.ACTIVE_EPOCH, 1);
     }
 
     @Test
     void aCompactorBuildsTheRunsAfterAFaultBeforeItsOwnSlot() {
-        try (GcMetadata md = new GcMetadata((long) PAGES * PAGE, PAGE)) {
-            RecordingPages pages = new RecordingPages();
-            PageProtocol protocol = new PageProtocol(md, pages);
-            begin(md, 8, 3);
-            assertEquals(PageProtocol.FAULT_BUILT, protocol.serveFault(40, true, ControlBlock.PATH_FAULT_JAVA));
-            assertEquals(List.of(40L, 41L, 42L, 43L), pages.built, "the fault builds its page and 3 after it");
-            assertEquals(44, md.control().get(ControlBlock.FAULT_HINT), "hint: the page after the fault's run");
+        try (Cycle c = Cycle.of(8, 3)) {
+            assertEquals(PageProtocol.FAULT_BUILT, c.protocol().serveFault(40, true, ControlBlock.PATH_FAULT_JAVA));
+            assertEquals(List.of(40L, 41L, 42L, 43L), c.pages().built, "the fault builds its page and 3 after it");
+            assertEquals(44, c.hint(), "hint: the page after the fault's run");
 
-            pages.built.clear();
-            long built = protocol.compactStep(1);
+            c.pages().built.clear();
+            long built = c.protocol().compactStep(1);
             int follow = PageProtocol.HINT_FOLLOW_RUNS * 4;
             assertEquals(follow + 8, built, "the hinted runs, then the compactor's own slot");
             for (int i = 0; i < follow; i++) {
-                assertEquals(44L + i, pages.built.get(i), "build " + i + " follows the fault: " + pages.built);
+                assertEquals(44L + i, c.pages().built.get(i), "build " + i + " follows the fault: " + c.pages().built);
             }
-            assertEquals(List.of(0L, 1L, 2L, 3L, 4L, 5L, 6L, 7L), pages.built.subList(follow, follow + 8), "then the slot");
-            assertEquals(0, md.control().get(ControlBlock.FAULT_HINT), "the hint was taken");
+            assertEquals(List.of(0L, 1L, 2L, 3L, 4L, 5L, 6L, 7L), c.pages().built.subList(follow, follow + 8), "then the slot");
+            assertEquals(0, c.hint(), "the hint was taken");
             for (long p = 44; p < 44 + follow; p++) {
-                assertEquals(PageStates.MAPPED, md.pageStates().stateAcquire(p), "page " + p);
+                assertEquals(PageStates.MAPPED, c.md().pageStates().stateAcquire(p), "page " + p);
             }
         }
     }
 
     @Test
     void withoutFaultAroundAFaultLeavesNoHint() {
-        try (GcMetadata md = new GcMetadata((long) PAGES * PAGE, PAGE)) {
-            RecordingPages pages = new RecordingPages();
-            PageProtocol protocol = new PageProtocol(md, pages);
-            begin(md, 8, 0);
-            assertEquals(PageProtocol.FAULT_BUILT, protocol.serveFault(40, true, ControlBlock.PATH_FAULT_JAVA));
-            assertEquals(0, md.control().get(ControlBlock.FAULT_HINT));
-            pages.built.clear();
-            protocol.compactStep(1);
-            assertEquals(List.of(0L, 1L, 2L, 3L, 4L, 5L, 6L, 7L), pages.built, "the compactor's slot, from the bottom");
+        try (Cycle c = Cycle.of(8, 0)) {
+            assertEquals(PageProtocol.FAULT_BUILT, c.protocol().serveFault(40, true, ControlBlock.PATH_FAULT_JAVA));
+            assertEquals(0, c.hint());
+            c.pages().built.clear();
+            c.protocol().compactStep(1);
+            assertEquals(List.of(0L, 1L, 2L, 3L, 4L, 5L, 6L, 7L), c.pages().built, "the compactor's slot, from the bottom");
         }
     }
 
     @Test
     void aServiceThreadNeitherHintsNorHelps() {
-        try (GcMetadata md = new GcMetadata((long) PAGES * PAGE, PAGE)) {
-            RecordingPages pages = new RecordingPages();
-            PageProtocol protocol = new PageProtocol(md, pages);
-            begin(md, 8, 3);
-            assertEquals(PageProtocol.FAULT_BUILT, protocol.serveFault(40, false, ControlBlock.PATH_FAULT_THREAD));
-            assertEquals(List.of(40L, 41L, 42L, 43L), pages.built);
-            assertEquals(0, md.control().get(ControlBlock.FAULT_HINT), "no hint from a service thread");
-            assertEquals(1, protocol.claimRun(10, 1, PAGES, 1), "a compactor owns page 10");
-            pages.built.clear();
-            assertEquals(PageProtocol.FAULT_OWNED, protocol.serveFault(10, false, ControlBlock.PATH_FAULT_THREAD));
-            assertEquals(List.of(), pages.built, "the service thread leaves the fault to the owner and builds nothing");
+        try (Cycle c = Cycle.of(8, 3)) {
+            assertEquals(PageProtocol.FAULT_BUILT, c.protocol().serveFault(40, false, ControlBlock.PATH_FAULT_THREAD));
+            assertEquals(List.of(40L, 41L, 42L, 43L), c.pages().built);
+            assertEquals(0, c.hint(), "no hint from a service thread");
+            assertEquals(1, c.protocol().claimRun(10, 1, PAGES, 1), "a compactor owns page 10");
+            c.pages().built.clear();
+            assertEquals(PageProtocol.FAULT_OWNED, c.protocol().serveFault(10, false, ControlBlock.PATH_FAULT_THREAD));
+            assertEquals(List.of(), c.pages().built, "the service thread leaves the fault to the owner and builds nothing");
         }
     }
 
     @Test
     void aFaultWaitingForAPageUnderConstructionBuildsTheNextRun() throws Exception {
         ExecutorService mutator = Executors.newSingleThreadExecutor();
-        try (GcMetadata md = new GcMetadata((long) PAGES * PAGE, PAGE)) {
-            RecordingPages pages = new RecordingPages();
-            PageProtocol protocol = new PageProtocol(md, pages);
-            begin(md, 8, 3);
-            assertEquals(1, protocol.claimRun(10, 1, PAGES, 1), "a compactor owns page 10, not built yet");
+        try (Cycle c = Cycle.of(8, 3)) {
+            assertEquals(1, c.protocol().claimRun(10, 1, PAGES, 1), "a compactor owns page 10, not built yet");
 
-            Future<Integer> fault = mutator.submit(() -> protocol.serveFault(10, true, ControlBlock.PATH_FAULT_JAVA));
-            // The faulting thread builds [11, 15) and maps it, then waits for page 10.
+            Future<Integer> fault = mutator.submit(() -> c.protocol().serveFault(10, true, ControlBlock.PATH_FAULT_JAVA));
+            // The faulting thread builds [11, 15), maps it and counts it (its last step), then waits for page 10.
             long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
-            while (md.pageStates().stateAcquire(14) != PageStates.MAPPED) {
+            while (c.md().control().get(ControlBlock.FAULT_BUILT_PAGES) < 4) {
                 assertTrue(System.nanoTime() < deadline, "the waiting fault did not build pages 11-14: states "
-                    + md.pageStates().stateAcquire(11) + ".." + md.pageStates().stateAcquire(14) + ", built " + pages.built);
+                    + c.md().pageStates().stateAcquire(11) + ".." + c.md().pageStates().stateAcquire(14) + ", built " + c.pages().built);
                 Thread.onSpinWait();
             }
-            assertEquals(List.of(11L, 12L, 13L, 14L), pages.built);
-            assertEquals(15, md.control().get(ControlBlock.FAULT_HINT), "hint: past the helped run");
-            assertEquals(4, md.control().get(ControlBlock.FAULT_BUILT_PAGES));
-            assertEquals(PageStates.PROCESSING, md.pageStates().stateAcquire(10), "page 10 is still its owner's");
+            assertEquals(List.of(11L, 12L, 13L, 14L), c.pages().built);
+            for (long p = 11; p < 15; p++) {
+                assertEquals(PageStates.MAPPED, c.md().pageStates().stateAcquire(p), "page " + p);
+            }
+            assertEquals(15, c.hint(), "hint: past the helped run");
+            assertEquals(4, c.md().control().get(ControlBlock.FAULT_BUILT_PAGES));
+            assertEquals(PageStates.PROCESSING, c.md().pageStates().stateAcquire(10), "page 10 is still its owner's");
 
             // The owner finishes page 10; the fault returns.
-            assertEquals(1, protocol.buildRun(10, 1, ControlBlock.PATH_COMPACTOR));
-            assertEquals(1, protocol.mapRun(10, 1, ControlBlock.PATH_COMPACTOR));
+            assertEquals(1, c.protocol().buildRun(10, 1, ControlBlock.PATH_COMPACTOR));
+            assertEquals(1, c.protocol().mapRun(10, 1, ControlBlock.PATH_COMPACTOR));
             assertEquals(PageProtocol.FAULT_MAPPED, fault.get(30, TimeUnit.SECONDS));
-            assertEquals(List.of(11L, 12L, 13L, 14L, 10L), pages.built, "each page built once");
+            assertEquals(List.of(11L, 12L, 13L, 14L, 10L), c.pages().built, "each page built once");
         } finally {
             mutator.shutdownNow();
         }
