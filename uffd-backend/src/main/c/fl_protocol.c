@@ -259,7 +259,7 @@ static int64_t serve_hint(struct fl_protocol *p, struct fl_target *t, int64_t ep
 	int64_t end = LOAD(&c->end_page);
 	int64_t n = 1 + LOAD(&c->fault_around);
 	int64_t built = 0;
-	for (int i = 0; i < FL_HINT_FOLLOW_RUNS && h >= first && h < end; i++) {
+	for (int i = 0; i < FL_HINT_FOLLOW_RUNS && h >= first && h < end && !abandoned(p) && !failed(p); i++) {
 		int64_t b = claim_build_map(p, t, h, h + n < end ? h + n : end, epoch, FL_PATH_COMPACTOR);
 		if (b < 0)
 			return -1;
@@ -297,9 +297,9 @@ int64_t compact_step(struct fl_protocol *p, struct fl_target *t, int64_t max_pag
 			int64_t h = serve_hint(p, t, epoch);
 			if (h < 0)
 				return built;
-			if (h == 0 && !hint_pending(p, FL_PATH_COMPACTOR))
-				break;
 			built += h;
+			if ((h == 0 && !hint_pending(p, FL_PATH_COMPACTOR)) || abandoned(p))
+				break;
 		}
 	}
 	if (built < max_pages) {

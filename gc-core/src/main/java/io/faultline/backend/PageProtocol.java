@@ -235,10 +235,10 @@ public final class PageProtocol {
                 if (h < 0) {
                     return built;
                 }
-                if (h == 0 && !hintPending(ControlBlock.PATH_COMPACTOR)) {
+                built += h;
+                if ((h == 0 && !hintPending(ControlBlock.PATH_COMPACTOR)) || abandoned()) {
                     break;
                 }
-                built += h;
             }
         }
         if (built < maxPages) {
@@ -267,7 +267,7 @@ public final class PageProtocol {
         long end = control.get(ControlBlock.END_PAGE);
         long n = 1 + control.get(ControlBlock.FAULT_AROUND);
         long built = 0;
-        for (int i = 0; i < HINT_FOLLOW_RUNS && h >= first && h < end; i++) {
+        for (int i = 0; i < HINT_FOLLOW_RUNS && h >= first && h < end && !abandoned() && !failed(); i++) {
             long b = claimBuildMap(h, Math.min(h + n, end), epoch, ControlBlock.PATH_COMPACTOR);
             if (b < 0) {
                 return -1;
