@@ -198,7 +198,6 @@ static inline int hint_pending(const struct fl_protocol *p, int path)
  * and maps it; returns pages built, or -1 on a stale claim. A compactor ends its run at the next
  * batch once a fault's hint is pending.
  */
-
 static int64_t claim_build_map(struct fl_protocol *p, struct fl_target *t, int64_t from, int64_t to, int64_t epoch,
 			       int path)
 {
@@ -244,6 +243,13 @@ static int64_t claim_build_map(struct fl_protocol *p, struct fl_target *t, int64
 	return built;
 }
 
+/* PageProtocol.takeHint: the pending fault hint, now taken (CAS to 0); 0 if there is none. */
+static inline int64_t take_hint(struct fl_control *c)
+{
+	int64_t h = LOAD(&c->fault_hint);
+	return h != 0 && __atomic_compare_exchange_n(&c->fault_hint, &h, 0, 0, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST) ? h : 0;
+}
+
 /*
  * PageProtocol.serveHint: takes the fault hint, if any, and builds the fault-around run there,
  * then the runs after it (FL_HINT_FOLLOW_RUNS in all), turning to a newer hint as soon as one is
@@ -252,8 +258,8 @@ static int64_t claim_build_map(struct fl_protocol *p, struct fl_target *t, int64
 static int64_t serve_hint(struct fl_protocol *p, struct fl_target *t, int64_t epoch)
 {
 	struct fl_control *c = p->control;
-	int64_t h = LOAD(&c->fault_hint);
-	if (h == 0 || !__atomic_compare_exchange_n(&c->fault_hint, &h, 0, 0, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST))
+	int64_t h = take_hint(c);
+	if (h == 0)
 		return 0;
 	int64_t first = LOAD(&c->first_page);
 	int64_t end = LOAD(&c->end_page);
@@ -264,11 +270,8 @@ static int64_t serve_hint(struct fl_protocol *p, struct fl_target *t, int64_t ep
 		if (b < 0)
 			return -1;
 		built += b;
-		int64_t newer = LOAD(&c->fault_hint);
-		if (newer != 0 && __atomic_compare_exchange_n(&c->fault_hint, &newer, 0, 0, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST))
-			h = newer;
-		else
-			h += n;
+		int64_t newer = take_hint(c);
+		h = newer != 0 ? newer : h + n;
 	}
 	return built;
 }
@@ -339,6 +342,37 @@ int64_t sweep(struct fl_protocol *p, struct fl_target *t, int64_t max_pages, int
 	return built;
 }
 
+/* PageProtocol.faultRunPages: the most pages a fault claims, its own and its fault-around. */
+static int64_t fault_run_pages(const struct fl_protocol *p, const struct fl_target *t)
+{
+	int64_t around = LOAD(&p->control->fault_around);
+	int64_t max = 1 + (around > 0 ? around : 0);
+	return t->base != NULL && max > t->pages ? t->pages : max;
+}
+
+/*
+ * PageProtocol.buildFaultRun: claims `first` and the UNPROCESSED pages after it, up to
+ * fault_run_pages; with `hint` and fault-around on, hints the compactors past them; then
+ * supplies, builds, maps and counts them. Returns the pages claimed, 0 if `first` was taken, -1
+ * on a stale claim.
+ */
+static int64_t build_fault_run(struct fl_protocol *p, struct fl_target *t, int64_t first, int64_t epoch, int hint, int path)
+{
+	struct fl_control *c = p->control;
+	int64_t end = LOAD(&c->end_page);
+	int64_t n = claim_run(p, first, fault_run_pages(p, t), end, epoch);
+	if (n <= 0)
+		return n;
+	if (hint && LOAD(&c->fault_around) > 0 && first + n < end)
+		STORE(&c->fault_hint, first + n); /* a compactor builds the next run meanwhile */
+	t->first = first;
+	p->pages.supply(p->pages.ctx, t, first, n);
+	map_run(p, first, build_run(p, t, first, n, path), path);
+	wait_for_target(p, first, n);
+	ADD(&c->fault_built_pages, n);
+	return n;
+}
+
 /*
  * PageProtocol.helpAhead: a fault waiting for `page`, which another thread is building, builds
  * the first unclaimed run within two fault-around runs after it instead of idling, and hints the
@@ -346,31 +380,19 @@ int64_t sweep(struct fl_protocol *p, struct fl_target *t, int64_t max_pages, int
  */
 int64_t help_ahead(struct fl_protocol *p, struct fl_target *t, int64_t page, int path)
 {
-	struct fl_control *c = p->control;
 	int64_t epoch = active_epoch(p);
 	if (epoch < 0)
 		return 0;
-	int64_t end = LOAD(&c->end_page);
-	int64_t max = 1 + LOAD(&c->fault_around);
-	if (t->base != NULL && max > t->pages)
-		max = t->pages;
+	int64_t end = LOAD(&p->control->end_page);
+	int64_t max = fault_run_pages(p, t);
 	int64_t limit = page + 2 * max < end ? page + 2 * max : end;
 	int64_t q = page + 1;
 	while (q < limit && state_acquire(p, q) != FL_PAGE_UNPROCESSED)
 		q++;
 	if (q >= limit)
 		return 0;
-	int64_t n = claim_run(p, q, max, end, epoch);
-	if (n <= 0)
-		return 0;
-	if (q + n < end)
-		STORE(&c->fault_hint, q + n);
-	t->first = q;
-	p->pages.supply(p->pages.ctx, t, q, n);
-	map_run(p, q, build_run(p, t, q, n, path), path);
-	wait_for_target(p, q, n);
-	ADD(&c->fault_built_pages, n);
-	return n;
+	int64_t n = build_fault_run(p, t, q, epoch, 1, path);
+	return n > 0 ? n : 0;
 }
 
 int serve_fault(struct fl_protocol *p, struct fl_target *t, int64_t page, int wait, int path)
@@ -391,24 +413,11 @@ int serve_fault(struct fl_protocol *p, struct fl_target *t, int64_t page, int wa
 			int64_t epoch = active_epoch(p);
 			if (epoch < 0)
 				return FAULT_STALE; /* a message from an earlier cycle, read during a pause */
-			int64_t end = LOAD(&c->end_page);
-			int64_t around = LOAD(&c->fault_around);
-			int64_t max = 1 + (around > 0 ? around : 0);
-			if (t->base != NULL && max > t->pages)
-				max = t->pages;
-			int64_t n = claim_run(p, page, max, end, epoch);
+			int64_t n = build_fault_run(p, t, page, epoch, wait, path);
 			if (n < 0)
 				return FAULT_STALE;
-			if (n > 0) {
-				if (wait && around > 0 && page + n < end)
-					STORE(&c->fault_hint, page + n); /* a compactor builds the next run meanwhile */
-				t->first = page;
-				p->pages.supply(p->pages.ctx, t, page, n);
-				map_run(p, page, build_run(p, t, page, n, path), path);
-				wait_for_target(p, page, n);
-				ADD(&c->fault_built_pages, n);
+			if (n > 0)
 				result = FAULT_BUILT;
-			}
 			break;
 		}
 		case FL_PAGE_PROCESSED: {

@@ -259,8 +259,8 @@ public final class PageProtocol {
      * Returns pages built, 0 if there was no hint to take, -1 on a stale claim.
      */
     long serveHint(long epoch) {
-        long h = control.get(ControlBlock.FAULT_HINT);
-        if (h == 0 || !control.compareAndSet(ControlBlock.FAULT_HINT, h, 0)) {
+        long h = takeHint();
+        if (h == 0) {
             return 0;
         }
         long first = control.get(ControlBlock.FIRST_PAGE);
@@ -273,14 +273,16 @@ public final class PageProtocol {
                 return -1;
             }
             built += b;
-            long newer = control.get(ControlBlock.FAULT_HINT);
-            if (newer != 0 && control.compareAndSet(ControlBlock.FAULT_HINT, newer, 0)) {
-                h = newer;
-            } else {
-                h += n;
-            }
+            long newer = takeHint();
+            h = newer != 0 ? newer : h + n;
         }
         return built;
+    }
+
+    /** The pending fault hint, now taken (CAS to 0); 0 if there is none. */
+    private long takeHint() {
+        long h = control.get(ControlBlock.FAULT_HINT);
+        return h != 0 && control.compareAndSet(ControlBlock.FAULT_HINT, h, 0) ? h : 0;
     }
 
     /**
@@ -394,19 +396,11 @@ public final class PageProtocol {
                     if (epoch < 0) {
                         return FAULT_STALE; // a message from an earlier cycle, read during a pause
                     }
-                    long end = control.get(ControlBlock.END_PAGE);
-                    long around = Math.max(0, control.get(ControlBlock.FAULT_AROUND));
-                    long n = claimRun(page, 1 + around, end, epoch);
+                    long n = buildFaultRun(page, epoch, wait, path);
                     if (n < 0) {
                         return FAULT_STALE;
                     }
                     if (n > 0) {
-                        if (wait && around > 0 && page + n < end) {
-                            control.set(ControlBlock.FAULT_HINT, page + n); // a compactor builds the next run meanwhile
-                        }
-                        pages.supply(page, n);
-                        mapRun(page, buildRun(page, n, path), path);
-                        control.getAndAdd(ControlBlock.FAULT_BUILT_PAGES, n);
                         result = FAULT_BUILT;
                     }
                 }
@@ -445,6 +439,31 @@ public final class PageProtocol {
         }
     }
 
+    /** The most pages a fault claims: its own and its fault-around. */
+    private long faultRunPages() {
+        return 1 + Math.max(0, control.get(ControlBlock.FAULT_AROUND));
+    }
+
+    /**
+     * Claims {@code first} and the UNPROCESSED pages after it, up to {@link #faultRunPages}; with
+     * {@code hint} and fault-around on, hints the compactors past them; then supplies, builds, maps
+     * and counts them. Returns the pages claimed, 0 if {@code first} was taken, -1 on a stale claim.
+     */
+    private long buildFaultRun(long first, long epoch, boolean hint, int path) {
+        long end = control.get(ControlBlock.END_PAGE);
+        long n = claimRun(first, faultRunPages(), end, epoch);
+        if (n <= 0) {
+            return n;
+        }
+        if (hint && control.get(ControlBlock.FAULT_AROUND) > 0 && first + n < end) {
+            control.set(ControlBlock.FAULT_HINT, first + n); // a compactor builds the next run meanwhile
+        }
+        pages.supply(first, n);
+        mapRun(first, buildRun(first, n, path), path);
+        control.getAndAdd(ControlBlock.FAULT_BUILT_PAGES, n);
+        return n;
+    }
+
     /**
      * A fault waiting for {@code page}, which another thread is building: builds the first
      * unclaimed run within two fault-around runs after it instead of idling, and hints the
@@ -457,7 +476,7 @@ public final class PageProtocol {
             return 0;
         }
         long end = control.get(ControlBlock.END_PAGE);
-        long max = 1 + control.get(ControlBlock.FAULT_AROUND);
+        long max = faultRunPages();
         long limit = Math.min(page + 2 * max, end);
         long q = page + 1;
         while (q < limit && states.stateAcquire(q) != PageStates.UNPROCESSED) {
@@ -466,17 +485,7 @@ public final class PageProtocol {
         if (q >= limit) {
             return 0;
         }
-        long n = claimRun(q, max, end, epoch);
-        if (n <= 0) {
-            return 0;
-        }
-        if (q + n < end) {
-            control.set(ControlBlock.FAULT_HINT, q + n);
-        }
-        pages.supply(q, n);
-        mapRun(q, buildRun(q, n, path), path);
-        control.getAndAdd(ControlBlock.FAULT_BUILT_PAGES, n);
-        return n;
+        return Math.max(0, buildFaultRun(q, epoch, true, path));
     }
 
     /**
