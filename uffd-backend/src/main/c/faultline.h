@@ -169,7 +169,7 @@ FL_EXPORT int64_t fl_ptest_compact_step(struct fl_protocol_test *t, int64_t max_
 FL_EXPORT int64_t fl_ptest_sweep(struct fl_protocol_test *t, int64_t max_pages, int64_t epoch, int path);
 FL_EXPORT int fl_ptest_serve_fault(struct fl_protocol_test *t, int64_t page, int wait, int path);
 FL_EXPORT int64_t fl_ptest_help_ahead(struct fl_protocol_test *t, int64_t page, int path);
-FL_EXPORT void fl_ptest_advance_frontier(struct fl_protocol_test *t);
+FL_EXPORT void fl_ptest_advance_frontier(struct fl_protocol_test *t, int path);
 FL_EXPORT int64_t fl_ptest_active_epoch(struct fl_protocol_test *t);
 /* What the test backend did: 0 builds, 1 installs, 2 installed pages, 3 released bytes, 4 poisoned pages, 5 supplied pages. */
 FL_EXPORT int64_t fl_ptest_count(struct fl_protocol_test *t, int what);

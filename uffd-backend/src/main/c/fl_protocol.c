@@ -163,7 +163,7 @@ int64_t map_run(struct fl_protocol *p, int64_t first, int64_t n, int path)
 		}
 		for (int64_t s = q; s < r; s++)
 			publish(p, s, FL_PAGE_MAPPED);
-		advance_frontier(p);
+		advance_frontier(p, path);
 		ADD(&p->control->pages_left, -(r - q));
 		mapped += r - q;
 		q = r;
@@ -447,7 +447,13 @@ int serve_fault(struct fl_protocol *p, struct fl_target *t, int64_t page, int wa
 	}
 }
 
-void advance_frontier(struct fl_protocol *p)
+/* PageProtocol.releases: a fault leaves the release of consumed from-space to the compactors. */
+static inline int releases(int path)
+{
+	return path != FL_PATH_FAULT_THREAD && path != FL_PATH_FAULT_SIGBUS && path != FL_PATH_FAULT_JAVA;
+}
+
+void advance_frontier(struct fl_protocol *p, int path)
 {
 	struct fl_control *c = p->control;
 	int64_t end = LOAD(&c->end_page);
@@ -461,7 +467,9 @@ void advance_frontier(struct fl_protocol *p)
 	int64_t limit = first == FL_NO_OBJECT ? LOAD(&c->from_top) : first;
 	limit = (int64_t)(((uint64_t)limit >> p->page_shift) << p->page_shift);
 	int64_t old = raise_word(&c->consumed, limit);
-	if (old < limit) {
+	if (old > limit)
+		limit = old; /* what a fault consumed and left unreleased */
+	if (releases(path)) {
 		int64_t released = LOAD(&c->released);
 		if (limit - released >= LOAD(&c->release_batch) &&
 		    __atomic_compare_exchange_n(&c->released, &released, limit, 0, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST)) {

@@ -101,7 +101,7 @@ int64_t compact_step(struct fl_protocol *p, struct fl_target *t, int64_t max_pag
 int64_t sweep(struct fl_protocol *p, struct fl_target *t, int64_t max_pages, int64_t epoch, int path);
 int serve_fault(struct fl_protocol *p, struct fl_target *t, int64_t page, int wait, int path);
 int64_t help_ahead(struct fl_protocol *p, struct fl_target *t, int64_t page, int path);
-void advance_frontier(struct fl_protocol *p);
+void advance_frontier(struct fl_protocol *p, int path);
 void fail_run(struct fl_protocol *p, int64_t first, int64_t n, int path, int err, int64_t from_offset);
 /* ControlBlock.recordFailure: first caller wins; returns 1 if this call recorded it. */
 int record_failure(struct fl_control *c, int path, int64_t page, int err, int64_t from_offset);

@@ -160,9 +160,9 @@ int64_t fl_ptest_help_ahead(struct fl_protocol_test *t, int64_t page, int path)
 	return help_ahead(&t->p, &target, page, path);
 }
 
-void fl_ptest_advance_frontier(struct fl_protocol_test *t)
+void fl_ptest_advance_frontier(struct fl_protocol_test *t, int path)
 {
-	advance_frontier(&t->p);
+	advance_frontier(&t->p, path);
 }
 
 int64_t fl_ptest_active_epoch(struct fl_protocol_test *t)

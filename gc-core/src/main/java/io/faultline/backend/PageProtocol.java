@@ -198,7 +198,7 @@ public final class PageProtocol {
             for (long r = p; r < q; r++) {
                 publish(r, PageStates.MAPPED);
             }
-            advanceFrontier();
+            advanceFrontier(path);
             control.getAndAdd(ControlBlock.PAGES_LEFT, -(q - p));
             mapped += q - p;
             p = q;
@@ -491,12 +491,13 @@ public final class PageProtocol {
     /**
      * Advances the frontier (lowest page not yet built) and with it CONSUMED, the from-space below
      * the first object of the frontier page: every page below it has read its sources, and a page
-     * reads from-space only at or above its first object. Consumed from-space is released once at
-     * least RELEASE_BATCH bytes of it are unreleased (one release call per batch, not per page: a
-     * release costs a TLB flush). The caller still holds pages counted in PAGES_LEFT, so the cycle
-     * (and its from-space) outlives this call.
+     * reads from-space only at or above its first object. A thread that is not serving a fault
+     * ({@link #releases}) then releases consumed from-space once at least RELEASE_BATCH bytes of
+     * it are unreleased (one release call per batch, not per page: a release costs a TLB flush).
+     * The caller still holds pages counted in PAGES_LEFT, so the cycle (and its from-space)
+     * outlives this call.
      */
-    public void advanceFrontier() {
+    public void advanceFrontier(int path) {
         long end = control.get(ControlBlock.END_PAGE);
         long f = control.get(ControlBlock.FRONTIER_PAGE);
         long g = f;
@@ -509,7 +510,8 @@ public final class PageProtocol {
         long first = g < end ? firstObjects.get(g) : MetadataDescriptor.NO_OBJECT;
         long limit = (first == MetadataDescriptor.NO_OBJECT ? control.get(ControlBlock.FROM_TOP) : first) >>> pageShift << pageShift;
         long old = control.raise(ControlBlock.CONSUMED, limit);
-        if (old < limit) {
+        limit = Math.max(limit, old); // what a fault consumed and left unreleased
+        if (releases(path)) {
             long released = control.get(ControlBlock.RELEASED);
             if (limit - released >= control.get(ControlBlock.RELEASE_BATCH)
                     && control.compareAndSet(ControlBlock.RELEASED, released, limit)) {
@@ -519,6 +521,17 @@ public final class PageProtocol {
                 pages.release(released, limit - released);
             }
         }
+    }
+
+    /**
+     * Whether a thread on {@code path} releases consumed from-space. A fault does not: a release
+     * of a batch cost a faulting mutator about 210 us (an madvise or hole punch of 2 MiB and its
+     * TLB flush) on top of its page, so it leaves the release to the next compactor or backstop
+     * step, or to the end of the compaction, which releases all of from-space.
+     */
+    static boolean releases(int path) {
+        return path != ControlBlock.PATH_FAULT_THREAD && path != ControlBlock.PATH_FAULT_SIGBUS
+                && path != ControlBlock.PATH_FAULT_JAVA;
     }
 
     /**

@@ -188,8 +188,9 @@ class ProtocolDifferentialTest {
                 same("sweep(" + max + ", epoch " + e + ")", java.sweep(max, e, ControlBlock.PATH_BACKSTOP),
                     Native.sweep(c, max, e, ControlBlock.PATH_BACKSTOP));
             } else if (op < 92) {
-                java.advanceFrontier();
-                Native.advanceFrontier(c);
+                int path = r.nextBoolean() ? ControlBlock.PATH_COMPACTOR : ControlBlock.PATH_FAULT_SIGBUS;
+                java.advanceFrontier(path);
+                Native.advanceFrontier(c, path);
             } else {
                 same("activeEpoch", java.activeEpoch(), Native.activeEpoch(c));
             }
@@ -360,7 +361,7 @@ class ProtocolDifferentialTest {
         static final MethodHandle HELP_AHEAD = NativeLibrary.downcall("fl_ptest_help_ahead",
             FunctionDescriptor.of(JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_INT));
         static final MethodHandle ADVANCE = NativeLibrary.downcall("fl_ptest_advance_frontier",
-            FunctionDescriptor.ofVoid(JAVA_LONG));
+            FunctionDescriptor.ofVoid(JAVA_LONG, JAVA_INT));
         static final MethodHandle ACTIVE_EPOCH = NativeLibrary.downcall("fl_ptest_active_epoch",
             FunctionDescriptor.of(JAVA_LONG, JAVA_LONG));
         static final MethodHandle COUNT = NativeLibrary.downcall("fl_ptest_count",
@@ -447,9 +448,9 @@ class ProtocolDifferentialTest {
             }
         }
 
-        static void advanceFrontier(long t) {
+        static void advanceFrontier(long t, int path) {
             try {
-                ADVANCE.invokeExact(t);
+                ADVANCE.invokeExact(t, path);
             } catch (Throwable e) {
                 throw NativeLibrary.rethrow(e);
             }
