@@ -24,6 +24,12 @@ import java.util.regex.Pattern;
  * compare run, so that their ratio comes from one run. Each output is checked against the published
  * one ({@link BinaryTrees#expectedOutput}); each child times its own work (the workload, not JVM
  * start-up), and the wall time of each child process is reported too.
+ *
+ * <p>The whole sequence (HotSpot, then each heap) is repeated a number of times and each runtime's
+ * time is the median of its repetitions: on this project's 2-CPU virtual machines one child's time
+ * moved by 15% or more from one run to the next (HotSpot 2.9 to 3.7 s, a heap 8.4 to 10.9 s, a few
+ * minutes apart), so the ratio of one pair could fall anywhere from 2.3x to 3.8x. Alternating the
+ * runtimes puts each in the same minutes of the machine as the others.
  */
 public final class BinaryTreesReference {
     /** How long a child may run before it is killed. */
@@ -37,16 +43,49 @@ public final class BinaryTreesReference {
      * @param runtime     {@code faultline} or {@code hotspot}
      * @param label       what ran, e.g. {@code uffd copy/thread} or {@code G1 -Xmx512m}
      * @param command     the child's command line
-     * @param workMs      the work's time as the child measured it, NaN if it failed
-     * @param processMs   the child process's wall time (JVM start-up included)
-     * @param outputExact the output equals the published output
-     * @param error       why the run failed, or null
+     * @param workMs      the work's time as the child measured it (the median over the
+     *                    repetitions), NaN if any repetition failed
+     * @param processMs   the child process's wall time (JVM start-up included; the median)
+     * @param outputExact every repetition's output equals the published output
+     * @param error       why a repetition failed (the first), or null
+     * @param repeatsMs   each repetition's work time, in the order they ran
      */
     public record Run(String runtime, String label, List<String> command, double workMs, double processMs,
-                      boolean outputExact, String error) {
+                      boolean outputExact, String error, List<Double> repeatsMs) {
+        public Run {
+            repeatsMs = List.copyOf(repeatsMs);
+        }
+
         public boolean ok() {
             return error == null && outputExact;
         }
+
+        /** One repetition's run, its work time the only one. */
+        static Run single(String runtime, String label, List<String> command, double workMs, double processMs,
+                          boolean outputExact, String error) {
+            return new Run(runtime, label, command, workMs, processMs, outputExact, error, List.of(workMs));
+        }
+
+        /** The repetitions of one runtime as one run: median times, the first error, exact only if every output was. */
+        static Run of(List<Run> repeats) {
+            Run first = repeats.getFirst();
+            String error = repeats.stream().map(Run::error).filter(java.util.Objects::nonNull).findFirst().orElse(null);
+            boolean exact = repeats.stream().allMatch(Run::outputExact);
+            List<Double> work = repeats.stream().map(Run::workMs).toList();
+            double median = error == null ? median(work) : Double.NaN;
+            return new Run(first.runtime(), first.label(), first.command(), median,
+                    median(repeats.stream().map(Run::processMs).toList()), exact, error, work);
+        }
+    }
+
+    /** The median of {@code xs} (the mean of the middle two for an even count); NaN if any is NaN or there are none. */
+    static double median(List<Double> xs) {
+        if (xs.isEmpty() || xs.stream().anyMatch(x -> !Double.isFinite(x))) {
+            return Double.NaN;
+        }
+        double[] s = xs.stream().mapToDouble(Double::doubleValue).sorted().toArray();
+        int n = s.length;
+        return n % 2 == 1 ? s[n / 2] : (s[n / 2 - 1] + s[n / 2]) / 2;
     }
 
     /** A heap to run it on: {@code java} (options null) or a uffd mode with its options. */
@@ -81,9 +120,33 @@ public final class BinaryTreesReference {
             return all;
         }
 
-        /** {@code run}'s work time over HotSpot's. */
+        /** {@code run}'s work time over HotSpot's (medians). */
         public double ratio(Run run) {
             return run.workMs() / hotspot.workMs();
+        }
+
+        /** How many times each runtime ran. */
+        public int repeats() {
+            return hotspot.repeatsMs().size();
+        }
+
+        /**
+         * The smallest and largest ratio of one repetition: {@code run}'s i-th work time over
+         * HotSpot's i-th (they ran minutes apart at most); NaNs if a repetition failed.
+         */
+        public double[] ratioRange(Run run) {
+            double lo = Double.POSITIVE_INFINITY;
+            double hi = Double.NEGATIVE_INFINITY;
+            int n = Math.min(run.repeatsMs().size(), hotspot.repeatsMs().size());
+            for (int i = 0; i < n; i++) {
+                double q = run.repeatsMs().get(i) / hotspot.repeatsMs().get(i);
+                if (!Double.isFinite(q)) {
+                    return new double[] {Double.NaN, Double.NaN};
+                }
+                lo = Math.min(lo, q);
+                hi = Math.max(hi, q);
+            }
+            return n == 0 ? new double[] {Double.NaN, Double.NaN} : new double[] {lo, hi};
         }
     }
 
@@ -93,10 +156,33 @@ public final class BinaryTreesReference {
     /**
      * Runs binary-trees {@code depth} on HotSpot G1, then in a {@code heapBytes} Faultline heap on
      * each of {@code targets} ({@code runPages} and {@code faultAround} null for the heap's
-     * defaults), one child JVM at a time.
+     * defaults), one child JVM at a time, and all that {@code repeats} times.
      */
     public static Result measure(int depth, long heapBytes, List<Target> targets, Long runPages,
-                                 Long faultAround, PrintStream progress) {
+                                 Long faultAround, int repeats, PrintStream progress) {
+        if (repeats < 1) {
+            throw new IllegalArgumentException("binary-trees: " + repeats + " repetitions; at least 1");
+        }
+        List<Run> hotspot = new ArrayList<>();
+        List<List<Run>> heaps = new ArrayList<>();
+        for (int i = 0; i < targets.size(); i++) {
+            heaps.add(new ArrayList<>());
+        }
+        for (int k = 0; k < repeats; k++) {
+            if (repeats > 1) {
+                progress.printf(Locale.ROOT, "compare: binary-trees %d: run %d of %d%n", depth, k + 1, repeats);
+            }
+            Result once = measureOnce(depth, heapBytes, targets, runPages, faultAround, progress);
+            hotspot.add(once.hotspot());
+            for (int i = 0; i < targets.size(); i++) {
+                heaps.get(i).add(once.faultline().get(i));
+            }
+        }
+        return new Result(depth, heapBytes, heaps.stream().map(Run::of).toList(), Run.of(hotspot));
+    }
+
+    private static Result measureOnce(int depth, long heapBytes, List<Target> targets, Long runPages,
+                                      Long faultAround, PrintStream progress) {
         String expected = BinaryTrees.expectedOutput(depth);
         String xmx = "-Xmx" + (heapBytes % (1 << 20) == 0 ? (heapBytes >> 20) + "m" : heapBytes / 1024 + "k");
         progress.printf(Locale.ROOT, "compare: binary-trees %d: HotSpot G1 %s ...%n", depth, xmx);
@@ -164,14 +250,14 @@ public final class BinaryTreesReference {
             Process p = new ProcessBuilder(command).redirectOutput(out.toFile()).redirectError(err.toFile()).start();
             if (!p.waitFor(TIMEOUT.toMillis(), TimeUnit.MILLISECONDS)) {
                 p.destroyForcibly().waitFor();
-                return new Run(runtime, label, command, Double.NaN, (System.nanoTime() - t0) / 1e6, false,
+                return Run.single(runtime, label, command, Double.NaN, (System.nanoTime() - t0) / 1e6, false,
                         "still running after " + TIMEOUT.toMinutes() + " min, killed");
             }
             double processMs = (System.nanoTime() - t0) / 1e6;
             List<String> lines = Files.readAllLines(out);
             String stderr = Files.readString(err);
             if (p.exitValue() != 0) {
-                return new Run(runtime, label, command, Double.NaN, processMs, false,
+                return Run.single(runtime, label, command, Double.NaN, processMs, false,
                         "exit status " + p.exitValue() + ": " + lastLines(stderr));
             }
             double workMs;
@@ -185,13 +271,13 @@ public final class BinaryTreesReference {
             }
             String text = published.isEmpty() ? "" : String.join("\n", published) + "\n";
             boolean exact = text.equals(expected);
-            return new Run(runtime, label, command, workMs, processMs, exact,
+            return Run.single(runtime, label, command, workMs, processMs, exact,
                     Double.isNaN(workMs) ? "no time in its output" : exact ? null : "output differs from the published output");
         } catch (IOException e) {
-            return new Run(runtime, label, command, Double.NaN, Double.NaN, false, "cannot run the child JVM: " + e.getMessage());
+            return Run.single(runtime, label, command, Double.NaN, Double.NaN, false, "cannot run the child JVM: " + e.getMessage());
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
-            return new Run(runtime, label, command, Double.NaN, Double.NaN, false, "interrupted");
+            return Run.single(runtime, label, command, Double.NaN, Double.NaN, false, "interrupted");
         } finally {
             deleteQuietly(out);
             deleteQuietly(err);

@@ -90,7 +90,8 @@ public final class CompareChart {
                 trees.addValue(finite(f.workMs() / 1e3), "s", "Faultline " + f.label());
             }
             trees.addValue(finite(t.hotspot().workMs() / 1e3), "s", "HotSpot " + t.hotspot().label());
-            charts.add(bar("binary-trees " + t.depth() + " (s, same run)", "s", trees, false, false));
+            charts.add(bar("binary-trees " + t.depth() + " (s, same run" + (t.repeats() > 1 ? ", median of " + t.repeats() : "") + ")",
+                    "s", trees, false, false));
         }
         int rows = (charts.size() + COLUMNS - 1) / COLUMNS;
         int w = COLUMNS * PANEL_W;

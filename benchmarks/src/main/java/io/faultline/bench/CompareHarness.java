@@ -41,6 +41,8 @@ public final class CompareHarness {
     public static final List<Long> INSTALL_RUNS = List.of(1L, 8L, 64L, 512L);
     /** Default heap of the binary-trees reference row. */
     public static final long DEFAULT_BINARYTREES_HEAP = 512L << 20;
+    /** How many times the binary-trees reference row runs each runtime (alternating); the median counts. */
+    public static final int DEFAULT_BINARYTREES_RUNS = 3;
 
     /**
      * How much to measure.
@@ -86,7 +88,8 @@ public final class CompareHarness {
      * @param binaryTreesHeap  the heap (and HotSpot -Xmx) of that row
      */
     public record Settings(List<String> modes, List<UffdOptions.Delivery> deliveries, List<UffdOptions.PageSupply> supplies,
-                           Long faultAroundPages, List<Long> runPages, int binaryTreesDepth, long binaryTreesHeap) {
+                           Long faultAroundPages, List<Long> runPages, int binaryTreesDepth, long binaryTreesHeap,
+                           int binaryTreesRuns) {
         public Settings {
             modes = List.copyOf(modes);
             deliveries = List.copyOf(deliveries);
@@ -106,11 +109,11 @@ public final class CompareHarness {
         /** Every mode, both deliveries, {@link #DEFAULT_SUPPLIES}, the heap's run length and fault-around, no extras. */
         public static Settings defaults() {
             return new Settings(BenchSupport.BACKENDS, List.of(UffdOptions.Delivery.values()), DEFAULT_SUPPLIES, null, List.of(), 0,
-                    DEFAULT_BINARYTREES_HEAP);
+                    DEFAULT_BINARYTREES_HEAP, DEFAULT_BINARYTREES_RUNS);
         }
 
         public Settings withModes(List<String> m) {
-            return new Settings(m, deliveries, supplies, faultAroundPages, runPages, binaryTreesDepth, binaryTreesHeap);
+            return new Settings(m, deliveries, supplies, faultAroundPages, runPages, binaryTreesDepth, binaryTreesHeap, binaryTreesRuns);
         }
 
         /** True if several run lengths were given: the compaction is repeated per value. */
@@ -756,7 +759,7 @@ public final class CompareHarness {
             targets.add(new BinaryTreesReference.Target("java", null));
         }
         return BinaryTreesReference.measure(settings.binaryTreesDepth(), settings.binaryTreesHeap(), targets,
-                settings.rowRunPages(), settings.faultAroundPages(), progress);
+                settings.rowRunPages(), settings.faultAroundPages(), settings.binaryTreesRuns(), progress);
     }
 
     // ---- floors that are not floors ------------------------------------------------------------

@@ -104,11 +104,15 @@ public final class CompareReport {
         if (t != null) {
             StringBuilder heaps = new StringBuilder();
             for (BinaryTreesReference.Run heap : t.faultline()) {
+                double[] range = t.ratioRange(heap);
                 heaps.append(String.format(Locale.ROOT, "Faultline %s %s (%s), ", heap.label(), run(heap),
-                        Double.isFinite(t.ratio(heap)) ? String.format(Locale.ROOT, "%.2fx", t.ratio(heap)) : "no ratio"));
+                        !Double.isFinite(t.ratio(heap)) ? "no ratio"
+                                : t.repeats() > 1 ? String.format(Locale.ROOT, "%.2fx; each run %.2fx to %.2fx", t.ratio(heap), range[0], range[1])
+                                : String.format(Locale.ROOT, "%.2fx", t.ratio(heap))));
             }
-            out.append(String.format(Locale.ROOT, "binary-trees %d, heap %s (same run, each child JVM times its own work): %s"
-                            + "HotSpot %s %s: %s%n", t.depth(), mib(t.heapBytes()), heaps,
+            out.append(String.format(Locale.ROOT, "binary-trees %d, heap %s (same run, each child JVM times its own work%s): %s"
+                            + "HotSpot %s %s: %s%n", t.depth(), mib(t.heapBytes()),
+                    t.repeats() > 1 ? ", " + t.repeats() + " runs of each, alternating, medians" : "", heaps,
                     t.hotspot().label(), run(t.hotspot()),
                     Double.isFinite(t.ratio()) ? String.format(Locale.ROOT, "Faultline / HotSpot = %.2fx (%s)", t.ratio(), t.best().label())
                             : "no ratio"));
@@ -160,7 +164,13 @@ public final class CompareReport {
         if (run.error() != null && !Double.isFinite(run.workMs())) {
             return "failed (" + run.error() + ")";
         }
-        return String.format(Locale.ROOT, "%.2f s (output %s)", run.workMs() / 1e3, run.outputExact() ? "exact" : "WRONG");
+        String output = run.outputExact() ? "exact" : "WRONG";
+        if (run.repeatsMs().size() < 2) {
+            return String.format(Locale.ROOT, "%.2f s (output %s)", run.workMs() / 1e3, output);
+        }
+        double lo = run.repeatsMs().stream().mapToDouble(Double::doubleValue).min().orElse(Double.NaN);
+        double hi = run.repeatsMs().stream().mapToDouble(Double::doubleValue).max().orElse(Double.NaN);
+        return String.format(Locale.ROOT, "%.2f s (%.2f to %.2f s, output %s)", run.workMs() / 1e3, lo / 1e3, hi / 1e3, output);
     }
 
     private static String mib(long bytes) {
@@ -198,7 +208,7 @@ public final class CompareReport {
                 .append(s.faultAroundPages() == null ? "null" : s.faultAroundPages().toString()).append(", \"runPages\": ")
                 .append(s.runPages()).append(", \"rowRunPages\": ").append(s.rowRunPages() == null ? "null" : s.rowRunPages().toString())
                 .append(", \"binaryTreesDepth\": ").append(s.binaryTreesDepth()).append(", \"binaryTreesHeapBytes\": ")
-                .append(s.binaryTreesHeap()).append("},\n");
+                .append(s.binaryTreesHeap()).append(", \"binaryTreesRuns\": ").append(s.binaryTreesRuns()).append("},\n");
         j.append("  \"seconds\": ").append(num(r.seconds())).append(",\n");
         j.append("  \"machine\": {\"cpus\": ").append(Runtime.getRuntime().availableProcessors()).append(", \"kernel\": ")
                 .append(Json.quote(System.getProperty("os.version"))).append(", \"java\": ").append(Json.quote(System.getProperty("java.version")))
@@ -267,7 +277,9 @@ public final class CompareReport {
             j.append("null");
         } else {
             j.append("{\"depth\": ").append(t.depth()).append(", \"heapBytes\": ").append(t.heapBytes())
-                    .append(", \"ratio\": ").append(num(t.ratio())).append(", \"faultline\": ").append(treeRun(t.best()))
+                    .append(", \"runs\": ").append(t.repeats())
+                    .append(", \"ratio\": ").append(num(t.ratio())).append(", \"ratioRange\": ").append(range(t.ratioRange(t.best())))
+                    .append(", \"faultline\": ").append(treeRun(t.best()))
                     .append(", \"faultlineRuns\": [");
             for (int i = 0; i < t.faultline().size(); i++) {
                 j.append(i == 0 ? "" : ", ").append(treeRun(t.faultline().get(i)));
@@ -295,7 +307,13 @@ public final class CompareReport {
     private static String treeRun(BinaryTreesReference.Run run) {
         return "{\"runtime\": " + Json.quote(run.runtime()) + ", \"label\": " + Json.quote(run.label()) + ", \"workMs\": "
                 + num(run.workMs()) + ", \"processMs\": " + num(run.processMs()) + ", \"outputExact\": " + run.outputExact()
-                + ", \"error\": " + (run.error() == null ? "null" : Json.quote(run.error())) + ", \"command\": " + strings(run.command()) + "}";
+                + ", \"error\": " + (run.error() == null ? "null" : Json.quote(run.error())) + ", \"workMsRuns\": "
+                + "[" + String.join(", ", run.repeatsMs().stream().map(CompareReport::num).toList()) + "]"
+                + ", \"command\": " + strings(run.command()) + "}";
+    }
+
+    private static String range(double[] lohi) {
+        return "[" + num(lohi[0]) + ", " + num(lohi[1]) + "]";
     }
 
     private static String strings(List<String> xs) {
@@ -371,17 +389,23 @@ public final class CompareReport {
     }
 
     /**
-     * The binary-trees reference as CSV: one line per child JVM, the Faultline heaps first (header
-     * only without one); {@code ratio} is that run's work time over HotSpot's.
+     * The binary-trees reference as CSV: one line per runtime, the Faultline heaps first (header
+     * only without one); {@code work_ms} and {@code process_ms} are medians over {@code runs},
+     * {@code ratio} is the median work time over HotSpot's, {@code ratio_min} and {@code ratio_max}
+     * the smallest and largest ratio of one run, {@code work_ms_runs} each run's time (separated by
+     * {@code ;}).
      */
     public static String binaryTreesCsv(Result r) {
-        StringBuilder c = new StringBuilder("runtime,label,depth,heap_bytes,work_ms,process_ms,output_exact,error,ratio\n");
+        StringBuilder c = new StringBuilder(
+                "runtime,label,depth,heap_bytes,work_ms,process_ms,output_exact,error,ratio,runs,ratio_min,ratio_max,work_ms_runs\n");
         BinaryTreesReference.Result t = r.binaryTrees();
         if (t != null) {
             for (BinaryTreesReference.Run run : t.runs()) {
                 c.append(String.join(",", List.of(run.runtime(), text(run.label()), Integer.toString(t.depth()), Long.toString(t.heapBytes()),
                         csvNum(run.workMs()), csvNum(run.processMs()), Boolean.toString(run.outputExact()),
-                        run.error() == null ? "" : text(run.error()), csvNum(t.ratio(run))))).append('\n');
+                        run.error() == null ? "" : text(run.error()), csvNum(t.ratio(run)), Integer.toString(run.repeatsMs().size()),
+                        csvNum(t.ratioRange(run)[0]), csvNum(t.ratioRange(run)[1]),
+                        String.join(";", run.repeatsMs().stream().map(CompareReport::csvNum).toList())))).append('\n');
             }
         }
         return c.toString();

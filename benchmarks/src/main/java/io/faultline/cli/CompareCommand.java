@@ -29,6 +29,8 @@ import java.util.function.Function;
 public final class CompareCommand {
     /** The largest binary-trees depth {@code --binarytrees} takes. */
     public static final int MAX_BINARYTREES_DEPTH = 24;
+    /** The most repetitions {@code --binarytrees-runs} takes. */
+    public static final int MAX_BINARYTREES_RUNS = 15;
 
     private CompareCommand() {
     }
@@ -37,7 +39,8 @@ public final class CompareCommand {
         return """
                 Usage: faultline compare [--quick] [--out DIR] [--modes LIST] [--deliveries LIST]
                                          [--supply LIST] [--fault-around N] [--run-pages LIST]
-                                         [--binarytrees N [--binarytrees-heap SIZE]]
+                                         [--binarytrees N [--binarytrees-heap SIZE]
+                                                          [--binarytrees-runs N]]
 
                 Compares the java backend and the uffd modes (copy, continue, move), each with
                 thread and SIGBUS delivery, CONTINUE and MOVE also with resident pages (keep,
@@ -73,6 +76,9 @@ public final class CompareCommand {
                                    program on plain Java objects in a HotSpot G1 child JVM with
                                    the same -Xmx, outputs checked (tens of seconds each)
                   --binarytrees-heap SIZE  that row's heap and -Xmx (default 512m)
+                  --binarytrees-runs N  how many times that row runs HotSpot and each heap,
+                                   alternating, 1..15 (default 3): each time is the median,
+                                   and the ratio of each run is given as a range
                   -h, --help       print this help
 
                 Writes compare.png (chart), compare.json and compare.csv (raw numbers; with a
@@ -132,10 +138,11 @@ public final class CompareCommand {
         List<Long> runPages = List.of();
         int treesDepth = 0;
         long treesHeap = d.binaryTreesHeap();
+        int treesRuns = d.binaryTreesRuns();
         Map<String, String> given = new java.util.LinkedHashMap<>();
         Set<String> seen = new HashSet<>();
         Set<String> valued = Set.of("--out", "--modes", "--deliveries", "--supply", "--fault-around", "--run-pages", "--binarytrees",
-                "--binarytrees-heap");
+                "--binarytrees-heap", "--binarytrees-runs");
         for (int i = 0; i < args.size(); i++) {
             String a = args.get(i);
             String name = a;
@@ -200,12 +207,15 @@ public final class CompareCommand {
                         throw new UsageException("--binarytrees-heap " + e.getMessage());
                     }
                 }
+                case "--binarytrees-runs" -> treesRuns = (int) number(name, value, 1, MAX_BINARYTREES_RUNS);
                 default -> throw new UsageException(a.startsWith("-") ? "unknown option '" + a + "' for compare"
                         : "unexpected argument '" + a + "' for compare");
             }
         }
-        if (given.containsKey("--binarytrees-heap") && treesDepth == 0) {
-            throw new UsageException("--binarytrees-heap '" + given.get("--binarytrees-heap") + "' needs --binarytrees N");
+        for (String treesOnly : List.of("--binarytrees-heap", "--binarytrees-runs")) {
+            if (given.containsKey(treesOnly) && treesDepth == 0) {
+                throw new UsageException(treesOnly + " '" + given.get(treesOnly) + "' needs --binarytrees N");
+            }
         }
         List<String> uffdModes = modes.stream().filter(m -> BenchSupport.mode(m) != null).toList();
         if (uffdModes.isEmpty()) {
@@ -238,7 +248,7 @@ public final class CompareCommand {
             throw new UsageException("--out '" + dir + "': not writable");
         }
         CompareHarness.Settings settings = new CompareHarness.Settings(modes, deliveries, supplies, faultAround, runPages, treesDepth,
-                treesHeap);
+                treesHeap, treesRuns);
         CompareHarness.Result result;
         ProgressLine progress = ProgressLine.on(err, "compare");
         try {

@@ -96,7 +96,8 @@ class CompareCommandTest {
     void optionsChooseTheRowsAndAddTheSweepAndTheBinaryTreesReference(@TempDir Path tmp) throws Exception {
         Path dir = tmp.resolve("cmp");
         CommandLine r = CommandLine.run("compare", "--smoke", "--out", dir.toString(), "--modes", "java,move", "--deliveries", "thread",
-                "--supply", "all", "--fault-around", "2", "--run-pages", "1,8", "--binarytrees", "10", "--binarytrees-heap", "4m");
+                "--supply", "all", "--fault-around", "2", "--run-pages", "1,8", "--binarytrees", "10", "--binarytrees-heap", "4m",
+                "--binarytrees-runs", "2");
         assertEquals(Main.EXIT_OK, r.status(), r::toString);
         List<String> expected = List.of("java", "move/thread", "move/thread/recycle");
         String json = Files.readString(dir.resolve("compare.json"));
@@ -120,15 +121,24 @@ class CompareCommandTest {
             }
         }
 
-        // binary-trees 10 on the heap and on HotSpot, outputs exact, one ratio.
+        // binary-trees 10 on the heap and on HotSpot, twice each, outputs exact, one ratio of medians and each run's.
         String trees = r.outLines().stream().filter(l -> l.startsWith("binary-trees 10, heap 4m")).findFirst().orElseThrow(
                 () -> new AssertionError("no binary-trees line\n" + r));
         assertEquals(2, trees.split("output exact", -1).length - 1, trees);
+        assertTrue(trees.contains("2 runs of each, alternating, medians"), trees);
+        assertTrue(trees.contains("each run "), trees);
         assertTrue(trees.contains("HotSpot G1 -Xmx4m"), trees);
         assertTrue(trees.contains("Faultline / HotSpot = "), trees);
+        assertEquals(2, r.err().lines().filter(l -> l.startsWith("compare: binary-trees 10: run ")).count(), r::toString);
         List<String> treesCsv = Files.readAllLines(dir.resolve("compare-binarytrees.csv"));
         assertEquals(3, treesCsv.size(), () -> String.join("\n", treesCsv));
         assertTrue(treesCsv.get(1).startsWith("faultline,") && treesCsv.get(2).startsWith("hotspot,"), () -> String.join("\n", treesCsv));
+        for (String line : treesCsv.subList(1, 3)) {
+            String[] cells = line.split(",");
+            assertEquals("2", cells[cells.length - 4], line);
+            assertEquals(2, cells[cells.length - 1].split(";").length, line);
+        }
+        assertTrue(json.contains("\"runs\": 2"), json);
         assertTrue(json.contains("\"outputExact\": true, \"error\": null"), json);
         assertFalse(r.out().contains("WARNING: binary-trees"), r::toString);
     }
@@ -136,11 +146,11 @@ class CompareCommandTest {
     @Test
     void aSupplyNoModeTakesIsAnUnavailableRowThatSaysWhy() {
         assertEquals(List.of("continue/thread/keep"), new CompareHarness.Settings(List.of("continue"),
-                List.of(UffdOptions.Delivery.THREAD), List.of(UffdOptions.PageSupply.KEEP), null, List.of(), 0, 1)
+                List.of(UffdOptions.Delivery.THREAD), List.of(UffdOptions.PageSupply.KEEP), null, List.of(), 0, 1, 1)
                 .variants().stream().map(CompareHarness.Variant::label).toList());
         // copy takes neither keep nor fallocate: one row per delivery, whose options the mode refuses.
         List<CompareHarness.Variant> copy = new CompareHarness.Settings(List.of("copy"), List.of(UffdOptions.Delivery.values()),
-                List.of(UffdOptions.PageSupply.KEEP), null, List.of(), 0, 1).variants();
+                List.of(UffdOptions.PageSupply.KEEP), null, List.of(), 0, 1, 1).variants();
         assertEquals(List.of("copy/thread/keep", "copy/sigbus/keep"), copy.stream().map(CompareHarness.Variant::label).toList());
         String why = BenchSupport.unavailableReason("copy", copy.getFirst().options());
         assertTrue(why != null && (why.contains("does not apply to mode copy") || why.contains("unavailable")), why);
@@ -163,7 +173,7 @@ class CompareCommandTest {
         CommandLine r = CommandLine.run("compare", "--help");
         assertEquals(Main.EXIT_OK, r.status());
         for (String option : List.of("--quick", "--out", "--modes", "--deliveries", "--supply", "--fault-around", "--run-pages",
-                "--binarytrees", "--binarytrees-heap", "thread", "sigbus", "fresh", "recycle", "keep", "fallocate")) {
+                "--binarytrees", "--binarytrees-heap", "--binarytrees-runs", "thread", "sigbus", "fresh", "recycle", "keep", "fallocate")) {
             assertTrue(r.out().contains(option), () -> "compare --help does not document " + option);
         }
     }

@@ -81,6 +81,8 @@ class OptionErrorsTest {
                 bad(List.of("--binarytrees", "99"), "compare", "--binarytrees", "99"),
                 bad(List.of("--binarytrees-heap", "--binarytrees"), "compare", "--binarytrees-heap", "64m"),
                 bad(List.of("--binarytrees-heap", "lots"), "compare", "--binarytrees", "10", "--binarytrees-heap", "lots"),
+                bad(List.of("--binarytrees-runs", "--binarytrees"), "compare", "--binarytrees-runs", "3"),
+                bad(List.of("--binarytrees-runs", "0"), "compare", "--binarytrees", "10", "--binarytrees-runs", "0"),
                 bad(List.of("--run-pages"), "compare", "--run-pages"),
                 bad(List.of("frobnicate"), "frobnicate"),
                 bad(List.of("--frobnicate"), "--frobnicate"));
