@@ -5,6 +5,7 @@ import io.faultline.meta.GcMetadata;
 import io.faultline.meta.MarkBitmap;
 import io.faultline.meta.ObjectStartBitmap;
 import io.faultline.model.ObjectLayout;
+import java.lang.foreign.MemorySegment;
 import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.BooleanSupplier;
 
@@ -68,6 +69,8 @@ final class ConcurrentCycle implements CycleScheduler.Cycle, AutoCloseable {
     private final MarkBitmap bitmap;
     private final ObjectStartBitmap starts;
     private final BlackAllocation black;
+    /** The step of the concurrent plan's marking and planning calls ({@link #planConcurrently}). */
+    static final long PLAN_STEP_BYTES = 64 << 10;
     private final Planner planner;
     private final Flip flip;
     private final GcStats stats;
@@ -275,14 +278,28 @@ final class ConcurrentCycle implements CycleScheduler.Cycle, AutoCloseable {
         log.remark(cycle, marking.remarkEntries(), nanos, safepointNanos);
     }
 
-    /** Black allocation up to the remark top, then the plan of {@code [0, remark top)}; false if abandoned. */
+    /**
+     * Black allocation up to the remark top, then the plan of {@code [0, remark top)}; false if
+     * abandoned. Both go in steps of {@link #PLAN_STEP_BYTES} (the same result as one call each):
+     * the flip pause runs the same two calls on what was allocated since the remark, and a call
+     * that HotSpot has seen only once is still interpreted then. In binary-trees' first cycle,
+     * with one call each here, the flip pause spent 14 to 18 ms marking and 13 to 43 ms planning
+     * 53 to 72 MiB, against 0.4 and 4.6 ms for 68 MiB in the second cycle.
+     */
     private boolean planConcurrently() {
-        if (topAtRemark > markStartTop) {
-            bitmap.markRange(markStartTop, (topAtRemark - markStartTop) >>> ObjectLayout.LOG_WORD_BYTES);
+        for (long from = markStartTop; from < topAtRemark; from += PLAN_STEP_BYTES) {
+            bitmap.markRange(from, (Math.min(topAtRemark, from + PLAN_STEP_BYTES) - from) >>> ObjectLayout.LOG_WORD_BYTES);
         }
         bitmap.clearToChunkEnd(topAtRemark);
         planner.begin(toBase, heap.collectorReadView());
-        planner.extend(heap.view(), topAtRemark);
+        MemorySegment view = heap.view();
+        for (long to = Math.min(topAtRemark, PLAN_STEP_BYTES); ; to = Math.min(topAtRemark, to + PLAN_STEP_BYTES)) {
+            planner.extend(view, to);
+            if (to == topAtRemark) {
+                break;
+            }
+        }
+        old.forwardPlanned(markStartTop, topAtRemark, planner.plannedPages());
         return true;
     }
 

@@ -139,6 +139,11 @@ final class Planner {
         return newTop;
     }
 
+    /** To-space pages below this have their first object ({@link #extend} fixed them). */
+    long plannedPages() {
+        return nextPage;
+    }
+
     /**
      * The object that covers the live word at {@code word} (see the class comment). A recorded
      * start in the word's chunk, or else, if the chunk's first word is live, the recorded start of

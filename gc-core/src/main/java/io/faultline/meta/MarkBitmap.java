@@ -144,18 +144,34 @@ public final class MarkBitmap {
         return true;
     }
 
-    /** Marks the {@code words} words starting at byte {@code offset} live (one marking thread only). */
+    /**
+     * Marks the {@code words} words starting at byte {@code offset} live (one marking thread
+     * only): the partial entries at either end with an OR, the whole entries between with one
+     * fill. The flip pause marks what was allocated since the remark this way, tens of MiB in a
+     * heap's first cycle, when a loop over the entries may still be interpreted (14 to 24 ms for
+     * 53 to 75 MiB in binary-trees, against 0.4 ms once compiled).
+     */
     public void markRange(long offset, long words) {
         long w = offset >>> 3;
         long end = w + words;
-        while (w < end) {
-            long idx = w >>> 6;
+        if (w < end && (w & 63) != 0) {
             int bit = (int) (w & 63);
             int n = (int) Math.min(64 - bit, end - w);
-            long mask = n == 64 ? -1L : ((1L << n) - 1) << bit;
-            bits.setAtIndex(U64, idx, bits.getAtIndex(U64, idx) | mask);
+            orEntry(w >>> 6, (n == 64 ? -1L : (1L << n) - 1) << bit);
             w += n;
         }
+        long whole = (end - w) >>> 6;
+        if (whole > 0) {
+            bits.asSlice((w >>> 6) << 3, whole << 3).fill((byte) -1);
+            w += whole << 6;
+        }
+        if (w < end) {
+            orEntry(w >>> 6, (1L << (end - w)) - 1);
+        }
+    }
+
+    private void orEntry(long idx, long mask) {
+        bits.setAtIndex(U64, idx, bits.getAtIndex(U64, idx) | mask);
     }
 
     /**
