@@ -283,8 +283,8 @@ final class ConcurrentCycle implements CycleScheduler.Cycle, AutoCloseable {
      * abandoned. Both go in steps of {@link #PLAN_STEP_BYTES} (the same result as one call each):
      * the flip pause runs the same two calls on what was allocated since the remark, and a call
      * that HotSpot has seen only once is still interpreted then. In binary-trees' first cycle,
-     * with one call each here, the flip pause spent 14 to 18 ms marking and 13 to 43 ms planning
-     * 53 to 72 MiB, against 0.4 and 4.6 ms for 68 MiB in the second cycle.
+     * with one call each here, the flip pause spent 14 to 24 ms marking and 13 to 43 ms planning
+     * 53 to 75 MiB, against 0.4 and 4.6 ms for 68 MiB in the second cycle.
      */
     private boolean planConcurrently() {
         for (long from = markStartTop; from < topAtRemark; from += PLAN_STEP_BYTES) {

@@ -365,16 +365,16 @@ final class OldGeneration {
      * markStartTop} for a full cycle, the survivors' end for a young one, both below {@code
      * plannedTop}: their forwarded offsets count only live words below them, all marked). In
      * binary-trees' first cycle this loop, run for the first time inside the pause, took 17 to 23
-     * ms of it. Returns the pages forwarded.
+     * ms of it.
      */
-    int forwardPlanned(long markStartTop, long plannedTop, long plannedPages) {
+    void forwardPlanned(long markStartTop, long plannedTop, long plannedPages) {
         forwardedTo = 0;
         if (!enabled) {
-            return 0;
+            return;
         }
         long boundary = youngEnd == 0 ? markStartTop : survivorEnd;
         if (boundary >= plannedTop) {
-            return 0; // the flip pause decides where the old end is
+            return; // the flip pause decides where the old end is
         }
         int pages = (int) Math.min(pages(metadata.offsets().forward(boundary)), plannedPages);
         int from = Math.min(unchanged(), pages);
@@ -382,7 +382,6 @@ final class OldGeneration {
             forwardFirstObjects(p, Math.min(pages, p + FORWARD_STEP_PAGES));
         }
         forwardedTo = pages;
-        return pages - from;
     }
 
     /** Pages per {@link #forwardFirstObjects} call of {@link #forwardPlanned}: many short calls get it compiled before the pause. */
