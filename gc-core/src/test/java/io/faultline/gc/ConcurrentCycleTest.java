@@ -11,6 +11,7 @@ import io.faultline.heap.HeapStats;
 import io.faultline.heap.Mutator;
 import io.faultline.model.ObjectLayout;
 import io.faultline.model.ObjectType;
+import io.faultline.testing.RecordingBackend;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
@@ -336,6 +337,58 @@ class ConcurrentCycleTest {
             assertEquals(0, st.fullPauses().count(), "the stall avoided a full pause: " + st);
             assertEquals(0, st.abandonedCycles(), st.toString());
             assertTrue(log.stream().anyMatch(l -> l.contains("Allocation Stall")), log.toString());
+            checkList(m, m.handle(hList), 500);
+            assertTrue(heap.verify().ok());
+        }
+    }
+
+    /**
+     * The heap fills while a compaction still runs and the next cycle waits for it: the
+     * allocation that does not fit waits for that cycle's flip (an allocation stall) instead of
+     * running a full pause. The compactor thread and the background cycle thread (which helps the
+     * compaction it waits for) are held inside a page build until the allocating thread is in
+     * its stall; before the change it ran a full pause instead (the hold then ends after 5 s).
+     */
+    @Test
+    void anAllocationThatDoesNotFitWhileTheNextCycleWaitsForACompactionWaitsForThatCycle() throws Exception {
+        RecordingBackend[] backend = {null};
+        List<String> log = new CopyOnWriteArrayList<>();
+        HeapConfig cfg = HeapConfig.builder().capacity(2L << 20).pageSize(4096).checkedAccess(true).verifyAfterGc(true)
+                .concurrentMarking(true).concurrentCompaction(true).compactorThreads(1).gcLog(log::add)
+                .backend((cap, ps) -> backend[0] = new RecordingBackend(cap, ps)).build();
+        CountDownLatch release = new CountDownLatch(1);
+        try (Heap heap = Heap.create(cfg); Mutator m = heap.attach()) {
+            int hList = list(m, 500);
+            java.util.function.LongConsumer hold = page -> {
+                try {
+                    release.await();
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            };
+            backend[0].compactorHook = hold;
+            backend[0].cycleThreadHook = hold;
+            m.collect(); // flips; its compaction is held
+            Thread self = Thread.currentThread();
+            Thread releaser = Thread.ofPlatform().start(() -> {
+                long end = System.nanoTime() + Duration.ofSeconds(5).toNanos();
+                while (System.nanoTime() < end
+                        && java.util.Arrays.stream(self.getStackTrace()).noneMatch(e -> e.getMethodName().equals("stallUntilFlip"))) {
+                    Thread.onSpinWait();
+                }
+                backend[0].compactorHook = p -> { };
+                backend[0].cycleThreadHook = p -> { };
+                release.countDown();
+            });
+            long cyclesBefore = heap.stats().gcCycles();
+            while (heap.stats().gcCycles() == cyclesBefore) {
+                m.allocateLongArray(100); // garbage: the trigger starts the next cycle, then the heap is full
+            }
+            assertTrue(releaser.join(Duration.ofSeconds(30)));
+            heap.awaitCompaction();
+            HeapStats st = heap.stats();
+            assertEquals(0, st.fullPauses().count(), "waited for the cycle on its way, no full pause: " + st + "\n" + log);
+            assertTrue(st.allocationStalls().count() >= 1, st.toString());
             checkList(m, m.handle(hList), 500);
             assertTrue(heap.verify().ok());
         }

@@ -17,7 +17,8 @@ import java.util.function.LongConsumer;
  * A {@link JavaBackend} that records what the collector asks of it (an event log and how often
  * each page was built per cycle), poisons every to-space byte at the start of a compaction so a
  * read of an unbuilt page is visible, and lets a test hold compactor threads inside a page build
- * through {@link #compactorHook}.
+ * through {@link #compactorHook}, and the background cycle thread (which helps a compaction it
+ * waits for) through {@link #cycleThreadHook}.
  */
 public final class RecordingBackend implements HeapBackend {
     private final JavaBackend inner;
@@ -26,6 +27,8 @@ public final class RecordingBackend implements HeapBackend {
     public final ConcurrentMap<Long, AtomicInteger> builds = new ConcurrentHashMap<>();
     /** Runs on compactor threads before each page is built (with the page index). */
     public volatile LongConsumer compactorHook = p -> { };
+    /** Runs on the background cycle thread ({@code faultline-concurrent-gc}) before each page it builds. */
+    public volatile LongConsumer cycleThreadHook = p -> { };
     public volatile int cycle;
     /**
      * Set it to keep {@link #fromSpaceSnapshot}: the java backend releases from-space as the
@@ -50,8 +53,11 @@ public final class RecordingBackend implements HeapBackend {
     @Override
     public void attach(GcMetadata metadata, PageBuilder builder) {
         inner.attach(metadata, (from, page, dst, dstOffset) -> {
-            if (Thread.currentThread().getName().startsWith("faultline-compactor")) {
+            String thread = Thread.currentThread().getName();
+            if (thread.startsWith("faultline-compactor")) {
                 compactorHook.accept(page);
+            } else if (thread.equals("faultline-concurrent-gc")) {
+                cycleThreadHook.accept(page);
             }
             builds.computeIfAbsent(page, k -> new AtomicInteger()).incrementAndGet();
             builder.build(from, page, dst, dstOffset);
