@@ -69,7 +69,7 @@ final class ConcurrentCycle implements CycleScheduler.Cycle, AutoCloseable {
     private final MarkBitmap bitmap;
     private final ObjectStartBitmap starts;
     private final BlackAllocation black;
-    /** The step of the concurrent plan's marking and planning calls ({@link #planConcurrently}). */
+    /** The step of the concurrent plan's calls to {@link Planner#extend} ({@link #planConcurrently}). */
     static final long PLAN_STEP_BYTES = 64 << 10;
     private final Planner planner;
     private final Flip flip;
@@ -280,15 +280,16 @@ final class ConcurrentCycle implements CycleScheduler.Cycle, AutoCloseable {
 
     /**
      * Black allocation up to the remark top, then the plan of {@code [0, remark top)}; false if
-     * abandoned. Both go in steps of {@link #PLAN_STEP_BYTES} (the same result as one call each):
-     * the flip pause runs the same two calls on what was allocated since the remark, and a call
-     * that HotSpot has seen only once is still interpreted then. In binary-trees' first cycle,
-     * with one call each here, the flip pause spent 14 to 24 ms marking and 13 to 43 ms planning
-     * 53 to 75 MiB, against 0.4 and 4.6 ms for 68 MiB in the second cycle.
+     * abandoned. The plan goes in steps of {@link #PLAN_STEP_BYTES} (the same result as one call):
+     * the flip pause extends it over what was allocated since the remark, and a method HotSpot
+     * has seen called once is still interpreted then. In binary-trees' first cycle, with one call
+     * here, the flip pause spent 13 to 43 ms planning 53 to 75 MiB, against 4.6 ms for 68 MiB in
+     * the second cycle. (Marking the black range needs no steps: {@link MarkBitmap#markRange}
+     * fills whole entries in bulk.)
      */
     private boolean planConcurrently() {
-        for (long from = markStartTop; from < topAtRemark; from += PLAN_STEP_BYTES) {
-            bitmap.markRange(from, (Math.min(topAtRemark, from + PLAN_STEP_BYTES) - from) >>> ObjectLayout.LOG_WORD_BYTES);
+        if (topAtRemark > markStartTop) {
+            bitmap.markRange(markStartTop, (topAtRemark - markStartTop) >>> ObjectLayout.LOG_WORD_BYTES);
         }
         bitmap.clearToChunkEnd(topAtRemark);
         planner.begin(toBase, heap.collectorReadView());
