@@ -152,7 +152,7 @@ final class CycleScheduler {
      * region if the caller is a mutator). Not for the thread driving a cycle.
      */
     void awaitIdle() {
-        waitWhile(() -> requested || backgroundBusy || cycle.inProgress(), true);
+        waitWhile(this::cycleUnderWay, true);
     }
 
     /** Waits in a safe region while {@code condition} holds and the heap is open and not failed. */
