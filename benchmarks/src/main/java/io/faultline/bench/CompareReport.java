@@ -401,10 +401,11 @@ public final class CompareReport {
         BinaryTreesReference.Result t = r.binaryTrees();
         if (t != null) {
             for (BinaryTreesReference.Run run : t.runs()) {
+                double[] range = t.ratioRange(run);
                 c.append(String.join(",", List.of(run.runtime(), text(run.label()), Integer.toString(t.depth()), Long.toString(t.heapBytes()),
                         csvNum(run.workMs()), csvNum(run.processMs()), Boolean.toString(run.outputExact()),
                         run.error() == null ? "" : text(run.error()), csvNum(t.ratio(run)), Integer.toString(run.repeatsMs().size()),
-                        csvNum(t.ratioRange(run)[0]), csvNum(t.ratioRange(run)[1]),
+                        csvNum(range[0]), csvNum(range[1]),
                         String.join(";", run.repeatsMs().stream().map(CompareReport::csvNum).toList())))).append('\n');
             }
         }
