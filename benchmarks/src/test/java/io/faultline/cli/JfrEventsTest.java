@@ -31,18 +31,42 @@ class JfrEventsTest {
     @TempDir
     Path dir;
 
+    /**
+     * Runs with seeds 42, 43, ... until a run's JSON counts a fault (at most {@link #ATTEMPTS}): in a
+     * warm JVM on two busy cores a whole run's compactions can finish before the mutator touches a
+     * page they have not built (seen once in CI: 6 cycles, 0 faults). Every attempt's phases and
+     * pauses are checked; the fault events are checked on the run that faulted.
+     */
     @ParameterizedTest
     @ValueSource(strings = {"java", "continue"})
     void recordingShowsPhasesPausesAndFaults(String mode) throws IOException {
-        List<String> args = new ArrayList<>(List.of("run", "--workload", "random", "--heap", "12m", "--ops", "600000", "--json"));
+        if (!mode.equals("java")) {
+            String why = BenchSupport.unavailableReason(mode);
+            Assumptions.assumeTrue(why == null, () -> "uffd " + mode + ": " + why);
+        }
+        List<String> faultless = new ArrayList<>();
+        for (int attempt = 0; attempt < ATTEMPTS; attempt++) {
+            long seed = 42 + attempt;
+            if (recordRun(mode, seed)) {
+                return;
+            }
+            faultless.add("seed " + seed);
+        }
+        throw new AssertionError(mode + ": no run took a fault in " + ATTEMPTS + " attempts (" + faultless + ")");
+    }
+
+    private static final int ATTEMPTS = 5;
+
+    /** One recorded run, checked; false if its JSON counts no fault (then no fault event is expected). */
+    private boolean recordRun(String mode, long seed) throws IOException {
+        List<String> args = new ArrayList<>(List.of("run", "--workload", "random", "--heap", "12m", "--ops", "600000",
+                "--seed", Long.toString(seed), "--json"));
         if (mode.equals("java")) {
             args.addAll(List.of("--backend", "java"));
         } else {
-            String why = BenchSupport.unavailableReason(mode);
-            Assumptions.assumeTrue(why == null, () -> "uffd " + mode + ": " + why);
             args.addAll(List.of("--backend", "uffd", "--mode", mode));
         }
-        Path file = dir.resolve("run.jfr");
+        Path file = dir.resolve("run-" + seed + ".jfr");
         CommandLine r;
         try (Recording recording = new Recording()) {
             for (String name : List.of("faultline.GcPhase", "faultline.GcPause", "faultline.PageFault")) {
@@ -55,6 +79,7 @@ class JfrEventsTest {
         }
         assertEquals(Main.EXIT_OK, r.status(), r::toString);
         String json = r.lastLine();
+        long faults = Long.parseLong(CommandLine.field(json, "faults"));
 
         Map<String, Integer> byType = new HashMap<>();
         Set<String> phases = new HashSet<>();
@@ -80,7 +105,6 @@ class JfrEventsTest {
             }
         }
         assertTrue(byType.getOrDefault("faultline.GcPhase", 0) > 0, byType::toString);
-        assertTrue(byType.getOrDefault("faultline.PageFault", 0) > 0, () -> byType + "\n" + json);
         assertTrue(phases.containsAll(Set.of("init-mark", "concurrent-mark", "remark", "plan", "flip",
                 "concurrent-compaction", "release")), phases::toString);
         assertEquals(Long.parseLong(CommandLine.field(json, "pauseFlipCount")), flips, () -> byType + "\n" + json);
@@ -88,5 +112,11 @@ class JfrEventsTest {
                 + Long.parseLong(CommandLine.field(json, "pauseRemarkCount")) + flips
                 + Long.parseLong(CommandLine.field(json, "pauseFullCount"));
         assertEquals(pauses, (long) byType.getOrDefault("faultline.GcPause", 0), () -> byType + "\n" + json);
+        if (faults == 0) {
+            assertEquals(0, (int) byType.getOrDefault("faultline.PageFault", 0), () -> byType + "\n" + json);
+            return false;
+        }
+        assertTrue(byType.getOrDefault("faultline.PageFault", 0) > 0, () -> byType + "\n" + json);
+        return true;
     }
 }
