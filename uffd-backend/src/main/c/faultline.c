@@ -100,6 +100,7 @@ static const struct {
 	{ "ControlBlock.POLL_PAUSE", FL_POLL_PAUSE },
 	{ "ControlBlock.POLL_FAILED", FL_POLL_FAILED },
 	{ "ControlBlock.POLL_CLOSED", FL_POLL_CLOSED },
+	{ "ControlBlock.FAILED_PAGE_RELEASE", FL_FAILED_PAGE_RELEASE },
 	{ "ControlBlock.PATH_NONE", FL_PATH_NONE },
 	{ "ControlBlock.PATH_COMPACTOR", FL_PATH_COMPACTOR },
 	{ "ControlBlock.PATH_FAULT_THREAD", FL_PATH_FAULT_THREAD },

@@ -203,6 +203,8 @@ FL_EXPORT int64_t fl_test_replayed_address(void);
 FL_EXPORT void fl_test_fail_service_poll(int64_t err);
 /* Makes the next FALLOCATE page supply of any heap fail with err (0: none), as if fallocate had. */
 FL_EXPORT void fl_test_fail_supply(int64_t err);
+/* Makes the next from-space release of any heap fail with err (0: none), as if madvise had. */
+FL_EXPORT void fl_test_fail_release(int64_t err);
 
 /* The value of a layout constant by name (LayoutAbiTest compares them with the Java side); INT64_MIN if unknown. */
 FL_EXPORT int64_t fl_layout_constant(const char *name);

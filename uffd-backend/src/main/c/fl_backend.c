@@ -132,6 +132,7 @@ static inline uint64_t page_address(const struct fl_heap *h, int64_t page)
 
 extern int64_t fl_test_build_delay_ns; /* fl_test_hooks.c */
 extern int64_t fl_test_supply_errno;
+extern int64_t fl_test_release_errno;
 extern int64_t fl_test_service_errno;
 extern int64_t fl_test_move_min_run;
 
@@ -362,27 +363,37 @@ static void poison_page(void *ctx, int64_t page)
 		record_error(h, page, errno);
 }
 
-static void release_from_space(void *ctx, int64_t offset, int64_t bytes)
+/* Gives consumed from-space back to the kernel; 0 or the errno of the call that failed (the
+ * protocol then fails the heap, naming the offset: a counter alone would hide the leak). */
+static int release_from_space(void *ctx, int64_t offset, int64_t bytes)
 {
 	struct fl_heap *h = ctx;
 	/* RECYCLE builds into consumed pages. KEEP keeps the half's page cache for the next cycle, and
 	 * leaves the old view alone until its munmap: releasing its anonymous part as compaction passes
 	 * it (madvise) halved compare's continue/keep compaction MB/s and doubled its fault service. */
 	if (h->from_bytes <= 0 || offset >= h->from_bytes || h->supply == FL_SUPPLY_RECYCLE || h->supply == FL_SUPPLY_KEEP)
-		return;
+		return 0;
 	if (offset + bytes > h->from_bytes)
 		bytes = h->from_bytes - offset;
 	STAT(h, FL_STAT_RELEASES);
 	STAT_ADD(h, FL_STAT_RELEASED_BYTES, bytes);
 	int rc = 0;
+	int injected = take_injected_errno(&fl_test_release_errno);
+	if (injected != 0) {
+		rc = -1;
+		errno = injected;
+	}
 	/* CONTINUE: the page cache of the old half; and (all modes) the old view's private pages, which
 	 * for CONTINUE are its allocation area when it has huge allocation pages. */
-	if (h->mode == FL_MODE_CONTINUE)
+	if (rc == 0 && h->mode == FL_MODE_CONTINUE)
 		rc = fallocate(h->memfd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, h->from_half_offset + offset, bytes);
 	if (rc == 0)
 		rc = madvise(h->from + offset, (size_t)bytes, MADV_DONTNEED);
-	if (rc != 0)
-		record_error(h, -1, errno);
+	if (rc == 0)
+		return 0;
+	int e = errno;
+	record_error(h, -1, e);
+	return e;
 }
 
 /* A fault on a heap whose tables are not attached yet: nothing can build the page. */

@@ -477,7 +477,9 @@ void advance_frontier(struct fl_protocol *p, int path)
 			if (t != NULL)
 				fl_trace_write(t, fl_trace_now(), LOAD(&c->epoch), FL_TRACE_RELEASE, released >> p->page_shift,
 					       limit - released, 0, 0);
-			p->pages.release(p->pages.ctx, released, limit - released);
+			int e = p->pages.release(p->pages.ctx, released, limit - released);
+			if (e != 0)
+				record_failure(c, path, FL_FAILED_PAGE_RELEASE, e, released);
 		}
 	}
 }

@@ -59,8 +59,9 @@ struct fl_pages {
 	void (*built)(void *ctx, int64_t pages, int64_t nanos);
 	/* Makes pages [first, first + n) visible, sources from src[]; 0 or a positive errno. */
 	int (*install)(void *ctx, int64_t first, int64_t n);
-	/* From-space [offset, offset + bytes) will not be read again this cycle. */
-	void (*release)(void *ctx, int64_t offset, int64_t bytes);
+	/* From-space [offset, offset + bytes) will not be read again this cycle: give it back to the
+	 * kernel if the supply does; 0 or a positive errno (the caller fails the heap). */
+	int (*release)(void *ctx, int64_t offset, int64_t bytes);
 	/* Installs a page of FL_POISON_BYTE at `page` (wakes its faulting threads). */
 	void (*poison)(void *ctx, int64_t page);
 	void *ctx;

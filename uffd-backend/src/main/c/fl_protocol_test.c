@@ -62,11 +62,12 @@ static int test_install(void *ctx, int64_t first, int64_t n)
 	return 0;
 }
 
-static void test_release(void *ctx, int64_t offset, int64_t bytes)
+static int test_release(void *ctx, int64_t offset, int64_t bytes)
 {
 	(void)offset;
 	struct fl_protocol_test *t = ctx;
 	t->counts[3] += bytes;
+	return 0;
 }
 
 static void test_poison(void *ctx, int64_t page)

@@ -4,7 +4,7 @@
  * page build; the shortest run MOVE mode moves (UffdModelTest's small heaps); one fault message
  * that the service thread serves again after the next flip
  * (StaleMessageTest); a failing poll in the service thread (ServiceThreadFailureTest); and a failing
- * fallocate page supply (FailedPageBuildTest).
+ * fallocate page supply and a failing from-space release (FailedPageBuildTest).
  */
 #define _GNU_SOURCE
 #include "faultline.h"
@@ -100,4 +100,12 @@ int64_t fl_test_supply_errno;
 void fl_test_fail_supply(int64_t err)
 {
 	__atomic_store_n(&fl_test_supply_errno, err, __ATOMIC_SEQ_CST);
+}
+
+int64_t fl_test_release_errno;
+
+/* The next from-space release of any heap fails with err (0: none), as if madvise had. */
+void fl_test_fail_release(int64_t err)
+{
+	__atomic_store_n(&fl_test_release_errno, err, __ATOMIC_SEQ_CST);
 }

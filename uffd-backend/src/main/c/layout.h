@@ -86,6 +86,9 @@ _Static_assert(__builtin_offsetof(struct fl_control, fault_hint) == 200, "Contro
 #define FL_POLL_FAILED 2
 #define FL_POLL_CLOSED 4
 
+/* ControlBlock.FAILED_PAGE_RELEASE: FAILED_PAGE of a failed from-space release (FAILED_OFFSET: where it began) */
+#define FL_FAILED_PAGE_RELEASE (-2)
+
 /* ControlBlock.PATH_*: who failed */
 #define FL_PATH_NONE 0
 #define FL_PATH_COMPACTOR 1

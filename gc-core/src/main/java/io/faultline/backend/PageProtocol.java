@@ -85,7 +85,12 @@ public final class PageProtocol {
         /** Makes pages {@code [first, first + n)} visible; returns 0 or a positive errno. */
         int install(long first, long n);
 
-        /** From-space bytes {@code [offset, offset + bytes)} will not be read again this cycle. */
+        /**
+         * From-space bytes {@code [offset, offset + bytes)} will not be read again this cycle:
+         * java gives its whole granules back to the kernel ({@code madvise}) and throws if that
+         * fails, which fails the heap from the compactor thread (C: returns the errno, and the
+         * protocol records {@link ControlBlock#FAILED_PAGE_RELEASE}).
+         */
         void release(long offset, long bytes);
 
         /** Makes a failed page's bytes harmless (a sentinel pattern) and visible; java: nothing to do. */

@@ -35,8 +35,19 @@ public final class HeapCorruptedException extends IllegalStateException {
                 -1, ControlBlock.PATH_COLLECTOR, 0, report.badOffset());
     }
 
-    /** A page could not be built or installed, or (page < 0) the path itself could not go on (the fields of the heap's control block). */
+    /**
+     * A page could not be built or installed, or ({@link ControlBlock#FAILED_PAGE_RELEASE}) consumed
+     * from-space from {@code fromOffset} could not be given back to the kernel, or (any other
+     * page < 0) the path itself could not go on (the fields of the heap's control block).
+     */
     static HeapCorruptedException pageFailure(long page, int pageSize, int path, int errno, long fromOffset, Throwable cause) {
+        if (page == ControlBlock.FAILED_PAGE_RELEASE) {
+            String msg = String.format(Locale.ROOT, "heap failed: from-space from heap offset 0x%x could not be released"
+                + " (given back to the kernel); path: %s; errno %d (%s). That batch may stay resident until the heap closes;"
+                + " no mutator was shown a wrong page; every operation on this heap now throws", fromOffset,
+                ControlBlock.pathName(path), errno, errnoName(errno));
+            return new HeapCorruptedException(msg, cause, null, page, path, errno, fromOffset);
+        }
         if (page < 0) {
             String msg = String.format(Locale.ROOT, "heap failed: the %s could not go on; errno %d (%s). The pages it would "
                 + "have served were poisoned, not shown; every operation on this heap now throws", ControlBlock.pathName(path),

@@ -87,6 +87,12 @@ public final class ControlBlock {
     /** POLL bit: the heap is closed. */
     public static final long POLL_CLOSED = 4;
 
+    /**
+     * FAILED_PAGE of a failure that was no page's: consumed from-space could not be given back to
+     * the kernel (FAILED_OFFSET: the heap offset where the batch began).
+     */
+    public static final long FAILED_PAGE_RELEASE = -2;
+
     /** FAILED_PATH codes: who could not build or install a page (mirrored in layout.h). */
     public static final int PATH_NONE = 0;
     public static final int PATH_COMPACTOR = 1;

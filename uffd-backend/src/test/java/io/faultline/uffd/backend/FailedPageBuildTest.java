@@ -188,6 +188,59 @@ class FailedPageBuildTest {
     }
 
     /**
+     * The fresh supply gives consumed from-space back to the kernel while the compaction runs
+     * ({@code madvise}, and for CONTINUE a hole punched in the old half), one batch of
+     * {@code releaseBatchBytes} at a time. A test hook makes the next such release fail with EIO:
+     * the heap fails, naming the from-space offset, the path and the errno (a counter in the JSON
+     * would hide the leak), no mutator reads a wrong value, and every mutator's next operation
+     * throws. In each mode, both deliveries.
+     */
+    @ParameterizedTest(name = "{0} {1}")
+    @MethodSource("releaseCases")
+    void aFromSpaceReleaseThatFailsFailsTheHeap(Mode mode, UffdOptions.Delivery delivery) throws Throwable {
+        UffdTestSupport.assumeAvailable(mode);
+        HeapConfig cfg = HeapConfig.builder().capacity(8L << 20).pageSize(4096).compactorThreads(1).concurrentCompaction(true)
+            .releaseBatchBytes(4096)
+            .backend(UffdBackend.factory(mode, UffdOptions.defaults().withDelivery(delivery)
+                .withSupply(UffdOptions.PageSupply.FRESH)))
+            .build();
+        MethodHandle failRelease = NativeLibrary.downcall("fl_test_fail_release", FunctionDescriptor.ofVoid(ValueLayout.JAVA_LONG));
+        long v = CELL.field("v");
+        int eio = 5;
+        try (Heap heap = Heap.create(cfg); Mutator m = heap.attach()) {
+            int table = m.push(m.allocateRefArray(CELLS));
+            for (int i = 0; i < CELLS; i++) {
+                m.allocateLongArray(6);
+                int c = m.allocate(CELL);
+                m.setLong(c, v, i);
+                m.setRef(m.handle(table), i, c);
+            }
+            failRelease.invokeExact((long) eio);
+            try {
+                m.collect();
+                HeapCorruptedException seen = pollUntilFailure(m);
+                System.out.println("FailedPageBuildTest release " + mode + " " + delivery + ": " + seen.getMessage());
+                assertEquals(eio, seen.errno(), seen.getMessage());
+                assertEquals(ControlBlock.FAILED_PAGE_RELEASE, seen.page(), seen.getMessage());
+                assertTrue(seen.fromOffset() >= 0 && seen.fromOffset() % 4096 == 0, seen.getMessage());
+                assertTrue(seen.getMessage().contains("from-space from heap offset 0x" + Long.toHexString(seen.fromOffset())
+                    + " could not be released") && seen.getMessage().contains("EIO")
+                    && seen.getMessage().contains(ControlBlock.pathName(seen.path())), seen.getMessage());
+                readUntilFailure(m, table, v); // reads after the failure: right values or the failure
+                assertThrows(HeapCorruptedException.class, m::poll);
+                assertThrows(HeapCorruptedException.class, () -> m.allocate(CELL));
+                assertThrows(HeapCorruptedException.class, heap::awaitCompaction);
+            } finally {
+                failRelease.invokeExact(0L);
+            }
+        }
+    }
+
+    static Stream<Arguments> releaseCases() {
+        return Stream.of(Mode.values()).flatMap(mode -> Stream.of(UffdOptions.Delivery.values()).map(d -> Arguments.of(mode, d)));
+    }
+
+    /**
      * Walks the table, checking every value read; returns the failure that stopped the walk, or
      * null if every cell read back right. A wrong value fails the test.
      */
