@@ -1,5 +1,7 @@
 package io.faultline.uffd;
 
+import io.faultline.uffd.sys.Mman;
+import io.faultline.uffd.sys.SyscallException;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -45,6 +47,34 @@ public final class HugePages {
     /** The two settings, as {@code enabled=<word> shmem_enabled=<word>} ({@code none} where unreadable). */
     public static String describe() {
         return "enabled=" + setting(ENABLED) + " shmem_enabled=" + setting(SHMEM_ENABLED);
+    }
+
+    /**
+     * Reserves {@code length} bytes of address space at a multiple of {@link #SIZE}: an
+     * inaccessible private mapping ({@code PROT_NONE}, {@code MAP_NORESERVE}) that the caller
+     * replaces with {@code MAP_FIXED}. The kernel places a shared mapping (a memfd without huge
+     * pages) at any 4 KiB boundary, and a 2 MiB chunk of resident memory can only be moved in
+     * ({@code mremap}) where the destination address is 2 MiB aligned: in a view off that boundary, no
+     * chunk ever fit, and every allocation page was populated fresh.
+     *
+     * @throws SyscallException if a call fails (nothing stays mapped then)
+     */
+    public static long reserveAligned(long length) {
+        long raw = Mman.mmap(0, length + SIZE, Mman.PROT_NONE, Mman.MAP_PRIVATE | Mman.MAP_ANONYMOUS | Mman.MAP_NORESERVE, -1, 0);
+        long aligned = Math.ceilDiv(raw, SIZE) * SIZE;
+        try {
+            if (aligned > raw) {
+                Mman.munmap(raw, aligned - raw);
+            }
+            long tail = raw + length + SIZE - (aligned + length);
+            if (tail > 0) {
+                Mman.munmap(aligned + length, tail);
+            }
+        } catch (RuntimeException e) {
+            Mman.munmap(raw, length + SIZE); // munmap of a range with holes unmaps what is left
+            throw e;
+        }
+        return aligned;
     }
 
     /** The bracketed word of a sysfs choice file, {@code none} if it cannot be read. */

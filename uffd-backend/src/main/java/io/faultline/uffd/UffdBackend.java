@@ -318,7 +318,8 @@ public final class UffdBackend implements HeapBackend {
     }
 
     /**
-     * Maps a new view, with no page-table entries: CONTINUE the memfd half at {@code halfOffset},
+     * Maps a new view at a 2 MiB boundary ({@link HugePages#reserveAligned}), with no page-table
+     * entries: CONTINUE the memfd half at {@code halfOffset},
      * COPY/MOVE fresh private anonymous memory ({@code MADV_NOHUGEPAGE}: the to-space is filled
      * 4 KiB at a time). With huge allocation pages, the view from the first 2 MiB boundary at or
      * above heap offset {@code allocationFrom} (the to-space end) on is private anonymous memory
@@ -326,15 +327,15 @@ public final class UffdBackend implements HeapBackend {
      * the to-space needs the page cache, and the next cycle reads from-space through this view).
      */
     private long mapView(long halfOffset, long allocationFrom) {
-        long address;
         allocationStart = capacity;
-        if (mode == Mode.CONTINUE) {
-            address = Mman.mmap(0, capacity, Mman.PROT_READ | Mman.PROT_WRITE, Mman.MAP_SHARED, memfd, halfOffset);
-        } else {
-            address = Mman.mmap(0, capacity, Mman.PROT_READ | Mman.PROT_WRITE,
-                Mman.MAP_PRIVATE | Mman.MAP_ANONYMOUS | Mman.MAP_NORESERVE, -1, 0);
-        }
+        long address = HugePages.reserveAligned(capacity); // recycled 2 MiB chunks move only to aligned addresses
         try {
+            if (mode == Mode.CONTINUE) {
+                Mman.mmap(address, capacity, Mman.PROT_READ | Mman.PROT_WRITE, Mman.MAP_SHARED | Mman.MAP_FIXED, memfd, halfOffset);
+            } else {
+                Mman.mmap(address, capacity, Mman.PROT_READ | Mman.PROT_WRITE,
+                    Mman.MAP_PRIVATE | Mman.MAP_ANONYMOUS | Mman.MAP_NORESERVE | Mman.MAP_FIXED, -1, 0);
+            }
             if (mode != Mode.CONTINUE) {
                 Mman.madvise(address, capacity, Mman.MADV_NOHUGEPAGE);
             }
