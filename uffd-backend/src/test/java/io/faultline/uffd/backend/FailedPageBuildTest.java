@@ -80,13 +80,7 @@ class FailedPageBuildTest {
             .build();
         long v = CELL.field("v");
         try (Heap heap = Heap.create(cfg); Mutator m = heap.attach()) {
-            int table = m.push(m.allocateRefArray(CELLS));
-            for (int i = 0; i < CELLS; i++) {
-                m.allocateLongArray(6); // garbage between cells, so that every cell moves
-                int c = m.allocate(CELL);
-                m.setLong(c, v, i);
-                m.setRef(m.handle(table), i, c);
-            }
+            int table = cellTable(m, v);
             int victim = CELLS / 2;
             long victimFromOffset = ObjectLayout.refToOffset(m.getRef(m.handle(table), victim));
             damaging[0].damageAt = victimFromOffset;
@@ -154,24 +148,9 @@ class FailedPageBuildTest {
     @EnumSource(UffdOptions.Delivery.class)
     void aRunWhosePagesCouldNotBeSuppliedIsNotBuiltAndFailsTheHeap(UffdOptions.Delivery delivery) throws Throwable {
         UffdTestSupport.assumeAvailable(Mode.CONTINUE);
-        HeapConfig cfg = HeapConfig.builder().capacity(8L << 20).pageSize(4096).compactorThreads(1).concurrentCompaction(true)
-            .backend(UffdBackend.factory(Mode.CONTINUE, UffdOptions.defaults().withDelivery(delivery)
-                .withSupply(UffdOptions.PageSupply.FALLOCATE)))
-            .build();
-        MethodHandle failSupply = NativeLibrary.downcall("fl_test_fail_supply", FunctionDescriptor.ofVoid(ValueLayout.JAVA_LONG));
-        long v = CELL.field("v");
         int enospc = 28;
-        try (Heap heap = Heap.create(cfg); Mutator m = heap.attach()) {
-            int table = m.push(m.allocateRefArray(CELLS));
-            for (int i = 0; i < CELLS; i++) {
-                m.allocateLongArray(6);
-                int c = m.allocate(CELL);
-                m.setLong(c, v, i);
-                m.setRef(m.handle(table), i, c);
-            }
-            failSupply.invokeExact((long) enospc);
-            try {
-                m.collect();
+        collectWithFailure(config(Mode.CONTINUE, delivery, UffdOptions.PageSupply.FALLOCATE).build(), "fl_test_fail_supply", enospc,
+            (heap, m, table, v) -> {
                 HeapCorruptedException seen = readUntilFailure(m, table, v);
                 if (seen == null) {
                     seen = pollUntilFailure(m);
@@ -181,10 +160,7 @@ class FailedPageBuildTest {
                     && seen.getMessage().contains("no memory"), seen.getMessage());
                 assertThrows(HeapCorruptedException.class, m::poll);
                 assertThrows(HeapCorruptedException.class, heap::awaitCompaction);
-            } finally {
-                failSupply.invokeExact(0L);
-            }
-        }
+            });
     }
 
     /**
@@ -199,45 +175,72 @@ class FailedPageBuildTest {
     @MethodSource("releaseCases")
     void aFromSpaceReleaseThatFailsFailsTheHeap(Mode mode, UffdOptions.Delivery delivery) throws Throwable {
         UffdTestSupport.assumeAvailable(mode);
-        HeapConfig cfg = HeapConfig.builder().capacity(8L << 20).pageSize(4096).compactorThreads(1).concurrentCompaction(true)
-            .releaseBatchBytes(4096)
-            .backend(UffdBackend.factory(mode, UffdOptions.defaults().withDelivery(delivery)
-                .withSupply(UffdOptions.PageSupply.FRESH)))
-            .build();
-        MethodHandle failRelease = NativeLibrary.downcall("fl_test_fail_release", FunctionDescriptor.ofVoid(ValueLayout.JAVA_LONG));
-        long v = CELL.field("v");
         int eio = 5;
-        try (Heap heap = Heap.create(cfg); Mutator m = heap.attach()) {
-            int table = m.push(m.allocateRefArray(CELLS));
-            for (int i = 0; i < CELLS; i++) {
-                m.allocateLongArray(6);
-                int c = m.allocate(CELL);
-                m.setLong(c, v, i);
-                m.setRef(m.handle(table), i, c);
-            }
-            failRelease.invokeExact((long) eio);
-            try {
-                m.collect();
-                HeapCorruptedException seen = pollUntilFailure(m);
-                System.out.println("FailedPageBuildTest release " + mode + " " + delivery + ": " + seen.getMessage());
-                assertEquals(eio, seen.errno(), seen.getMessage());
-                assertEquals(ControlBlock.FAILED_PAGE_RELEASE, seen.page(), seen.getMessage());
-                assertTrue(seen.fromOffset() >= 0 && seen.fromOffset() % 4096 == 0, seen.getMessage());
-                assertTrue(seen.getMessage().contains("from-space from heap offset 0x" + Long.toHexString(seen.fromOffset())
-                    + " could not be released") && seen.getMessage().contains("EIO")
-                    && seen.getMessage().contains(ControlBlock.pathName(seen.path())), seen.getMessage());
-                readUntilFailure(m, table, v); // reads after the failure: right values or the failure
-                assertThrows(HeapCorruptedException.class, m::poll);
-                assertThrows(HeapCorruptedException.class, () -> m.allocate(CELL));
-                assertThrows(HeapCorruptedException.class, heap::awaitCompaction);
-            } finally {
-                failRelease.invokeExact(0L);
-            }
-        }
+        HeapConfig cfg = config(mode, delivery, UffdOptions.PageSupply.FRESH).releaseBatchBytes(4096).build();
+        collectWithFailure(cfg, "fl_test_fail_release", eio, (heap, m, table, v) -> {
+            HeapCorruptedException seen = pollUntilFailure(m);
+            System.out.println("FailedPageBuildTest release " + mode + " " + delivery + ": " + seen.getMessage());
+            assertEquals(eio, seen.errno(), seen.getMessage());
+            assertEquals(ControlBlock.FAILED_PAGE_RELEASE, seen.page(), seen.getMessage());
+            assertTrue(seen.fromOffset() >= 0 && seen.fromOffset() % 4096 == 0, seen.getMessage());
+            assertTrue(seen.getMessage().contains("from-space from heap offset 0x" + Long.toHexString(seen.fromOffset())
+                + " could not be released") && seen.getMessage().contains("EIO")
+                && seen.getMessage().contains(ControlBlock.pathName(seen.path())), seen.getMessage());
+            readUntilFailure(m, table, v); // reads after the failure: right values or the failure
+            assertThrows(HeapCorruptedException.class, m::poll);
+            assertThrows(HeapCorruptedException.class, () -> m.allocate(CELL));
+            assertThrows(HeapCorruptedException.class, heap::awaitCompaction);
+        });
     }
 
     static Stream<Arguments> releaseCases() {
         return Stream.of(Mode.values()).flatMap(mode -> Stream.of(UffdOptions.Delivery.values()).map(d -> Arguments.of(mode, d)));
+    }
+
+    /** An 8 MiB heap with one compactor thread and concurrent compaction in {@code mode}, to build on. */
+    private static HeapConfig.Builder config(Mode mode, UffdOptions.Delivery delivery, UffdOptions.PageSupply supply) {
+        return HeapConfig.builder().capacity(8L << 20).pageSize(4096).compactorThreads(1).concurrentCompaction(true)
+            .backend(UffdBackend.factory(mode, UffdOptions.defaults().withDelivery(delivery).withSupply(supply)));
+    }
+
+    /** What a test checks once the heap collected with a failure injected. */
+    @FunctionalInterface
+    interface FailureCheck {
+        void check(Heap heap, Mutator m, int table, long v) throws Throwable;
+    }
+
+    /**
+     * Creates the heap, fills the cell table, arms the native test hook {@code hook} with
+     * {@code errno}, collects and runs {@code check}; disarms the hook whatever happens.
+     */
+    private static void collectWithFailure(HeapConfig cfg, String hook, int errno, FailureCheck check) throws Throwable {
+        MethodHandle arm = NativeLibrary.downcall(hook, FunctionDescriptor.ofVoid(ValueLayout.JAVA_LONG));
+        long v = CELL.field("v");
+        try (Heap heap = Heap.create(cfg); Mutator m = heap.attach()) {
+            int table = cellTable(m, v);
+            arm.invokeExact((long) errno);
+            try {
+                m.collect();
+                check.check(heap, m, table, v);
+            } finally {
+                arm.invokeExact(0L);
+            }
+        }
+    }
+
+    /**
+     * {@link #CELLS} cells with {@code v} = their index, each after a garbage array so that every
+     * cell moves, in a ref[] held by the returned handle.
+     */
+    private static int cellTable(Mutator m, long v) {
+        int table = m.push(m.allocateRefArray(CELLS));
+        for (int i = 0; i < CELLS; i++) {
+            m.allocateLongArray(6);
+            int c = m.allocate(CELL);
+            m.setLong(c, v, i);
+            m.setRef(m.handle(table), i, c);
+        }
+        return table;
     }
 
     /**
