@@ -4,7 +4,6 @@ import io.faultline.gc.Collector;
 import io.faultline.gc.GcCause;
 import io.faultline.gc.GcStats;
 import io.faultline.model.ObjectLayout;
-import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
@@ -55,7 +54,6 @@ final class Allocator {
      */
     static final int MAX_COLLECTIONS_PER_ALLOCATION = 16;
 
-    private static final MemorySegment ZEROS = Arena.global().allocate(64 << 10, 4096);
     /** {@code readyTo} while {@link #recycle} moves pages into the view above the frontier. */
     private static final long RECYCLING = -1;
     /** {@code readyTo} while an allocating thread readies the view above the frontier. */
@@ -296,12 +294,9 @@ final class Allocator {
         return ready;
     }
 
-    /** Zeroes {@code [from, to)} of the view by copying from {@link #ZEROS}: no slice object. */
+    /** Zeroes {@code [from, to)} of the view. */
     private void zero(long from, long to) {
-        MemorySegment view = heap.view;
-        for (long a = from; a < to; a += ZEROS.byteSize()) {
-            MemorySegment.copy(ZEROS, 0, view, a, Math.min(ZEROS.byteSize(), to - a));
-        }
+        heap.view.asSlice(from, to - from).fill((byte) 0);
     }
 
     /** Plugs the unused tail of {@code m}'s TLAB with a filler and empties it. */

@@ -239,7 +239,6 @@ public final class UffdBackend implements HeapBackend {
     private final java.util.concurrent.atomic.AtomicLong preparedTo = new java.util.concurrent.atomic.AtomicLong();
     /** The same for the retired view, until it is unmapped. */
     private long retiredPreparedTo;
-    private static final MemorySegment ZEROS = Arena.global().allocate(64 << 10, 4096);
 
     private volatile boolean closed;
     private long[] closedStats;
@@ -655,9 +654,7 @@ public final class UffdBackend implements HeapBackend {
                     }
                     long chunk = c - viewAddress;
                     populate(populateFrom, chunk - populateFrom);
-                    for (long z = chunk; z < chunk + ResidentPool.CHUNK; z += ZEROS.byteSize()) {
-                        MemorySegment.copy(ZEROS, 0, view, z, ZEROS.byteSize()); // the pool's pages hold old bytes
-                    }
+                    view.asSlice(chunk, ResidentPool.CHUNK).fill((byte) 0); // the pool's pages hold old bytes
                     populateFrom = chunk + ResidentPool.CHUNK;
                 }
             }
