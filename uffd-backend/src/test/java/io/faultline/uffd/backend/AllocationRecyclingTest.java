@@ -64,8 +64,9 @@ class AllocationRecyclingTest {
      * the view) and, once C2 has compiled it, allocates nothing on the Java heap for that: the slice
      * does not escape. Counted with the JVM's per-thread allocation counter over the allocations
      * that follow each compaction (12.8 MB a round, too little to start a cycle), in the last 20 of
-     * 120 rounds. Measured: 20,952 bytes a round (about 400 slices) until round 21, then 792
-     * (something else, the same every round); the bound allows that and some JIT noise.
+     * 120 rounds. Measured: 20,952 bytes a round (about 400 slices) until round 21, then 792: the
+     * few system calls a round makes to ready the view (each {@code Mman} wrapper opens a confined
+     * arena for its errno capture, 208 bytes a call); the bound allows that and some JIT noise.
      */
     @Test
     void zeroingRecycledTlabsAllocatesNothingOnTheJavaHeap() {
