@@ -66,7 +66,7 @@ public final class HugePages {
             if (aligned > raw) {
                 Mman.munmap(raw, aligned - raw);
             }
-            long tail = raw + length + SIZE - (aligned + length);
+            long tail = raw + SIZE - aligned; // what lies past aligned + length
             if (tail > 0) {
                 Mman.munmap(aligned + length, tail);
             }

@@ -334,8 +334,6 @@ public final class UffdBackend implements HeapBackend {
             } else {
                 Mman.mmap(address, capacity, Mman.PROT_READ | Mman.PROT_WRITE,
                     Mman.MAP_PRIVATE | Mman.MAP_ANONYMOUS | Mman.MAP_NORESERVE | Mman.MAP_FIXED, -1, 0);
-            }
-            if (mode != Mode.CONTINUE) {
                 Mman.madvise(address, capacity, Mman.MADV_NOHUGEPAGE);
             }
             if (mode == Mode.MOVE && options.supply() == UffdOptions.PageSupply.RECYCLE) {
