@@ -149,7 +149,8 @@ class DocExercisesTest {
                 }
 
                 @Override
-                public void release(long offset, long bytes) {
+                public int release(long offset, long bytes) {
+                    return 0;
                 }
 
                 @Override

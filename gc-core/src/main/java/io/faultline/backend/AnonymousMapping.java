@@ -241,7 +241,22 @@ final class AnonymousMapping implements AutoCloseable {
      * @throws IllegalStateException if the mapping is closed, or {@code madvise} fails (the message
      *                               names the call and the errno)
      */
-    synchronized void release(long offset, long bytes) {
+    void release(long offset, long bytes) {
+        int errno = tryRelease(offset, bytes);
+        if (errno != 0) {
+            throw new IllegalStateException("madvise(0x" + Long.toHexString(address + offset) + ", " + bytes
+                    + ", MADV_DONTNEED) failed: " + describeErrno(errno));
+        }
+    }
+
+    /**
+     * {@link #release}, returning 0 or the errno of the failed {@code madvise} instead of throwing
+     * (the page protocol records it as the heap's failure). Allocation-free.
+     *
+     * @throws IllegalStateException    if the mapping is closed
+     * @throws IllegalArgumentException if the range is not whole OS pages inside the mapping
+     */
+    synchronized int tryRelease(long offset, long bytes) {
         if (closed) {
             throw new IllegalStateException("release(" + offset + ", " + bytes + "): the mapping is closed");
         }
@@ -250,7 +265,7 @@ final class AnonymousMapping implements AutoCloseable {
                     + PAGE_SIZE + "-byte pages inside the " + length + "-byte mapping");
         }
         if (bytes == 0) {
-            return;
+            return 0;
         }
         int rc;
         try {
@@ -261,10 +276,7 @@ final class AnonymousMapping implements AutoCloseable {
         } catch (Throwable t) {
             throw rethrow(t);
         }
-        if (rc != 0) {
-            throw new IllegalStateException("madvise(0x" + Long.toHexString(address + offset) + ", " + bytes
-                    + ", MADV_DONTNEED) failed: " + describeErrno(releaseErrno.get(JAVA_INT, ERRNO_OFFSET)));
-        }
+        return rc == 0 ? 0 : releaseErrno.get(JAVA_INT, ERRNO_OFFSET);
     }
 
     /**

@@ -162,8 +162,8 @@ public final class JavaBackend implements HeapBackend {
             }
 
             @Override
-            public void release(long offset, long bytes) {
-                releaseFromSpace(offset, bytes);
+            public int release(long offset, long bytes) {
+                return releaseFromSpace(offset, bytes);
             }
 
             @Override
@@ -216,18 +216,17 @@ public final class JavaBackend implements HeapBackend {
      * The page protocol's release: from-space {@code [offset, offset + bytes)} will not be read
      * again. Whole granules (huge pages, or OS pages) inside the range go back to the kernel and
      * read as zero; a granule the range only partly covers waits for {@link #endCompaction}.
-     * Several threads may release disjoint ranges at once. Allocation-free.
+     * Several threads may release disjoint ranges at once. Returns 0 or the errno of the failed
+     * {@code madvise}. Allocation-free.
      */
-    void releaseFromSpace(long offset, long bytes) {
+    int releaseFromSpace(long offset, long bytes) {
         AnonymousMapping space = fromSpace;
         if (space == null || offset < 0 || bytes <= 0 || offset >= capacity) {
-            return;
+            return 0;
         }
         long start = (offset + releaseGranule - 1) & -releaseGranule;
         long limit = Math.min(offset + bytes, capacity) & -releaseGranule;
-        if (limit > start) {
-            space.release(start, limit - start);
-        }
+        return limit > start ? space.tryRelease(start, limit - start) : 0;
     }
 
     /**

@@ -87,11 +87,11 @@ public final class PageProtocol {
 
         /**
          * From-space bytes {@code [offset, offset + bytes)} will not be read again this cycle:
-         * java gives its whole granules back to the kernel ({@code madvise}) and throws if that
-         * fails, which fails the heap from the compactor thread (C: returns the errno, and the
-         * protocol records {@link ControlBlock#FAILED_PAGE_RELEASE}).
+         * gives them back to the kernel (java: its whole granules, {@code madvise}). Returns 0 or
+         * a positive errno, which the protocol records as the heap's failure
+         * ({@link ControlBlock#FAILED_PAGE_RELEASE}), on whichever thread released.
          */
-        void release(long offset, long bytes);
+        int release(long offset, long bytes);
 
         /** Makes a failed page's bytes harmless (a sentinel pattern) and visible; java: nothing to do. */
         void poison(long page);
@@ -523,7 +523,12 @@ public final class PageProtocol {
                 if (trace.on(TraceRing.KIND_RELEASE)) {
                     trace.record(TraceRing.KIND_RELEASE, control.get(ControlBlock.EPOCH), released >>> pageShift, limit - released, 0, 0);
                 }
-                pages.release(released, limit - released);
+                int errno = pages.release(released, limit - released);
+                if (errno != 0) {
+                    // fail loud; the caller still publishes its pages and counts them, so the
+                    // compaction completes and nobody waits for it
+                    control.recordFailure(path, ControlBlock.FAILED_PAGE_RELEASE, errno, released);
+                }
             }
         }
     }

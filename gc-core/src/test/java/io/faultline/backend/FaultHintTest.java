@@ -41,7 +41,8 @@ class FaultHintTest {
         }
 
         @Override
-        public void release(long offset, long bytes) {
+        public int release(long offset, long bytes) {
+            return 0;
         }
 
         @Override

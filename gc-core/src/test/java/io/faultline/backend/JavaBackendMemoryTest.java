@@ -3,6 +3,7 @@ package io.faultline.backend;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.fail;
 
 import io.faultline.heap.Heap;
 import io.faultline.heap.HeapConfig;
@@ -148,7 +149,7 @@ class JavaBackendMemoryTest {
             assertEquals(0, ResidentPages.bytes(backend.view()), "the new view was never touched");
 
             long end = granule + granule / 2; // one whole granule and half of the next
-            backend.releaseFromSpace(0, end);
+            assertEquals(0, backend.releaseFromSpace(0, end));
             assertEquals(8 * MIB - granule, ResidentPages.bytes(from), "the whole granule below " + end + " only");
             assertEquals(0x5A5A5A5A5A5A5A5AL, from.get(ValueLayout.JAVA_LONG, granule), "the partial granule is kept");
 
@@ -176,7 +177,9 @@ class JavaBackendMemoryTest {
                 backend.beginCompaction(16 * MIB, 0, 0);
                 long before = threads.getCurrentThreadAllocatedBytes();
                 for (long a = 0; a < 16 * MIB; a += 512) {
-                    backend.releaseFromSpace(a, 512);
+                    if (backend.releaseFromSpace(a, 512) != 0) {
+                        fail("release of from-space [" + a + ", " + (a + 512) + ") failed");
+                    }
                 }
                 backend.endCompaction();
                 long bytes = threads.getCurrentThreadAllocatedBytes() - before;

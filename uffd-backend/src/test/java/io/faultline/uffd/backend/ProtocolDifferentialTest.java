@@ -329,8 +329,9 @@ class ProtocolDifferentialTest {
         }
 
         @Override
-        public void release(long offset, long bytes) {
+        public int release(long offset, long bytes) {
             counts[3] += bytes;
+            return 0;
         }
 
         @Override
