@@ -51,50 +51,44 @@ public final class Fd {
 
     /** {@code close(fd)}. The descriptor is released even when this throws (Linux semantics). */
     public static void close(int fd) {
-        try (Arena arena = Arena.ofConfined()) {
-            MemorySegment capture = Libc.allocateCapture(arena);
-            int rc;
-            try {
-                rc = (int) CLOSE.invokeExact(capture, fd);
-            } catch (Throwable t) {
-                throw Libc.rethrow(t);
-            }
-            if (rc != 0) {
-                throw new SyscallException("close(fd=" + fd + ")", Libc.errno(capture));
-            }
+        MemorySegment capture = Libc.capture();
+        int rc;
+        try {
+            rc = (int) CLOSE.invokeExact(capture, fd);
+        } catch (Throwable t) {
+            throw Libc.rethrow(t);
+        }
+        if (rc != 0) {
+            throw new SyscallException("close(fd=" + fd + ")", Libc.errno(capture));
         }
     }
 
     /** {@code ftruncate(fd, length)}. */
     public static void ftruncate(int fd, long length) {
-        try (Arena arena = Arena.ofConfined()) {
-            MemorySegment capture = Libc.allocateCapture(arena);
-            int rc;
-            try {
-                rc = (int) FTRUNCATE.invokeExact(capture, fd, length);
-            } catch (Throwable t) {
-                throw Libc.rethrow(t);
-            }
-            if (rc != 0) {
-                throw new SyscallException("ftruncate(fd=" + fd + ", len=" + hex(length) + ")", Libc.errno(capture));
-            }
+        MemorySegment capture = Libc.capture();
+        int rc;
+        try {
+            rc = (int) FTRUNCATE.invokeExact(capture, fd, length);
+        } catch (Throwable t) {
+            throw Libc.rethrow(t);
+        }
+        if (rc != 0) {
+            throw new SyscallException("ftruncate(fd=" + fd + ", len=" + hex(length) + ")", Libc.errno(capture));
         }
     }
 
     /** {@code fallocate(fd, mode, offset, len)}; mode 0 allocates, see {@link #punchHole}. */
     public static void fallocate(int fd, int mode, long offset, long length) {
-        try (Arena arena = Arena.ofConfined()) {
-            MemorySegment capture = Libc.allocateCapture(arena);
-            int rc;
-            try {
-                rc = (int) FALLOCATE.invokeExact(capture, fd, mode, offset, length);
-            } catch (Throwable t) {
-                throw Libc.rethrow(t);
-            }
-            if (rc != 0) {
-                throw new SyscallException("fallocate(fd=" + fd + ", mode=" + hex(mode) + ", offset=" + hex(offset)
-                    + ", len=" + hex(length) + ")", Libc.errno(capture));
-            }
+        MemorySegment capture = Libc.capture();
+        int rc;
+        try {
+            rc = (int) FALLOCATE.invokeExact(capture, fd, mode, offset, length);
+        } catch (Throwable t) {
+            throw Libc.rethrow(t);
+        }
+        if (rc != 0) {
+            throw new SyscallException("fallocate(fd=" + fd + ", mode=" + hex(mode) + ", offset=" + hex(offset)
+                + ", len=" + hex(length) + ")", Libc.errno(capture));
         }
     }
 

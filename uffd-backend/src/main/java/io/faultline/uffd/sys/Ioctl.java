@@ -5,7 +5,6 @@ import static java.lang.foreign.ValueLayout.ADDRESS;
 import static java.lang.foreign.ValueLayout.JAVA_INT;
 import static java.lang.foreign.ValueLayout.JAVA_LONG;
 
-import java.lang.foreign.Arena;
 import java.lang.foreign.FunctionDescriptor;
 import java.lang.foreign.MemorySegment;
 import java.lang.invoke.MethodHandle;
@@ -59,36 +58,32 @@ public final class Ioctl {
 
     /** {@code ioctl(fd, request, arg)} with a pointer argument; returns the non-negative result. */
     public static int ioctl(int fd, long request, MemorySegment arg) {
-        try (Arena arena = Arena.ofConfined()) {
-            MemorySegment capture = Libc.allocateCapture(arena);
-            int rc;
-            try {
-                rc = (int) IOCTL_POINTER.invokeExact(capture, fd, request, arg);
-            } catch (Throwable t) {
-                throw Libc.rethrow(t);
-            }
-            if (rc < 0) {
-                throw new SyscallException("ioctl(fd=" + fd + ", request=" + hex(request) + ")", Libc.errno(capture));
-            }
-            return rc;
+        MemorySegment capture = Libc.capture();
+        int rc;
+        try {
+            rc = (int) IOCTL_POINTER.invokeExact(capture, fd, request, arg);
+        } catch (Throwable t) {
+            throw Libc.rethrow(t);
         }
+        if (rc < 0) {
+            throw new SyscallException("ioctl(fd=" + fd + ", request=" + hex(request) + ")", Libc.errno(capture));
+        }
+        return rc;
     }
 
     /** {@code ioctl(fd, request, value)} with an integer argument; returns the non-negative result. */
     public static int ioctl(int fd, long request, long value) {
-        try (Arena arena = Arena.ofConfined()) {
-            MemorySegment capture = Libc.allocateCapture(arena);
-            int rc;
-            try {
-                rc = (int) IOCTL_VALUE.invokeExact(capture, fd, request, value);
-            } catch (Throwable t) {
-                throw Libc.rethrow(t);
-            }
-            if (rc < 0) {
-                throw new SyscallException("ioctl(fd=" + fd + ", request=" + hex(request) + ", arg=" + hex(value)
-                    + ")", Libc.errno(capture));
-            }
-            return rc;
+        MemorySegment capture = Libc.capture();
+        int rc;
+        try {
+            rc = (int) IOCTL_VALUE.invokeExact(capture, fd, request, value);
+        } catch (Throwable t) {
+            throw Libc.rethrow(t);
         }
+        if (rc < 0) {
+            throw new SyscallException("ioctl(fd=" + fd + ", request=" + hex(request) + ", arg=" + hex(value)
+                + ")", Libc.errno(capture));
+        }
+        return rc;
     }
 }

@@ -5,7 +5,6 @@ import static java.lang.foreign.ValueLayout.ADDRESS;
 import static java.lang.foreign.ValueLayout.JAVA_INT;
 import static java.lang.foreign.ValueLayout.JAVA_LONG;
 
-import java.lang.foreign.Arena;
 import java.lang.foreign.FunctionDescriptor;
 import java.lang.foreign.MemorySegment;
 import java.lang.invoke.MethodHandle;
@@ -69,20 +68,18 @@ public final class Mman {
 
     /** {@code mmap(addr, length, prot, flags, fd, offset)}; returns the mapping's address. */
     public static long mmap(long addr, long length, int prot, int flags, int fd, long offset) {
-        try (Arena arena = Arena.ofConfined()) {
-            MemorySegment capture = Libc.allocateCapture(arena);
-            long address;
-            try {
-                address = (long) MMAP.invokeExact(capture, addr, length, prot, flags, fd, offset);
-            } catch (Throwable t) {
-                throw Libc.rethrow(t);
-            }
-            if (address == MAP_FAILED) {
-                throw new SyscallException("mmap(addr=" + hex(addr) + ", len=" + hex(length) + ", prot=" + hex(prot)
-                    + ", flags=" + hex(flags) + ", fd=" + fd + ", offset=" + hex(offset) + ")", Libc.errno(capture));
-            }
-            return address;
+        MemorySegment capture = Libc.capture();
+        long address;
+        try {
+            address = (long) MMAP.invokeExact(capture, addr, length, prot, flags, fd, offset);
+        } catch (Throwable t) {
+            throw Libc.rethrow(t);
         }
+        if (address == MAP_FAILED) {
+            throw new SyscallException("mmap(addr=" + hex(addr) + ", len=" + hex(length) + ", prot=" + hex(prot)
+                + ", flags=" + hex(flags) + ", fd=" + fd + ", offset=" + hex(offset) + ")", Libc.errno(capture));
+        }
+        return address;
     }
 
     /** A {@code MAP_SHARED} read-write mapping of {@code length} bytes of {@code fd} from offset 0. */
@@ -97,17 +94,15 @@ public final class Mman {
 
     /** {@code munmap(addr, length)}. */
     public static void munmap(long addr, long length) {
-        try (Arena arena = Arena.ofConfined()) {
-            MemorySegment capture = Libc.allocateCapture(arena);
-            int rc;
-            try {
-                rc = (int) MUNMAP.invokeExact(capture, addr, length);
-            } catch (Throwable t) {
-                throw Libc.rethrow(t);
-            }
-            if (rc != 0) {
-                throw new SyscallException("munmap(addr=" + hex(addr) + ", len=" + hex(length) + ")", Libc.errno(capture));
-            }
+        MemorySegment capture = Libc.capture();
+        int rc;
+        try {
+            rc = (int) MUNMAP.invokeExact(capture, addr, length);
+        } catch (Throwable t) {
+            throw Libc.rethrow(t);
+        }
+        if (rc != 0) {
+            throw new SyscallException("munmap(addr=" + hex(addr) + ", len=" + hex(length) + ")", Libc.errno(capture));
         }
     }
 
@@ -122,36 +117,32 @@ public final class Mman {
      * pages move to the returned address and the old range stays mapped with no pages in it.
      */
     public static long mremap(long oldAddr, long oldSize, long newSize, int flags, long newAddr) {
-        try (Arena arena = Arena.ofConfined()) {
-            MemorySegment capture = Libc.allocateCapture(arena);
-            long address;
-            try {
-                address = (long) MREMAP.invokeExact(capture, oldAddr, oldSize, newSize, flags, newAddr);
-            } catch (Throwable t) {
-                throw Libc.rethrow(t);
-            }
-            if (address == MAP_FAILED) {
-                throw new SyscallException("mremap(addr=" + hex(oldAddr) + ", len=" + hex(oldSize) + ", new_len="
-                    + hex(newSize) + ", flags=" + hex(flags) + ", new_addr=" + hex(newAddr) + ")", Libc.errno(capture));
-            }
-            return address;
+        MemorySegment capture = Libc.capture();
+        long address;
+        try {
+            address = (long) MREMAP.invokeExact(capture, oldAddr, oldSize, newSize, flags, newAddr);
+        } catch (Throwable t) {
+            throw Libc.rethrow(t);
         }
+        if (address == MAP_FAILED) {
+            throw new SyscallException("mremap(addr=" + hex(oldAddr) + ", len=" + hex(oldSize) + ", new_len="
+                + hex(newSize) + ", flags=" + hex(flags) + ", new_addr=" + hex(newAddr) + ")", Libc.errno(capture));
+        }
+        return address;
     }
 
     /** {@code madvise(addr, length, advice)}, e.g. {@link #MADV_DONTNEED}, {@link #MADV_REMOVE}. */
     public static void madvise(long addr, long length, int advice) {
-        try (Arena arena = Arena.ofConfined()) {
-            MemorySegment capture = Libc.allocateCapture(arena);
-            int rc;
-            try {
-                rc = (int) MADVISE.invokeExact(capture, addr, length, advice);
-            } catch (Throwable t) {
-                throw Libc.rethrow(t);
-            }
-            if (rc != 0) {
-                throw new SyscallException("madvise(addr=" + hex(addr) + ", len=" + hex(length) + ", advice="
-                    + advice + ")", Libc.errno(capture));
-            }
+        MemorySegment capture = Libc.capture();
+        int rc;
+        try {
+            rc = (int) MADVISE.invokeExact(capture, addr, length, advice);
+        } catch (Throwable t) {
+            throw Libc.rethrow(t);
+        }
+        if (rc != 0) {
+            throw new SyscallException("madvise(addr=" + hex(addr) + ", len=" + hex(length) + ", advice="
+                + advice + ")", Libc.errno(capture));
         }
     }
 
@@ -165,17 +156,15 @@ public final class Mman {
         if (vec.byteSize() < pages) {
             throw new IllegalArgumentException("vec holds " + vec.byteSize() + " bytes, need " + pages);
         }
-        try (Arena arena = Arena.ofConfined()) {
-            MemorySegment capture = Libc.allocateCapture(arena);
-            int rc;
-            try {
-                rc = (int) MINCORE.invokeExact(capture, addr, length, vec);
-            } catch (Throwable t) {
-                throw Libc.rethrow(t);
-            }
-            if (rc != 0) {
-                throw new SyscallException("mincore(addr=" + hex(addr) + ", len=" + hex(length) + ")", Libc.errno(capture));
-            }
+        MemorySegment capture = Libc.capture();
+        int rc;
+        try {
+            rc = (int) MINCORE.invokeExact(capture, addr, length, vec);
+        } catch (Throwable t) {
+            throw Libc.rethrow(t);
+        }
+        if (rc != 0) {
+            throw new SyscallException("mincore(addr=" + hex(addr) + ", len=" + hex(length) + ")", Libc.errno(capture));
         }
     }
 

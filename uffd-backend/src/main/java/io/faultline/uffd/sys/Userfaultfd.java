@@ -172,19 +172,17 @@ public final class Userfaultfd {
 
     /** {@code syscall(SYS_userfaultfd, flags)}. */
     public static int openSyscall(int flags) {
-        try (Arena arena = Arena.ofConfined()) {
-            MemorySegment capture = Libc.allocateCapture(arena);
-            long fd;
-            try {
-                fd = (long) SYSCALL.invokeExact(capture, (long) SYS_userfaultfd, (long) flags);
-            } catch (Throwable t) {
-                throw Libc.rethrow(t);
-            }
-            if (fd < 0) {
-                throw new SyscallException("userfaultfd(flags=" + openFlagNames(flags) + ")", Libc.errno(capture));
-            }
-            return (int) fd;
+        MemorySegment capture = Libc.capture();
+        long fd;
+        try {
+            fd = (long) SYSCALL.invokeExact(capture, (long) SYS_userfaultfd, (long) flags);
+        } catch (Throwable t) {
+            throw Libc.rethrow(t);
         }
+        if (fd < 0) {
+            throw new SyscallException("userfaultfd(flags=" + openFlagNames(flags) + ")", Libc.errno(capture));
+        }
+        return (int) fd;
     }
 
     /** {@code ioctl(open("/dev/userfaultfd"), USERFAULTFD_IOC_NEW, flags)}. */
