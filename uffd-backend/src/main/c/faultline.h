@@ -82,7 +82,8 @@ FL_EXPORT unsigned long fl_uffd_request(unsigned int nr);
 #define FL_STAT_DENSE_BUILT 29     /* pages compact_page built by its dense path (one copy, one walk) */
 #define FL_STAT_KEPT_POPULATED_BYTES 30 /* CONTINUE KEEP: to-space bytes whose alias entries were made in bulk, where the half's to-space never reached before */
 #define FL_STAT_VERBATIM_BUILT 31 /* pages compact_page copied as they were (young cycles' old pages no dirty card touches) */
-#define FL_STAT_COUNT 32
+#define FL_STAT_MAPPED_EARLY 32    /* pages a waiting SIGBUS fault mapped while their owner's install was late (CONTINUE) */
+#define FL_STAT_COUNT 33
 
 struct fl_heap;
 
@@ -205,6 +206,10 @@ FL_EXPORT void fl_test_fail_service_poll(int64_t err);
 FL_EXPORT void fl_test_fail_supply(int64_t err);
 /* Makes the next from-space release of any heap fail with err (0: none), as if madvise had. */
 FL_EXPORT void fl_test_fail_release(int64_t err);
+/* Makes the next install of any heap sleep ns before its ioctl, its run MAPPING (0: none), as if its
+ * thread were preempted there; 1 while such an install sleeps. */
+FL_EXPORT void fl_test_stall_next_install(int64_t ns);
+FL_EXPORT int64_t fl_test_install_stalled(void);
 
 /* The value of a layout constant by name (LayoutAbiTest compares them with the Java side); INT64_MIN if unknown. */
 FL_EXPORT int64_t fl_layout_constant(const char *name);

@@ -135,6 +135,8 @@ extern int64_t fl_test_supply_errno;
 extern int64_t fl_test_release_errno;
 extern int64_t fl_test_service_errno;
 extern int64_t fl_test_move_min_run;
+extern int64_t fl_test_install_stall_ns;
+extern int64_t fl_test_install_stalling;
 
 /* FL_MOVE_MIN_RUN, or what a test set (fl_test_set_move_min_run). */
 static inline int64_t move_min_run(void)
@@ -296,6 +298,15 @@ static int install_run(void *ctx, int64_t first, int64_t n)
 	 * in the buffer before enough from-space was consumed. */
 	int move = h->mode == FL_MODE_MOVE
 		   && (h->supply == FL_SUPPLY_RECYCLE ? is_from_space(h, h->src[first]) : n >= move_min_run());
+	int64_t stall = __atomic_load_n(&fl_test_install_stall_ns, __ATOMIC_RELAXED)
+				? __atomic_exchange_n(&fl_test_install_stall_ns, 0, __ATOMIC_SEQ_CST) : 0;
+	if (stall > 0) {
+		__atomic_store_n(&fl_test_install_stalling, 1, __ATOMIC_SEQ_CST);
+		struct timespec ts = { .tv_sec = stall / 1000000000, .tv_nsec = stall % 1000000000 };
+		while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+			;
+		__atomic_store_n(&fl_test_install_stalling, 0, __ATOMIC_SEQ_CST);
+	}
 	int64_t t0 = now_ns();
 	STAT(h, FL_STAT_INSTALL_RUNS);
 	while (done < len) {
@@ -330,6 +341,12 @@ static int install_run(void *ctx, int64_t first, int64_t n)
 			STAT(h, FL_STAT_EAGAIN);
 			continue;
 		}
+		if (e == EEXIST && h->mode == FL_MODE_CONTINUE) {
+			/* the page at `done` is mapped already: a waiting fault mapped it early (map_early),
+			 * with the bytes this run holds; go on after it (in COPY and MOVE, a bug: reported) */
+			done += h->page_size;
+			continue;
+		}
 		if (move && e == EBUSY) {
 			STAT(h, FL_STAT_MOVE_EBUSY);
 			move = 0; /* the page is pinned or shared: copy the rest from the same buffer */
@@ -341,6 +358,36 @@ static int install_run(void *ctx, int64_t first, int64_t n)
 	}
 	STAT_ADD(h, FL_STAT_INSTALL_NS, now_ns() - t0);
 	STAT_ADD(h, FL_STAT_PAGES_INSTALLED, n);
+	return 0;
+}
+
+/*
+ * CONTINUE: a waiting fault maps [first, first + n), MAPPING and so built, before their owner's
+ * install does (struct fl_pages.map_early); stops at a page already mapped. 0 if `first` is
+ * mapped now, else the errno.
+ */
+static int map_early_pages(void *ctx, int64_t first, int64_t n)
+{
+	struct fl_heap *h = ctx;
+	uint64_t start = page_address(h, first);
+	uint64_t len = (uint64_t)(n * h->page_size);
+	uint64_t done = 0;
+	while (done < len) {
+		struct uffdio_continue c = { .range = { .start = start + done, .len = len - done }, .mode = 0 };
+		STAT(h, FL_STAT_IOCTL_CONTINUE);
+		int rc = ioctl(h->uffd, UFFDIO_CONTINUE, &c);
+		if (c.mapped > 0) {
+			STAT_ADD(h, FL_STAT_MAPPED_EARLY, c.mapped / h->page_size);
+			done += (uint64_t)c.mapped;
+		}
+		if (rc == 0)
+			return 0;
+		int e = errno;
+		if (e == EEXIST) /* the owner got there first */
+			return 0;
+		if (e != EAGAIN && e != EINTR)
+			return done > 0 ? 0 : e;
+	}
 	return 0;
 }
 
@@ -798,7 +845,8 @@ int fl_heap_attach(struct fl_heap *h, const void *bitmap, const void *offsets, c
 		.src = h->src,
 		.page_size = h->page_size,
 		.page_shift = (unsigned)__builtin_ctzll((unsigned long long)h->page_size),
-		.pages = { .supply = supply_pages, .build = build_page, .built = built_pages, .install = install_run, .release = release_from_space,
+		.pages = { .supply = supply_pages, .build = build_page, .built = built_pages, .install = install_run,
+			   .map_early = h->mode == FL_MODE_CONTINUE ? map_early_pages : NULL, .release = release_from_space,
 			   .poison = poison_page, .ctx = h },
 	};
 	STORE(&h->attached, 1);

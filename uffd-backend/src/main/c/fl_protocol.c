@@ -395,12 +395,28 @@ int64_t help_ahead(struct fl_protocol *p, struct fl_target *t, int64_t page, int
 	return n > 0 ? n : 0;
 }
 
+/*
+ * C only: a fault that has waited FL_MAP_EARLY_NS on `page`, MAPPING, maps it and the MAPPING
+ * pages after it (at most a fault-around run) itself: the owner's install may be preempted for
+ * milliseconds, and the pages are built. Returns 1 if `page` is now visible.
+ */
+static int map_early(struct fl_protocol *p, const struct fl_target *t, int64_t page)
+{
+	int64_t end = LOAD(&p->control->end_page);
+	int64_t max = fault_run_pages(p, t);
+	int64_t n = 1;
+	while (n < max && page + n < end && state_acquire(p, page + n) == FL_PAGE_MAPPING && contiguous(p, page + n))
+		n++;
+	return p->pages.map_early(p->pages.ctx, page, n) == 0;
+}
+
 int serve_fault(struct fl_protocol *p, struct fl_target *t, int64_t page, int wait, int path)
 {
 	struct fl_control *c = p->control;
 	ADD(&c->faults, 1);
 	unsigned spins = 0;
 	int helped = 0;
+	int64_t mapping_since = 0; /* when this fault first saw its page MAPPING */
 	int result = FAULT_MAPPED;
 	for (;;) {
 		int32_t st = state_acquire(p, page);
@@ -441,6 +457,16 @@ int serve_fault(struct fl_protocol *p, struct fl_target *t, int64_t page, int wa
 				helped = 1;
 				help_ahead(p, t, page, path);
 				continue;
+			}
+			if (st == FL_PAGE_MAPPING && p->pages.map_early != NULL) {
+				int64_t now = fl_trace_now();
+				if (mapping_since == 0)
+					mapping_since = now;
+				else if (now - mapping_since >= FL_MAP_EARLY_NS) {
+					if (map_early(p, t, page))
+						return FAULT_MAPPED_RUN;
+					mapping_since = now; /* refused: wait as long again before the next try */
+				}
 			}
 			backoff(&spins);
 		}

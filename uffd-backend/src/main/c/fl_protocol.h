@@ -33,6 +33,14 @@
 #define FL_SPINS_BEFORE_YIELD 64
 
 /*
+ * How long a waiting fault lets another thread's install of its page run before it maps the page
+ * itself (struct fl_pages.map_early): an install of a 64-page run takes 15 to 20 us; one whose
+ * thread the scheduler preempted took 1 to 8 ms, most of a fault round's waiting (docs/results.md,
+ * "Faults map a preempted install's pages").
+ */
+#define FL_MAP_EARLY_NS 20000
+
+/*
  * Where a thread builds the pages it claimed: a run at `base` for pages [first, ...) (COPY/MOVE;
  * the backend's supply step points base at the thread's buffer `slot` of `pages` pages, or at
  * recycled from-space), or base == NULL when the backend builds in place (CONTINUE through the GC
@@ -57,8 +65,16 @@ struct fl_pages {
 	/* Counters only, may be NULL: one build_run built `pages` pages in `nanos` (timed once per call,
 	 * not per page: a clock read or a locked add after each page's copy costs more than it tells). */
 	void (*built)(void *ctx, int64_t pages, int64_t nanos);
-	/* Makes pages [first, first + n) visible, sources from src[]; 0 or a positive errno. */
+	/* Makes pages [first, first + n) visible, sources from src[]; 0 or a positive errno. A page
+	 * that a waiting fault already mapped early (map_early) is skipped. */
 	int (*install)(void *ctx, int64_t first, int64_t n);
+	/* May be NULL (C only; PageProtocol has no such step). For a fault that has waited
+	 * FL_MAP_EARLY_NS on `first`, MAPPING since another thread's install began: makes
+	 * [first, first + n), all MAPPING and so built, visible now, in ascending order, stopping at a
+	 * page that is already visible. Returns 0 if `first` is visible, else a positive errno (the
+	 * fault then waits on; the owner's install reports any real failure). The owner still
+	 * installs, publishes and counts the run. */
+	int (*map_early)(void *ctx, int64_t first, int64_t n);
 	/* From-space [offset, offset + bytes) will not be read again this cycle: give it back to the
 	 * kernel if the supply does; 0 or a positive errno (the caller fails the heap). */
 	int (*release)(void *ctx, int64_t offset, int64_t bytes);

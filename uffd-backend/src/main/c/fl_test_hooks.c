@@ -4,7 +4,8 @@
  * page build; the shortest run MOVE mode moves (UffdModelTest's small heaps); one fault message
  * that the service thread serves again after the next flip
  * (StaleMessageTest); a failing poll in the service thread (ServiceThreadFailureTest); and a failing
- * fallocate page supply and a failing from-space release (FailedPageBuildTest).
+ * fallocate page supply and a failing from-space release (FailedPageBuildTest); an install that
+ * stalls, as if its thread were preempted (MapEarlyTest).
  */
 #define _GNU_SOURCE
 #include "faultline.h"
@@ -108,4 +109,19 @@ int64_t fl_test_release_errno;
 void fl_test_fail_release(int64_t err)
 {
 	__atomic_store_n(&fl_test_release_errno, err, __ATOMIC_SEQ_CST);
+}
+
+int64_t fl_test_install_stall_ns;
+int64_t fl_test_install_stalling;
+
+/* The next install of any heap sleeps ns before its ioctl, its pages MAPPING (0: none). */
+void fl_test_stall_next_install(int64_t ns)
+{
+	__atomic_store_n(&fl_test_install_stall_ns, ns, __ATOMIC_SEQ_CST);
+}
+
+/* 1 while an install stalled by fl_test_stall_next_install sleeps. */
+int64_t fl_test_install_stalled(void)
+{
+	return __atomic_load_n(&fl_test_install_stalling, __ATOMIC_SEQ_CST);
 }

@@ -380,7 +380,9 @@ public final class PageProtocol {
      * ({@link ControlBlock#FAULT_HINT}) and, once per fault, builds the next unclaimed run
      * ({@link #helpAhead}) while another thread builds the page. A service thread ({@code wait}
      * false) does neither: it cannot help, and a hint alone made its mutator wait for the
-     * compactor's runs (docs/page-protocol.md).
+     * compactor's runs (docs/page-protocol.md). C's {@code serve_fault} has one step more, which
+     * has no counterpart here (the java page state is the mapping): a waiting CONTINUE fault maps
+     * a page that has been MAPPING for 20 us itself ({@code map_early}).
      */
     public int serveFault(long page, boolean wait, int path) {
         control.getAndAdd(ControlBlock.FAULTS, 1);

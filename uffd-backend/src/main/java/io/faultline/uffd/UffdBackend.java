@@ -175,7 +175,14 @@ public final class UffdBackend implements HeapBackend {
          * Pages built as copies of their from-space pages: a young cycle's old pages that no
          * dirty card touches, whose bytes do not change ({@code compact_page}'s verbatim path).
          */
-        VERBATIM_BUILT
+        VERBATIM_BUILT,
+        /**
+         * CONTINUE, SIGBUS delivery: pages a fault mapped itself after waiting
+         * {@code FL_MAP_EARLY_NS} (20 us) on its page while another thread's install of it ran
+         * late (that thread preempted, typically); built pages, mapped early, still installed,
+         * published and counted by their owner.
+         */
+        MAPPED_EARLY
     }
 
     private final Mode mode;
