@@ -213,18 +213,20 @@ public final class JavaBackend implements HeapBackend {
     }
 
     /**
-     * The page protocol's release: from-space {@code [offset, offset + bytes)} will not be read
-     * again. Whole granules (huge pages, or OS pages) inside the range go back to the kernel and
-     * read as zero; a granule the range only partly covers waits for {@link #endCompaction}.
-     * Several threads may release disjoint ranges at once. Returns 0 or the errno of the failed
-     * {@code madvise}. Allocation-free.
+     * The page protocol's release: from-space below {@code offset + bytes} will not be read again
+     * (its batches run contiguously up from offset 0: {@code [RELEASED, limit)}). The granules
+     * (huge pages, or OS pages) that end inside {@code (offset, offset + bytes]} go back to the
+     * kernel and read as zero, the one the range starts in too, whose part below {@code offset}
+     * the batch before handed over; the granule the range ends in waits for the next batch or
+     * {@link #endCompaction}. Several threads may release disjoint ranges at once. Returns 0 or
+     * the errno of the failed {@code madvise}. Allocation-free.
      */
     int releaseFromSpace(long offset, long bytes) {
         AnonymousMapping space = fromSpace;
         if (space == null || offset < 0 || bytes <= 0 || offset >= capacity) {
             return 0;
         }
-        long start = (offset + releaseGranule - 1) & -releaseGranule;
+        long start = offset & -releaseGranule;
         long limit = Math.min(offset + bytes, capacity) & -releaseGranule;
         return limit > start ? space.tryRelease(start, limit - start) : 0;
     }

@@ -86,8 +86,9 @@ public final class PageProtocol {
         int install(long first, long n);
 
         /**
-         * From-space bytes {@code [offset, offset + bytes)} will not be read again this cycle:
-         * gives them back to the kernel (java: its whole granules, {@code madvise}). Returns 0 or
+         * From-space bytes {@code [offset, offset + bytes)} will not be read again this cycle, nor
+         * any below them (the batches run contiguously up from offset 0): gives them back to the
+         * kernel (java: in whole granules, {@code madvise}). Returns 0 or
          * a positive errno, which the protocol records as the heap's failure
          * ({@link ControlBlock#FAILED_PAGE_RELEASE}), on whichever thread released.
          */

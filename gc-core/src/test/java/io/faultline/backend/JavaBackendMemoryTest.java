@@ -131,8 +131,9 @@ class JavaBackendMemoryTest {
     }
 
     /**
-     * Driven directly: a range the page protocol hands over goes back in whole granules (huge
-     * pages, where the kernel offers them); a granule it only partly covers stays until the end of
+     * Driven directly, as the page protocol hands over its contiguous batches: a batch goes back
+     * in whole granules (huge pages, where the kernel offers them), from the granule it starts in
+     * to the one it ends in, which stays until the next batch covers its end, or until the end of
      * the compaction, which releases everything. (The protocol batches its ranges: see
      * HeapConfig.releaseBatchBytes.)
      */
@@ -152,6 +153,11 @@ class JavaBackendMemoryTest {
             assertEquals(0, backend.releaseFromSpace(0, end));
             assertEquals(8 * MIB - granule, ResidentPages.bytes(from), "the whole granule below " + end + " only");
             assertEquals(0x5A5A5A5A5A5A5A5AL, from.get(ValueLayout.JAVA_LONG, granule), "the partial granule is kept");
+
+            // the next batch, [1.5, 2.5) granules: the granule it starts in goes with it
+            assertEquals(0, backend.releaseFromSpace(end, granule));
+            assertEquals(8 * MIB - 2 * granule, ResidentPages.bytes(from), "the granules below " + (end + granule));
+            assertEquals(0x5A5A5A5A5A5A5A5AL, from.get(ValueLayout.JAVA_LONG, 2 * granule), "the next partial granule is kept");
 
             backend.endCompaction();
             assertEquals(0, ResidentPages.bytes(from), "everything at the end");
