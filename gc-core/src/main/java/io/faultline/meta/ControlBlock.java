@@ -205,7 +205,7 @@ public final class ControlBlock {
     public static String pathName(int path) {
         return switch (path) {
             case PATH_NONE -> "none";
-            case PATH_COMPACTOR -> "compactor thread";
+            case PATH_COMPACTOR -> "compaction step (a compactor thread, or a mutator helping)";
             case PATH_FAULT_THREAD -> "fault-service thread";
             case PATH_FAULT_SIGBUS -> "SIGBUS handler of the faulting thread";
             case PATH_FAULT_JAVA -> "software fault of the faulting mutator";
