@@ -145,10 +145,10 @@ static inline int64_t move_min_run(void)
 	return n > 0 ? n : FL_MOVE_MIN_RUN;
 }
 
-/* Tests only: takes (and clears) an errno a test hook asked a call to fail with; 0 if none. */
-static inline int take_injected_errno(int64_t *hook)
+/* Tests only: takes (and clears) what a test hook armed for the next call (an errno, a delay); 0 if none. */
+static inline int64_t take_hook(int64_t *hook)
 {
-	return __atomic_load_n(hook, __ATOMIC_RELAXED) ? (int)__atomic_exchange_n(hook, 0, __ATOMIC_SEQ_CST) : 0;
+	return __atomic_load_n(hook, __ATOMIC_RELAXED) ? __atomic_exchange_n(hook, 0, __ATOMIC_SEQ_CST) : 0;
 }
 
 #ifndef MADV_POPULATE_WRITE
@@ -209,7 +209,7 @@ static void supply_pages(void *ctx, struct fl_target *t, int64_t first, int64_t 
 		if (h->supply == FL_SUPPLY_FALLOCATE) {
 			int64_t t0 = now_ns();
 			int rc;
-			int injected = take_injected_errno(&fl_test_supply_errno);
+			int injected = (int)take_hook(&fl_test_supply_errno);
 			if (injected != 0) {
 				rc = -1;
 				errno = injected;
@@ -298,8 +298,7 @@ static int install_run(void *ctx, int64_t first, int64_t n)
 	 * in the buffer before enough from-space was consumed. */
 	int move = h->mode == FL_MODE_MOVE
 		   && (h->supply == FL_SUPPLY_RECYCLE ? is_from_space(h, h->src[first]) : n >= move_min_run());
-	int64_t stall = __atomic_load_n(&fl_test_install_stall_ns, __ATOMIC_RELAXED)
-				? __atomic_exchange_n(&fl_test_install_stall_ns, 0, __ATOMIC_SEQ_CST) : 0;
+	int64_t stall = take_hook(&fl_test_install_stall_ns);
 	if (stall > 0) {
 		__atomic_store_n(&fl_test_install_stalling, 1, __ATOMIC_SEQ_CST);
 		struct timespec ts = { .tv_sec = stall / 1000000000, .tv_nsec = stall % 1000000000 };
@@ -425,7 +424,7 @@ static int release_from_space(void *ctx, int64_t offset, int64_t bytes)
 	STAT(h, FL_STAT_RELEASES);
 	STAT_ADD(h, FL_STAT_RELEASED_BYTES, bytes);
 	int rc = 0;
-	int injected = take_injected_errno(&fl_test_release_errno);
+	int injected = (int)take_hook(&fl_test_release_errno);
 	if (injected != 0) {
 		rc = -1;
 		errno = injected;
@@ -662,7 +661,7 @@ static void *service_main(void *arg)
 	for (;;) {
 		struct pollfd fds[2] = { { .fd = h->uffd, .events = POLLIN }, { .fd = h->wake_fd, .events = POLLIN } };
 		int n = poll(fds, 2, FL_IDLE_POLL_MS);
-		int injected = take_injected_errno(&fl_test_service_errno);
+		int injected = (int)take_hook(&fl_test_service_errno);
 		if (injected != 0) { /* a test's poll failure (ServiceThreadFailureTest) */
 			n = -1;
 			errno = injected;
