@@ -12,9 +12,7 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 import io.faultline.uffd.UffdProbe;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
-import java.lang.management.ManagementFactory;
 import java.util.ArrayDeque;
-import java.util.List;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
@@ -247,27 +245,20 @@ class UffdIoctlsTest {
      */
     @Test
     void hotPathIoctlsDoNotAllocateOnTheJavaHeap() {
-        var threads = (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
-        assumeTrue(threads.isThreadAllocatedMemorySupported() && threads.isThreadAllocatedMemoryEnabled());
-        List<String> jvmArgs = ManagementFactory.getRuntimeMXBean().getInputArguments();
-        assumeTrue(jvmArgs.stream().noneMatch(arg -> arg.equals("-Xint") || arg.matches("-XX:TieredStopAtLevel=[0-3]")),
-            "needs C2: " + jvmArgs);
         long target = resources.map(Mman.mmapAnonymous(LENGTH), LENGTH);
         Userfaultfd.register(uffd, target, LENGTH, UFFDIO_REGISTER_MODE_MISSING);
         ioctls.zeropageOrThrow(target, LENGTH, 0);
 
-        long best = Long.MAX_VALUE;
-        int sink = 0;
-        for (int round = 0; round < 200 && best > 0; round++) {
-            long before = threads.getCurrentThreadAllocatedBytes();
+        int[] sink = {0};
+        long best = JavaHeapAllocation.bestRound(200, () -> {
             for (int i = 0; i < 5_000; i++) {
-                sink += ioctls.wake(target, PAGE);
-                sink += ioctls.copy(target, target + PAGE, PAGE, Userfaultfd.UFFDIO_COPY_MODE_DONTWAKE);
-                sink += ioctls.continueRange(target, PAGE, 0);
+                sink[0] += ioctls.wake(target, PAGE);
+                sink[0] += ioctls.copy(target, target + PAGE, PAGE, Userfaultfd.UFFDIO_COPY_MODE_DONTWAKE);
+                sink[0] += ioctls.continueRange(target, PAGE, 0);
             }
-            best = Math.min(best, threads.getCurrentThreadAllocatedBytes() - before);
-        }
-        assertTrue(sink < 0, "copies into mapped pages fail");
+            return sink[0];
+        });
+        assertTrue(sink[0] < 0, "copies into mapped pages fail");
         assertTrue(best < 1024, "15,000 ioctls allocated " + best + " bytes in the best round");
     }
 
