@@ -228,12 +228,16 @@ public final class CompareHarness {
      * @param compactionRounds measured compaction rounds (likewise)
      * @param faultAroundPages the heap's fault-around
      * @param faultBuiltPages  pages built by the measured faults (the faulting page and its fault-around)
+     * @param stallRoundMedianUs the median over the measured fault rounds of each round's mean stall
+     *                         per touch, us: the amortised stall of a typical round, which one
+     *                         round where the scheduler took the CPU (the mean's largest share of
+     *                         noise on a small machine) does not move
      */
     public record Row(Variant variant, String unavailable, Percentiles fault, String floorName, double floorUs, Percentiles floor,
                       long faultsServed, long touches, long hotLoopAllocated, double compactionMBps, double compactionMs,
                       double pauseP50Ms, double pauseMaxMs, double liveMB, double peakRssMB, Breakdown breakdown,
                       List<SweepPoint> sweep, int faultRounds, int compactionRounds, long faultAroundPages,
-                      long faultBuiltPages) {
+                      long faultBuiltPages, double stallRoundMedianUs) {
         public boolean available() {
             return unavailable == null;
         }
@@ -261,9 +265,14 @@ public final class CompareHarness {
             return fault.mean() / floorUs;
         }
 
+        /** The median round's mean stall per touch over the floor's p50 ({@link #stallRoundMedianUs}). */
+        public double stallRoundRatio() {
+            return stallRoundMedianUs / floorUs;
+        }
+
         static Row unavailable(Variant v, String why) {
             return new Row(v, why, null, v.floorName(), Double.NaN, null, 0, 0, 0, Double.NaN, Double.NaN, Double.NaN, Double.NaN,
-                    Double.NaN, Double.NaN, null, List.of(), 0, 0, 0, 0);
+                    Double.NaN, Double.NaN, null, List.of(), 0, 0, 0, 0, Double.NaN);
         }
     }
 
@@ -509,6 +518,8 @@ public final class CompareHarness {
             // round, once its compaction is done, one pass of the variant's floor: the same machine
             // minutes, nothing else running in the process (the cheapest conditions for the floor).
             Histogram hist = Latencies.newHistogram();
+            Histogram roundHist = Latencies.newHistogram(); // this round's touches, then added to hist
+            List<Double> roundStalls = new ArrayList<>();
             Histogram floorHist = Latencies.newHistogram();
             long faultsServed = 0;
             long faultBuilt = 0;
@@ -540,9 +551,12 @@ public final class CompareHarness {
                 long f0 = BenchSupport.faults(heap);
                 long b0 = heap.faultBuiltPages();
                 long a0 = Latencies.threadAllocatedBytes();
-                sink += touchAll(m, live.topRefs, measured ? hist : null);
+                sink += touchAll(m, live.topRefs, measured ? roundHist : null);
                 long allocated = Latencies.threadAllocatedBytes() - a0;
                 if (measured) {
+                    roundStalls.add(roundHist.getMean() / 1e3);
+                    hist.add(roundHist);
+                    roundHist.reset();
                     faultsServed += BenchSupport.faults(heap) - f0;
                     faultBuilt += heap.faultBuiltPages() - b0;
                     touches += live.topRefs.length;
@@ -583,7 +597,8 @@ public final class CompareHarness {
             return new Row(v, null, Percentiles.of(hist), floorName, floorUs, floorP, faultsServed, touches, hotAllocated,
                     liveMB / (compaction.msPerCycle() / 1e3), compaction.msPerCycle(), median(p),
                     p.length == 0 ? Double.NaN : p[p.length - 1], liveMB, peakRssMB, breakdown, sweep, faultRounds,
-                    (int) compaction.cycles(), faultAround, faultBuilt);
+                    (int) compaction.cycles(), faultAround, faultBuilt,
+                    median(roundStalls.stream().mapToDouble(Double::doubleValue).sorted().toArray()));
         } catch (BenchSupport.Skipped e) {
             return Row.unavailable(v, e.getMessage());
         } catch (RuntimeException | OutOfMemoryError e) {

@@ -48,23 +48,25 @@ public final class CompareReport {
         out.append("host transparent huge pages: ").append(HugePages.describe())
                 .append(" (shmem_enabled decides whether CONTINUE's memfd is in 2 MiB folios with page supply keep; see docs/results.md)\n");
         int w = labelWidth(r.rows());
-        String head = "%-" + w + "s %11s %9s %9s %26s %9s %11s %12s %3s %12s %9s %9s %9s%n";
+        String head = "%-" + w + "s %11s %9s %9s %26s %9s %11s %11s %12s %3s %12s %9s %9s %9s%n";
         out.append(String.format(Locale.ROOT, head, "mode", "touch p50", "p99", "stall/pg", "floor (same rounds)", "p50/floor",
-                "stall/floor", "faults", "fa", "compaction", "x memcpy", "pause p50", "peak RSS"));
+                "stall/floor", "(p50 round)", "faults", "fa", "compaction", "x memcpy", "pause p50", "peak RSS"));
         for (Row row : r.rows()) {
             if (!row.available()) {
                 out.append(String.format(Locale.ROOT, "%-" + w + "s unavailable: %s%n", row.label(), row.unavailable()));
                 continue;
             }
-            out.append(String.format(Locale.ROOT, "%-" + w + "s %9.2fus %7.2fus %7.2fus %26s %9s %11s %12s %3d %7.0f MB/s %8.3fx %7.2fms %6s MB%n",
+            out.append(String.format(Locale.ROOT, "%-" + w + "s %9.2fus %7.2fus %7.2fus %26s %9s %11s %11s %12s %3d %7.0f MB/s %8.3fx %7.2fms %6s MB%n",
                     row.label(), row.fault().p50(), row.fault().p99(), row.fault().mean(),
                     String.format(Locale.ROOT, "%s %.2fus", row.floorName(), row.floorUs()), times(row.ratio()), times(row.stallRatio()),
+                    times(row.stallRoundRatio()),
                     row.faultsServed() + "/" + row.touches(), row.faultAroundPages(), row.compactionMBps(),
                     row.compactionMBps() / f.memcpyMBps(), row.pauseP50Ms(),
                     Double.isFinite(row.peakRssMB()) ? String.format(Locale.ROOT, "%.0f", row.peakRssMB()) : "n/a"));
         }
         out.append("  (touch: one read of a to-space page right after a pause, ascending; p50/floor only where nearly every touch "
-                + "faulted (fa, fault-around, 0); stall/pg: mean per touch, the stall amortised over the pages each fault maps)\n");
+                + "faulted (fa, fault-around, 0); stall/pg: mean per touch, the stall amortised over the pages each fault maps; "
+                + "p50 round: the same ratio for the median fault round, which a round where the scheduler took the CPU does not move)\n");
         if (r.rows().stream().anyMatch(row -> row.breakdown() != null)) {
             out.append("cost per page (us; build, supply, wall: per compacted page, install: per installed page, over the compaction "
                     + "rounds; install floor: one ioctl per run of the heap's length, best of the rounds measured after each compaction round; "
@@ -244,6 +246,8 @@ public final class CompareReport {
                         .append(", \"floorPasses\": ").append(row.floor() == null ? "null" : percentiles(row.floor()))
                         .append(", \"ratio\": ").append(num(row.ratio()))
                         .append(", \"stallRatio\": ").append(num(row.stallRatio()))
+                        .append(", \"stallRoundMedianUs\": ").append(num(row.stallRoundMedianUs()))
+                        .append(", \"stallRoundRatio\": ").append(num(row.stallRoundRatio()))
                         .append(", \"perFault\": ").append(row.perFault())
                         .append(", \"faultAroundPages\": ").append(row.faultAroundPages())
                         .append(", \"faultBuiltPages\": ").append(row.faultBuiltPages())
@@ -334,7 +338,7 @@ public final class CompareReport {
     /** The rows as CSV, one line per row of the table, with its cost breakdown (empty cells where none). */
     public static String csv(Result r) {
         List<String> header = List.of("label", "mode", "delivery", "supply", "available", "reason", "fault_p50_us", "fault_p99_us",
-                "fault_p999_us", "fault_max_us", "fault_mean_us", "floor", "floor_p50_us", "ratio", "stall_ratio", "fault_around_pages",
+                "fault_p999_us", "fault_max_us", "fault_mean_us", "floor", "floor_p50_us", "ratio", "stall_ratio", "stall_round_ratio", "fault_around_pages",
                 "fault_built_pages", "faults_served", "touches",
                 "hot_loop_alloc_bytes", "live_mb", "compaction_ms", "compaction_mbps", "memcpy_mbps", "pause_p50_ms", "pause_max_ms",
                 "peak_rss_mb", "build_us", "supply_us", "install_us", "install_floor_us", "install_floor_run", "ioctls_per_page",
@@ -354,7 +358,7 @@ public final class CompareReport {
                 Percentiles p = row.fault();
                 cells.addAll(List.of("true", "", csvNum(p.p50()), csvNum(p.p99()), csvNum(p.p999()), csvNum(p.max()), csvNum(p.mean()),
                         row.floorName(), csvNum(row.floorUs()), csvNum(row.ratio()), csvNum(row.stallRatio()),
-                        Long.toString(row.faultAroundPages()), Long.toString(row.faultBuiltPages()), Long.toString(row.faultsServed()),
+                        csvNum(row.stallRoundRatio()), Long.toString(row.faultAroundPages()), Long.toString(row.faultBuiltPages()), Long.toString(row.faultsServed()),
                         Long.toString(row.touches()), Long.toString(row.hotLoopAllocated()), csvNum(row.liveMB()),
                         csvNum(row.compactionMs()), csvNum(row.compactionMBps()), csvNum(r.floors().memcpyMBps()),
                         csvNum(row.pauseP50Ms()), csvNum(row.pauseMaxMs()), csvNum(row.peakRssMB())));

@@ -14,7 +14,7 @@ class CompareReportTest {
     private static Row touched(long allocatedBytes) {
         Variant v = new Variant("copy", UffdOptions.defaults().withDelivery(UffdOptions.Delivery.SIGBUS));
         return new Row(v, null, null, v.floorName(), 5.0, null, 1_600, 25_600, allocatedBytes, 1_000, 10, 0.3, 0.5, 10, 100, null,
-                List.of(), 100, 30, 16, 25_600);
+                List.of(), 100, 30, 16, 25_600, 0.4);
     }
 
     @Test

@@ -86,6 +86,21 @@ class CompareCommandTest {
             assertTrue(line.startsWith(DEFAULT_ROWS.get(i) + ","), line);
             assertEquals(columns, line.split(",", -1).length - quotedCommas(line), line);
         }
+        // The smoke plan measures two fault rounds of the same touches: the median of the two
+        // rounds' mean stalls is their mean, the stall over all touches.
+        List<String> header = List.of(csv.getFirst().split(","));
+        int stall = header.indexOf("stall_ratio");
+        int roundStall = header.indexOf("stall_round_ratio");
+        assertTrue(stall >= 0 && roundStall >= 0, csv::getFirst);
+        for (String line : csv.subList(1, csv.size())) {
+            String[] cells = line.split(",", -1);
+            if (line.contains(",true,") && quotedCommas(line) == 0) {
+                double all = Double.parseDouble(cells[stall]);
+                double median = Double.parseDouble(cells[roundStall]);
+                assertTrue(all > 0 && median > 0, line);
+                assertEquals(all, median, all * 0.01, () -> "stall over two rounds: their median is their mean\n" + line);
+            }
+        }
         String json = Files.readString(dir.resolve("compare.json"));
         assertEquals(DEFAULT_ROWS, labels(json), json);
         assertTrue(json.contains("\"binaryTrees\": null"), json);
