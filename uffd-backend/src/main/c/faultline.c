@@ -70,6 +70,7 @@ static const struct {
 	{ "PoisonPage.BYTE", FL_POISON_BYTE },
 	{ "PageProtocol.CLAIM_AHEAD_PAGES", FL_CLAIM_AHEAD },
 	{ "PageProtocol.HINT_FOLLOW_RUNS", FL_HINT_FOLLOW_RUNS },
+	{ "PageProtocol.HINT_RUN_FAULT_RUNS", FL_HINT_RUN_FAULT_RUNS },
 	{ "ControlBlock.BYTES", sizeof(struct fl_control) },
 	{ "ControlBlock.EPOCH", offsetof(struct fl_control, epoch) },
 	{ "ControlBlock.ACTIVE_EPOCH", offsetof(struct fl_control, active_epoch) },

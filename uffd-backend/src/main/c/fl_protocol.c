@@ -251,9 +251,10 @@ static inline int64_t take_hint(struct fl_control *c)
 }
 
 /*
- * PageProtocol.serveHint: takes the fault hint, if any, and builds the fault-around run there,
- * then the runs after it (FL_HINT_FOLLOW_RUNS in all), turning to a newer hint as soon as one is
- * pending. Returns pages built, 0 if there was no hint to take, -1 on a stale claim.
+ * PageProtocol.serveHint: takes the fault hint, if any, and builds a run of FL_HINT_RUN_FAULT_RUNS
+ * fault-around runs there, then the runs after it (FL_HINT_FOLLOW_RUNS in all), turning to a newer
+ * hint as soon as one is pending. Returns pages built, 0 if there was no hint to take, -1 on a
+ * stale claim.
  */
 static int64_t serve_hint(struct fl_protocol *p, struct fl_target *t, int64_t epoch)
 {
@@ -263,7 +264,7 @@ static int64_t serve_hint(struct fl_protocol *p, struct fl_target *t, int64_t ep
 		return 0;
 	int64_t first = LOAD(&c->first_page);
 	int64_t end = LOAD(&c->end_page);
-	int64_t n = 1 + LOAD(&c->fault_around);
+	int64_t n = FL_HINT_RUN_FAULT_RUNS * (1 + LOAD(&c->fault_around));
 	int64_t built = 0;
 	for (int i = 0; i < FL_HINT_FOLLOW_RUNS && h >= first && h < end && !abandoned(p) && !failed(p); i++) {
 		int64_t b = claim_build_map(p, t, h, h + n < end ? h + n : end, epoch, FL_PATH_COMPACTOR);

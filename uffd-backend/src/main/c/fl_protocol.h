@@ -92,10 +92,12 @@ struct fl_pages {
 #define FL_CLAIM_AHEAD 16
 
 /*
- * A compactor that takes a fault's hint builds this many fault-around runs from it, turning to a
- * newer hint as soon as one is pending (PageProtocol.HINT_FOLLOW_RUNS).
+ * A compactor that takes a fault's hint builds this many runs of FL_HINT_RUN_FAULT_RUNS
+ * fault-around runs each from it, turning to a newer hint as soon as one is pending
+ * (PageProtocol.HINT_FOLLOW_RUNS, PageProtocol.HINT_RUN_FAULT_RUNS).
  */
-#define FL_HINT_FOLLOW_RUNS 4
+#define FL_HINT_FOLLOW_RUNS 2
+#define FL_HINT_RUN_FAULT_RUNS 2
 
 struct fl_protocol {
 	int32_t *states;

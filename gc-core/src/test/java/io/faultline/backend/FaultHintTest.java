@@ -26,9 +26,10 @@ class FaultHintTest {
     static final int PAGE = 4096;
     static final int PAGES = 64;
 
-    /** Records the order in which pages are built; installs always succeed. */
+    /** Records the order in which pages are built, and each install as {first, n}; installs always succeed. */
     static final class RecordingPages implements PageProtocol.Pages {
         final List<Long> built = new CopyOnWriteArrayList<>();
+        final List<List<Long>> installs = new CopyOnWriteArrayList<>();
 
         @Override
         public void build(long page) {
@@ -37,6 +38,7 @@ class FaultHintTest {
 
         @Override
         public int install(long first, long n) {
+            installs.add(List.of(first, n));
             return 0;
         }
 
@@ -99,9 +101,16 @@ class FaultHintTest {
             assertEquals(44, c.hint(), "hint: the page after the fault's run");
 
             c.pages().built.clear();
+            c.pages().installs.clear();
             long built = c.protocol().compactStep(1);
-            int follow = PageProtocol.HINT_FOLLOW_RUNS * 4;
+            int run = PageProtocol.HINT_RUN_FAULT_RUNS * 4;
+            int follow = PageProtocol.HINT_FOLLOW_RUNS * run;
             assertEquals(follow + 8, built, "the hinted runs, then the compactor's own slot");
+            for (int i = 0; i < PageProtocol.HINT_FOLLOW_RUNS; i++) {
+                assertEquals(List.of(44L + (long) i * run, (long) run), c.pages().installs.get(i),
+                        "hinted run " + i + ": " + run + " pages (" + PageProtocol.HINT_RUN_FAULT_RUNS
+                                + " fault-around runs), one install: " + c.pages().installs);
+            }
             for (int i = 0; i < follow; i++) {
                 assertEquals(44L + i, c.pages().built.get(i), "build " + i + " follows the fault: " + c.pages().built);
             }

@@ -62,6 +62,7 @@ class LayoutAbiTest {
             compare(lookup, arena, "PoisonPage.BYTE", Byte.toUnsignedLong(PoisonPage.BYTE), checked, wrong);
             compare(lookup, arena, "PageProtocol.CLAIM_AHEAD_PAGES", PageProtocol.CLAIM_AHEAD_PAGES, checked, wrong);
             compare(lookup, arena, "PageProtocol.HINT_FOLLOW_RUNS", PageProtocol.HINT_FOLLOW_RUNS, checked, wrong);
+            compare(lookup, arena, "PageProtocol.HINT_RUN_FAULT_RUNS", PageProtocol.HINT_RUN_FAULT_RUNS, checked, wrong);
         }
         assertTrue(wrong.isEmpty(), "Java and C disagree: " + wrong);
         assertTrue(checked.size() > 80, "too few constants compared: " + checked);
