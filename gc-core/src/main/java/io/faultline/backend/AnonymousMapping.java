@@ -236,27 +236,13 @@ final class AnonymousMapping implements AutoCloseable {
      * Gives the pages of {@code [offset, offset + bytes)} back to the kernel
      * ({@code madvise(MADV_DONTNEED)}): they are no longer resident and read as zero until written
      * again. {@code offset} and {@code bytes} must be multiples of {@link #osPageSize()} inside the
-     * mapping; {@code bytes} may be 0. Allocation-free.
-     *
-     * @throws IllegalStateException if the mapping is closed, or {@code madvise} fails (the message
-     *                               names the call and the errno)
-     */
-    void release(long offset, long bytes) {
-        int errno = tryRelease(offset, bytes);
-        if (errno != 0) {
-            throw new IllegalStateException("madvise(0x" + Long.toHexString(address + offset) + ", " + bytes
-                    + ", MADV_DONTNEED) failed: " + describeErrno(errno));
-        }
-    }
-
-    /**
-     * {@link #release}, returning 0 or the errno of the failed {@code madvise} instead of throwing
-     * (the page protocol records it as the heap's failure). Allocation-free.
+     * mapping; {@code bytes} may be 0. Returns 0, or the errno of the failed {@code madvise} (the
+     * page protocol records it as the heap's failure). Allocation-free.
      *
      * @throws IllegalStateException    if the mapping is closed
      * @throws IllegalArgumentException if the range is not whole OS pages inside the mapping
      */
-    synchronized int tryRelease(long offset, long bytes) {
+    synchronized int release(long offset, long bytes) {
         if (closed) {
             throw new IllegalStateException("release(" + offset + ", " + bytes + "): the mapping is closed");
         }

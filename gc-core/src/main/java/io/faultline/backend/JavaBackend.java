@@ -228,7 +228,7 @@ public final class JavaBackend implements HeapBackend {
         }
         long start = offset & -releaseGranule;
         long limit = Math.min(offset + bytes, capacity) & -releaseGranule;
-        return limit > start ? space.tryRelease(start, limit - start) : 0;
+        return limit > start ? space.release(start, limit - start) : 0;
     }
 
     /**

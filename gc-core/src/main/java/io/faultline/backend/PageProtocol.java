@@ -96,8 +96,8 @@ public final class PageProtocol {
         /**
          * From-space bytes {@code [offset, offset + bytes)} will not be read again this cycle, nor
          * any below them (the batches run contiguously up from offset 0): gives them back to the
-         * kernel (java: in whole granules, {@code madvise}). Returns 0 or
-         * a positive errno, which the protocol records as the heap's failure
+         * kernel (java: in whole granules, {@code madvise}). Returns 0 or a positive errno,
+         * which the protocol records as the heap's failure
          * ({@link ControlBlock#FAILED_PAGE_RELEASE}), on whichever thread released.
          */
         int release(long offset, long bytes);

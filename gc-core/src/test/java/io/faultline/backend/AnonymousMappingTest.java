@@ -42,14 +42,14 @@ class AnonymousMappingTest {
             MemorySegment s = m.segment();
             s.fill((byte) 0x5A);
             assertEquals(64 * PAGE, ResidentPages.bytes(s));
-            m.release(16 * PAGE, 32 * PAGE);
+            assertEquals(0, m.release(16 * PAGE, 32 * PAGE));
             assertEquals(32 * PAGE, ResidentPages.bytes(s), "the 32 released pages are gone");
             for (long a = 0; a < 64 * PAGE; a += 8) {
                 long expected = a >= 16 * PAGE && a < 48 * PAGE ? 0L : 0x5A5A5A5A5A5A5A5AL;
                 assertEquals(expected, s.get(ValueLayout.JAVA_LONG, a), "offset " + a);
             }
-            m.release(0, 0);
-            m.release(0, 64 * PAGE);
+            assertEquals(0, m.release(0, 0));
+            assertEquals(0, m.release(0, 64 * PAGE));
             assertEquals(0, ResidentPages.bytes(s.asSlice(0, 16 * PAGE)));
         }
     }
@@ -75,7 +75,7 @@ class AnonymousMappingTest {
             long resident = ResidentPages.bytes(s);
             assertTrue(resident >= 3 * PAGE && resident <= 3 * huge, resident + " bytes resident after 3 touches");
             long middle = ResidentPages.bytes(s.asSlice(huge, huge));
-            m.release(huge, huge);
+            assertEquals(0, m.release(huge, huge));
             assertEquals(resident - middle, ResidentPages.bytes(s), "the middle huge page is gone");
             assertEquals(3L, s.get(ValueLayout.JAVA_LONG, 2 * huge + 64));
             assertEquals(0L, s.get(ValueLayout.JAVA_LONG, huge + 64), "released memory reads as zero");
@@ -122,18 +122,20 @@ class AnonymousMappingTest {
         var threads = (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
         try (AnonymousMapping m = AnonymousMapping.reserve(256 * PAGE)) {
             MemorySegment s = m.segment();
+            int failed = 0; // errnos of failed releases, or-ed
             for (int round = 0; round < 6; round++) {
                 long before = threads.getCurrentThreadAllocatedBytes();
                 for (int i = 0; i < 5_000; i++) {
                     long page = i & 255;
                     s.set(ValueLayout.JAVA_LONG, page * PAGE, i);
-                    m.release(page * PAGE, PAGE);
+                    failed |= m.release(page * PAGE, PAGE);
                 }
                 long bytes = threads.getCurrentThreadAllocatedBytes() - before;
                 if (round >= 3) {
                     assertTrue(bytes < 4096, "round " + round + ": 5000 releases allocated " + bytes + " bytes");
                 }
             }
+            assertEquals(0, failed, "a release failed");
             assertEquals(0, ResidentPages.bytes(s));
         }
     }
