@@ -29,6 +29,15 @@ final class CellList {
         return list;
     }
 
+    /** Checks the first {@code k} cells of the list held by {@code list}: n - 1 down to n - k. */
+    static void checkFirst(Mutator m, int list, int n, int k) {
+        int c = m.handle(list);
+        for (int i = 0; i < k; i++) {
+            assertEquals(n - 1 - i, m.getLong(c, V), "cell " + i + " from the head");
+            c = m.getRef(c, 0);
+        }
+    }
+
     /** Checks that the list held by {@code list} still holds n - 1 down to 0. */
     static void check(Mutator m, int list, int n) {
         int expect = n - 1;
