@@ -381,8 +381,9 @@ public record RunOptions(
                                             fresh); the modes take
                                             %s
                   --alloc-pages small|huge  uffd: the pages mutators allocate in (the view above
-                                            the to-space): 4 KiB, or 2 MiB transparent huge pages
-                                            (the default; not move with recycle)
+                                            the to-space): 4 KiB (the default for continue
+                                            with keep), or 2 MiB transparent huge pages
+                                            (the default otherwise; not move with recycle)
                   --run-pages N             pages a compactor claims, builds and installs at once
                                             (one ioctl on uffd), 1..4096 (default %d)
                   --fault-around N          pages a fault builds and maps after its own page,

@@ -4,7 +4,7 @@ import io.faultline.uffd.sys.Mman;
 import io.faultline.uffd.sys.SyscallException;
 
 /**
- * Resident huge pages the allocation area no longer needs, kept instead of unmapped so that the
+ * Resident pages the allocation area no longer needs, kept instead of unmapped so that the
  * next cycle's allocation moves them into the view ({@code mremap}, a page-table move) rather than
  * taking fresh pages from the kernel. Freed memory that a process asks for again a few hundred
  * milliseconds later is expensive on a virtual machine: the guest kernel may have returned it to
@@ -78,9 +78,9 @@ final class ResidentPool {
      * Moves one chunk to {@code destination} (2 MiB aligned, replacing what is mapped there) and
      * returns true, or returns false if the pool is empty. The chunk holds old bytes. If the kernel
      * refuses the move the chunk is unmapped, {@code destination} is mapped afresh (private
-     * anonymous, huge pages advised) and this returns false.
+     * anonymous, {@code huge} or small pages advised) and this returns false.
      */
-    synchronized boolean take(long destination) {
+    synchronized boolean take(long destination, boolean huge) {
         if (count == 0) {
             return false;
         }
@@ -93,7 +93,7 @@ final class ResidentPool {
             lengths[i] = length - CHUNK;
         }
         bytes -= CHUNK;
-        if (!move(source, CHUNK, destination)) {
+        if (!move(source, CHUNK, destination, huge)) {
             Mman.munmap(source, CHUNK);
             return false;
         }
@@ -105,18 +105,33 @@ final class ResidentPool {
      * Moves the resident range {@code [source, source + bytes)} to {@code destination} with one
      * {@code mremap}, page-table entries and all, and returns true. If the kernel refuses (a
      * kernel before 6.17 will not move a range that spans several mappings), maps the destination
-     * afresh, private anonymous with huge pages advised ({@code MREMAP_FIXED} may have unmapped it
+     * afresh, private anonymous with {@code huge} or small pages advised ({@code MREMAP_FIXED} may have unmapped it
      * before it failed), leaves the source where it was and returns false.
      */
-    static boolean move(long source, long bytes, long destination) {
+    static boolean move(long source, long bytes, long destination, boolean huge) {
         try {
             Mman.mremap(source, bytes, bytes, Mman.MREMAP_MAYMOVE | Mman.MREMAP_FIXED, destination);
             return true;
         } catch (SyscallException refused) {
             Mman.mmap(destination, bytes, Mman.PROT_READ | Mman.PROT_WRITE,
                 Mman.MAP_PRIVATE | Mman.MAP_ANONYMOUS | Mman.MAP_NORESERVE | Mman.MAP_FIXED, -1, 0);
-            Mman.madvise(destination, bytes, Mman.MADV_HUGEPAGE);
+            advise(destination, bytes, huge);
             return false;
+        }
+    }
+
+    /**
+     * Advises {@code [address, address + bytes)} huge pages ({@code MADV_HUGEPAGE}) or small ones
+     * ({@code MADV_NOHUGEPAGE}, for a host whose default is {@code always}). Returns false if the
+     * kernel refused huge pages (EINVAL: built without them); one without them has small pages
+     * anyway, so a refused small advice is ignored.
+     */
+    static boolean advise(long address, long bytes, boolean huge) {
+        try {
+            Mman.madvise(address, bytes, huge ? Mman.MADV_HUGEPAGE : Mman.MADV_NOHUGEPAGE);
+            return true;
+        } catch (SyscallException e) {
+            return !huge;
         }
     }
 

@@ -35,11 +35,12 @@ import java.util.concurrent.locks.ReentrantReadWriteLock;
  *       <td colspan="2">capacity bytes private anonymous ({@code MAP_NORESERVE}, {@code
  *       MADV_NOHUGEPAGE}); each pause maps a new one and that becomes the view</td></tr>
  *   <tr><td>allocation area</td><td colspan="3">with huge allocation pages (the default but for
- *       MOVE with recycling), from the first 2 MiB boundary above the to-space: private anonymous
- *       memory advised {@code MADV_HUGEPAGE} (CONTINUE: mapped over that part of the memfd half)</td></tr>
+ *       CONTINUE with KEEP and MOVE with recycling), or in CONTINUE with KEEP, from the first 2 MiB
+ *       boundary above the to-space: private anonymous memory (CONTINUE: mapped over that part of
+ *       the memfd half), advised {@code MADV_HUGEPAGE} or {@code MADV_NOHUGEPAGE}</td></tr>
  *   <tr><td>from-space</td><td colspan="3">the old view itself (its pages and page-table entries
  *       stay where they are), unmapped when compaction ends; CONTINUE also punches the old half
- *       unless it keeps it. CONTINUE with KEEP and huge allocation pages keeps the used part of
+ *       unless it keeps it. CONTINUE with KEEP keeps the used part of
  *       its allocation area and moves it into the view for allocation
  *       ({@link #recycleAllocationPages})</td></tr>
  *   <tr><td>page built in</td><td>the new half, through the alias (populates the page cache)</td>
@@ -219,7 +220,7 @@ public final class UffdBackend implements HeapBackend {
     private long registeredBytes;
     /** The end of the last flip's to-space: CONTINUE's {@link #collectorReadView()} covers {@code [0, toSpaceEnd)}. */
     private long toSpaceEnd;
-    /** Where the current view's huge-page allocation area starts (an offset; capacity: none). */
+    /** Where the current view's private anonymous allocation area starts (an offset; capacity: none). */
     private long allocationStart;
     /** The same for the retired view, until it is unmapped. */
     private long retiredAllocationStart;
@@ -240,7 +241,7 @@ public final class UffdBackend implements HeapBackend {
     private long consumedRecycledBytes;
     /** The cycle's control block ({@link #attach}): {@code CONSUMED} says what compaction no longer reads. */
     private volatile ControlBlock control;
-    /** Resident huge pages kept for the allocation area instead of unmapped (recycling heaps only). */
+    /** Resident pages kept for the allocation area instead of unmapped (recycling heaps only). */
     private final ResidentPool pool;
     /** The end of what allocation readied in the current view (an offset): the populated part. */
     private final java.util.concurrent.atomic.AtomicLong preparedTo = new java.util.concurrent.atomic.AtomicLong();
@@ -287,6 +288,7 @@ public final class UffdBackend implements HeapBackend {
                 shmemHuge = adviseFolios(aliasAddress, 2 * capacity, options.supply() == UffdOptions.PageSupply.KEEP);
             }
             hugeAllocation = options.allocationPages(mode) == UffdOptions.AllocationPages.HUGE && HugePages.offered();
+            anonymousAllocation = hugeAllocation || mode == Mode.CONTINUE && options.supply() == UffdOptions.PageSupply.KEEP;
             viewAddress = mapView(0, 0);
             handle = NativeHeap.create(mode.ordinal(), options.delivery().ordinal(), options.supply().ordinal(), fd, memfd,
                 viewAddress, aliasAddress, capacity, pageSize, options.backstop().toMillis());
@@ -327,10 +329,10 @@ public final class UffdBackend implements HeapBackend {
      * Maps a new view at a 2 MiB boundary ({@link HugePages#reserveAligned}), with no page-table
      * entries: CONTINUE the memfd half at {@code halfOffset},
      * COPY/MOVE fresh private anonymous memory ({@code MADV_NOHUGEPAGE}: the to-space is filled
-     * 4 KiB at a time). With huge allocation pages, the view from the first 2 MiB boundary at or
-     * above heap offset {@code allocationFrom} (the to-space end) on is private anonymous memory
-     * advised {@code MADV_HUGEPAGE} (for CONTINUE it replaces that part of the memfd mapping: only
-     * the to-space needs the page cache, and the next cycle reads from-space through this view).
+     * 4 KiB at a time). With an anonymous allocation area, the view from the first 2 MiB boundary
+     * at or above heap offset {@code allocationFrom} (the to-space end) on is private anonymous
+     * memory advised huge or small pages (for CONTINUE it replaces that part of the memfd mapping:
+     * only the to-space needs the page cache, and the next cycle reads from-space through this view).
      */
     private long mapView(long halfOffset, long allocationFrom) {
         allocationStart = capacity;
@@ -346,7 +348,7 @@ public final class UffdBackend implements HeapBackend {
             if (mode == Mode.MOVE && options.supply() == UffdOptions.PageSupply.RECYCLE) {
                 giveAnonVma(address);
             }
-            mapHugeAllocation(address, allocationFrom);
+            mapAllocationArea(address, allocationFrom);
         } catch (RuntimeException e) {
             Mman.munmap(address, capacity);
             throw e;
@@ -373,14 +375,14 @@ public final class UffdBackend implements HeapBackend {
     }
 
     /**
-     * With huge allocation pages: from the first 2 MiB boundary at or above heap offset {@code from}
-     * to the end of the view at {@code address}, advises huge pages (CONTINUE: over a private
-     * anonymous mapping put there first). A kernel that refuses the advice (EINVAL: built without
-     * transparent huge pages) turns huge pages off for the heap's life, which {@link #counters()}
-     * reports.
+     * With an anonymous allocation area: from the first 2 MiB boundary at or above heap offset
+     * {@code from} to the end of the view at {@code address}, advises huge or small pages
+     * (CONTINUE: over a private anonymous mapping put there first). A kernel that refuses the huge
+     * advice (EINVAL: built without transparent huge pages) turns huge pages off for the heap's
+     * life, which {@link #counters()} reports; one without them has nothing to refuse small.
      */
-    private void mapHugeAllocation(long address, long from) {
-        if (!hugeAllocation) {
+    private void mapAllocationArea(long address, long from) {
+        if (!anonymousAllocation) {
             return;
         }
         long start = Math.ceilDiv(address + from, HugePages.SIZE) * HugePages.SIZE;
@@ -393,9 +395,7 @@ public final class UffdBackend implements HeapBackend {
             Mman.mmap(start, end - start, Mman.PROT_READ | Mman.PROT_WRITE,
                 Mman.MAP_PRIVATE | Mman.MAP_ANONYMOUS | Mman.MAP_NORESERVE | Mman.MAP_FIXED, -1, 0);
         }
-        try {
-            Mman.madvise(start, end - start, Mman.MADV_HUGEPAGE);
-        } catch (SyscallException e) {
+        if (!ResidentPool.advise(start, end - start, hugeAllocation)) {
             hugeAllocation = false;
         }
     }
@@ -585,14 +585,15 @@ public final class UffdBackend implements HeapBackend {
 
     /** True if compaction ends with the old view's allocation area intact, to be recycled. */
     private boolean recycles() {
-        return mode == Mode.CONTINUE && options.supply() == UffdOptions.PageSupply.KEEP && hugeAllocation;
+        return mode == Mode.CONTINUE && options.supply() == UffdOptions.PageSupply.KEEP && anonymousAllocation;
     }
 
     /**
      * Moves the used part of the retired view's allocation area (kept by {@link #endCompaction})
      * with one {@code mremap} to the first 2 MiB boundary of the view at or above {@code from} and
      * its own allocation start, as far as {@code limit} allows; unmaps what does not fit. The
-     * pages move with their huge page-table entries, so nothing is allocated, zeroed or faulted.
+     * pages move with their page-table entries (a whole page table, or a huge page's entry, per
+     * 2 MiB), so nothing is allocated, zeroed or faulted.
      * If the kernel refuses (a kernel before 6.17 will not move a range that spans several
      * mappings), the destination is mapped afresh as it was, and nothing moved.
      */
@@ -609,7 +610,7 @@ public final class UffdBackend implements HeapBackend {
                 return from;
             }
             long bytes = end - start;
-            if (!ResidentPool.move(spareAddress, bytes, start)) {
+            if (!ResidentPool.move(spareAddress, bytes, start, hugeAllocation)) {
                 releaseSpare();
                 return from;
             }
@@ -636,7 +637,7 @@ public final class UffdBackend implements HeapBackend {
     }
 
     /**
-     * Recycling heaps: moves pool chunks into every whole huge page of the anonymous allocation
+     * Recycling heaps: moves pool chunks into every whole 2 MiB chunk of the anonymous allocation
      * area inside the range and zeroes them; then {@code madvise(MADV_POPULATE_WRITE)} over the
      * rest (a kernel that refuses it turns populating off).
      */
@@ -651,10 +652,10 @@ public final class UffdBackend implements HeapBackend {
             long populateFrom = offset;
             if (recycles()) {
                 preparedTo.accumulateAndGet(offset + bytes, Math::max);
-                // whole huge pages of the anonymous allocation area inside the range (addresses)
+                // whole 2 MiB chunks of the anonymous allocation area inside the range (addresses)
                 long first = Math.ceilDiv(viewAddress + Math.max(offset, allocationStart), ResidentPool.CHUNK) * ResidentPool.CHUNK;
                 for (long c = first; c + ResidentPool.CHUNK <= viewAddress + offset + bytes; c += ResidentPool.CHUNK) {
-                    if (!pool.take(c) && !takeConsumed(c)) {
+                    if (!pool.take(c, hugeAllocation) && !takeConsumed(c)) {
                         break;
                     }
                     long chunk = c - viewAddress;
@@ -675,10 +676,10 @@ public final class UffdBackend implements HeapBackend {
      * aligned, in the view's allocation area) and returns true; false if there is none yet. The
      * page protocol raises {@code ControlBlock.CONSUMED} only past from-space that no build, by a
      * compactor or a fault, reads again (every to-space page whose source lies below it is
-     * built), so the chunk's pages are free: they move with their huge page-table entries instead
+     * built), so the chunk's pages are free: they move with their page-table entries instead
      * of the allocation populating fresh ones. That matters while nothing else is recycled yet: in
-     * a heap's first compaction the whole first view is from-space, and each fresh huge page costs
-     * the mutator 0.1 to 2.4 ms on this project's VMs (docs/uffd-modes.md). The chunk holds old
+     * a heap's first compaction the whole first view is from-space, and each fresh 2 MiB costs
+     * the mutator 0.2 to 2.4 ms on this project's VMs (docs/uffd-modes.md). The chunk holds old
      * bytes, like a pool chunk. A kernel that refuses the move leaves the chunk where it was and
      * {@code destination} mapped afresh.
      */
@@ -694,7 +695,7 @@ public final class UffdBackend implements HeapBackend {
             if (retiredAllocationStart >= capacity || chunk + ResidentPool.CHUNK > retiredView + consumed) {
                 return false;
             }
-            if (!ResidentPool.move(chunk, ResidentPool.CHUNK, destination)) {
+            if (!ResidentPool.move(chunk, ResidentPool.CHUNK, destination, hugeAllocation)) {
                 return false;
             }
             retiredTakenTo = chunk + ResidentPool.CHUNK - retiredView;
@@ -730,6 +731,11 @@ public final class UffdBackend implements HeapBackend {
      * written by the constructor and under lock, read by {@link #counters()}.
      */
     private volatile boolean hugeAllocation;
+    /**
+     * The allocation area is private anonymous memory ({@link #mapAllocationArea}): with huge
+     * pages, or in CONTINUE with KEEP, whose recycling moves its pages. Set by the constructor.
+     */
+    private boolean anonymousAllocation;
     /** CONTINUE with KEEP: the host gives the memfd 2 MiB folios ({@link #adviseFolios}). */
     private boolean shmemHuge;
 

@@ -83,12 +83,18 @@ public record UffdOptions(Delivery delivery, PageSupply supply, AllocationPages 
 
     /**
      * The pages the mutators allocate in: the view above the to-space, which every cycle maps
-     * anew. On this project's VMs (a shadow-paging hypervisor) the first access through each new
-     * 4 KiB page-table entry costs about 5 us on top of the kernel's page fault; one 2 MiB huge
-     * page costs that once for 512 pages (see docs/uffd-modes.md, "The allocation area").
+     * anew. A 2 MiB huge page is one page-table entry for 512 pages, but on this project's KVM
+     * hosts a fresh one costs more to populate than 512 small ones when the guest kernel has given
+     * its memory back to the host (docs/uffd-modes.md, "The allocation area"): huge pages pay off
+     * where allocation keeps populating memory the process just freed, small ones where it reuses
+     * its own pages (CONTINUE with KEEP), which is that heap's default.
      */
     public enum AllocationPages {
-        /** 4 KiB pages. */
+        /**
+         * 4 KiB pages ({@code MADV_NOHUGEPAGE}). CONTINUE with KEEP: from the first 2 MiB
+         * boundary above the to-space the view is private anonymous memory, as with {@link #HUGE},
+         * so that its pages are recycled; other CONTINUE heaps allocate in the memfd half.
+         */
         SMALL,
         /**
          * 2 MiB transparent huge pages ({@code madvise(MADV_HUGEPAGE)} from the first 2 MiB
@@ -121,7 +127,7 @@ public record UffdOptions(Delivery delivery, PageSupply supply, AllocationPages 
         }
     }
 
-    /** Thread delivery, fresh pages, huge allocation pages where they apply, the default backstop. */
+    /** Thread delivery, fresh pages, the default allocation pages, the default backstop. */
     public static UffdOptions defaults() {
         return new UffdOptions(Delivery.THREAD, PageSupply.FRESH, null, DEFAULT_BACKSTOP);
     }
@@ -134,15 +140,23 @@ public record UffdOptions(Delivery delivery, PageSupply supply, AllocationPages 
         return new UffdOptions(delivery, s, allocationPages, backstop);
     }
 
-    /** {@code p}, or {@code null} for huge pages where they apply. */
+    /** {@code p}, or {@code null} for the default ({@link #allocationPages(Mode)}). */
     public UffdOptions withAllocationPages(AllocationPages p) {
         return new UffdOptions(delivery, supply, p, backstop);
     }
 
-    /** The allocation pages a heap of {@code mode} uses: the ones asked for, or the default. */
+    /**
+     * The allocation pages a heap of {@code mode} uses: the ones asked for, or the default: small
+     * for CONTINUE with KEEP (whose allocation reuses its own pages, and whose fresh pages are the
+     * ones the host made expensive) and for MOVE with RECYCLE (huge pages do not apply), huge
+     * for the others.
+     */
     public AllocationPages allocationPages(Mode mode) {
         if (allocationPages != null) {
             return allocationPages;
+        }
+        if (mode == Mode.CONTINUE && supply == PageSupply.KEEP) {
+            return AllocationPages.SMALL;
         }
         return AllocationPages.HUGE.appliesTo(mode, supply) ? AllocationPages.HUGE : AllocationPages.SMALL;
     }

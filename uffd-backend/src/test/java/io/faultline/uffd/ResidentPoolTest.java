@@ -53,7 +53,7 @@ class ResidentPoolTest {
         ResidentPool pool = new ResidentPool(8 * CHUNK);
         pool.give(a, 2 * CHUNK);
 
-        assertTrue(pool.take(destination));
+        assertTrue(pool.take(destination, true));
         assertEquals(2, byteAt(destination), "the chunk moved with its bytes");
         assertEquals(2, byteAt(destination + CHUNK - 1));
         assertFalse(mapped(a + CHUNK, CHUNK), "nothing is left where the chunk was");
@@ -61,9 +61,9 @@ class ResidentPoolTest {
         assertEquals(CHUNK, pool.takenBytes());
 
         Mman.munmap(destination, CHUNK);
-        assertTrue(pool.take(destination));
+        assertTrue(pool.take(destination, true));
         assertEquals(1, byteAt(destination));
-        assertFalse(pool.take(destination), "an empty pool moves nothing");
+        assertFalse(pool.take(destination, false), "an empty pool moves nothing");
         assertEquals(2 * CHUNK, pool.takenBytes());
         assertEquals(0, pool.bytes());
         assertEquals(null, pool.close());
@@ -92,7 +92,7 @@ class ResidentPoolTest {
         pool.give(a, CHUNK);
         assertEquals(0, pool.bytes());
         assertFalse(mapped(a, CHUNK));
-        assertFalse(pool.take(a));
+        assertFalse(pool.take(a, true));
     }
 
     /** Maps {@code chunks} 2 MiB-aligned chunks of private anonymous memory (unmapped after the test). */

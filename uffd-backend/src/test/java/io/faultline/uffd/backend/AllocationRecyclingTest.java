@@ -12,6 +12,7 @@ import io.faultline.model.ObjectType;
 import io.faultline.uffd.HugePages;
 import io.faultline.uffd.UffdBackend;
 import io.faultline.uffd.UffdOptions;
+import io.faultline.uffd.UffdOptions.AllocationPages;
 import io.faultline.uffd.UffdOptions.PageSupply;
 import io.faultline.uffd.UffdProbe.Mode;
 import io.faultline.uffd.sys.Mman;
@@ -26,10 +27,10 @@ import org.junit.jupiter.params.provider.EnumSource;
 
 /**
  * Recycled allocation pages ({@code HeapBackend.recycleAllocationPages}): CONTINUE with the KEEP
- * supply and huge allocation pages moves the used part of the old view's allocation area into the
+ * supply, in small allocation pages (its default) or huge ones, moves the used part of the old view's allocation area into the
  * view when a compaction ends, and allocation hands it out zeroed. Every page of it held old
  * bytes (the garbage here is filled with 0x5A), so an allocation that skipped the zeroing would
- * read them. So did the huge pages the backend keeps in its resident pool instead of unmapping
+ * read them. So did the pages the backend keeps in its resident pool instead of unmapping
  * them, which allocation moves back in ({@code pool_taken_bytes}).
  */
 class AllocationRecyclingTest {
@@ -37,10 +38,11 @@ class AllocationRecyclingTest {
     static final long CAPACITY = 64L << 20;
     static final byte FILL = 0x5A;
 
-    @Test
-    void keepRecyclesTheOldAllocationAreaAndHandsItOutZeroed() {
-        assumeHuge();
-        try (Heap heap = heap(PageSupply.KEEP); Mutator m = heap.attach()) {
+    @ParameterizedTest(name = "{0} pages")
+    @EnumSource(AllocationPages.class)
+    void keepRecyclesTheOldAllocationAreaAndHandsItOutZeroed(AllocationPages pages) {
+        assume(pages);
+        try (Heap heap = heap(PageSupply.KEEP, pages); Mutator m = heap.attach()) {
             int head = CellList.build(m, 20_000);
             long recycled = 0;
             for (int cycle = 1; cycle <= 4; cycle++) {
@@ -71,8 +73,8 @@ class AllocationRecyclingTest {
      */
     @Test
     void zeroingRecycledTlabsAllocatesNothingOnTheJavaHeap() {
-        assumeHuge();
-        try (Heap heap = heap(PageSupply.KEEP); Mutator m = heap.attach()) {
+        assume(AllocationPages.SMALL);
+        try (Heap heap = heap(PageSupply.KEEP, null); Mutator m = heap.attach()) {
             long recycledBefore = heap.backendCounters().get("recycled_allocation_bytes");
             for (int round = 0; round < 120; round++) {
                 m.collect();
@@ -135,9 +137,9 @@ class AllocationRecyclingTest {
 
     @Test
     void otherSuppliesReleaseTheOldAllocationAreaInsteadOfRecyclingIt() {
-        assumeHuge();
+        assume(AllocationPages.HUGE);
         for (PageSupply supply : List.of(PageSupply.FRESH, PageSupply.FALLOCATE)) {
-            try (Heap heap = heap(supply); Mutator m = heap.attach()) {
+            try (Heap heap = heap(supply, null); Mutator m = heap.attach()) {
                 for (int cycle = 1; cycle <= 2; cycle++) {
                     dirtyGarbage(m, 8 << 20);
                     m.collect();
@@ -160,12 +162,13 @@ class AllocationRecyclingTest {
      * read zero. The live list survives this and a second cycle (whose recycling skips the chunks
      * already taken).
      */
-    @Test
-    void allocationDuringACompactionTakesTheConsumedFromSpace() {
-        assumeHuge();
+    @ParameterizedTest(name = "{0} pages")
+    @EnumSource(AllocationPages.class)
+    void allocationDuringACompactionTakesTheConsumedFromSpace(AllocationPages pages) {
+        assume(pages);
         FailedPageBuildTest.Damaging[] holder = {null};
         UffdOptions options = UffdOptions.defaults().withSupply(PageSupply.KEEP).withDelivery(UffdOptions.Delivery.SIGBUS)
-            .withBackstop(Duration.ZERO);
+            .withAllocationPages(pages).withBackstop(Duration.ZERO);
         HeapConfig cfg = HeapConfig.builder().capacity(CAPACITY).pageSize(4096).concurrentCompaction(true)
             .compactorThreads(1).verifyAfterGc(true)
             .backend((c, ps) -> holder[0] = new FailedPageBuildTest.Damaging(UffdBackend.factory(Mode.CONTINUE, options).create(c, ps), true))
@@ -208,18 +211,19 @@ class AllocationRecyclingTest {
      * end, each slot's list must read as the model says; the heap verifies after every cycle.
      * Prints the seed on failure; replay with {@code -Dfaultline.seed=N}.
      */
-    @Test
-    void aSeededProgramMatchesItsModelWhileRecycling() {
-        assumeHuge();
-        UffdTestSupport.withSeed("AllocationRecyclingTest", "recycling", AllocationRecyclingTest::runSeeded);
+    @ParameterizedTest(name = "{0} pages")
+    @EnumSource(AllocationPages.class)
+    void aSeededProgramMatchesItsModelWhileRecycling(AllocationPages pages) {
+        assume(pages);
+        UffdTestSupport.withSeed("AllocationRecyclingTest", "recycling in " + pages.label() + " pages", seed -> runSeeded(seed, pages));
     }
 
-    private static void runSeeded(long seed) {
+    private static void runSeeded(long seed, AllocationPages pages) {
         SplittableRandom r = new SplittableRandom(seed);
         long id = NODE.field("id");
         long pad = NODE.field("pad");
         int slots = 32;
-        try (Heap heap = heap(PageSupply.KEEP); Mutator m = heap.attach()) {
+        try (Heap heap = heap(PageSupply.KEEP, pages); Mutator m = heap.attach()) {
             SlotLists lists = new SlotLists(m, slots, id);
             int next = 1;
             byte[] padBytes = new byte[40];
@@ -256,15 +260,18 @@ class AllocationRecyclingTest {
         }
     }
 
-    private static void assumeHuge() {
+    private static void assume(AllocationPages pages) {
         UffdTestSupport.assumeAvailable(Mode.CONTINUE);
-        Assumptions.assumeTrue(HugePages.offered(), "the kernel offers no transparent huge pages");
+        if (pages == AllocationPages.HUGE) {
+            Assumptions.assumeTrue(HugePages.offered(), "the kernel offers no transparent huge pages");
+        }
     }
 
-    private static Heap heap(PageSupply supply) {
+    /** A CONTINUE heap of {@code supply} in {@code pages} (null: the default for the supply). */
+    private static Heap heap(PageSupply supply, AllocationPages pages) {
         return Heap.create(HeapConfig.builder().capacity(CAPACITY).pageSize(4096).concurrentCompaction(true)
             .compactorThreads(1).verifyAfterGc(true)
-            .backend(UffdBackend.factory(Mode.CONTINUE, UffdOptions.defaults().withSupply(supply))).build());
+            .backend(UffdBackend.factory(Mode.CONTINUE, UffdOptions.defaults().withSupply(supply).withAllocationPages(pages))).build());
     }
 
     /** Allocates about {@code bytes} of unreachable byte arrays, each filled with {@link #FILL}. */

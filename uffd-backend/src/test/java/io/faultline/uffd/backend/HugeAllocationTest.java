@@ -120,7 +120,36 @@ class HugeAllocationTest {
         for (Mode mode : Mode.values()) {
             assertEquals(AllocationPages.HUGE, UffdOptions.defaults().allocationPages(mode), mode.name());
         }
-        assertEquals(AllocationPages.HUGE, UffdOptions.defaults().withSupply(PageSupply.KEEP).allocationPages(Mode.CONTINUE));
+        assertEquals(AllocationPages.SMALL, UffdOptions.defaults().withSupply(PageSupply.KEEP).allocationPages(Mode.CONTINUE),
+            "CONTINUE with KEEP recycles its allocation pages: small ones by default");
+        huge.withSupply(PageSupply.KEEP).check(Mode.CONTINUE);
+    }
+
+    /**
+     * CONTINUE with KEEP in small pages (its default): no huge page anywhere in the view, and the
+     * allocation area is still recycled every cycle (it is private anonymous memory, as with huge
+     * pages; in the memfd half, as other CONTINUE heaps allocate, its pages could not move).
+     */
+    @Test
+    void aKeepHeapRecyclesItsSmallAllocationPages() {
+        UffdTestSupport.assumeAvailable(Mode.CONTINUE);
+        try (Heap heap = heap(Mode.CONTINUE, UffdOptions.defaults().withSupply(PageSupply.KEEP)); Mutator m = heap.attach()) {
+            UffdBackend backend = (UffdBackend) HeapInternals.backend(heap);
+            assertEquals(0L, heap.backendCounters().get("huge_allocation"));
+            int head = CellList.build(m, 20_000);
+            long recycled = 0;
+            for (int cycle = 1; cycle <= 3; cycle++) {
+                garbage(m, 16 << 20);
+                assertEquals(0, hugeBytes(backend.viewAddress(), 0, CAPACITY), "cycle " + cycle + ": " + vmas(backend.viewAddress()));
+                m.collect();
+                heap.awaitCompaction();
+                long now = heap.backendCounters().get("recycled_allocation_bytes");
+                assertTrue(now > recycled, "cycle " + cycle + ": the old allocation area was moved into the view (recycled bytes "
+                    + recycled + " -> " + now + ")");
+                recycled = now;
+                CellList.check(m, head, 20_000);
+            }
+        }
     }
 
     private static Heap heap(Mode mode, UffdOptions options) {
