@@ -260,10 +260,10 @@ static int build_page(void *ctx, const struct fl_target *t, int64_t page, int64_
 		return -t->supply_errno;
 	}
 	int rc = compact_page(&h->compactor, page, dst, bad_offset);
-	int64_t delay = __atomic_load_n(&fl_test_build_delay_ns, __ATOMIC_RELAXED);
-	if (delay > 0) {
+	if (__atomic_load_n(&fl_test_build_delay_ns, __ATOMIC_RELAXED) > 0) {
+		/* re-read each turn: a test that set a long delay ends it by setting 0 */
 		int64_t t0 = now_ns();
-		while (now_ns() - t0 < delay)
+		while (now_ns() - t0 < __atomic_load_n(&fl_test_build_delay_ns, __ATOMIC_RELAXED))
 			sched_yield();
 	}
 	if (rc > 0) {

@@ -69,9 +69,10 @@ class NativeFloorsTest {
     @EnumSource(UffdProbe.Mode.class)
     void batchedInstallsCostLessPerPageThanOneIoctlEach(UffdProbe.Mode mode) {
         assumeMode(mode);
-        long[] one = NativeFloors.installNanos(mode, 1, 1024, 3);
-        long[] batched = NativeFloors.installNanos(mode, 512, 1024, 3);
-        assertEquals(3, one.length);
+        // best of nine rounds each: a preemption on a loaded CI machine lands in some rounds, not all
+        long[] one = NativeFloors.installNanos(mode, 1, 1024, 9);
+        long[] batched = NativeFloors.installNanos(mode, 512, 1024, 9);
+        assertEquals(9, one.length);
         long bestOne = Arrays.stream(one).min().orElseThrow();
         long bestBatched = Arrays.stream(batched).min().orElseThrow();
         System.out.printf(Locale.ROOT, "NativeFloorsTest %s: %.3f us/page at 1 page per ioctl, %.3f at 512%n", mode, bestOne / 1024e3,

@@ -240,11 +240,16 @@ class ConcurrentCompactionRaceTest {
     @Test
     void closeDuringCompactionReturnsPromptlyAndStopsCompactors() throws Exception {
         Heap heap = heap(2);
-        backend.compactorHook = p -> sleepMicros(2000);
+        CountDownLatch go = new CountDownLatch(1); // the compactors build nothing until the test has looked
+        backend.compactorHook = p -> {
+            await(go);
+            sleepMicros(2000);
+        };
         Mutator m = heap.attach();
         int list = buildList(m, 8000);
         m.collect();
         assertTrue(heap.isCompacting(), "compaction should still be in flight");
+        go.countDown(); // close now lands among 2 ms page builds
         long t0 = System.nanoTime();
         heap.close();
         long ms = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0);

@@ -292,6 +292,10 @@ class FailedPageBuildTest {
             this.holdCompactors = holdCompactors;
         }
 
+        HeapBackend inner() {
+            return inner;
+        }
+
         @Override
         public void beginCompaction(long usedBytes, long firstPage, long endPage) {
             inner.beginCompaction(usedBytes, firstPage, endPage);

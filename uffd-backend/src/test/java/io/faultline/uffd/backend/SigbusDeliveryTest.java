@@ -122,8 +122,9 @@ class SigbusDeliveryTest {
     }
 
     /**
-     * Many mutators touch the same unbuilt page at once (compactors held back, every page build
-     * slowed to 200 ms): one builds it in its handler, the others wait in theirs, all read it right.
+     * Many mutators touch the same unbuilt page at once (compactors held back, the page's build
+     * held until every thread has faulted): one builds it in its handler, the others wait in
+     * theirs, all read it right.
      */
     @ParameterizedTest
     @EnumSource(Mode.class)
@@ -144,7 +145,7 @@ class SigbusDeliveryTest {
                 holder[0].damaged = true; // hold compactors from the next compaction on, damage nothing
                 m.collect();
             }
-            UffdTestSupport.setBuildDelay(200_000_000L);
+            UffdTestSupport.setBuildDelay(60_000_000_000L); // the build waits until the test sets 0 (below)
             CyclicBarrier start = new CyclicBarrier(threads);
             AtomicReference<Throwable> failure = new AtomicReference<>();
             List<Thread> ts = new ArrayList<>();
@@ -160,11 +161,15 @@ class SigbusDeliveryTest {
                 }));
             }
             try {
-                for (Thread t : ts) {
-                    assertTrue(t.join(Duration.ofSeconds(60)), t.getName() + " hung");
+                long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+                while (heap.stats().faults() < threads && failure.get() == null && System.nanoTime() < deadline) {
+                    Thread.onSpinWait();
                 }
             } finally {
                 UffdTestSupport.setBuildDelay(0L);
+            }
+            for (Thread t : ts) {
+                assertTrue(t.join(Duration.ofSeconds(60)), t.getName() + " hung");
             }
             if (failure.get() != null) {
                 throw new AssertionError(failure.get());
@@ -239,26 +244,44 @@ class SigbusDeliveryTest {
         }
     }
 
-    /** Heaps of every mode, in both deliveries, side by side in one process, each faulting and verified. */
+    /**
+     * Heaps of every mode, in both deliveries, side by side in one process, each faulting and
+     * verified. In each heap's first round its compactor is held back (backstop off) until the
+     * mutator has read the whole list, so that every heap faults whatever the scheduler does.
+     */
     @Test
     void heapsOfDifferentModesAndDeliveriesInOneProcess() throws Exception {
         List<Heap> heaps = new ArrayList<>();
+        List<FailedPageBuildTest.Damaging> holders = new ArrayList<>();
         try {
             for (Mode mode : Mode.values()) {
                 for (Delivery d : Delivery.values()) {
                     if (UffdTestSupport.available(mode)) {
-                        heaps.add(Heap.create(config(mode, d, false).build()));
+                        HeapConfig.Builder b = config(mode, d, true);
+                        HeapBackend.Factory inner = UffdBackend.factory(mode, UffdOptions.defaults().withDelivery(d).withBackstop(Duration.ZERO));
+                        FailedPageBuildTest.Damaging[] holder = {null};
+                        heaps.add(Heap.create(b.backend((c, ps) -> holder[0] = new FailedPageBuildTest.Damaging(inner.create(c, ps), true)).build()));
+                        holders.add(holder[0]);
                     }
                 }
             }
             org.junit.jupiter.api.Assumptions.assumeTrue(heaps.size() >= 2, "fewer than two uffd modes available");
             AtomicReference<Throwable> failure = new AtomicReference<>();
             List<Thread> ts = new ArrayList<>();
-            for (Heap heap : heaps) {
+            for (int i = 0; i < heaps.size(); i++) {
+                Heap heap = heaps.get(i);
+                FailedPageBuildTest.Damaging holder = holders.get(i);
                 ts.add(Thread.ofPlatform().name("mutator-" + heap.backendName()).start(() -> {
                     try (Mutator m = heap.attach()) {
                         int list = buildList(m, 5000);
-                        for (int round = 0; round < 5; round++) {
+                        holder.damaged = true; // damages nothing (damageAt -1): holds the compactor until released
+                        try {
+                            m.collect();
+                            checkList(m, list, 5000);
+                        } finally {
+                            holder.release.countDown();
+                        }
+                        for (int round = 1; round < 5; round++) {
                             m.collect();
                             checkList(m, list, 5000);
                         }

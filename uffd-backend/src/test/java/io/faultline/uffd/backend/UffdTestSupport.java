@@ -91,8 +91,9 @@ final class UffdTestSupport {
 
     /**
      * Makes every page build in this process take at least {@code ns} longer, 0: off
-     * ({@code fl_test_set_build_delay}). Only after {@link #assumeAvailable}: it loads the native
-     * library.
+     * ({@code fl_test_set_build_delay}); a build that is waiting out the delay re-reads it, so
+     * setting 0 also ends the builds under way. Only after {@link #assumeAvailable}: it loads the
+     * native library.
      */
     static void setBuildDelay(long ns) {
         setHook("fl_test_set_build_delay", ns);
