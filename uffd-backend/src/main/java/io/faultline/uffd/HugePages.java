@@ -77,6 +77,21 @@ public final class HugePages {
         return aligned;
     }
 
+    /**
+     * Advises {@code [address, address + bytes)} huge pages ({@code MADV_HUGEPAGE}) or small ones
+     * ({@code MADV_NOHUGEPAGE}, for a host whose default is {@code always}). Returns false if the
+     * kernel refused huge pages (EINVAL: built without them); one without them has small pages
+     * anyway, so a refused small advice is ignored.
+     */
+    static boolean advise(long address, long bytes, boolean huge) {
+        try {
+            Mman.madvise(address, bytes, huge ? Mman.MADV_HUGEPAGE : Mman.MADV_NOHUGEPAGE);
+            return true;
+        } catch (SyscallException e) {
+            return !huge;
+        }
+    }
+
     /** The bracketed word of a sysfs choice file, {@code none} if it cannot be read. */
     static String setting(Path file) {
         try {

@@ -115,23 +115,8 @@ final class ResidentPool {
         } catch (SyscallException refused) {
             Mman.mmap(destination, bytes, Mman.PROT_READ | Mman.PROT_WRITE,
                 Mman.MAP_PRIVATE | Mman.MAP_ANONYMOUS | Mman.MAP_NORESERVE | Mman.MAP_FIXED, -1, 0);
-            advise(destination, bytes, huge);
+            HugePages.advise(destination, bytes, huge);
             return false;
-        }
-    }
-
-    /**
-     * Advises {@code [address, address + bytes)} huge pages ({@code MADV_HUGEPAGE}) or small ones
-     * ({@code MADV_NOHUGEPAGE}, for a host whose default is {@code always}). Returns false if the
-     * kernel refused huge pages (EINVAL: built without them); one without them has small pages
-     * anyway, so a refused small advice is ignored.
-     */
-    static boolean advise(long address, long bytes, boolean huge) {
-        try {
-            Mman.madvise(address, bytes, huge ? Mman.MADV_HUGEPAGE : Mman.MADV_NOHUGEPAGE);
-            return true;
-        } catch (SyscallException e) {
-            return !huge;
         }
     }
 

@@ -395,7 +395,7 @@ public final class UffdBackend implements HeapBackend {
             Mman.mmap(start, end - start, Mman.PROT_READ | Mman.PROT_WRITE,
                 Mman.MAP_PRIVATE | Mman.MAP_ANONYMOUS | Mman.MAP_NORESERVE | Mman.MAP_FIXED, -1, 0);
         }
-        if (!ResidentPool.advise(start, end - start, hugeAllocation)) {
+        if (!HugePages.advise(start, end - start, hugeAllocation)) {
             hugeAllocation = false;
         }
     }
