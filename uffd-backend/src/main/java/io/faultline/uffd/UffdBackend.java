@@ -288,7 +288,7 @@ public final class UffdBackend implements HeapBackend {
                 shmemHuge = adviseFolios(aliasAddress, 2 * capacity, options.supply() == UffdOptions.PageSupply.KEEP);
             }
             hugeAllocation = options.allocationPages(mode) == UffdOptions.AllocationPages.HUGE && HugePages.offered();
-            anonymousAllocation = hugeAllocation || mode == Mode.CONTINUE && options.supply() == UffdOptions.PageSupply.KEEP;
+            anonymousAllocation = hugeAllocation || recycles();
             viewAddress = mapView(0, 0);
             handle = NativeHeap.create(mode.ordinal(), options.delivery().ordinal(), options.supply().ordinal(), fd, memfd,
                 viewAddress, aliasAddress, capacity, pageSize, options.backstop().toMillis());
@@ -583,9 +583,12 @@ public final class UffdBackend implements HeapBackend {
         }
     }
 
-    /** True if compaction ends with the old view's allocation area intact, to be recycled. */
+    /**
+     * True if compaction ends with the old view's allocation area intact, to be recycled: CONTINUE
+     * with KEEP, whose allocation area is therefore always private anonymous memory.
+     */
     private boolean recycles() {
-        return mode == Mode.CONTINUE && options.supply() == UffdOptions.PageSupply.KEEP && anonymousAllocation;
+        return mode == Mode.CONTINUE && options.supply() == UffdOptions.PageSupply.KEEP;
     }
 
     /**

@@ -182,7 +182,7 @@ class AllocationRecyclingTest {
             int first = m.push(m.allocate(CellList.CELL)); // the first live object: to-space page 0
             m.setLong(m.handle(first), v, 42);
             int head = CellList.build(m, 5_000);
-            holder[0].damaged = true; // damages nothing (damageAt -1): holds the compactors from the next compaction on
+            holder[0].hold();
             try {
                 m.collect();
                 assertEquals(42, m.getLong(m.handle(first), v), "the first object, after its fault");

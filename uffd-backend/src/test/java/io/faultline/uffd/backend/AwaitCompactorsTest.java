@@ -50,7 +50,7 @@ class AwaitCompactorsTest {
                 holder[0].release.countDown();
             });
             try {
-                holder[0].damaged = true; // damages nothing (damageAt -1): holds the compactor
+                holder[0].hold();
                 m.collect(); // returns after the flip
                 assertTrue(heap.isCompacting(), "the compaction is in flight after the flip");
                 heap.awaitCompactors();

@@ -296,6 +296,15 @@ class FailedPageBuildTest {
             return inner;
         }
 
+        /**
+         * With {@code holdCompactors}: compactor steps wait for {@link #release} from now on (from
+         * the next compaction, if none is in flight), and nothing is damaged ({@code damageAt} -1).
+         */
+        void hold() {
+            damageAt = -1;
+            damaged = true;
+        }
+
         @Override
         public void beginCompaction(long usedBytes, long firstPage, long endPage) {
             inner.beginCompaction(usedBytes, firstPage, endPage);

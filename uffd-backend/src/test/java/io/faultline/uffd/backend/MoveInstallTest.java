@@ -45,7 +45,7 @@ class MoveInstallTest {
             long copies = backend.stat(Stat.IOCTL_COPY);
             long moves = backend.stat(Stat.IOCTL_MOVE);
             long faultBuilt = heap.faultBuiltPages();
-            b[0].damaged = true; // damages nothing (damageAt -1): holds the compactors from this compaction on
+            b[0].hold();
             try {
                 m.collect(); // returns after the flip, the compaction running
                 CellList.checkFirst(m, list, CELLS, CELLS / 4); // its last cells, on the highest to-space pages

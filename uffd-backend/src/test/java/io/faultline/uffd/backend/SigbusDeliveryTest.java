@@ -141,8 +141,7 @@ class SigbusDeliveryTest {
             try (Mutator m = heap.attach()) {
                 int list = buildList(m, 50); // one to-space page
                 shared = heap.globals().add(m.handle(list));
-                holder[0].damageAt = -1;
-                holder[0].damaged = true; // hold compactors from the next compaction on, damage nothing
+                holder[0].hold();
                 m.collect();
             }
             UffdTestSupport.setBuildDelay(60_000_000_000L); // the build waits until the test sets 0 (below)
@@ -274,7 +273,7 @@ class SigbusDeliveryTest {
                 ts.add(Thread.ofPlatform().name("mutator-" + heap.backendName()).start(() -> {
                     try (Mutator m = heap.attach()) {
                         int list = buildList(m, 5000);
-                        holder.damaged = true; // damages nothing (damageAt -1): holds the compactor until released
+                        holder.hold();
                         try {
                             m.collect();
                             checkList(m, list, 5000);

@@ -78,7 +78,7 @@ final class UffdTestSupport {
                     true)).build());
             try (Mutator m = heap.attach()) {
                 int list = heap.globals().add(m.handle(SigbusDeliveryTest.buildList(m, CELLS)));
-                holder[0].damaged = true; // compactor steps wait for the release from the next compaction on
+                holder[0].hold();
                 m.collect();
                 return new HeldCompaction(heap, uffd[0], holder[0], list);
             } catch (RuntimeException | Error e) {
