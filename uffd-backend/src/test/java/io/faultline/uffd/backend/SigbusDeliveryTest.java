@@ -10,7 +10,9 @@ import io.faultline.backend.HeapBackend;
 import io.faultline.gc.HeapCorruptedException;
 import io.faultline.heap.Heap;
 import io.faultline.heap.HeapConfig;
+import io.faultline.heap.HeapInternals;
 import io.faultline.heap.Mutator;
+import io.faultline.meta.ControlBlock;
 import io.faultline.model.ObjectType;
 import io.faultline.uffd.NativeLibrary;
 import io.faultline.uffd.UffdBackend;
@@ -144,7 +146,11 @@ class SigbusDeliveryTest {
                 holder[0].hold();
                 m.collect();
             }
-            UffdTestSupport.setBuildDelay(60_000_000_000L); // the build waits until the test sets 0 (below)
+            // The build waits until the test sets 0 (below), at most 5 s: the builder waits inside its
+            // signal handler, so a JVM safepoint requested meanwhile waits for it, and 5 s ends that
+            // by itself while leaving a loaded machine ample time to bring all threads to the page.
+            UffdTestSupport.setBuildDelay(5_000_000_000L);
+            ControlBlock control = HeapInternals.metadata(heap).control();
             CyclicBarrier start = new CyclicBarrier(threads);
             AtomicReference<Throwable> failure = new AtomicReference<>();
             List<Thread> ts = new ArrayList<>();
@@ -160,8 +166,9 @@ class SigbusDeliveryTest {
                 }));
             }
             try {
-                long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
-                while (heap.stats().faults() < threads && failure.get() == null && System.nanoTime() < deadline) {
+                // allocates nothing (heap.stats() does): a Java heap collection is a safepoint
+                long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+                while (control.get(ControlBlock.FAULTS) < threads && failure.get() == null && System.nanoTime() < deadline) {
                     Thread.onSpinWait();
                 }
             } finally {
