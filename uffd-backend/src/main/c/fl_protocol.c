@@ -61,9 +61,22 @@ static int64_t raise_word(int64_t *word, int64_t value)
 	return old;
 }
 
-static void backoff(unsigned *spins)
+/* A wait for a page another thread owns: spins (pause) for FL_SPIN_BEFORE_YIELD_NS, then yields each turn. */
+struct backoff {
+	unsigned spins;
+	int64_t since; /* when the spins began to read the clock, 0 before */
+};
+
+static void backoff(struct backoff *b)
 {
-	if (++*spins < FL_SPINS_BEFORE_YIELD)
+	if (++b->spins < FL_SPINS_BEFORE_YIELD) {
+		__builtin_ia32_pause();
+		return;
+	}
+	int64_t now = fl_trace_now();
+	if (b->since == 0)
+		b->since = now;
+	if (now - b->since < FL_SPIN_BEFORE_YIELD_NS)
 		__builtin_ia32_pause();
 	else
 		sched_yield();
@@ -177,12 +190,12 @@ static void wait_for_target(struct fl_protocol *p, int64_t first, int64_t n)
 	if (p->src == NULL)
 		return;
 	for (int64_t q = first; q < first + n; q++) {
-		unsigned spins = 0;
+		struct backoff b = { 0, 0 };
 		for (;;) {
 			int32_t s = state_acquire(p, q);
 			if (s == FL_PAGE_MAPPED || s == FL_PAGE_FAILED)
 				break;
-			backoff(&spins);
+			backoff(&b);
 		}
 	}
 }
@@ -415,7 +428,7 @@ int serve_fault(struct fl_protocol *p, struct fl_target *t, int64_t page, int wa
 {
 	struct fl_control *c = p->control;
 	ADD(&c->faults, 1);
-	unsigned spins = 0;
+	struct backoff b = { 0, 0 };
 	int helped = 0;
 	int64_t mapping_since = 0; /* when this fault first saw its page MAPPING */
 	int result = FAULT_MAPPED;
@@ -469,7 +482,7 @@ int serve_fault(struct fl_protocol *p, struct fl_target *t, int64_t page, int wa
 					mapping_since = now; /* refused: wait as long again before the next try */
 				}
 			}
-			backoff(&spins);
+			backoff(&b);
 		}
 	}
 }

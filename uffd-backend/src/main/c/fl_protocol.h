@@ -29,8 +29,18 @@
 #define FAULT_FAILED 5
 #define FAULT_ABANDONED 6
 
-/* Spins before a waiting thread starts yielding (PageProtocol.SPINS_BEFORE_YIELD). */
+/* Spins before a waiting thread starts reading the clock (PageProtocol.SPINS_BEFORE_YIELD). */
 #define FL_SPINS_BEFORE_YIELD 64
+
+/*
+ * How long a thread that waits for a page another thread owns spins before it starts yielding
+ * (PageProtocol.SPIN_BEFORE_YIELD_NANOS). The owner, running on another CPU, finishes a run in
+ * tens of microseconds; a sched_yield hands this CPU to any other runnable thread for up to a
+ * scheduler slice (a JIT compiler thread took 1 to 3 ms of a faulting mutator's CPU that way,
+ * seen with perf sched; docs/results.md, "A waiting fault spins before it yields"). The yield is
+ * for an owner that is not running, e.g. one preempted on this CPU.
+ */
+#define FL_SPIN_BEFORE_YIELD_NS 100000
 
 /*
  * How long a waiting fault lets another thread's install of its page run before it maps the page

@@ -74,8 +74,18 @@ public final class PageProtocol {
      */
     public static final int HINT_RUN_FAULT_RUNS = 2;
 
-    /** Spins before a waiting thread starts yielding (the same constant as FL_SPINS_BEFORE_YIELD in C). */
+    /** Spins before a waiting thread starts reading the clock (the same constant as FL_SPINS_BEFORE_YIELD in C). */
     public static final int SPINS_BEFORE_YIELD = 64;
+
+    /**
+     * How long a fault that waits for a page another thread owns spins before it starts yielding
+     * (FL_SPIN_BEFORE_YIELD_NS in C). The owner, running on another CPU, finishes a run in tens of
+     * microseconds; a yield hands this CPU to any other runnable thread for up to a scheduler
+     * slice (a JIT compiler thread took 1 to 3 ms of a faulting mutator's CPU that way;
+     * docs/results.md, "A waiting fault spins before it yields"). The yield is for an owner that
+     * is not running.
+     */
+    public static final long SPIN_BEFORE_YIELD_NANOS = 100_000;
 
     /** What the protocol needs from the backend: supply, build, install, release, poison. */
     public interface Pages {
@@ -398,6 +408,7 @@ public final class PageProtocol {
         control.getAndAdd(ControlBlock.FAULTS, 1);
         int spins = 0;
         boolean helped = false;
+        long spinningSince = 0; // when the spins began to read the clock
         int result = FAULT_MAPPED;
         while (true) {
             int st = states.stateAcquire(page);
@@ -449,7 +460,15 @@ public final class PageProtocol {
                     if (++spins < SPINS_BEFORE_YIELD) {
                         Thread.onSpinWait();
                     } else {
-                        Thread.yield();
+                        long now = System.nanoTime();
+                        if (spinningSince == 0) {
+                            spinningSince = now;
+                        }
+                        if (now - spinningSince < SPIN_BEFORE_YIELD_NANOS) {
+                            Thread.onSpinWait();
+                        } else {
+                            Thread.yield();
+                        }
                     }
                 }
             }
