@@ -86,10 +86,13 @@ public final class CompareHarness {
      *                         empty: the default
      * @param binaryTreesDepth 0, or the depth of the binary-trees reference row
      * @param binaryTreesHeap  the heap (and HotSpot -Xmx) of that row
+     * @param idleJit          move this JVM's JIT compiler threads to SCHED_IDLE before measuring
+     *                         ({@link CompilerThreads}): a compilation then never preempts the
+     *                         measured threads; it cannot be undone in this JVM
      */
     public record Settings(List<String> modes, List<UffdOptions.Delivery> deliveries, List<UffdOptions.PageSupply> supplies,
                            Long faultAroundPages, List<Long> runPages, int binaryTreesDepth, long binaryTreesHeap,
-                           int binaryTreesRuns) {
+                           int binaryTreesRuns, boolean idleJit) {
         public Settings {
             modes = List.copyOf(modes);
             deliveries = List.copyOf(deliveries);
@@ -106,14 +109,18 @@ public final class CompareHarness {
         public static final List<UffdOptions.PageSupply> DEFAULT_SUPPLIES = List.of(UffdOptions.PageSupply.FRESH,
                 UffdOptions.PageSupply.KEEP, UffdOptions.PageSupply.RECYCLE);
 
-        /** Every mode, both deliveries, {@link #DEFAULT_SUPPLIES}, the heap's run length and fault-around, no extras. */
+        /**
+         * Every mode, both deliveries, {@link #DEFAULT_SUPPLIES}, the heap's run length and
+         * fault-around, no extras, the JIT compiler threads in SCHED_IDLE.
+         */
         public static Settings defaults() {
             return new Settings(BenchSupport.BACKENDS, List.of(UffdOptions.Delivery.values()), DEFAULT_SUPPLIES, null, List.of(), 0,
-                    DEFAULT_BINARYTREES_HEAP, DEFAULT_BINARYTREES_RUNS);
+                    DEFAULT_BINARYTREES_HEAP, DEFAULT_BINARYTREES_RUNS, true);
         }
 
         public Settings withModes(List<String> m) {
-            return new Settings(m, deliveries, supplies, faultAroundPages, runPages, binaryTreesDepth, binaryTreesHeap, binaryTreesRuns);
+            return new Settings(m, deliveries, supplies, faultAroundPages, runPages, binaryTreesDepth, binaryTreesHeap, binaryTreesRuns,
+                    idleJit);
         }
 
         /** True if several run lengths were given: the compaction is repeated per value. */
@@ -290,8 +297,14 @@ public final class CompareHarness {
                          double memcpyPagesMBps, String unavailable) {
     }
 
+    /**
+     * What a run measured.
+     *
+     * @param jit what the run did with the JIT compiler threads ({@link CompilerThreads.Demotion#describe},
+     *            or that it left them alone)
+     */
     public record Result(Plan plan, Settings settings, Floors floors, List<Row> rows, BinaryTreesReference.Result binaryTrees,
-                         List<String> warnings, String peakRssMethod, double seconds) {
+                         List<String> warnings, String peakRssMethod, double seconds, String jit) {
     }
 
     private final Plan plan;
@@ -325,6 +338,7 @@ public final class CompareHarness {
         progress.printf(Locale.ROOT, "compare: plan %s: heap %d MiB (live %.1f MiB), %d pages/round, %d fault rounds, "
                         + "%d compaction rounds, %d rows%n", plan.name(), plan.heapMb(), plan.liveBytes() / 1048576.0, plan.pages(),
                 plan.faultRounds(), plan.compactionRounds(), variants.size());
+        String jit = jitBeforeMeasuring();
         Floors floors = floors();
         String peakMethod = ResidentMemory.resetPeak();
         peakMethod = peakMethod == null
@@ -338,6 +352,7 @@ public final class CompareHarness {
             i++;
             long b0 = System.nanoTime();
             progress.printf(Locale.ROOT, "compare: [%d/%d] %s ...%n", i, variants.size(), v.label());
+            jit = jitBeforeMeasuring();
             Row row = measure(v, floors);
             progress.printf(Locale.ROOT, "compare: [%d/%d] %s %s (%.1f s)%n", i, variants.size(), v.label(),
                     row.available() ? "done" : "skipped: " + row.unavailable(), (System.nanoTime() - b0) / 1e9);
@@ -349,7 +364,18 @@ public final class CompareHarness {
                 floors.unavailable());
         BinaryTreesReference.Result trees = settings.binaryTreesDepth() > 0 ? binaryTrees(rows) : null;
         return new Result(plan, settings, floors, rows, trees, warnings(rows, floors, trees), peakMethod,
-                (System.nanoTime() - t0) / 1e9);
+                (System.nanoTime() - t0) / 1e9, jit);
+    }
+
+    /**
+     * With {@link Settings#idleJit}, moves the JIT compiler threads to SCHED_IDLE (again before
+     * each row: the JVM may have started more); returns what the report says about them.
+     */
+    private String jitBeforeMeasuring() {
+        if (!settings.idleJit()) {
+            return "JIT compiler threads left at their normal priority (--jit normal)";
+        }
+        return CompilerThreads.toIdle().describe();
     }
 
     // ---- floors -----------------------------------------------------------------------------

@@ -47,6 +47,8 @@ public final class CompareReport {
         }
         out.append("host transparent huge pages: ").append(HugePages.describe())
                 .append(" (shmem_enabled decides whether CONTINUE's memfd is in 2 MiB folios with page supply keep; see docs/results.md)\n");
+        out.append("JIT: ").append(r.jit()).append(r.settings().idleJit()
+                ? " (--jit idle, the default: a compilation never preempts the measured threads; see docs/results.md)\n" : "\n");
         int w = labelWidth(r.rows());
         String head = "%-" + w + "s %11s %9s %9s %26s %9s %11s %11s %12s %3s %12s %9s %9s %9s%n";
         out.append(String.format(Locale.ROOT, head, "mode", "touch p50", "p99", "stall/pg", "floor (same rounds)", "p50/floor",
@@ -210,11 +212,13 @@ public final class CompareReport {
                 .append(s.faultAroundPages() == null ? "null" : s.faultAroundPages().toString()).append(", \"runPages\": ")
                 .append(s.runPages()).append(", \"rowRunPages\": ").append(s.rowRunPages() == null ? "null" : s.rowRunPages().toString())
                 .append(", \"binaryTreesDepth\": ").append(s.binaryTreesDepth()).append(", \"binaryTreesHeapBytes\": ")
-                .append(s.binaryTreesHeap()).append(", \"binaryTreesRuns\": ").append(s.binaryTreesRuns()).append("},\n");
+                .append(s.binaryTreesHeap()).append(", \"binaryTreesRuns\": ").append(s.binaryTreesRuns())
+                .append(", \"idleJit\": ").append(s.idleJit()).append("},\n");
         j.append("  \"seconds\": ").append(num(r.seconds())).append(",\n");
         j.append("  \"machine\": {\"cpus\": ").append(Runtime.getRuntime().availableProcessors()).append(", \"kernel\": ")
                 .append(Json.quote(System.getProperty("os.version"))).append(", \"java\": ").append(Json.quote(System.getProperty("java.version")))
-                .append(", \"hugePages\": ").append(Json.quote(HugePages.describe())).append("},\n");
+                .append(", \"hugePages\": ").append(Json.quote(HugePages.describe())).append(", \"jit\": ").append(Json.quote(r.jit()))
+                .append("},\n");
         Floors f = r.floors();
         j.append("  \"floors\": {\"unavailable\": ").append(f.unavailable() == null ? "null" : Json.quote(f.unavailable()))
                 .append(", \"memcpy4kUs\": ").append(num(f.memcpy4kUs())).append(", \"memcpyMBps\": ").append(num(f.memcpyMBps()))

@@ -40,7 +40,7 @@ public final class CompareCommand {
                 Usage: faultline compare [--quick] [--out DIR] [--modes LIST] [--deliveries LIST]
                                          [--supply LIST] [--fault-around N] [--run-pages LIST]
                                          [--binarytrees N [--binarytrees-heap SIZE]
-                                                          [--binarytrees-runs N]]
+                                                          [--binarytrees-runs N]] [--jit idle|normal]
 
                 Compares the java backend and the uffd modes (copy, continue, move), each with
                 thread and SIGBUS delivery, CONTINUE and MOVE also with resident pages (keep,
@@ -79,6 +79,11 @@ public final class CompareCommand {
                   --binarytrees-runs N  how many times that row runs HotSpot and each heap,
                                    alternating, 1..15 (default 3): each time is the median,
                                    and the ratio of each run is given as a range
+                  --jit idle|normal  idle (default): this JVM's JIT compiler threads run in
+                                   SCHED_IDLE while it measures, so a late compilation of
+                                   the collector's per-cycle code never preempts the measured
+                                   mutator or compactor for milliseconds (docs/results.md);
+                                   normal: leave them as the JVM made them
                   -h, --help       print this help
 
                 Writes compare.png (chart), compare.json and compare.csv (raw numbers; with a
@@ -139,10 +144,11 @@ public final class CompareCommand {
         int treesDepth = 0;
         long treesHeap = d.binaryTreesHeap();
         int treesRuns = d.binaryTreesRuns();
+        boolean idleJit = d.idleJit();
         Map<String, String> given = new java.util.LinkedHashMap<>();
         Set<String> seen = new HashSet<>();
         Set<String> valued = Set.of("--out", "--modes", "--deliveries", "--supply", "--fault-around", "--run-pages", "--binarytrees",
-                "--binarytrees-heap", "--binarytrees-runs");
+                "--binarytrees-heap", "--binarytrees-runs", "--jit");
         for (int i = 0; i < args.size(); i++) {
             String a = args.get(i);
             String name = a;
@@ -208,6 +214,11 @@ public final class CompareCommand {
                     }
                 }
                 case "--binarytrees-runs" -> treesRuns = (int) number(name, value, 1, MAX_BINARYTREES_RUNS);
+                case "--jit" -> idleJit = switch (value.trim()) {
+                    case "idle" -> true;
+                    case "normal" -> false;
+                    default -> throw new UsageException("--jit '" + value + "' is not one of idle, normal");
+                };
                 default -> throw new UsageException(a.startsWith("-") ? "unknown option '" + a + "' for compare"
                         : "unexpected argument '" + a + "' for compare");
             }
@@ -248,7 +259,7 @@ public final class CompareCommand {
             throw new UsageException("--out '" + dir + "': not writable");
         }
         CompareHarness.Settings settings = new CompareHarness.Settings(modes, deliveries, supplies, faultAround, runPages, treesDepth,
-                treesHeap, treesRuns);
+                treesHeap, treesRuns, idleJit);
         CompareHarness.Result result;
         ProgressLine progress = ProgressLine.on(err, "compare");
         try {

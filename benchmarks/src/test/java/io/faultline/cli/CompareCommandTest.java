@@ -38,8 +38,10 @@ class CompareCommandTest {
     @Test
     void smokeRunPrintsJavaAndEveryModeByDeliveryAndWritesPngJsonCsv(@TempDir Path tmp) throws Exception {
         Path dir = tmp.resolve("cmp");
-        CommandLine r = CommandLine.run("compare", "--smoke", "--out", dir.toString());
+        // --jit normal: in this (the tests') JVM the compiler threads must keep their priority
+        CommandLine r = CommandLine.run("compare", "--smoke", "--out", dir.toString(), "--jit", "normal");
         assertEquals(Main.EXIT_OK, r.status(), r::toString);
+        assertTrue(r.outLines().contains("JIT: JIT compiler threads left at their normal priority (--jit normal)"), r::toString);
         assertEquals("results: " + dir.toAbsolutePath().normalize(), r.lastLine(), r::toString);
         assertTrue(r.err().contains("compare: [11/11]"), () -> "progress on stderr\n" + r);
 
@@ -112,13 +114,14 @@ class CompareCommandTest {
         Path dir = tmp.resolve("cmp");
         CommandLine r = CommandLine.run("compare", "--smoke", "--out", dir.toString(), "--modes", "java,move", "--deliveries", "thread",
                 "--supply", "all", "--fault-around", "2", "--run-pages", "1,8", "--binarytrees", "10", "--binarytrees-heap", "4m",
-                "--binarytrees-runs", "2");
+                "--binarytrees-runs", "2", "--jit", "normal");
         assertEquals(Main.EXIT_OK, r.status(), r::toString);
         List<String> expected = List.of("java", "move/thread", "move/thread/recycle");
         String json = Files.readString(dir.resolve("compare.json"));
         assertEquals(expected, labels(json), json);
         assertTrue(json.contains("\"faultAroundPages\": 2"), json);
         assertTrue(json.contains("\"runPages\": [1, 8]"), json);
+        assertTrue(json.contains("\"idleJit\": false"), json);
 
         // The sweep: one line per available row and run length, in the table and in its CSV.
         List<String> sweep = Files.readAllLines(dir.resolve("compare-sweep.csv"));
@@ -161,20 +164,39 @@ class CompareCommandTest {
     @Test
     void aSupplyNoModeTakesIsAnUnavailableRowThatSaysWhy() {
         assertEquals(List.of("continue/thread/keep"), new CompareHarness.Settings(List.of("continue"),
-                List.of(UffdOptions.Delivery.THREAD), List.of(UffdOptions.PageSupply.KEEP), null, List.of(), 0, 1, 1)
+                List.of(UffdOptions.Delivery.THREAD), List.of(UffdOptions.PageSupply.KEEP), null, List.of(), 0, 1, 1, false)
                 .variants().stream().map(CompareHarness.Variant::label).toList());
         // copy takes neither keep nor fallocate: one row per delivery, whose options the mode refuses.
         List<CompareHarness.Variant> copy = new CompareHarness.Settings(List.of("copy"), List.of(UffdOptions.Delivery.values()),
-                List.of(UffdOptions.PageSupply.KEEP), null, List.of(), 0, 1, 1).variants();
+                List.of(UffdOptions.PageSupply.KEEP), null, List.of(), 0, 1, 1, false).variants();
         assertEquals(List.of("copy/thread/keep", "copy/sigbus/keep"), copy.stream().map(CompareHarness.Variant::label).toList());
         String why = BenchSupport.unavailableReason("copy", copy.getFirst().options());
         assertTrue(why != null && (why.contains("does not apply to mode copy") || why.contains("unavailable")), why);
     }
 
+    /**
+     * The default moves the JIT compiler threads to SCHED_IDLE, in a child JVM (an unprivileged
+     * process cannot move them back): the report gives the count it read back from the kernel.
+     */
+    @Test
+    void theDefaultRunsTheJitCompilerThreadsInSchedIdle(@TempDir Path tmp) throws Exception {
+        Path dir = tmp.resolve("cmp");
+        ChildJvm r = ChildJvm.run(System.getProperty("java.class.path"), List.of(), Main.class.getName(),
+                List.of("compare", "--smoke", "--modes", "java", "--out", dir.toString()), java.time.Duration.ofMinutes(2));
+        assertEquals(Main.EXIT_OK, r.status(), r::toString);
+        Matcher m = Pattern.compile("^JIT: (\\d+) of (\\d+) JIT compiler threads in SCHED_IDLE \\(--jit idle", Pattern.MULTILINE)
+                .matcher(r.out());
+        assertTrue(m.find(), r::toString);
+        assertTrue(Integer.parseInt(m.group(2)) >= 1, () -> "HotSpot runs at least one compiler thread\n" + r);
+        assertEquals(m.group(2), m.group(1), () -> "every compiler thread read back as SCHED_IDLE\n" + r);
+        String json = Files.readString(dir.resolve("compare.json"));
+        assertTrue(json.contains("\"idleJit\": true"), json);
+    }
+
     @Test
     void badOptionsExitTwoWithOneLine() {
         for (String[] args : List.of(new String[] {"compare", "--bogus"}, new String[] {"compare", "--out"},
-                new String[] {"compare", "extra"}, new String[] {"compare", "--out="})) {
+                new String[] {"compare", "extra"}, new String[] {"compare", "--out="}, new String[] {"compare", "--jit", "low"})) {
             CommandLine r = CommandLine.run(args);
             assertEquals(Main.EXIT_USAGE, r.status(), r::toString);
             assertEquals(1, r.err().lines().count(), r::toString);
