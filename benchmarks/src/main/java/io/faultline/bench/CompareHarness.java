@@ -87,8 +87,8 @@ public final class CompareHarness {
      * @param binaryTreesDepth 0, or the depth of the binary-trees reference row
      * @param binaryTreesHeap  the heap (and HotSpot -Xmx) of that row
      * @param idleJit          move this JVM's JIT compiler threads to SCHED_IDLE before measuring
-     *                         ({@link CompilerThreads}): a compilation then never preempts the
-     *                         measured threads; it cannot be undone in this JVM
+     *                         ({@link CompilerThreads}): a compilation then seldom preempts the
+     *                         measured threads, and briefly; it cannot be undone in this JVM
      */
     public record Settings(List<String> modes, List<UffdOptions.Delivery> deliveries, List<UffdOptions.PageSupply> supplies,
                            Long faultAroundPages, List<Long> runPages, int binaryTreesDepth, long binaryTreesHeap,

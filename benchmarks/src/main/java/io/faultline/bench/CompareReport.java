@@ -48,7 +48,7 @@ public final class CompareReport {
         out.append("host transparent huge pages: ").append(HugePages.describe())
                 .append(" (shmem_enabled decides whether CONTINUE's memfd is in 2 MiB folios with page supply keep; see docs/results.md)\n");
         out.append("JIT: ").append(r.jit()).append(r.settings().idleJit()
-                ? " (--jit idle, the default: a compilation never preempts the measured threads; see docs/results.md)\n" : "\n");
+                ? " (--jit idle, the default: a compilation seldom preempts the measured threads, and briefly; see docs/results.md)\n" : "\n");
         int w = labelWidth(r.rows());
         String head = "%-" + w + "s %11s %9s %9s %26s %9s %11s %11s %12s %3s %12s %9s %9s %9s%n";
         out.append(String.format(Locale.ROOT, head, "mode", "touch p50", "p99", "stall/pg", "floor (same rounds)", "p50/floor",

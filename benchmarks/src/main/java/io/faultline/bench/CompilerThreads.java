@@ -17,11 +17,11 @@ import java.util.stream.Stream;
  * <p>Why: {@code faultline compare} runs the collector's once-per-cycle code (statistics, the
  * pause, the harness's histograms) a few hundred times in all, so HotSpot keeps compiling it while
  * the fault rounds are measured. On a 2-CPU machine a compilation then preempts the mutator or
- * the compactor for 0.3 to 4 ms (seen with {@code perf sched}), and one such round moves the mean
- * stall of a whole row. In {@code SCHED_IDLE} a compiler thread runs only on a CPU that nothing
- * else wants, and never preempts the measured threads. Threads the JVM starts later inherit the
- * policy of the compiler thread that starts them; {@link #toIdle()} is cheap enough to call again
- * before each row anyway. An unprivileged process cannot move them back: call it only in a JVM
+ * the compactor for 0.3 to 3 ms (seen with {@code perf sched}), and one such round moves the mean
+ * stall of a whole row. In {@code SCHED_IDLE} a compiler thread runs on a CPU that nothing else
+ * wants, and otherwise gets one short slice now and then so that it does not starve (0.45 and
+ * 0.73 ms in the two cases looked up). The JVM may start more compiler threads later;
+ * {@link #toIdle()} is cheap enough to call again before each row. An unprivileged process cannot move them back: call it only in a JVM
  * that exists to measure.
  */
 public final class CompilerThreads {

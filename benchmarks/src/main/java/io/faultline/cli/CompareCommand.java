@@ -81,8 +81,8 @@ public final class CompareCommand {
                                    and the ratio of each run is given as a range
                   --jit idle|normal  idle (default): this JVM's JIT compiler threads run in
                                    SCHED_IDLE while it measures, so a late compilation of
-                                   the collector's per-cycle code never preempts the measured
-                                   mutator or compactor for milliseconds (docs/results.md);
+                                   the collector's per-cycle code seldom preempts the measured
+                                   mutator or compactor, and briefly (docs/results.md);
                                    normal: leave them as the JVM made them
                   -h, --help       print this help
 

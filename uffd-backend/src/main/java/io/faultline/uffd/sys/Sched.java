@@ -17,7 +17,10 @@ import java.lang.invoke.MethodHandle;
 public final class Sched {
     /** The default time-sharing policy. */
     public static final int SCHED_OTHER = 0;
-    /** Runs only when no other thread of a normal policy wants the CPU; never preempts one. */
+    /**
+     * The lowest weight the fair scheduler knows: a thread runs when nothing else wants its CPU,
+     * and otherwise only now and then, for one short slice, so that it does not starve.
+     */
     public static final int SCHED_IDLE = 5;
 
     private static final MethodHandle SET = Libc.downcall(
