@@ -343,7 +343,7 @@ public final class UffdBackend implements HeapBackend {
             } else {
                 Mman.mmap(address, capacity, Mman.PROT_READ | Mman.PROT_WRITE,
                     Mman.MAP_PRIVATE | Mman.MAP_ANONYMOUS | Mman.MAP_NORESERVE | Mman.MAP_FIXED, -1, 0);
-                Mman.madvise(address, capacity, Mman.MADV_NOHUGEPAGE);
+                HugePages.advise(address, capacity, false); // a kernel without huge pages refuses it, and has small ones
             }
             if (mode == Mode.MOVE && options.supply() == UffdOptions.PageSupply.RECYCLE) {
                 giveAnonVma(address);
