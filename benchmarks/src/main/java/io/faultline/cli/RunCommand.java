@@ -230,8 +230,10 @@ public final class RunCommand {
             return false;
         }
         long dropped = heap.traceRecordsDropped();
-        err.printf(Locale.ROOT, "trace: %d records of cycles %d..%d in %s, timeline in %s%s%n", trace.records(),
+        err.printf(Locale.ROOT, "trace: %d records of cycles %d..%d in %s, timeline in %s%s%s%n", trace.records(),
                 o.traceFirstCycle(), o.traceLastCycle(), o.trace(), png,
+                trace.records() > 0 ? String.format(Locale.ROOT, "; time_us 0 is CLOCK_MONOTONIC %.6f s (perf record -k mono)",
+                        trace.originNanos() / 1e9) : "",
                 dropped > 0 ? "; " + dropped + " records dropped (the ring was full; the trace has gaps)" : "");
         if (trace.records() == 0) {
             err.println("trace: the run had " + stats.gcCycles() + " GC cycles; cycle " + o.traceFirstCycle()

@@ -219,6 +219,15 @@ final class TraceRecorder implements TraceRing.Sink {
         return records;
     }
 
+    /**
+     * The time of the first record, {@code time_us} 0 of the CSV: CLOCK_MONOTONIC nanoseconds
+     * (Java's {@code System.nanoTime} and the native path's {@code clock_gettime} read the same
+     * clock, and so does {@code perf record -k mono}); {@link Long#MIN_VALUE} before any record.
+     */
+    long originNanos() {
+        return origin;
+    }
+
     /** Time of the last record, ns since the first. */
     long lastTime() {
         return lastTime;

@@ -43,9 +43,17 @@ class TraceCommandTest {
             Assumptions.assumeTrue(why == null, () -> "uffd " + backend + ": " + why);
             args.addAll(List.of("--backend", "uffd", "--mode", mode, "--delivery", delivery));
         }
+        long before = System.nanoTime(); // CLOCK_MONOTONIC, as the trace's clock
         CommandLine r = CommandLine.run(args.toArray(String[]::new));
+        long after = System.nanoTime();
         assertEquals(Main.EXIT_OK, r.status(), r::toString);
         assertTrue(r.err().contains("trace: ") && r.err().contains("records of cycles 2..2"), r::toString);
+        // time_us 0 given on the clock perf uses with -k mono, so a trace lines up with perf sched
+        java.util.regex.Matcher origin = java.util.regex.Pattern.compile("time_us 0 is CLOCK_MONOTONIC (\\d+\\.\\d{6}) s").matcher(r.err());
+        assertTrue(origin.find(), r::toString);
+        double originSeconds = Double.parseDouble(origin.group(1));
+        assertTrue(originSeconds >= before / 1e9 - 1e-6 && originSeconds <= after / 1e9,
+                () -> "time 0 " + originSeconds + " s within the run, " + before / 1e9 + " to " + after / 1e9 + " s");
 
         List<String> csv = Files.readAllLines(dir.resolve("cycle.csv"));
         assertEquals(TraceRecorder.HEADER, csv.getFirst());
