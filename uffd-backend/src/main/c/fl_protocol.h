@@ -36,9 +36,9 @@
  * How long a thread that waits for a page another thread owns spins before it starts yielding
  * (PageProtocol.SPIN_BEFORE_YIELD_NANOS). The owner, running on another CPU, finishes a run in
  * tens of microseconds; a sched_yield hands this CPU to any other runnable thread for up to a
- * scheduler slice (a JIT compiler thread took 1 to 3 ms of a faulting mutator's CPU that way,
- * seen with perf sched; docs/results.md, "A waiting fault spins before it yields"). The yield is
- * for an owner that is not running, e.g. one preempted on this CPU.
+ * scheduler slice (a JIT compiler thread took over a millisecond of a faulting mutator's CPU
+ * that way, seen with perf sched; docs/results.md, "A waiting fault spins before it yields").
+ * The yield is for an owner that is not running, e.g. one preempted on this CPU.
  */
 #define FL_SPIN_BEFORE_YIELD_NS 100000
 

@@ -81,7 +81,7 @@ public final class PageProtocol {
      * How long a fault that waits for a page another thread owns spins before it starts yielding
      * (FL_SPIN_BEFORE_YIELD_NS in C). The owner, running on another CPU, finishes a run in tens of
      * microseconds; a yield hands this CPU to any other runnable thread for up to a scheduler
-     * slice (a JIT compiler thread took 1 to 3 ms of a faulting mutator's CPU that way;
+     * slice (a JIT compiler thread took over a millisecond of a faulting mutator's CPU that way;
      * docs/results.md, "A waiting fault spins before it yields"). The yield is for an owner that
      * is not running.
      */
