@@ -317,12 +317,7 @@ public final class UffdBackend implements HeapBackend {
      * whatever the folio. A kernel without transparent huge pages refuses the advice (EINVAL).
      */
     private static boolean adviseFolios(long alias, long length, boolean huge) {
-        try {
-            Mman.madvise(alias, length, huge ? Mman.MADV_HUGEPAGE : Mman.MADV_NOHUGEPAGE);
-        } catch (SyscallException e) {
-            return false;
-        }
-        return huge && HugePages.shmemOffered();
+        return HugePages.advise(alias, length, huge) && huge && HugePages.shmemOffered();
     }
 
     /**

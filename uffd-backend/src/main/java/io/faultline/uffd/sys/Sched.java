@@ -34,7 +34,7 @@ public final class Sched {
     /** {@code sched_setscheduler(tid, policy, {priority})}. */
     public static void setScheduler(int tid, int policy, int priority) {
         try (Arena arena = Arena.ofConfined()) {
-            MemorySegment capture = Libc.allocateCapture(arena);
+            MemorySegment capture = Libc.capture();
             MemorySegment param = arena.allocate(JAVA_INT);
             param.set(JAVA_INT, 0, priority);
             int rc;
@@ -52,18 +52,16 @@ public final class Sched {
 
     /** {@code sched_getscheduler(tid)}: the thread's policy, e.g. {@link #SCHED_IDLE}. */
     public static int getScheduler(int tid) {
-        try (Arena arena = Arena.ofConfined()) {
-            MemorySegment capture = Libc.allocateCapture(arena);
-            int policy;
-            try {
-                policy = (int) GET.invokeExact(capture, tid);
-            } catch (Throwable t) {
-                throw Libc.rethrow(t);
-            }
-            if (policy < 0) {
-                throw new SyscallException("sched_getscheduler(tid=" + tid + ")", Libc.errno(capture));
-            }
-            return policy;
+        MemorySegment capture = Libc.capture();
+        int policy;
+        try {
+            policy = (int) GET.invokeExact(capture, tid);
+        } catch (Throwable t) {
+            throw Libc.rethrow(t);
         }
+        if (policy < 0) {
+            throw new SyscallException("sched_getscheduler(tid=" + tid + ")", Libc.errno(capture));
+        }
+        return policy;
     }
 }
