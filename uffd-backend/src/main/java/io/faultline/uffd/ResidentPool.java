@@ -105,8 +105,8 @@ final class ResidentPool {
      * Moves the resident range {@code [source, source + bytes)} to {@code destination} with one
      * {@code mremap}, page-table entries and all, and returns true. If the kernel refuses (a
      * kernel before 6.17 will not move a range that spans several mappings), maps the destination
-     * afresh, private anonymous with {@code huge} or small pages advised ({@code MREMAP_FIXED} may have unmapped it
-     * before it failed), leaves the source where it was and returns false.
+     * afresh, private anonymous with {@code huge} or small pages advised ({@code MREMAP_FIXED} may
+     * have unmapped it before it failed), leaves the source where it was and returns false.
      */
     static boolean move(long source, long bytes, long destination, boolean huge) {
         try {
