@@ -83,7 +83,9 @@ FL_EXPORT unsigned long fl_uffd_request(unsigned int nr);
 #define FL_STAT_KEPT_POPULATED_BYTES 30 /* CONTINUE KEEP: to-space bytes whose alias entries were made in bulk, where the half's to-space never reached before */
 #define FL_STAT_VERBATIM_BUILT 31 /* pages compact_page copied as they were (young cycles' old pages no dirty card touches) */
 #define FL_STAT_MAPPED_EARLY 32    /* pages a waiting SIGBUS fault mapped while their owner's install was late (CONTINUE) */
-#define FL_STAT_COUNT 33
+#define FL_STAT_FAULT_BUILD_NS 33  /* the part of FL_STAT_BUILD_NS that threads serving a fault spent (its run, its fault-around, a run it helped ahead) */
+#define FL_STAT_FAULT_INSTALL_NS 34 /* the part of FL_STAT_INSTALL_NS that threads serving a fault spent */
+#define FL_STAT_COUNT 35
 
 struct fl_heap;
 

@@ -275,11 +275,28 @@ static int build_page(void *ctx, const struct fl_target *t, int64_t page, int64_
 	return rc;
 }
 
-/* BUILD_NS, once per build_run: no clock read or locked add between one page's copy and the next. */
-static void built_pages(void *ctx, int64_t pages, int64_t nanos)
+/* True for the paths that serve a fault (FAULT_BUILD_NS, FAULT_INSTALL_NS). */
+static inline int fault_path(int path)
+{
+	return path == FL_PATH_FAULT_SIGBUS || path == FL_PATH_FAULT_THREAD;
+}
+
+/* BUILD_NS (and a fault's FAULT_BUILD_NS), once per build_run: no clock read or locked add between one page's copy and the next. */
+static void built_pages(void *ctx, int path, int64_t pages, int64_t nanos)
 {
 	(void)pages;
 	STAT_ADD((struct fl_heap *)ctx, FL_STAT_BUILD_NS, nanos);
+	if (fault_path(path))
+		STAT_ADD((struct fl_heap *)ctx, FL_STAT_FAULT_BUILD_NS, nanos);
+}
+
+/* INSTALL_NS (and a fault's FAULT_INSTALL_NS) of one install_run that began at t0. */
+static void installed(struct fl_heap *h, int path, int64_t t0)
+{
+	int64_t ns = now_ns() - t0;
+	STAT_ADD(h, FL_STAT_INSTALL_NS, ns);
+	if (fault_path(path))
+		STAT_ADD(h, FL_STAT_FAULT_INSTALL_NS, ns);
 }
 
 static inline int is_from_space(const struct fl_heap *h, int64_t address)
@@ -288,7 +305,7 @@ static inline int is_from_space(const struct fl_heap *h, int64_t address)
 }
 
 /* One ioctl of the mode over [first, first + n), resuming after partial results; 0 or errno. */
-static int install_run(void *ctx, int64_t first, int64_t n)
+static int install_run(void *ctx, int path, int64_t first, int64_t n)
 {
 	struct fl_heap *h = ctx;
 	int64_t len = n * h->page_size;
@@ -352,10 +369,10 @@ static int install_run(void *ctx, int64_t first, int64_t n)
 			continue;
 		}
 		record_error(h, first + done / h->page_size, e);
-		STAT_ADD(h, FL_STAT_INSTALL_NS, now_ns() - t0);
+		installed(h, path, t0);
 		return e;
 	}
-	STAT_ADD(h, FL_STAT_INSTALL_NS, now_ns() - t0);
+	installed(h, path, t0);
 	STAT_ADD(h, FL_STAT_PAGES_INSTALLED, n);
 	return 0;
 }

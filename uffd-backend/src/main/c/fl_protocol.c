@@ -145,7 +145,7 @@ int64_t build_run(struct fl_protocol *p, const struct fl_target *t, int64_t firs
 		publish(p, q, FL_PAGE_PROCESSED);
 	}
 	if (p->pages.built != NULL)
-		p->pages.built(p->pages.ctx, q - first, fl_trace_now() - t0);
+		p->pages.built(p->pages.ctx, path, q - first, fl_trace_now() - t0);
 	return q - first;
 }
 
@@ -168,7 +168,7 @@ int64_t map_run(struct fl_protocol *p, int64_t first, int64_t n, int path)
 		int64_t r = q + 1;
 		while (r < end && contiguous(p, r) && cas_state(p, r, FL_PAGE_PROCESSED, FL_PAGE_MAPPING))
 			r++;
-		int err = p->pages.install(p->pages.ctx, q, r - q);
+		int err = p->pages.install(p->pages.ctx, path, q, r - q);
 		if (err != 0) {
 			fail_run(p, q, r - q, path, err, -1);
 			q = r;

@@ -72,12 +72,14 @@ struct fl_pages {
 	void (*supply)(void *ctx, struct fl_target *t, int64_t first, int64_t n);
 	/* Builds `page` (into target, or in place); 0, or -errno with *bad_offset for -EUCLEAN. */
 	int (*build)(void *ctx, const struct fl_target *target, int64_t page, int64_t *bad_offset);
-	/* Counters only, may be NULL: one build_run built `pages` pages in `nanos` (timed once per call,
-	 * not per page: a clock read or a locked add after each page's copy costs more than it tells). */
-	void (*built)(void *ctx, int64_t pages, int64_t nanos);
-	/* Makes pages [first, first + n) visible, sources from src[]; 0 or a positive errno. A page
-	 * that a waiting fault already mapped early (map_early) is skipped. */
-	int (*install)(void *ctx, int64_t first, int64_t n);
+	/* Counters only, may be NULL: one build_run on `path` (FL_PATH_*) built `pages` pages in `nanos`
+	 * (timed once per call, not per page: a clock read or a locked add after each page's copy costs
+	 * more than it tells). */
+	void (*built)(void *ctx, int path, int64_t pages, int64_t nanos);
+	/* Makes pages [first, first + n) visible, sources from src[], for `path` (FL_PATH_*, counters
+	 * only); 0 or a positive errno. A page that a waiting fault already mapped early (map_early)
+	 * is skipped. */
+	int (*install)(void *ctx, int path, int64_t first, int64_t n);
 	/* May be NULL (C only; PageProtocol has no such step). For a fault that has waited
 	 * FL_MAP_EARLY_NS on `first`, MAPPING since another thread's install began: makes
 	 * [first, first + n), all MAPPING and so built, visible now, in ascending order, stopping at a

@@ -49,9 +49,10 @@ static int test_build(void *ctx, const struct fl_target *target, int64_t page, i
 	return 0;
 }
 
-static int test_install(void *ctx, int64_t first, int64_t n)
+static int test_install(void *ctx, int path, int64_t first, int64_t n)
 {
 	struct fl_protocol_test *t = ctx;
+	(void)path;
 	t->counts[1]++;
 	for (int64_t q = first; q < first + n; q++) {
 		int e = failure_of(t, q, 1);

@@ -202,10 +202,13 @@ public final class CompareHarness {
      *                        ioctl: the best of one floor round after each compaction round
      * @param installFloorRun the heap's run length
      * @param faultUs         {@code FAULT_NS} per fault served, over the fault rounds
+     * @param faultBuildUs    of that, {@code FAULT_BUILD_NS} per fault served: building the fault's
+     *                        pages (its own, its fault-around, a run built ahead while waiting)
+     * @param faultInstallUs  of that, {@code FAULT_INSTALL_NS} per fault served: their install ioctls
      */
     public record Breakdown(long pagesCompacted, double wallUsPerPage, double buildUs, double supplyUs, long pagesInstalled,
                             long installRuns, double installUs, double installFloorUs, long installFloorRun, long faults,
-                            double faultUs, long recycledPages, long sigbusFaults) {
+                            double faultUs, double faultBuildUs, double faultInstallUs, long recycledPages, long sigbusFaults) {
         /** Install calls per installed page (INSTALL_RUNS / PAGES_INSTALLED). */
         public double ioctlsPerPage() {
             return pagesInstalled == 0 ? Double.NaN : (double) installRuns / pagesInstalled;
@@ -731,7 +734,8 @@ public final class CompareHarness {
                 per(delta(c.before(), c.after(), "build_ns"), pages), per(delta(c.before(), c.after(), "supply_ns"), pages),
                 installed, runs, per(delta(c.before(), c.after(), "install_ns"), installed),
                 c.installFloorUs(), c.runPages(), faults,
-                per(delta(faultsBefore, faultsAfter, "fault_ns"), faults), delta(c.before(), c.after(), "recycled_pages"),
+                per(delta(faultsBefore, faultsAfter, "fault_ns"), faults), per(delta(faultsBefore, faultsAfter, "fault_build_ns"), faults),
+                per(delta(faultsBefore, faultsAfter, "fault_install_ns"), faults), delta(c.before(), c.after(), "recycled_pages"),
                 delta(faultsBefore, faultsAfter, "sigbus_faults"));
     }
 

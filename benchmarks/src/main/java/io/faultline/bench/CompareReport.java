@@ -72,10 +72,11 @@ public final class CompareReport {
         if (r.rows().stream().anyMatch(row -> row.breakdown() != null)) {
             out.append("cost per page (us; build, supply, wall: per compacted page, install: per installed page, over the compaction "
                     + "rounds; install floor: one ioctl per run of the heap's length, best of the rounds measured after each compaction round; "
-                    + "fault: service time per fault served and the pages it built, over the fault rounds):\n");
-            String bh = "%-" + w + "s %8s %8s %8s %15s %12s %9s %11s %9s%n";
+                    + "fault: service time per fault served, and of it the build and the install ioctls of the pages it built "
+                + "(pages/fault), over the fault rounds):\n");
+            String bh = "%-" + w + "s %8s %8s %8s %15s %12s %9s %12s %14s %11s %9s%n";
             out.append(String.format(Locale.ROOT, bh, "mode", "build", "supply", "install", "install floor", "ioctls/page", "fault",
-                    "pages/fault", "wall"));
+                    "fault build", "fault install", "pages/fault", "wall"));
             for (Row row : r.rows()) {
                 Breakdown b = row.breakdown();
                 if (b == null) {
@@ -83,7 +84,7 @@ public final class CompareReport {
                 }
                 out.append(String.format(Locale.ROOT, bh, row.label(), us(b.buildUs()),
                         us(b.supplyUs()), us(b.installUs()), us(b.installFloorUs()) + " @" + b.installFloorRun(), ratio(b.ioctlsPerPage()),
-                        us(b.faultUs()), row.faultsServed() == 0 ? "-"
+                        us(b.faultUs()), us(b.faultBuildUs()), us(b.faultInstallUs()), row.faultsServed() == 0 ? "-"
                                 : String.format(Locale.ROOT, "%.1f", (double) row.faultBuiltPages() / row.faultsServed()),
                         us(b.wallUsPerPage())));
             }
@@ -308,7 +309,8 @@ public final class CompareReport {
                 + num(b.buildUs()) + ", \"supplyUs\": " + num(b.supplyUs()) + ", \"pagesInstalled\": " + b.pagesInstalled()
                 + ", \"installRuns\": " + b.installRuns() + ", \"ioctlsPerPage\": " + num(b.ioctlsPerPage()) + ", \"installUs\": "
                 + num(b.installUs()) + ", \"installFloorUs\": " + num(b.installFloorUs()) + ", \"installFloorRun\": " + b.installFloorRun()
-                + ", \"faults\": " + b.faults() + ", \"faultUs\": " + num(b.faultUs()) + ", \"recycledPages\": " + b.recycledPages()
+                + ", \"faults\": " + b.faults() + ", \"faultUs\": " + num(b.faultUs()) + ", \"faultBuildUs\": " + num(b.faultBuildUs())
+                + ", \"faultInstallUs\": " + num(b.faultInstallUs()) + ", \"recycledPages\": " + b.recycledPages()
                 + ", \"sigbusFaults\": " + b.sigbusFaults() + "}";
     }
 
@@ -346,7 +348,7 @@ public final class CompareReport {
                 "fault_built_pages", "faults_served", "touches",
                 "hot_loop_alloc_bytes", "live_mb", "compaction_ms", "compaction_mbps", "memcpy_mbps", "pause_p50_ms", "pause_max_ms",
                 "peak_rss_mb", "build_us", "supply_us", "install_us", "install_floor_us", "install_floor_run", "ioctls_per_page",
-                "fault_service_us", "wall_us_per_page");
+                "fault_service_us", "fault_build_us", "fault_install_us", "wall_us_per_page");
         StringBuilder c = new StringBuilder(String.join(",", header)).append('\n');
         for (Row row : r.rows()) {
             UffdOptions o = row.variant().options();
@@ -373,7 +375,8 @@ public final class CompareReport {
                     }
                 } else {
                     cells.addAll(List.of(csvNum(b.buildUs()), csvNum(b.supplyUs()), csvNum(b.installUs()), csvNum(b.installFloorUs()),
-                            Long.toString(b.installFloorRun()), csvNum(b.ioctlsPerPage()), csvNum(b.faultUs()), csvNum(b.wallUsPerPage())));
+                            Long.toString(b.installFloorRun()), csvNum(b.ioctlsPerPage()), csvNum(b.faultUs()), csvNum(b.faultBuildUs()),
+                            csvNum(b.faultInstallUs()), csvNum(b.wallUsPerPage())));
                 }
             }
             c.append(String.join(",", cells)).append('\n');

@@ -183,7 +183,15 @@ public final class UffdBackend implements HeapBackend {
          * late (that thread preempted, typically); built pages, mapped early, still installed,
          * published and counted by their owner.
          */
-        MAPPED_EARLY
+        MAPPED_EARLY,
+        /**
+         * The part of {@link #BUILD_NS} spent by threads serving a fault: the faulting page, its
+         * fault-around, a run built ahead while waiting. With {@link #FAULT_NS} it says what a
+         * fault's time went to.
+         */
+        FAULT_BUILD_NS,
+        /** The part of {@link #INSTALL_NS} spent by threads serving a fault. */
+        FAULT_INSTALL_NS
     }
 
     private final Mode mode;
