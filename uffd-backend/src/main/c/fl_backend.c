@@ -281,7 +281,10 @@ static inline int fault_path(int path)
 	return path == FL_PATH_FAULT_SIGBUS || path == FL_PATH_FAULT_THREAD;
 }
 
-/* BUILD_NS (and a fault's FAULT_BUILD_NS), once per build_run: no clock read or locked add between one page's copy and the next. */
+/*
+ * BUILD_NS (and a fault's FAULT_BUILD_NS), once per build_run: no clock read or locked add between
+ * one page's copy and the next.
+ */
 static void built_pages(void *ctx, int path, int64_t pages, int64_t nanos)
 {
 	(void)pages;
