@@ -275,12 +275,6 @@ static int build_page(void *ctx, const struct fl_target *t, int64_t page, int64_
 	return rc;
 }
 
-/* True for the paths that serve a fault (FAULT_BUILD_NS, FAULT_INSTALL_NS). */
-static inline int fault_path(int path)
-{
-	return path == FL_PATH_FAULT_SIGBUS || path == FL_PATH_FAULT_THREAD;
-}
-
 /*
  * BUILD_NS (and a fault's FAULT_BUILD_NS), once per build_run: no clock read or locked add between
  * one page's copy and the next.
@@ -289,7 +283,7 @@ static void built_pages(void *ctx, int path, int64_t pages, int64_t nanos)
 {
 	(void)pages;
 	STAT_ADD((struct fl_heap *)ctx, FL_STAT_BUILD_NS, nanos);
-	if (fault_path(path))
+	if (fl_fault_path(path))
 		STAT_ADD((struct fl_heap *)ctx, FL_STAT_FAULT_BUILD_NS, nanos);
 }
 
@@ -298,7 +292,7 @@ static void installed(struct fl_heap *h, int path, int64_t t0)
 {
 	int64_t ns = now_ns() - t0;
 	STAT_ADD(h, FL_STAT_INSTALL_NS, ns);
-	if (fault_path(path))
+	if (fl_fault_path(path))
 		STAT_ADD(h, FL_STAT_FAULT_INSTALL_NS, ns);
 }
 

@@ -490,7 +490,7 @@ int serve_fault(struct fl_protocol *p, struct fl_target *t, int64_t page, int wa
 /* PageProtocol.releases: a fault leaves the release of consumed from-space to the compactors. */
 static inline int releases(int path)
 {
-	return path != FL_PATH_FAULT_THREAD && path != FL_PATH_FAULT_SIGBUS && path != FL_PATH_FAULT_JAVA;
+	return !fl_fault_path(path);
 }
 
 void advance_frontier(struct fl_protocol *p, int path)

@@ -123,6 +123,14 @@ struct fl_protocol {
 	struct fl_pages pages;
 };
 
+/* True for the paths that serve a fault (FL_PATH_FAULT_*): they leave the release of consumed
+ * from-space to the compactors (PageProtocol.releases), and the backend counts their build and
+ * install time apart. */
+static inline int fl_fault_path(int path)
+{
+	return path == FL_PATH_FAULT_THREAD || path == FL_PATH_FAULT_SIGBUS || path == FL_PATH_FAULT_JAVA;
+}
+
 int64_t active_epoch(const struct fl_protocol *p);
 int claim(struct fl_protocol *p, int64_t page, int64_t epoch);
 int64_t claim_run(struct fl_protocol *p, int64_t first, int64_t max, int64_t limit, int64_t epoch);
