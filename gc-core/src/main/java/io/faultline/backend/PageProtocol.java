@@ -17,17 +17,17 @@ import io.faultline.meta.TraceRing;
  * through the same seeded schedules. The protocol itself is written down once, in
  * {@code docs/page-protocol.md}; the state machine is drawn in {@link PageStates}.
  *
- * <p>In brief: the pause publishes every to-space page UNPROCESSED and the cycle's bounds in the
- * {@link ControlBlock}, then stores ACTIVE_EPOCH. A compactor claims a <i>run</i> of contiguous
- * UNPROCESSED pages by CAS as it builds them (its first claim validated against the epoch; each
- * further page claimed once the previous one is built, so a faulting mutator never waits for more
- * than one page build), publishes each built page PROCESSED, then takes its pages for mapping (CAS
- * PROCESSED to MAPPING), installs each contiguous taken run with one install call, publishes
- * MAPPED, advances the from-space frontier and only then subtracts the pages from PAGES_LEFT (so
- * the cycle cannot end, and the next pause cannot start, while it still touches this cycle's
- * from-space). A fault claims its page and up to FAULT_AROUND following pages at once, or maps
- * the built run it touched, or waits for the page's owner. A page that cannot be built or
- * installed becomes FAILED and the heap fails.
+ * <p>In brief: the pause publishes every to-space page UNPROCESSED and the cycle's
+ * bounds in the {@link ControlBlock}, then stores ACTIVE_EPOCH. A compactor claims a <i>run</i> of
+ * contiguous UNPROCESSED pages by CAS as it builds them (its first claim validated against the
+ * epoch; the further pages claimed in batches of {@link #CLAIM_AHEAD_PAGES} ahead of its build, so
+ * a faulting mutator waits for at most that many page builds), publishes each built page PROCESSED,
+ * then takes its pages for mapping (CAS PROCESSED to MAPPING), installs each contiguous taken run
+ * with one install call, publishes MAPPED, advances the from-space frontier and only then subtracts
+ * the pages from PAGES_LEFT (so the cycle cannot end, and the next pause cannot start, while it
+ * still touches this cycle's from-space). A fault claims its page and up to FAULT_AROUND following
+ * pages at once, or maps the built run it touched, or waits for the page's owner. A page that
+ * cannot be built or installed becomes FAILED and the heap fails.
  *
  * <p><b>Assumptions and Guarantees:</b> every page has exactly one builder and one installer per
  * cycle (the winners of its CASes). A stale claimer (it read the epoch of a cycle whose next pause

@@ -260,7 +260,7 @@ public final class UffdProbe {
 
     private static String checkContinue(long pageSize, long features) {
         if ((features & UFFD_FEATURE_MINOR_SHMEM) == 0) {
-            return missing(UFFD_FEATURE_MINOR_SHMEM, "Linux 5.13+ with CONFIG_HAVE_ARCH_USERFAULTFD_MINOR");
+            return missing(UFFD_FEATURE_MINOR_SHMEM, "Linux 5.14+ with CONFIG_HAVE_ARCH_USERFAULTFD_MINOR");
         }
         try (Cleanup cleanup = new Cleanup()) {
             int uffd = cleanup.fd(Userfaultfd.open());
