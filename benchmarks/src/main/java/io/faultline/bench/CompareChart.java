@@ -87,9 +87,9 @@ public final class CompareChart {
         if (t != null) {
             DefaultCategoryDataset trees = new DefaultCategoryDataset();
             for (BinaryTreesReference.Run f : t.faultline()) {
-                trees.addValue(finite(f.workMs() / 1e3), "s", "Faultline " + f.label());
+                trees.addValue(finite(f.workMs() / 1e3), "s", shortLabel(f.label()));
             }
-            trees.addValue(finite(t.hotspot().workMs() / 1e3), "s", "HotSpot " + t.hotspot().label());
+            trees.addValue(finite(t.hotspot().workMs() / 1e3), "s", "HotSpot " + t.hotspot().label().split(" ")[0]);
             charts.add(bar("binary-trees " + t.depth() + " (s, same run" + (t.repeats() > 1 ? ", median of " + t.repeats() : "") + ")",
                     "s", trees, false, false));
         }
@@ -137,5 +137,14 @@ public final class CompareChart {
         renderer.setSeriesPaint(3, new Color(0xFF9900));
         plot.getDomainAxis().setCategoryLabelPositions(org.jfree.chart.axis.CategoryLabelPositions.UP_45);
         return chart;
+    }
+
+    /**
+     * A binary-trees run's label short enough for a category axis: "uffd continue/sigbus/keep small
+     * pages young cycles" becomes "continue/sigbus/keep small" (the full label is in the stdout
+     * line and the CSV).
+     */
+    static String shortLabel(String label) {
+        return label.replace("uffd ", "").replace(" pages", "").replace(" young cycles", "").replace("fault-around ", "fa ");
     }
 }
