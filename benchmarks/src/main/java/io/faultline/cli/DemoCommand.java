@@ -81,7 +81,8 @@ public final class DemoCommand {
                 "Part 1 verdict: no deadlock within ..."; "Part 2 verdict: survived: ..." or
                 "Part 2 verdict: FAILED: ..."). Exit status 0 when part 2 survived, 1 when it
                 did not, when a child failed, or when userfaultfd MINOR faults or the native
-                library are unavailable here (the reason is printed). Needs Linux 5.14+ (MINOR faults on shmem).
+                library are unavailable here (the reason is printed). Needs Linux 5.14+
+                (MINOR faults on shmem).
                 """;
     }
 
