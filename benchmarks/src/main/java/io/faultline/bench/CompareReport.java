@@ -73,7 +73,7 @@ public final class CompareReport {
             out.append("cost per page (us; build, supply, wall: per compacted page, install: per installed page, over the compaction "
                     + "rounds; install floor: one ioctl per run of the heap's length, best of the rounds measured after each compaction round; "
                     + "fault: service time per fault served, and of it the build and the install ioctls of the pages it built "
-                + "(pages/fault), over the fault rounds):\n");
+                    + "(pages/fault), over the fault rounds):\n");
             String bh = "%-" + w + "s %8s %8s %8s %15s %12s %9s %12s %14s %11s %9s%n";
             out.append(String.format(Locale.ROOT, bh, "mode", "build", "supply", "install", "install floor", "ioctls/page", "fault",
                     "fault build", "fault install", "pages/fault", "wall"));
